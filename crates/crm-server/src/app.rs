@@ -1,0 +1,149 @@
+//! The application: state, router, start-up and graceful shutdown. `main` and the tests both
+//! build the server through [`build`] and [`router`].
+
+use std::net::SocketAddr;
+
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json};
+use axum::routing::get;
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::db;
+use crate::graphiql;
+use crate::graphql::loader::Loaders;
+use crate::graphql::schema::{CrmSchema, SchemaLimits, build_schema};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: CrmSchema,
+}
+
+/// Connects, migrates (unless told not to) and builds the state.
+pub async fn build(config: &Config) -> Result<AppState, sea_orm::DbErr> {
+    let url = config.database.url();
+    let db = db::connect(&url, config.database.db_max_connections).await?;
+    tracing::info!(database = %db::redact(&url), backend = db::backend_name(&db), "connected");
+    if config.server.skip_migrations {
+        tracing::info!("migrations skipped (CRM_SKIP_MIGRATIONS)");
+    } else {
+        db::migrate(&db).await?;
+        tracing::info!("migrations applied");
+    }
+    Ok(state(db, config))
+}
+
+/// The state for an open, migrated database.
+pub fn state(db: DatabaseConnection, config: &Config) -> AppState {
+    let limits = SchemaLimits {
+        max_depth: config.server.max_query_depth,
+        max_complexity: config.server.max_query_complexity,
+    };
+    let schema = build_schema(Some(db.clone()), limits);
+    AppState { db, schema }
+}
+
+/// The HTTP routes: `POST /graphql`, `GET /graphql` (GraphiQL), `GET /health`.
+pub fn router(state: AppState, config: &Config) -> Router {
+    let mut graphql = axum::routing::post(graphql_handler);
+    if config.server.graphiql_enabled() {
+        graphql = graphql.get(graphiql::page);
+    }
+    let mut router = Router::new()
+        .route("/graphql", graphql)
+        .route("/health", get(health));
+    if config.server.graphiql_enabled() {
+        router = router.route("/graphiql/assets/{name}", get(graphiql::asset));
+    }
+    router
+        .layer(RequestBodyLimitLayer::new(config.server.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.server.request_timeout(),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn graphql_handler(
+    State(state): State<AppState>,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let request = request.into_inner().data(Loaders::new(state.db.clone()));
+    state.schema.execute(request).await.into()
+}
+
+/// `GET /health`: 200 when the database answers, 503 otherwise.
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ok", "database": db::backend_name(&state.db) })),
+        ),
+        Err(err) => {
+            tracing::warn!(error = %err, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable" })),
+            )
+        }
+    }
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
+pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let state = build(&config).await?;
+    let app = router(state.clone(), &config);
+    let addr = SocketAddr::new(config.server.host, config.server.port);
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tracing::info!(
+        address = %local,
+        graphiql = config.server.graphiql_enabled(),
+        "CRM GraphQL API listening on http://{local}/graphql"
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    state.db.close_by_ref().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received, finishing requests in flight");
+}

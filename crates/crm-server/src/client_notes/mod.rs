@@ -1,0 +1,7 @@
+//! Client notes: each client's history.
+
+pub mod resolvers;
+pub mod types;
+
+pub use resolvers::ClientNoteQuery;
+pub use types::ClientNote;

@@ -1,0 +1,48 @@
+//! The `ClientNote` output type.
+
+use async_graphql::SimpleObject;
+use entity::client_notes;
+use uuid::Uuid;
+
+use crate::graphql::loader::Record;
+use crate::graphql::scalars::DateTime;
+
+/// An entry in a client's history: a note written by a user, or an event the system recorded.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ClientNote {
+    /// Unique identifier.
+    pub id: Uuid,
+    /// Id of the client.
+    pub client_id: Uuid,
+    /// Id of the user who wrote it (none for system entries).
+    pub user_id: Option<Uuid>,
+    /// Kind of entry (note, call, email, meeting, system …).
+    pub note_type: String,
+    /// The text.
+    pub content: String,
+    /// When the entry was written.
+    pub created_at: DateTime,
+    /// When the entry was last changed (maintained by the database).
+    pub updated_at: DateTime,
+}
+
+impl From<client_notes::Model> for ClientNote {
+    fn from(m: client_notes::Model) -> Self {
+        ClientNote {
+            id: m.id,
+            client_id: m.client_id,
+            user_id: m.user_id,
+            note_type: m.note_type,
+            content: m.content,
+            created_at: m.created_at.into(),
+            updated_at: m.updated_at.into(),
+        }
+    }
+}
+
+impl Record for ClientNote {
+    type Entity = client_notes::Entity;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+}

@@ -1,0 +1,7 @@
+//! Clients: the companies the team sells to.
+
+pub mod resolvers;
+pub mod types;
+
+pub use resolvers::ClientQuery;
+pub use types::Client;

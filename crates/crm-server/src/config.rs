@@ -1,0 +1,179 @@
+//! Configuration: every setting is a flag and an environment variable, with a documented
+//! default. With no database settings at all the server uses an embedded SQLite file.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+/// Development or production behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    /// Friendly defaults: GraphiQL on, pretty logs.
+    Development,
+    /// Strict: JSON logs; refuses development secrets.
+    Production,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, coloured lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Where the data lives.
+#[derive(Args, Clone)]
+pub struct DatabaseConfig {
+    /// Database URL (`postgres://…` or `sqlite://…`). Wins over every other database setting.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// PostgreSQL user (default `crm_admin`). Any POSTGRES_* setting selects PostgreSQL
+    /// when DATABASE_URL is not set.
+    #[arg(long, env = "POSTGRES_USER")]
+    pub postgres_user: Option<String>,
+    /// PostgreSQL password (development default `crm_secure_password_2024`).
+    #[arg(long, env = "POSTGRES_PASSWORD", hide_env_values = true)]
+    pub postgres_password: Option<String>,
+    /// PostgreSQL database name (default `crm_database`).
+    #[arg(long, env = "POSTGRES_DB")]
+    pub postgres_db: Option<String>,
+    /// PostgreSQL host (default `localhost`).
+    #[arg(long, env = "POSTGRES_HOST")]
+    pub postgres_host: Option<String>,
+    /// PostgreSQL port (default 5432).
+    #[arg(long, env = "POSTGRES_PORT")]
+    pub postgres_port: Option<u16>,
+
+    /// The embedded SQLite file, used when no PostgreSQL setting is given.
+    #[arg(long, env = "CRM_SQLITE_PATH", default_value = "crm.db")]
+    pub sqlite_path: PathBuf,
+
+    /// Most connections the pool opens.
+    #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+/// The seed's development password: fine on a laptop, refused in production.
+pub const DEV_POSTGRES_PASSWORD: &str = "crm_secure_password_2024";
+
+impl DatabaseConfig {
+    /// The URL to connect to.
+    pub fn url(&self) -> String {
+        if let Some(url) = &self.database_url {
+            return url.clone();
+        }
+        let any_pg = self.postgres_user.is_some()
+            || self.postgres_password.is_some()
+            || self.postgres_db.is_some()
+            || self.postgres_host.is_some()
+            || self.postgres_port.is_some();
+        if any_pg {
+            let user = self.postgres_user.as_deref().unwrap_or("crm_admin");
+            let password = self
+                .postgres_password
+                .as_deref()
+                .unwrap_or(DEV_POSTGRES_PASSWORD);
+            let host = self.postgres_host.as_deref().unwrap_or("localhost");
+            let port = self.postgres_port.unwrap_or(5432);
+            let db = self.postgres_db.as_deref().unwrap_or("crm_database");
+            let mut url =
+                url::Url::parse("postgres://localhost").unwrap_or_else(|_| unreachable!());
+            let _ = url.set_username(user);
+            let _ = url.set_password(Some(password));
+            let _ = url.set_host(Some(host));
+            let _ = url.set_port(Some(port));
+            url.set_path(db);
+            return url.to_string();
+        }
+        format!("sqlite://{}?mode=rwc", self.sqlite_path.display())
+    }
+}
+
+/// How the HTTP server behaves.
+#[derive(Args, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "PORT", default_value_t = 8000)]
+    pub port: u16,
+    /// Development or production behaviour.
+    #[arg(
+        long = "env",
+        env = "CRM_ENV",
+        value_enum,
+        default_value = "development"
+    )]
+    pub environment: Environment,
+    /// Do not run pending migrations at start.
+    #[arg(long, env = "CRM_SKIP_MIGRATIONS")]
+    pub skip_migrations: bool,
+    /// Serve GraphiQL on `GET /graphql` (default: on in development, off in production).
+    #[arg(long, env = "CRM_GRAPHIQL")]
+    pub graphiql: Option<bool>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "CRM_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Longest time a request may take, in seconds.
+    #[arg(long, env = "CRM_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Deepest query nesting accepted.
+    #[arg(long, env = "CRM_MAX_QUERY_DEPTH", default_value_t = 12)]
+    pub max_query_depth: usize,
+    /// Highest query complexity accepted.
+    #[arg(long, env = "CRM_MAX_QUERY_COMPLEXITY", default_value_t = 20_000)]
+    pub max_query_complexity: usize,
+    /// Log format (default: pretty in development, JSON in production). Filter with RUST_LOG.
+    #[arg(long, env = "CRM_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+impl ServerConfig {
+    pub fn graphiql_enabled(&self) -> bool {
+        self.graphiql
+            .unwrap_or(self.environment == Environment::Development)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format.unwrap_or(match self.environment {
+            Environment::Development => LogFormat::Pretty,
+            Environment::Production => LogFormat::Json,
+        })
+    }
+}
+
+/// Everything `serve` needs.
+#[derive(Args, Clone)]
+pub struct Config {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub server: ServerConfig,
+}
+
+impl Config {
+    /// Refuses settings that must not reach production.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.server.environment == Environment::Production {
+            let url = self.database.url();
+            if url.contains(DEV_POSTGRES_PASSWORD) {
+                return Err(
+                    "production mode refuses the development database password: \
+                            set DATABASE_URL or POSTGRES_PASSWORD"
+                        .to_owned(),
+                );
+            }
+        }
+        Ok(())
+    }
+}

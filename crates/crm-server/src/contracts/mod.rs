@@ -1,0 +1,7 @@
+//! Contracts: what clients signed, for how much.
+
+pub mod resolvers;
+pub mod types;
+
+pub use resolvers::ContractQuery;
+pub use types::Contract;

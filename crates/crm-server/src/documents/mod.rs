@@ -1,0 +1,7 @@
+//! Documents: files uploaded for clients and contracts.
+
+pub mod resolvers;
+pub mod types;
+
+pub use resolvers::DocumentQuery;
+pub use types::Document;

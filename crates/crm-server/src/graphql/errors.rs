@@ -1,0 +1,210 @@
+//! Gives every error in a response a stable `extensions.code`, whatever produced it.
+//!
+//! - Request-level errors: `GRAPHQL_PARSE_FAILED` (syntax) or `GRAPHQL_VALIDATION_FAILED`
+//!   (unknown field, wrong literal type, limits).
+//! - Field errors raised from an [`AppError`] keep its code and field, even when a resolver
+//!   used `?` without `.extend()` (async-graphql keeps the error as the source).
+//! - Argument values that fail to parse (a malformed UUID, an unknown enum value in a
+//!   variable …) become `BAD_USER_INPUT`, with `extensions.field` naming the argument.
+//! - Anything else is a bug: it is logged and masked as `INTERNAL_SERVER_ERROR`.
+
+use std::sync::{Arc, Mutex};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{Pos, Response, ServerError, ServerResult, ValidationResult, Value, Variables};
+
+use crate::error::{AppError, codes};
+
+/// The extension factory to register on the schema.
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodesExtension::default())
+    }
+}
+
+#[derive(Default)]
+struct ErrorCodesExtension {
+    state: Mutex<RequestState>,
+}
+
+#[derive(Default)]
+struct RequestState {
+    query: Option<String>,
+    stage: Stage,
+}
+
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    #[default]
+    Parsing,
+    Validating,
+    Executing,
+}
+
+impl ErrorCodesExtension {
+    fn set_stage(&self, stage: Stage) {
+        if let Ok(mut state) = self.state.lock() {
+            state.stage = stage;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodesExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        if response.errors.is_empty() {
+            return response;
+        }
+        let (query, stage) = match self.state.lock() {
+            Ok(mut state) => (state.query.take(), state.stage),
+            Err(_) => (None, Stage::Executing),
+        };
+        let document = query
+            .as_deref()
+            .and_then(|q| async_graphql::parser::parse_query(q).ok());
+        for error in &mut response.errors {
+            classify(error, stage, document.as_ref());
+        }
+        response
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        if let Ok(mut state) = self.state.lock() {
+            state.query = Some(query.to_owned());
+            state.stage = Stage::Validating;
+        }
+        Ok(document)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        self.set_stage(Stage::Executing);
+        Ok(result)
+    }
+}
+
+fn has_code(error: &ServerError) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .is_some_and(|ext| ext.get("code").is_some())
+}
+
+fn set_ext(error: &mut ServerError, name: &str, value: impl Into<Value>) {
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set(name, value);
+}
+
+fn classify(error: &mut ServerError, stage: Stage, document: Option<&ExecutableDocument>) {
+    let from_app = app_error_source(error).map(|app| {
+        app.log_if_internal();
+        (
+            app.public_message(),
+            app.code(),
+            app.field().map(str::to_owned),
+        )
+    });
+    if let Some((message, code, field)) = from_app {
+        error.message = message;
+        set_ext(error, "code", code);
+        if let Some(field) = field {
+            set_ext(error, "field", field);
+        }
+        return;
+    }
+    if !has_code(error) {
+        if error.path.is_empty() {
+            let code = match stage {
+                Stage::Parsing => codes::GRAPHQL_PARSE_FAILED,
+                Stage::Validating | Stage::Executing => codes::GRAPHQL_VALIDATION_FAILED,
+            };
+            set_ext(error, "code", code);
+            return;
+        }
+        if error.source.is_some() {
+            // A resolver returned a foreign error: a bug. Log it, show nothing of it.
+            tracing::error!(error = %error.message, path = ?error.path, "unclassified resolver error");
+            error.message = "internal server error".to_owned();
+            set_ext(error, "code", codes::INTERNAL_SERVER_ERROR);
+            return;
+        }
+        // No source and a path: async-graphql failed to parse an argument value.
+        set_ext(error, "code", codes::BAD_USER_INPUT);
+    }
+    let is_input_error = error
+        .extensions
+        .as_ref()
+        .and_then(|ext| ext.get("code"))
+        .is_some_and(|code| *code == Value::from(codes::BAD_USER_INPUT));
+    let has_field = error
+        .extensions
+        .as_ref()
+        .is_some_and(|ext| ext.get("field").is_some());
+    if is_input_error && !has_field {
+        let argument = error
+            .locations
+            .first()
+            .and_then(|pos| document.and_then(|doc| argument_at(doc, *pos)));
+        if let Some(argument) = argument {
+            set_ext(error, "field", argument);
+        }
+    }
+}
+
+fn app_error_source(error: &ServerError) -> Option<&AppError> {
+    error
+        .source::<AppError>()
+        .or_else(|| error.source::<Arc<AppError>>().map(|arc| arc.as_ref()))
+}
+
+/// The name of the argument whose value sits at `pos`.
+fn argument_at(document: &ExecutableDocument, pos: Pos) -> Option<String> {
+    let operations = document
+        .operations
+        .iter()
+        .map(|(_, op)| &op.node.selection_set.node);
+    let fragments = document
+        .fragments
+        .values()
+        .map(|fragment| &fragment.node.selection_set.node);
+    operations
+        .chain(fragments)
+        .find_map(|set| argument_in(set, pos))
+}
+
+fn argument_in(set: &SelectionSet, pos: Pos) -> Option<String> {
+    set.items
+        .iter()
+        .find_map(|selection| match &selection.node {
+            Selection::Field(field) => field
+                .node
+                .arguments
+                .iter()
+                .find(|(_, value)| value.pos == pos)
+                .map(|(name, _)| name.node.to_string())
+                .or_else(|| argument_in(&field.node.selection_set.node, pos)),
+            Selection::InlineFragment(fragment) => {
+                argument_in(&fragment.node.selection_set.node, pos)
+            }
+            Selection::FragmentSpread(_) => None,
+        })
+}

@@ -1,0 +1,63 @@
+//! Schema assembly: one root object per domain, merged.
+
+use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
+use sea_orm::DatabaseConnection;
+
+use crate::client_notes::ClientNoteQuery;
+use crate::clients::ClientQuery;
+use crate::contracts::ContractQuery;
+use crate::documents::DocumentQuery;
+use crate::graphql::errors::ErrorCodes;
+use crate::oauth_email_accounts::OAuthEmailAccountQuery;
+use crate::payments::PaymentQuery;
+use crate::users::UserQuery;
+
+/// Every root query field.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    ClientQuery,
+    ContractQuery,
+    PaymentQuery,
+    UserQuery,
+    DocumentQuery,
+    ClientNoteQuery,
+    OAuthEmailAccountQuery,
+);
+
+/// The CRM schema.
+pub type CrmSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// Limits applied to every document.
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaLimits {
+    /// Deepest selection nesting accepted.
+    pub max_depth: usize,
+    /// Highest complexity (roughly, fields that may be resolved) accepted.
+    pub max_complexity: usize,
+}
+
+impl Default for SchemaLimits {
+    fn default() -> Self {
+        SchemaLimits {
+            max_depth: 12,
+            max_complexity: 20_000,
+        }
+    }
+}
+
+/// Builds the schema. `db` is `None` only to print the SDL.
+pub fn build_schema(db: Option<DatabaseConnection>, limits: SchemaLimits) -> CrmSchema {
+    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .extension(ErrorCodes)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity);
+    if let Some(db) = db {
+        builder = builder.data(db);
+    }
+    builder.finish()
+}
+
+/// The schema in SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None, SchemaLimits::default()).sdl()
+}

@@ -1,0 +1,18 @@
+//! CRM GraphQL API: the server library (`main.rs` is a thin wrapper, tests use it directly).
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphiql;
+pub mod graphql;
+pub mod telemetry;
+
+pub mod client_notes;
+pub mod clients;
+pub mod contracts;
+pub mod documents;
+pub mod oauth_email_accounts;
+pub mod payments;
+pub mod users;

@@ -1,0 +1,32 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use crm_server::cli::{Cli, Command, MigrateAction};
+use crm_server::{app, cli, graphql, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let Cli { command, config } = Cli::parse();
+    if let Some(Command::Schema) = command {
+        print!("{}", graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    telemetry::init(config.server.log_format());
+    if let Err(message) = config.validate() {
+        tracing::error!("{message}");
+        return ExitCode::FAILURE;
+    }
+    let result = match command {
+        Some(Command::Migrate { action }) => {
+            cli::migrate(&config.database, action.unwrap_or(MigrateAction::Up)).await
+        }
+        _ => app::serve(config).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "fatal");
+            ExitCode::FAILURE
+        }
+    }
+}

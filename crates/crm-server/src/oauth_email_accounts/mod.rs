@@ -1,0 +1,7 @@
+//! Connected mailboxes (OAuth e-mail accounts).
+
+pub mod resolvers;
+pub mod types;
+
+pub use resolvers::OAuthEmailAccountQuery;
+pub use types::OAuthEmailAccount;

@@ -1,0 +1,7 @@
+//! Payments: money received on contracts.
+
+pub mod resolvers;
+pub mod types;
+
+pub use resolvers::PaymentQuery;
+pub use types::Payment;

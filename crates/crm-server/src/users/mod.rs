@@ -1,0 +1,7 @@
+//! Users: the sales team.
+
+pub mod resolvers;
+pub mod types;
+
+pub use resolvers::UserQuery;
+pub use types::User;

@@ -1,0 +1,57 @@
+//! The `User` output type.
+
+use async_graphql::SimpleObject;
+use entity::{Role, users};
+use uuid::Uuid;
+
+use crate::graphql::loader::Record;
+use crate::graphql::scalars::DateTime;
+
+/// A member of the sales team. The password hash is never exposed.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct User {
+    /// Unique identifier.
+    pub id: Uuid,
+    /// Sign-in e-mail address (unique).
+    pub email: String,
+    /// Sign-in name (unique).
+    pub username: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// What the user may do.
+    pub role: Role,
+    /// Whether the user may sign in.
+    pub is_active: bool,
+    /// When the user last signed in.
+    pub last_login_at: Option<DateTime>,
+    /// When the user was created.
+    pub created_at: DateTime,
+    /// When the user was last changed (maintained by the database).
+    pub updated_at: DateTime,
+}
+
+impl From<users::Model> for User {
+    fn from(m: users::Model) -> Self {
+        User {
+            id: m.id,
+            email: m.email,
+            username: m.username,
+            first_name: m.first_name,
+            last_name: m.last_name,
+            role: m.role,
+            is_active: m.is_active,
+            last_login_at: m.last_login_at.map(DateTime::from),
+            created_at: m.created_at.into(),
+            updated_at: m.updated_at.into(),
+        }
+    }
+}
+
+impl Record for User {
+    type Entity = users::Entity;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+}

@@ -1,0 +1,81 @@
+//! Roles and statuses: stored as the lowercase strings of the schema's CHECK constraints,
+//! exposed in GraphQL as SCREAMING_CASE enum values.
+
+use sea_orm::entity::prelude::*;
+
+/// What a user may do in the CRM.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum Role {
+    /// Full access, including user management.
+    #[sea_orm(string_value = "admin")]
+    Admin,
+    /// Sees and manages every client, contract and payment; no user management.
+    #[sea_orm(string_value = "manager")]
+    Manager,
+    /// A sales rep: works on the clients assigned to them.
+    #[sea_orm(string_value = "commercial")]
+    Commercial,
+}
+
+/// Where a client stands in the sales pipeline.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum ClientStatus {
+    /// Not yet a customer.
+    #[sea_orm(string_value = "prospect")]
+    Prospect,
+    /// A current customer.
+    #[sea_orm(string_value = "active")]
+    Active,
+    /// A customer with no current business.
+    #[sea_orm(string_value = "inactive")]
+    Inactive,
+    /// A customer that left.
+    #[sea_orm(string_value = "churned")]
+    Churned,
+}
+
+/// The life cycle of a contract.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum ContractStatus {
+    /// Being prepared; not signed yet.
+    #[sea_orm(string_value = "draft")]
+    Draft,
+    /// Signed and running.
+    #[sea_orm(string_value = "active")]
+    Active,
+    /// Delivered and closed.
+    #[sea_orm(string_value = "completed")]
+    Completed,
+    /// Stopped before completion.
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+
+/// The state of a payment.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum PaymentStatus {
+    /// Announced but not received yet.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Received.
+    #[sea_orm(string_value = "completed")]
+    Completed,
+    /// Attempted and failed.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Received, then paid back.
+    #[sea_orm(string_value = "refunded")]
+    Refunded,
+}

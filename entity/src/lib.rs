@@ -1,0 +1,15 @@
+//! SeaORM 2 entities for the CRM's seven tables.
+//!
+//! The PostgreSQL schema they map is produced by the `migration` crate (it matches the
+//! reference `schema.sql`); the same entities run unchanged on the embedded SQLite database.
+
+pub mod client_notes;
+pub mod clients;
+pub mod contracts;
+pub mod documents;
+pub mod enums;
+pub mod oauth_email_accounts;
+pub mod payments;
+pub mod users;
+
+pub use enums::{ClientStatus, ContractStatus, PaymentStatus, Role};

@@ -1,0 +1,41 @@
+//! Schema migrations for the CRM.
+//!
+//! On PostgreSQL they produce the reference schema (`shared/bench/schema.sql`): the same
+//! tables, columns, types, defaults, CHECKs, foreign keys, indexes and `updated_at` triggers.
+//! On SQLite they produce the closest equivalent: the same tables and constraints (foreign
+//! keys are enforced by the connection), and triggers that keep `updated_at` current.
+//! Backend differences live in `common.rs` and nowhere else.
+
+// `MigrationTrait` is an `async_trait`: its methods take `&SchemaManager` as the trait writes it.
+#![allow(elided_lifetimes_in_paths)]
+
+pub use sea_orm_migration::prelude::*;
+
+mod common;
+mod m20261125_000001_create_users;
+mod m20261125_000002_create_clients;
+mod m20261125_000003_create_contracts;
+mod m20261125_000004_create_payments;
+mod m20261125_000005_create_documents;
+mod m20261125_000006_create_client_notes;
+mod m20261125_000007_create_oauth_email_accounts;
+mod m20261125_000008_updated_at_triggers;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_users::Migration),
+            Box::new(m20261125_000002_create_clients::Migration),
+            Box::new(m20261125_000003_create_contracts::Migration),
+            Box::new(m20261125_000004_create_payments::Migration),
+            Box::new(m20261125_000005_create_documents::Migration),
+            Box::new(m20261125_000006_create_client_notes::Migration),
+            Box::new(m20261125_000007_create_oauth_email_accounts::Migration),
+            Box::new(m20261125_000008_updated_at_triggers::Migration),
+        ]
+    }
+}
