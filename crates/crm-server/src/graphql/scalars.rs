@@ -24,6 +24,9 @@ fn expected<T: async_graphql::InputType>(what: &str) -> InputValueError<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Decimal(pub rust_decimal::Decimal);
 
+/// An exact decimal number, as a JSON string such as "1250.00" (money has two decimals).
+/// Integers are also accepted as JSON numbers; fractional JSON numbers are refused because
+/// they lose precision on the way through binary floating point.
 #[Scalar(name = "Decimal")]
 impl ScalarType for Decimal {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -64,6 +67,7 @@ impl Decimal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Date(pub chrono::NaiveDate);
 
+/// A calendar date, `YYYY-MM-DD`.
 #[Scalar(name = "Date")]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -95,6 +99,8 @@ impl From<chrono::NaiveDate> for Date {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DateTime(pub chrono::DateTime<Utc>);
 
+/// An instant, as an RFC 3339 string in UTC (`2026-11-25T09:30:00.123456Z`). Input may carry
+/// any offset; it is converted to UTC and kept to the microsecond.
 #[Scalar(name = "DateTime")]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {

@@ -1,0 +1,149 @@
+//! The schema itself: migrations, triggers and constraints, on both backends.
+
+use chrono::Utc;
+use entity::{
+    ClientStatus, ContractStatus, PaymentStatus, Role, clients, contracts, payments, users,
+};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, DbErr, EntityTrait, ModelTrait,
+    SqlErr, Statement,
+};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, fixtures};
+
+/// Runs SQL written with PostgreSQL placeholders (`$1`) on either backend.
+async fn execute(app: &TestApp, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, DbErr> {
+    let backend = app.db_backend();
+    let sql = match backend {
+        DbBackend::Sqlite => {
+            (1..=values.len()).fold(sql.to_owned(), |s, i| s.replace(&format!("${i}"), "?"))
+        }
+        _ => sql.to_owned(),
+    };
+    app.db
+        .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .map(|result| result.rows_affected())
+}
+
+test_both! {
+    async fn migrations_go_down_and_up_again(app) {
+        assert!(Migrator::get_pending_migrations(&app.db).await.unwrap().is_empty());
+        Migrator::down(&app.db, None).await.unwrap();
+        assert_eq!(Migrator::get_pending_migrations(&app.db).await.unwrap().len(), Migrator::migrations().len());
+        assert!(users::Entity::find().all(&app.db).await.is_err(), "users survived the way down");
+        Migrator::up(&app.db, None).await.unwrap();
+        let rep = fixtures::user(&app.db, "bob", Role::Manager).await;
+        fixtures::client(&app.db, "Back again", Some(rep.id)).await;
+    }
+}
+
+test_both! {
+    async fn the_database_stamps_updated_at_on_a_raw_update(app) {
+        let rep = fixtures::user(&app.db, "carol", Role::Commercial).await;
+        let before = rep.updated_at;
+        let changed = execute(&app, "UPDATE users SET first_name = 'Caroline' WHERE id = $1", vec![rep.id.into()])
+            .await
+            .unwrap();
+        assert_eq!(changed, 1);
+        let after = users::Entity::find_by_id(rep.id).one(&app.db).await.unwrap().unwrap();
+        assert_eq!(after.first_name, "Caroline");
+        assert!(after.updated_at > before, "updated_at not bumped: {}", after.updated_at);
+        assert!((Utc::now() - after.updated_at).num_seconds().abs() < 60);
+        assert_eq!(after.created_at, rep.created_at);
+    }
+}
+
+test_both! {
+    async fn foreign_keys_are_enforced(app) {
+        let err = contracts::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            contract_number: Set("C-404".into()),
+            client_id: Set(Uuid::now_v7()),
+            title: Set("Ghost".into()),
+            amount: Set(fixtures::dec("10")),
+            currency: Set("EUR".into()),
+            status: Set(ContractStatus::Draft),
+            created_at: Set(Utc::now()),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap_err();
+        assert!(matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))), "{err:?}");
+    }
+}
+
+test_both! {
+    async fn check_and_unique_constraints_are_enforced(app) {
+        let client = fixtures::client(&app.db, "Acme", None).await;
+        let contract = fixtures::contract(&app.db, client.id, "C-1", "100.00", ContractStatus::Active).await;
+
+        let bad_status = execute(&app, "UPDATE clients SET status = 'bogus' WHERE id = $1", vec![client.id.into()]).await;
+        assert!(bad_status.is_err(), "a status outside the CHECK was accepted");
+        let negative = execute(&app, "UPDATE contracts SET amount = -1 WHERE id = $1", vec![contract.id.into()]).await;
+        assert!(negative.is_err(), "a negative amount was accepted");
+
+        let zero_payment = payments::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            contract_id: Set(contract.id),
+            client_id: Set(client.id),
+            amount: Set(fixtures::dec("0")),
+            payment_date: Set(fixtures::date(2026, 1, 1)),
+            status: Set(PaymentStatus::Pending),
+            created_at: Set(Utc::now()),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await;
+        assert!(zero_payment.is_err(), "a zero payment was accepted");
+
+        let duplicate = fixtures_contract_number_taken(&app, client.id).await;
+        assert!(matches!(duplicate.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))), "{duplicate:?}");
+    }
+}
+
+async fn fixtures_contract_number_taken(app: &TestApp, client_id: Uuid) -> DbErr {
+    contracts::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        contract_number: Set("C-1".into()),
+        client_id: Set(client_id),
+        title: Set("Twin".into()),
+        amount: Set(fixtures::dec("1")),
+        currency: Set("EUR".into()),
+        status: Set(ContractStatus::Draft),
+        created_at: Set(Utc::now()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap_err()
+}
+
+test_both! {
+    async fn deletes_follow_the_reference_on_delete_rules(app) {
+        let rep = fixtures::user(&app.db, "dave", Role::Commercial).await;
+        let client = fixtures::client(&app.db, "Acme", Some(rep.id)).await;
+        let note = fixtures::note(&app.db, client.id, Some(rep.id), "hello").await;
+        let contract = fixtures::contract(&app.db, client.id, "C-9", "5.00", ContractStatus::Draft).await;
+
+        // users → clients.assigned_to and client_notes.user_id: SET NULL.
+        rep.clone().delete(&app.db).await.unwrap();
+        let client_after = clients::Entity::find_by_id(client.id).one(&app.db).await.unwrap().unwrap();
+        assert_eq!(client_after.assigned_to, None);
+        assert_eq!(client_after.status, ClientStatus::Active);
+
+        // clients ← contracts: RESTRICT.
+        assert!(client_after.clone().delete(&app.db).await.is_err(), "client with contracts deleted");
+
+        // Without contracts, the client goes and its notes cascade.
+        contract.delete(&app.db).await.unwrap();
+        client_after.delete(&app.db).await.unwrap();
+        assert!(entity::client_notes::Entity::find_by_id(note.id).one(&app.db).await.unwrap().is_none());
+    }
+}

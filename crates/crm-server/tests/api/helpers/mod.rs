@@ -1,0 +1,259 @@
+//! The test harness: a [`TestApp`] per test (router + fresh database), on either backend.
+//!
+//! PostgreSQL: `CRM_TEST_DATABASE_URL` (default
+//! `postgres://postgres:postgres@127.0.0.1:5432/postgres`) is the admin connection; each test
+//! creates its own database from it and drops it when done. When PostgreSQL is unreachable the
+//! PostgreSQL half is skipped with a loud notice on stderr, unless `CRM_TEST_REQUIRE_POSTGRES=1`
+//! (CI), which turns that into a failure.
+
+#![allow(dead_code)]
+
+pub mod fixtures;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use clap::Parser;
+use http_body_util::BodyExt;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crm_server::cli::Cli;
+use crm_server::{app, db, telemetry};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs the test body once per backend: emits `<name>::sqlite` and `<name>::postgres`.
+macro_rules! test_both {
+    ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            async fn run($app: $crate::helpers::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await.unwrap()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await {
+                    run(app).await;
+                }
+            }
+        }
+    };
+}
+
+/// A running application on its own fresh database.
+pub struct TestApp {
+    pub backend: Backend,
+    pub db: DatabaseConnection,
+    pub router: Router,
+    statements: Arc<AtomicUsize>,
+    _guard: DatabaseGuard,
+}
+
+enum DatabaseGuard {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for DatabaseGuard {
+    fn drop(&mut self) {
+        if let DatabaseGuard::Postgres { admin_url, name } = self {
+            let admin_url = admin_url.clone();
+            let name = name.clone();
+            // Drop runs inside the test's runtime: use a thread with a runtime of its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async move {
+                    if let Ok(admin) = Database::connect(&admin_url).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                        let _ = admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub const DEFAULT_PG_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/postgres";
+
+static PG_UNREACHABLE: AtomicBool = AtomicBool::new(false);
+static PG_NOTICE: std::sync::Once = std::sync::Once::new();
+
+fn pg_admin_url() -> String {
+    std::env::var("CRM_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned())
+}
+
+fn postgres_required() -> bool {
+    std::env::var("CRM_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+}
+
+/// Written straight to stderr so that libtest's output capture cannot hide it.
+fn skip_postgres(reason: &str) {
+    PG_UNREACHABLE.store(true, Ordering::SeqCst);
+    PG_NOTICE.call_once(|| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n\
+             ################################################################################\n\
+             ## PostgreSQL SKIPPED: {reason}\n\
+             ## Only the SQLite half of the suite ran. Start PostgreSQL (see README) or set\n\
+             ## CRM_TEST_DATABASE_URL; CRM_TEST_REQUIRE_POSTGRES=1 makes this a failure.\n\
+             ################################################################################\n"
+        );
+    });
+}
+
+impl TestApp {
+    /// A fresh, migrated database and a router over it. `None` when PostgreSQL is
+    /// unreachable (and not required).
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        telemetry::init_for_tests();
+        let (mut db, guard) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("crm.db").display());
+                let db = db::connect(&url, 4).await.unwrap();
+                (db, DatabaseGuard::Sqlite(dir))
+            }
+            Backend::Postgres => {
+                if PG_UNREACHABLE.load(Ordering::SeqCst) && !postgres_required() {
+                    return None;
+                }
+                let admin_url = pg_admin_url();
+                let admin = match tokio::time::timeout(
+                    Duration::from_secs(5),
+                    Database::connect(&admin_url),
+                )
+                .await
+                {
+                    Ok(Ok(admin)) => admin,
+                    Ok(Err(err)) => return unreachable_pg(&admin_url, &err.to_string()),
+                    Err(_) => return unreachable_pg(&admin_url, "connection timed out"),
+                };
+                let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                let mut url = url::Url::parse(&admin_url).unwrap();
+                url.set_path(&name);
+                let db = db::connect(url.as_str(), 4).await.unwrap();
+                (db, DatabaseGuard::Postgres { admin_url, name })
+            }
+        };
+        db::migrate(&db).await.unwrap();
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let config = test_config();
+        let state = app::state(db.clone(), &config);
+        let router = app::router(state, &config);
+        Some(TestApp {
+            backend,
+            db,
+            router,
+            statements,
+            _guard: guard,
+        })
+    }
+
+    /// The backend of the database under test.
+    pub fn db_backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Runs a GraphQL operation through the router; returns the JSON answer.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let (status, body) = self
+            .request(
+                Request::post("/graphql")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "GraphQL answered {status}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Sends any request through the router.
+    pub async fn request(&self, request: Request<Body>) -> (StatusCode, String) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> (StatusCode, String) {
+        self.request(Request::get(path).body(Body::empty()).unwrap())
+            .await
+    }
+
+    /// SQL statements run since the last call (or since the app started).
+    pub fn take_statement_count(&self) -> usize {
+        self.statements.swap(0, Ordering::SeqCst)
+    }
+}
+
+fn unreachable_pg(url: &str, error: &str) -> Option<TestApp> {
+    let redacted = db::redact(url);
+    if postgres_required() {
+        panic!("CRM_TEST_REQUIRE_POSTGRES=1 but PostgreSQL is unreachable at {redacted}: {error}");
+    }
+    skip_postgres(&format!("unreachable at {redacted} ({error})"));
+    None
+}
+
+/// The server configuration tests use: defaults, whatever the environment says.
+pub fn test_config() -> crm_server::config::Config {
+    Cli::parse_from(["crm-server"]).config
+}
+
+/// The error codes of a GraphQL answer, in order.
+pub fn error_codes(response: &Value) -> Vec<String> {
+    response["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    e["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("<none>")
+                        .to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,12 @@
+//! The API's behaviour tests: one binary, each test run on SQLite and on PostgreSQL against a
+//! fresh database, through the real router.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod helpers;
+
+mod database;
+mod http;
+mod read_by_id;
+mod schema;
