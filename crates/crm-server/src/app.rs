@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::db;
 use crate::graphiql;
 use crate::graphql::loader::Loaders;
+use crate::graphql::pagination::PageLimits;
 use crate::graphql::schema::{CrmSchema, SchemaLimits, build_schema};
 
 /// What every handler shares.
@@ -27,6 +28,7 @@ use crate::graphql::schema::{CrmSchema, SchemaLimits, build_schema};
 pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: CrmSchema,
+    pub page_limits: PageLimits,
 }
 
 /// Connects, migrates (unless told not to) and builds the state.
@@ -50,7 +52,15 @@ pub fn state(db: DatabaseConnection, config: &Config) -> AppState {
         max_complexity: config.server.max_query_complexity,
     };
     let schema = build_schema(Some(db.clone()), limits);
-    AppState { db, schema }
+    let page_limits = PageLimits {
+        default_size: config.server.default_page_size,
+        max_size: config.server.max_page_size,
+    };
+    AppState {
+        db,
+        schema,
+        page_limits,
+    }
 }
 
 /// The HTTP routes: `POST /graphql`, `GET /graphql` (GraphiQL), `GET /health`.
@@ -79,7 +89,9 @@ async fn graphql_handler(
     State(state): State<AppState>,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
-    let request = request.into_inner().data(Loaders::new(state.db.clone()));
+    let request = request
+        .into_inner()
+        .data(Loaders::new(state.db.clone(), state.page_limits));
     state.schema.execute(request).await.into()
 }
 

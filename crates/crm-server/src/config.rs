@@ -129,6 +129,12 @@ pub struct ServerConfig {
     /// Highest query complexity accepted.
     #[arg(long, env = "CRM_MAX_QUERY_COMPLEXITY", default_value_t = 20_000)]
     pub max_query_complexity: usize,
+    /// Rows in a page when the query gives neither `first` nor `last`.
+    #[arg(long, env = "CRM_DEFAULT_PAGE_SIZE", default_value_t = 20)]
+    pub default_page_size: usize,
+    /// Largest `first` / `last` accepted.
+    #[arg(long, env = "CRM_MAX_PAGE_SIZE", default_value_t = 100)]
+    pub max_page_size: usize,
     /// Log format (default: pretty in development, JSON in production). Filter with RUST_LOG.
     #[arg(long, env = "CRM_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,

@@ -1,14 +1,19 @@
 //! The `ClientNote` output type.
 
-use async_graphql::SimpleObject;
+use crate::clients::Client;
+use crate::graphql::context::{loaders, required};
+use crate::users::User;
+use async_graphql::{ComplexObject, Context, Result, SimpleObject};
 use entity::client_notes;
 use uuid::Uuid;
 
 use crate::graphql::loader::Record;
+use crate::graphql::pagination::Listable;
 use crate::graphql::scalars::DateTime;
 
 /// An entry in a client's history: a note written by a user, or an event the system recorded.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct ClientNote {
     /// Unique identifier.
     pub id: Uuid,
@@ -45,4 +50,30 @@ impl Record for ClientNote {
     fn id(&self) -> Uuid {
         self.id
     }
+}
+
+#[ComplexObject]
+impl ClientNote {
+    /// The client.
+    async fn client(&self, ctx: &Context<'_>) -> Result<Client> {
+        Ok(required(
+            loaders(ctx)?.by_id::<Client>(self.client_id).await?,
+            "Client",
+        )?)
+    }
+
+    /// The user who wrote it (none for system entries).
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(match self.user_id {
+            Some(id) => loaders(ctx)?.by_id::<User>(id).await?,
+            None => None,
+        })
+    }
+}
+
+impl Listable for ClientNote {
+    const NAME: &'static str = "ClientNote";
+    const TABLE: &'static str = "client_notes";
+    type Filter = super::inputs::ClientNoteFilter;
+    type OrderField = super::inputs::ClientNoteOrderField;
 }

@@ -1,14 +1,26 @@
 //! The `Contract` output type.
 
-use async_graphql::SimpleObject;
+use crate::clients::Client;
+use crate::contracts::computed::{ContractTotals, ContractTotalsKey};
+use crate::documents::Document;
+use crate::documents::inputs::{DocumentFilter, DocumentOrderField};
+use crate::graphql::context::{loaders, required};
+use crate::graphql::order::OrderBy;
+use crate::graphql::pagination::{Connection, ListArgs};
+use crate::payments::Payment;
+use crate::payments::inputs::{PaymentFilter, PaymentOrderField};
+use crate::users::User;
+use async_graphql::{ComplexObject, Context, Result, SimpleObject};
 use entity::{ContractStatus, contracts};
 use uuid::Uuid;
 
 use crate::graphql::loader::Record;
+use crate::graphql::pagination::Listable;
 use crate::graphql::scalars::{Date, DateTime, Decimal};
 
 /// A contract signed (or being prepared) with a client.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct Contract {
     /// Unique identifier.
     pub id: Uuid,
@@ -63,4 +75,109 @@ impl Record for Contract {
     fn id(&self) -> Uuid {
         self.id
     }
+}
+
+#[ComplexObject]
+impl Contract {
+    /// The client.
+    async fn client(&self, ctx: &Context<'_>) -> Result<Client> {
+        Ok(required(
+            loaders(ctx)?.by_id::<Client>(self.client_id).await?,
+            "Client",
+        )?)
+    }
+
+    /// The sales rep in charge.
+    async fn commercial(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(match self.commercial_id {
+            Some(id) => loaders(ctx)?.by_id::<User>(id).await?,
+            None => None,
+        })
+    }
+
+    /// Payments on the contract.
+    async fn payments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows.")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only rows matching this filter.")] filter: Option<PaymentFilter>,
+        #[graphql(desc = "Sort keys, applied in order (then by id).")] order_by: Option<
+            Vec<OrderBy<PaymentOrderField>>,
+        >,
+    ) -> Result<Connection<Payment>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            filter,
+            order_by,
+        };
+        Ok(loaders(ctx)?
+            .children::<Payment>("contract_id", self.id, args)
+            .await?)
+    }
+
+    /// Documents of the contract.
+    async fn documents(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows.")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Only rows matching this filter.")] filter: Option<DocumentFilter>,
+        #[graphql(desc = "Sort keys, applied in order (then by id).")] order_by: Option<
+            Vec<OrderBy<DocumentOrderField>>,
+        >,
+    ) -> Result<Connection<Document>> {
+        let args = ListArgs {
+            first,
+            after,
+            last,
+            before,
+            filter,
+            order_by,
+        };
+        Ok(loaders(ctx)?
+            .children::<Document>("contract_id", self.id, args)
+            .await?)
+    }
+
+    /// Sum of the completed payments.
+    async fn paid_amount(&self, ctx: &Context<'_>) -> Result<Decimal> {
+        Ok(Decimal::money(totals(ctx, self.id).await?.paid_amount))
+    }
+
+    /// What is still owed: the amount minus completed payments for active and completed
+    /// contracts; zero for drafts and cancelled contracts.
+    async fn outstanding_amount(&self, ctx: &Context<'_>) -> Result<Decimal> {
+        Ok(Decimal::money(
+            totals(ctx, self.id).await?.outstanding_amount,
+        ))
+    }
+
+    /// Date of the latest completed payment.
+    async fn last_payment_date(&self, ctx: &Context<'_>) -> Result<Option<Date>> {
+        Ok(totals(ctx, self.id).await?.last_payment_date.map(Date))
+    }
+}
+
+async fn totals(ctx: &Context<'_>, id: Uuid) -> Result<ContractTotals, crate::error::AppError> {
+    Ok(loaders(ctx)?
+        .inner()
+        .load_one(ContractTotalsKey(id))
+        .await
+        .map_err(crate::graphql::loader::unshare)?
+        .unwrap_or_default())
+}
+
+impl Listable for Contract {
+    const NAME: &'static str = "Contract";
+    const TABLE: &'static str = "contracts";
+    type Filter = super::inputs::ContractFilter;
+    type OrderField = super::inputs::ContractOrderField;
 }

@@ -1,14 +1,20 @@
 //! The `Document` output type.
 
-use async_graphql::SimpleObject;
+use crate::clients::Client;
+use crate::contracts::Contract;
+use crate::graphql::context::{loaders, required};
+use crate::users::User;
+use async_graphql::{ComplexObject, Context, Result, SimpleObject};
 use entity::documents;
 use uuid::Uuid;
 
 use crate::graphql::loader::Record;
+use crate::graphql::pagination::Listable;
 use crate::graphql::scalars::DateTime;
 
 /// A file uploaded for a client, optionally tied to one of its contracts.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct Document {
     /// Unique identifier.
     pub id: Uuid,
@@ -57,4 +63,38 @@ impl Record for Document {
     fn id(&self) -> Uuid {
         self.id
     }
+}
+
+#[ComplexObject]
+impl Document {
+    /// The client.
+    async fn client(&self, ctx: &Context<'_>) -> Result<Client> {
+        Ok(required(
+            loaders(ctx)?.by_id::<Client>(self.client_id).await?,
+            "Client",
+        )?)
+    }
+
+    /// The contract, if the document belongs to one.
+    async fn contract(&self, ctx: &Context<'_>) -> Result<Option<Contract>> {
+        Ok(match self.contract_id {
+            Some(id) => loaders(ctx)?.by_id::<Contract>(id).await?,
+            None => None,
+        })
+    }
+
+    /// The user who uploaded it.
+    async fn uploaded_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(match self.uploaded_by_id {
+            Some(id) => loaders(ctx)?.by_id::<User>(id).await?,
+            None => None,
+        })
+    }
+}
+
+impl Listable for Document {
+    const NAME: &'static str = "Document";
+    const TABLE: &'static str = "documents";
+    type Filter = super::inputs::DocumentFilter;
+    type OrderField = super::inputs::DocumentOrderField;
 }

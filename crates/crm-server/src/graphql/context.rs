@@ -10,3 +10,14 @@ pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, AppError> {
     ctx.data::<Loaders>()
         .map_err(|_| AppError::Internal("request has no loaders".to_owned()))
 }
+
+/// The database connection (schema data).
+pub fn db<'a>(ctx: &Context<'a>) -> Result<&'a sea_orm::DatabaseConnection, AppError> {
+    ctx.data::<sea_orm::DatabaseConnection>()
+        .map_err(|_| AppError::Internal("schema has no database".to_owned()))
+}
+
+/// A to-one relation that the schema guarantees (a NOT NULL foreign key).
+pub fn required<T>(value: Option<T>, what: &str) -> Result<T, AppError> {
+    value.ok_or_else(|| AppError::Internal(format!("dangling reference to {what}")))
+}

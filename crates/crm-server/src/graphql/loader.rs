@@ -15,6 +15,10 @@ use sea_orm::{DatabaseConnection, EntityTrait, ExprTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::graphql::pagination::{
+    Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, count_children,
+    fetch_children,
+};
 
 /// An API type backed by one table row.
 pub trait Record:
@@ -55,7 +59,8 @@ impl<R> Hash for ById<R> {
 
 /// The per-request loader behind every batched read.
 pub struct CrmLoader {
-    db: DatabaseConnection,
+    pub(crate) db: DatabaseConnection,
+    pub(crate) limits: PageLimits,
 }
 
 impl<R: Record> Loader<ById<R>> for CrmLoader {
@@ -81,16 +86,140 @@ impl<R: Record> Loader<ById<R>> for CrmLoader {
     }
 }
 
+impl<R: Listable> Loader<ChildrenKey<R>> for CrmLoader {
+    type Value = Arc<Page<R>>;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[ChildrenKey<R>],
+    ) -> Result<HashMap<ChildrenKey<R>, Arc<Page<R>>>, Self::Error> {
+        // One statement per distinct (relation, arguments): normally one for the whole level.
+        let mut groups: HashMap<(&'static str, Arc<Args<R>>), Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            groups
+                .entry((key.parent_col, key.args.clone()))
+                .or_default()
+                .push(key.parent);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for ((parent_col, args), parents) in groups {
+            let mut pages = fetch_children::<R>(&self.db, parent_col, &parents, &args, self.limits)
+                .await
+                .map_err(Arc::new)?;
+            for parent in parents {
+                let page = pages.remove(&parent).unwrap_or_default();
+                out.insert(
+                    ChildrenKey {
+                        parent_col,
+                        parent,
+                        args: args.clone(),
+                    },
+                    Arc::new(page),
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<R: Listable> Loader<CountKey<R>> for CrmLoader {
+    type Value = i64;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[CountKey<R>]) -> Result<HashMap<CountKey<R>, i64>, Self::Error> {
+        type Group<F> = HashMap<(&'static str, Option<Arc<F>>), Vec<Uuid>>;
+        let mut groups: Group<R::Filter> = HashMap::new();
+        for key in keys {
+            groups
+                .entry((key.parent_col, key.filter.clone()))
+                .or_default()
+                .push(key.parent);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for ((parent_col, filter), parents) in groups {
+            let counts = count_children::<R>(&self.db, parent_col, &parents, filter.as_deref())
+                .await
+                .map_err(Arc::new)?;
+            for parent in parents {
+                let n = counts.get(&parent).copied().unwrap_or(0);
+                out.insert(
+                    CountKey {
+                        parent_col,
+                        parent,
+                        filter: filter.clone(),
+                    },
+                    n,
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// The loaders of one request.
 pub struct Loaders {
     loader: DataLoader<CrmLoader>,
+    limits: PageLimits,
 }
 
 impl Loaders {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, limits: PageLimits) -> Self {
         Loaders {
-            loader: DataLoader::new(CrmLoader { db }, tokio::spawn),
+            loader: DataLoader::new(CrmLoader { db, limits }, tokio::spawn),
+            limits,
         }
+    }
+
+    /// The page sizes in force.
+    pub fn limits(&self) -> PageLimits {
+        self.limits
+    }
+
+    /// The loader itself, for domain-specific keys (computed fields).
+    pub fn inner(&self) -> &DataLoader<CrmLoader> {
+        &self.loader
+    }
+
+    /// A to-many relation of `parent` as a connection, batched with the same relation of
+    /// every other parent at this level of the query.
+    pub async fn children<R: Listable>(
+        &self,
+        parent_col: &'static str,
+        parent: Uuid,
+        args: Args<R>,
+    ) -> Result<Connection<R>, AppError> {
+        let args = Arc::new(args);
+        let page = self
+            .loader
+            .load_one(ChildrenKey {
+                parent_col,
+                parent,
+                args: args.clone(),
+            })
+            .await
+            .map_err(unshare)?
+            .unwrap_or_default();
+        Connection::of_relation(page, &args, self.limits, parent_col, parent)
+    }
+
+    /// `totalCount` of a relation, batched per level.
+    pub async fn count_children<R: Listable>(
+        &self,
+        parent_col: &'static str,
+        parent: Uuid,
+        filter: Option<Arc<R::Filter>>,
+    ) -> Result<i64, AppError> {
+        Ok(self
+            .loader
+            .load_one(CountKey::<R> {
+                parent_col,
+                parent,
+                filter,
+            })
+            .await
+            .map_err(unshare)?
+            .unwrap_or(0))
     }
 
     /// One row by id, batched with every other id asked for at the same time.
@@ -98,6 +227,29 @@ impl Loaders {
         self.loader
             .load_one(ById::<R>::new(id))
             .await
-            .map_err(|err| AppError::Internal(err.to_string()))
+            .map_err(unshare)
+    }
+}
+
+/// A loader error is shared by every caller of the batch: give each its own copy, keeping
+/// the code and field the client should see.
+pub fn unshare(err: Arc<AppError>) -> AppError {
+    match &*err {
+        AppError::BadUserInput { field, message } => AppError::BadUserInput {
+            field: field.clone(),
+            message: message.clone(),
+        },
+        AppError::NotFound { field, message } => AppError::NotFound {
+            field: field.clone(),
+            message: message.clone(),
+        },
+        AppError::Conflict { field, message } => AppError::Conflict {
+            field: field.clone(),
+            message: message.clone(),
+        },
+        AppError::Unauthenticated => AppError::Unauthenticated,
+        AppError::Forbidden(message) => AppError::Forbidden(message.clone()),
+        AppError::Database(err) => AppError::Internal(format!("database error: {err}")),
+        AppError::Internal(message) => AppError::Internal(message.clone()),
     }
 }

@@ -1,8 +1,13 @@
 //! The GraphQL layer shared by every domain: schema assembly, scalars, errors and loading.
 
 pub mod context;
+pub mod cursor;
 pub mod errors;
+pub mod filters;
 pub mod loader;
+pub mod order;
+pub mod pagination;
+pub mod query;
 pub mod scalars;
 pub mod schema;
 

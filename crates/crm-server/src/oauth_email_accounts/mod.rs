@@ -1,5 +1,6 @@
 //! Connected mailboxes (OAuth e-mail accounts).
 
+pub mod inputs;
 pub mod resolvers;
 pub mod types;
 

@@ -1,14 +1,18 @@
 //! The `OAuthEmailAccount` output type.
 
-use async_graphql::SimpleObject;
+use crate::graphql::context::{loaders, required};
+use crate::users::User;
+use async_graphql::{ComplexObject, Context, Result, SimpleObject};
 use entity::oauth_email_accounts;
 use uuid::Uuid;
 
 use crate::graphql::loader::Record;
+use crate::graphql::pagination::Listable;
 use crate::graphql::scalars::DateTime;
 
 /// A mailbox a user connected through OAuth. Its tokens never leave the server.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 #[graphql(name = "OAuthEmailAccount")]
 pub struct OAuthEmailAccount {
     /// Unique identifier.
@@ -52,4 +56,22 @@ impl Record for OAuthEmailAccount {
     fn id(&self) -> Uuid {
         self.id
     }
+}
+
+#[ComplexObject]
+impl OAuthEmailAccount {
+    /// The user who connected it.
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        Ok(required(
+            loaders(ctx)?.by_id::<User>(self.user_id).await?,
+            "User",
+        )?)
+    }
+}
+
+impl Listable for OAuthEmailAccount {
+    const NAME: &'static str = "OAuthEmailAccount";
+    const TABLE: &'static str = "oauth_email_accounts";
+    type Filter = super::inputs::OAuthEmailAccountFilter;
+    type OrderField = super::inputs::OAuthEmailAccountOrderField;
 }

@@ -1,14 +1,19 @@
 //! The `Payment` output type.
 
-use async_graphql::SimpleObject;
+use crate::clients::Client;
+use crate::contracts::Contract;
+use crate::graphql::context::{loaders, required};
+use async_graphql::{ComplexObject, Context, Result, SimpleObject};
 use entity::{PaymentStatus, payments};
 use uuid::Uuid;
 
 use crate::graphql::loader::Record;
+use crate::graphql::pagination::Listable;
 use crate::graphql::scalars::{Date, DateTime, Decimal};
 
 /// Money received (or expected) on a contract.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct Payment {
     /// Unique identifier.
     pub id: Uuid,
@@ -54,4 +59,30 @@ impl Record for Payment {
     fn id(&self) -> Uuid {
         self.id
     }
+}
+
+#[ComplexObject]
+impl Payment {
+    /// The contract paid.
+    async fn contract(&self, ctx: &Context<'_>) -> Result<Contract> {
+        Ok(required(
+            loaders(ctx)?.by_id::<Contract>(self.contract_id).await?,
+            "Contract",
+        )?)
+    }
+
+    /// The paying client.
+    async fn client(&self, ctx: &Context<'_>) -> Result<Client> {
+        Ok(required(
+            loaders(ctx)?.by_id::<Client>(self.client_id).await?,
+            "Client",
+        )?)
+    }
+}
+
+impl Listable for Payment {
+    const NAME: &'static str = "Payment";
+    const TABLE: &'static str = "payments";
+    type Filter = super::inputs::PaymentFilter;
+    type OrderField = super::inputs::PaymentOrderField;
 }

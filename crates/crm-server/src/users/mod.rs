@@ -1,5 +1,6 @@
 //! Users: the sales team.
 
+pub mod inputs;
 pub mod resolvers;
 pub mod types;
 

@@ -1,0 +1,88 @@
+//! Filter and sort inputs for client notes.
+
+use async_graphql::{Enum, InputObject};
+use sea_orm::sea_query::{Condition, Expr};
+
+use crate::clients::inputs::ClientFilter;
+use crate::graphql::cursor::KeyKind;
+use crate::graphql::filters::{
+    DateTimeFilter, EntityFilter, StringFilter, UuidFilter, combine, field, related,
+};
+use crate::graphql::order::SortField;
+use crate::graphql::query::Scope;
+
+/// Which notes to return. Fields combine with AND; use `and`, `or` and `not` for more.
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ClientNoteFilter {
+    /// Every one of these filters matches.
+    pub and: Option<Vec<ClientNoteFilter>>,
+    /// At least one of these filters matches.
+    pub or: Option<Vec<ClientNoteFilter>>,
+    /// This filter does not match.
+    pub not: Option<Box<ClientNoteFilter>>,
+    /// Filter on the id.
+    pub id: Option<UuidFilter>,
+    /// Filter on the client's id.
+    pub client_id: Option<UuidFilter>,
+    /// Filter on the author's id.
+    pub user_id: Option<UuidFilter>,
+    /// Filter on the kind of entry.
+    pub note_type: Option<StringFilter>,
+    /// Filter on the text.
+    pub content: Option<StringFilter>,
+    /// Filter on the creation time.
+    pub created_at: Option<DateTimeFilter>,
+    /// The client matches.
+    pub client: Option<Box<ClientFilter>>,
+}
+
+impl EntityFilter for ClientNoteFilter {
+    fn condition(&self, s: &Scope) -> Condition {
+        let mut c = Condition::all();
+        c = field(c, &self.id, s.col("id"), s);
+        c = field(c, &self.client_id, s.col("client_id"), s);
+        c = field(c, &self.user_id, s.col("user_id"), s);
+        c = field(c, &self.note_type, s.col("note_type"), s);
+        c = field(c, &self.content, s.col("content"), s);
+        c = field(c, &self.created_at, s.col("created_at"), s);
+        c = c.add(related(s, &self.client, "clients", "client_id"));
+        combine(c, &self.and, &self.or, &self.not, s)
+    }
+}
+
+/// Fields notes can be sorted by.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientNoteOrderField {
+    /// The id.
+    Id,
+    /// The kind of entry.
+    NoteType,
+    /// The creation time.
+    CreatedAt,
+}
+
+impl SortField for ClientNoteOrderField {
+    fn expr(self, s: &Scope) -> Expr {
+        s.col(self.name())
+    }
+
+    fn kind(self) -> KeyKind {
+        match self {
+            ClientNoteOrderField::Id => KeyKind::Uuid,
+            ClientNoteOrderField::NoteType => KeyKind::Text,
+            ClientNoteOrderField::CreatedAt => KeyKind::Timestamp,
+        }
+    }
+
+    fn nullable(self) -> bool {
+        false
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            ClientNoteOrderField::Id => "id",
+            ClientNoteOrderField::NoteType => "note_type",
+            ClientNoteOrderField::CreatedAt => "created_at",
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Computed client figures, as SQL expressions (filters, ordering) and a batched loader
+//! (fields). One definition serves all three, so they always agree.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use rust_decimal::Decimal;
+use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use uuid::Uuid;
+
+use crate::contracts::computed::paid_sql;
+use crate::error::AppError;
+use crate::graphql::loader::CrmLoader;
+use crate::graphql::query::Scope;
+
+/// Contracts that count towards value and debt: signed ones.
+pub const OWED_STATUSES: &str = "('active', 'completed')";
+
+/// Number of contracts of the client, whatever their status.
+pub fn contract_count(s: &Scope) -> Expr {
+    let c = s.child();
+    Expr::cust(format!(
+        "(SELECT COUNT(*) FROM contracts {c} WHERE {cid} = {id})",
+        c = c.alias,
+        cid = c.raw("client_id"),
+        id = s.raw("id"),
+    ))
+}
+
+/// Sum of the amounts of the client's active and completed contracts.
+pub fn total_contract_value(s: &Scope) -> Expr {
+    let c = s.child();
+    Expr::cust(format!(
+        "(SELECT {sum} FROM contracts {c} WHERE {cid} = {id} AND {status} IN {OWED_STATUSES})",
+        sum = c.money_sum(&c.raw("amount")),
+        c = c.alias,
+        cid = c.raw("client_id"),
+        id = s.raw("id"),
+        status = c.raw("status"),
+    ))
+}
+
+/// What the client still owes: the sum of its contracts' outstanding amounts.
+pub fn outstanding_amount(s: &Scope) -> Expr {
+    let c = s.child();
+    let paid = paid_sql(&c);
+    Expr::cust(format!(
+        "(SELECT {sum} FROM contracts {c} WHERE {cid} = {id} AND {status} IN {OWED_STATUSES})",
+        sum = c.money_sum(&format!("{} - {paid}", c.raw("amount"))),
+        c = c.alias,
+        cid = c.raw("client_id"),
+        id = s.raw("id"),
+        status = c.raw("status"),
+    ))
+}
+
+/// The computed figures of one client.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientTotals {
+    pub contract_count: i64,
+    pub total_contract_value: Decimal,
+    pub outstanding_amount: Decimal,
+}
+
+/// Loads [`ClientTotals`] by client id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientTotalsKey(pub Uuid);
+
+impl Loader<ClientTotalsKey> for CrmLoader {
+    type Value = ClientTotals;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[ClientTotalsKey],
+    ) -> Result<HashMap<ClientTotalsKey, ClientTotals>, Self::Error> {
+        let s = Scope::root(self.db.get_database_backend());
+        let select = Query::select()
+            .expr_as(s.col("id"), Alias::new("id"))
+            .expr_as(contract_count(&s), Alias::new("contract_count"))
+            .expr_as(total_contract_value(&s), Alias::new("total_contract_value"))
+            .expr_as(outstanding_amount(&s), Alias::new("outstanding_amount"))
+            .from_as(Alias::new("clients"), Alias::new(&s.alias))
+            .and_where(s.col("id").is_in(keys.iter().map(|k| k.0)))
+            .to_owned();
+        let rows = self
+            .db
+            .query_all(&select)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let read = || -> Result<(ClientTotalsKey, ClientTotals), sea_orm::DbErr> {
+                Ok((
+                    ClientTotalsKey(row.try_get("", "id")?),
+                    ClientTotals {
+                        contract_count: row.try_get("", "contract_count")?,
+                        total_contract_value: row.try_get("", "total_contract_value")?,
+                        outstanding_amount: row.try_get("", "outstanding_amount")?,
+                    },
+                ))
+            };
+            let (key, totals) = read().map_err(|e| Arc::new(AppError::from(e)))?;
+            out.insert(key, totals);
+        }
+        Ok(out)
+    }
+}

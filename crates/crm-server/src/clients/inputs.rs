@@ -1,0 +1,189 @@
+//! Filter and sort inputs for clients.
+
+use async_graphql::{Enum, InputObject};
+use entity::ClientStatus;
+use sea_orm::sea_query::{Condition, Expr};
+
+use super::computed;
+use crate::contracts::inputs::ContractFilter;
+use crate::graphql::cursor::KeyKind;
+use crate::graphql::filters::{
+    BooleanFilter, DateTimeFilter, DecimalFilter, EntityFilter, EnumFilter, IntFilter, ListFilter,
+    StringFilter, UuidFilter, combine, field, related,
+};
+use crate::graphql::order::SortField;
+use crate::graphql::query::Scope;
+use crate::payments::inputs::PaymentFilter;
+use crate::users::inputs::UserFilter;
+
+/// Which clients to return. Fields combine with AND; use `and`, `or` and `not` for more.
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ClientFilter {
+    /// Every one of these filters matches.
+    pub and: Option<Vec<ClientFilter>>,
+    /// At least one of these filters matches.
+    pub or: Option<Vec<ClientFilter>>,
+    /// This filter does not match.
+    pub not: Option<Box<ClientFilter>>,
+    /// Filter on the id.
+    pub id: Option<UuidFilter>,
+    /// Filter on the company name.
+    pub company_name: Option<StringFilter>,
+    /// Filter on the e-mail address.
+    pub email: Option<StringFilter>,
+    /// Filter on the phone number.
+    pub phone: Option<StringFilter>,
+    /// Filter on the city.
+    pub city: Option<StringFilter>,
+    /// Filter on the postal code.
+    pub postal_code: Option<StringFilter>,
+    /// Filter on the country.
+    pub country: Option<StringFilter>,
+    /// Filter on the pipeline status.
+    pub status: Option<EnumFilter<ClientStatus>>,
+    /// Filter on whether KYC is complete.
+    pub kyc_completed: Option<BooleanFilter>,
+    /// Filter on when KYC was completed.
+    pub kyc_completed_at: Option<DateTimeFilter>,
+    /// Filter on the assigned user's id.
+    pub assigned_to_id: Option<UuidFilter>,
+    /// Filter on the creation time.
+    pub created_at: Option<DateTimeFilter>,
+    /// Filter on the last change time.
+    pub updated_at: Option<DateTimeFilter>,
+    /// Filter on the number of contracts.
+    pub contract_count: Option<IntFilter>,
+    /// Filter on the value of active and completed contracts.
+    pub total_contract_value: Option<DecimalFilter>,
+    /// Filter on the amount still owed.
+    pub outstanding_amount: Option<DecimalFilter>,
+    /// The assigned user matches (clients with no assignee never match).
+    pub assigned_to: Option<Box<UserFilter>>,
+    /// Filter on the client's contracts.
+    pub contracts: Option<ListFilter<ContractFilter>>,
+    /// Filter on the client's payments.
+    pub payments: Option<ListFilter<PaymentFilter>>,
+}
+
+impl EntityFilter for ClientFilter {
+    fn condition(&self, s: &Scope) -> Condition {
+        let mut c = Condition::all();
+        c = field(c, &self.id, s.col("id"), s);
+        c = field(c, &self.company_name, s.col("company_name"), s);
+        c = field(c, &self.email, s.col("email"), s);
+        c = field(c, &self.phone, s.col("phone"), s);
+        c = field(c, &self.city, s.col("city"), s);
+        c = field(c, &self.postal_code, s.col("postal_code"), s);
+        c = field(c, &self.country, s.col("country"), s);
+        c = field(c, &self.status, s.col("status"), s);
+        c = field(c, &self.kyc_completed, s.col("kyc_completed"), s);
+        c = field(c, &self.kyc_completed_at, s.col("kyc_completed_at"), s);
+        c = field(c, &self.assigned_to_id, s.col("assigned_to"), s);
+        c = field(c, &self.created_at, s.col("created_at"), s);
+        c = field(c, &self.updated_at, s.col("updated_at"), s);
+        c = field(c, &self.contract_count, computed::contract_count(s), s);
+        c = field(
+            c,
+            &self.total_contract_value,
+            computed::total_contract_value(s),
+            s,
+        );
+        c = field(
+            c,
+            &self.outstanding_amount,
+            computed::outstanding_amount(s),
+            s,
+        );
+        c = c.add(related(s, &self.assigned_to, "users", "assigned_to"));
+        if let Some(contracts) = &self.contracts {
+            c = c.add(contracts.condition(s, "contracts", "client_id"));
+        }
+        if let Some(payments) = &self.payments {
+            c = c.add(payments.condition(s, "payments", "client_id"));
+        }
+        combine(c, &self.and, &self.or, &self.not, s)
+    }
+}
+
+/// Fields clients can be sorted by.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientOrderField {
+    /// The id (creation order for ids made by this server).
+    Id,
+    /// The company name.
+    CompanyName,
+    /// The e-mail address.
+    Email,
+    /// The city.
+    City,
+    /// The country.
+    Country,
+    /// The pipeline status.
+    Status,
+    /// When KYC was completed.
+    KycCompletedAt,
+    /// The creation time.
+    CreatedAt,
+    /// The last change time.
+    UpdatedAt,
+    /// The number of contracts.
+    ContractCount,
+    /// The value of active and completed contracts.
+    TotalContractValue,
+    /// The amount still owed.
+    OutstandingAmount,
+}
+
+impl SortField for ClientOrderField {
+    fn expr(self, s: &Scope) -> Expr {
+        use ClientOrderField::*;
+        match self {
+            Id => s.col("id"),
+            CompanyName => s.col("company_name"),
+            Email => s.col("email"),
+            City => s.col("city"),
+            Country => s.col("country"),
+            Status => s.col("status"),
+            KycCompletedAt => s.col("kyc_completed_at"),
+            CreatedAt => s.col("created_at"),
+            UpdatedAt => s.col("updated_at"),
+            ContractCount => computed::contract_count(s),
+            TotalContractValue => computed::total_contract_value(s),
+            OutstandingAmount => computed::outstanding_amount(s),
+        }
+    }
+
+    fn kind(self) -> KeyKind {
+        use ClientOrderField::*;
+        match self {
+            Id => KeyKind::Uuid,
+            CompanyName | Email | City | Country | Status => KeyKind::Text,
+            KycCompletedAt | CreatedAt | UpdatedAt => KeyKind::Timestamp,
+            ContractCount => KeyKind::Int,
+            TotalContractValue | OutstandingAmount => KeyKind::Decimal,
+        }
+    }
+
+    fn nullable(self) -> bool {
+        use ClientOrderField::*;
+        matches!(self, Email | City | Country | KycCompletedAt)
+    }
+
+    fn name(self) -> &'static str {
+        use ClientOrderField::*;
+        match self {
+            Id => "id",
+            CompanyName => "company_name",
+            Email => "email",
+            City => "city",
+            Country => "country",
+            Status => "status",
+            KycCompletedAt => "kyc_completed_at",
+            CreatedAt => "created_at",
+            UpdatedAt => "updated_at",
+            ContractCount => "contract_count",
+            TotalContractValue => "total_contract_value",
+            OutstandingAmount => "outstanding_amount",
+        }
+    }
+}

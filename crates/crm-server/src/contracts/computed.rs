@@ -1,0 +1,113 @@
+//! Computed contract figures, as SQL expressions (filters, ordering) and a batched loader
+//! (fields). One definition serves all three, so they always agree.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use uuid::Uuid;
+
+use crate::clients::computed::OWED_STATUSES;
+use crate::error::AppError;
+use crate::graphql::loader::CrmLoader;
+use crate::graphql::query::Scope;
+
+/// SQL for the sum of the completed payments of the contract aliased by `s`.
+pub fn paid_sql(s: &Scope) -> String {
+    let p = s.child();
+    format!(
+        "(SELECT {sum} FROM payments {p} WHERE {pcid} = {id} AND {status} = 'completed')",
+        sum = p.money_sum(&p.raw("amount")),
+        p = p.alias,
+        pcid = p.raw("contract_id"),
+        id = s.raw("id"),
+        status = p.raw("status"),
+    )
+}
+
+/// Sum of the contract's completed payments.
+pub fn paid_amount(s: &Scope) -> Expr {
+    Expr::cust(paid_sql(s))
+}
+
+/// What is still owed on the contract: its amount minus completed payments, for active and
+/// completed contracts; zero for drafts and cancelled contracts.
+pub fn outstanding_amount(s: &Scope) -> Expr {
+    let case = format!(
+        "CASE WHEN {status} IN {OWED_STATUSES} THEN {amount} - {paid} ELSE 0 END",
+        status = s.raw("status"),
+        amount = s.raw("amount"),
+        paid = paid_sql(s),
+    );
+    Expr::cust(s.money(&case))
+}
+
+/// The date of the latest completed payment.
+pub fn last_payment_date(s: &Scope) -> Expr {
+    let p = s.child();
+    Expr::cust(format!(
+        "(SELECT MAX({date}) FROM payments {p} WHERE {pcid} = {id} AND {status} = 'completed')",
+        date = p.raw("payment_date"),
+        p = p.alias,
+        pcid = p.raw("contract_id"),
+        id = s.raw("id"),
+        status = p.raw("status"),
+    ))
+}
+
+/// The computed figures of one contract.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ContractTotals {
+    pub paid_amount: Decimal,
+    pub outstanding_amount: Decimal,
+    pub last_payment_date: Option<NaiveDate>,
+}
+
+/// Loads [`ContractTotals`] by contract id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContractTotalsKey(pub Uuid);
+
+impl Loader<ContractTotalsKey> for CrmLoader {
+    type Value = ContractTotals;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[ContractTotalsKey],
+    ) -> Result<HashMap<ContractTotalsKey, ContractTotals>, Self::Error> {
+        let s = Scope::root(self.db.get_database_backend());
+        let select = Query::select()
+            .expr_as(s.col("id"), Alias::new("id"))
+            .expr_as(paid_amount(&s), Alias::new("paid_amount"))
+            .expr_as(outstanding_amount(&s), Alias::new("outstanding_amount"))
+            .expr_as(last_payment_date(&s), Alias::new("last_payment_date"))
+            .from_as(Alias::new("contracts"), Alias::new(&s.alias))
+            .and_where(s.col("id").is_in(keys.iter().map(|k| k.0)))
+            .to_owned();
+        let rows = self
+            .db
+            .query_all(&select)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let read = || -> Result<(ContractTotalsKey, ContractTotals), sea_orm::DbErr> {
+                Ok((
+                    ContractTotalsKey(row.try_get("", "id")?),
+                    ContractTotals {
+                        paid_amount: row.try_get("", "paid_amount")?,
+                        outstanding_amount: row.try_get("", "outstanding_amount")?,
+                        last_payment_date: row.try_get("", "last_payment_date")?,
+                    },
+                ))
+            };
+            let (key, totals) = read().map_err(|e| Arc::new(AppError::from(e)))?;
+            out.insert(key, totals);
+        }
+        Ok(out)
+    }
+}

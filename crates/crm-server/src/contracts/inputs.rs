@@ -1,0 +1,191 @@
+//! Filter and sort inputs for contracts.
+
+use async_graphql::{Enum, InputObject};
+use entity::ContractStatus;
+use sea_orm::sea_query::{Condition, Expr};
+
+use super::computed;
+use crate::clients::inputs::ClientFilter;
+use crate::graphql::cursor::KeyKind;
+use crate::graphql::filters::{
+    DateFilter, DateTimeFilter, DecimalFilter, EntityFilter, EnumFilter, ListFilter, StringFilter,
+    UuidFilter, combine, field, related,
+};
+use crate::graphql::order::SortField;
+use crate::graphql::query::Scope;
+use crate::payments::inputs::PaymentFilter;
+use crate::users::inputs::UserFilter;
+
+/// Which contracts to return. Fields combine with AND; use `and`, `or` and `not` for more.
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ContractFilter {
+    /// Every one of these filters matches.
+    pub and: Option<Vec<ContractFilter>>,
+    /// At least one of these filters matches.
+    pub or: Option<Vec<ContractFilter>>,
+    /// This filter does not match.
+    pub not: Option<Box<ContractFilter>>,
+    /// Filter on the id.
+    pub id: Option<UuidFilter>,
+    /// Filter on the contract number.
+    pub contract_number: Option<StringFilter>,
+    /// Filter on the client's id.
+    pub client_id: Option<UuidFilter>,
+    /// Filter on the sales rep's id.
+    pub commercial_id: Option<UuidFilter>,
+    /// Filter on the title.
+    pub title: Option<StringFilter>,
+    /// Filter on the amount.
+    pub amount: Option<DecimalFilter>,
+    /// Filter on the currency code.
+    pub currency: Option<StringFilter>,
+    /// Filter on the status.
+    pub status: Option<EnumFilter<ContractStatus>>,
+    /// Filter on the start date.
+    pub start_date: Option<DateFilter>,
+    /// Filter on the end date.
+    pub end_date: Option<DateFilter>,
+    /// Filter on the signature time.
+    pub signed_at: Option<DateTimeFilter>,
+    /// Filter on the creation time.
+    pub created_at: Option<DateTimeFilter>,
+    /// Filter on the last change time.
+    pub updated_at: Option<DateTimeFilter>,
+    /// Filter on the sum of completed payments.
+    pub paid_amount: Option<DecimalFilter>,
+    /// Filter on the amount still owed.
+    pub outstanding_amount: Option<DecimalFilter>,
+    /// Filter on the date of the latest completed payment.
+    pub last_payment_date: Option<DateFilter>,
+    /// The client matches.
+    pub client: Option<Box<ClientFilter>>,
+    /// The sales rep matches (contracts with none never match).
+    pub commercial: Option<Box<UserFilter>>,
+    /// Filter on the contract's payments.
+    pub payments: Option<ListFilter<PaymentFilter>>,
+}
+
+impl EntityFilter for ContractFilter {
+    fn condition(&self, s: &Scope) -> Condition {
+        let mut c = Condition::all();
+        c = field(c, &self.id, s.col("id"), s);
+        c = field(c, &self.contract_number, s.col("contract_number"), s);
+        c = field(c, &self.client_id, s.col("client_id"), s);
+        c = field(c, &self.commercial_id, s.col("commercial_id"), s);
+        c = field(c, &self.title, s.col("title"), s);
+        c = field(c, &self.amount, s.col("amount"), s);
+        c = field(c, &self.currency, s.col("currency"), s);
+        c = field(c, &self.status, s.col("status"), s);
+        c = field(c, &self.start_date, s.col("start_date"), s);
+        c = field(c, &self.end_date, s.col("end_date"), s);
+        c = field(c, &self.signed_at, s.col("signed_at"), s);
+        c = field(c, &self.created_at, s.col("created_at"), s);
+        c = field(c, &self.updated_at, s.col("updated_at"), s);
+        c = field(c, &self.paid_amount, computed::paid_amount(s), s);
+        c = field(
+            c,
+            &self.outstanding_amount,
+            computed::outstanding_amount(s),
+            s,
+        );
+        c = field(
+            c,
+            &self.last_payment_date,
+            computed::last_payment_date(s),
+            s,
+        );
+        c = c.add(related(s, &self.client, "clients", "client_id"));
+        c = c.add(related(s, &self.commercial, "users", "commercial_id"));
+        if let Some(payments) = &self.payments {
+            c = c.add(payments.condition(s, "payments", "contract_id"));
+        }
+        combine(c, &self.and, &self.or, &self.not, s)
+    }
+}
+
+/// Fields contracts can be sorted by.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContractOrderField {
+    /// The id (creation order for ids made by this server).
+    Id,
+    /// The contract number.
+    ContractNumber,
+    /// The title.
+    Title,
+    /// The amount.
+    Amount,
+    /// The status.
+    Status,
+    /// The start date.
+    StartDate,
+    /// The end date.
+    EndDate,
+    /// The signature time.
+    SignedAt,
+    /// The creation time.
+    CreatedAt,
+    /// The last change time.
+    UpdatedAt,
+    /// The sum of completed payments.
+    PaidAmount,
+    /// The amount still owed.
+    OutstandingAmount,
+    /// The date of the latest completed payment.
+    LastPaymentDate,
+}
+
+impl SortField for ContractOrderField {
+    fn expr(self, s: &Scope) -> Expr {
+        use ContractOrderField::*;
+        match self {
+            Id => s.col("id"),
+            ContractNumber => s.col("contract_number"),
+            Title => s.col("title"),
+            Amount => s.col("amount"),
+            Status => s.col("status"),
+            StartDate => s.col("start_date"),
+            EndDate => s.col("end_date"),
+            SignedAt => s.col("signed_at"),
+            CreatedAt => s.col("created_at"),
+            UpdatedAt => s.col("updated_at"),
+            PaidAmount => computed::paid_amount(s),
+            OutstandingAmount => computed::outstanding_amount(s),
+            LastPaymentDate => computed::last_payment_date(s),
+        }
+    }
+
+    fn kind(self) -> KeyKind {
+        use ContractOrderField::*;
+        match self {
+            Id => KeyKind::Uuid,
+            ContractNumber | Title | Status => KeyKind::Text,
+            Amount | PaidAmount | OutstandingAmount => KeyKind::Decimal,
+            StartDate | EndDate | LastPaymentDate => KeyKind::Date,
+            SignedAt | CreatedAt | UpdatedAt => KeyKind::Timestamp,
+        }
+    }
+
+    fn nullable(self) -> bool {
+        use ContractOrderField::*;
+        matches!(self, StartDate | EndDate | SignedAt | LastPaymentDate)
+    }
+
+    fn name(self) -> &'static str {
+        use ContractOrderField::*;
+        match self {
+            Id => "id",
+            ContractNumber => "contract_number",
+            Title => "title",
+            Amount => "amount",
+            Status => "status",
+            StartDate => "start_date",
+            EndDate => "end_date",
+            SignedAt => "signed_at",
+            CreatedAt => "created_at",
+            UpdatedAt => "updated_at",
+            PaidAmount => "paid_amount",
+            OutstandingAmount => "outstanding_amount",
+            LastPaymentDate => "last_payment_date",
+        }
+    }
+}

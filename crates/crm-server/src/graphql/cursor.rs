@@ -1,0 +1,160 @@
+//! Opaque keyset cursors: the sort values of a row and its id, base64url-encoded JSON, tied to
+//! the ordering they were made for. They stay valid when rows are inserted before them.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::Value;
+use sea_orm::{DbBackend, QueryResult};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+/// The kind of a sort value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Text,
+    Decimal,
+    Int,
+    Bool,
+    Date,
+    Timestamp,
+    Uuid,
+}
+
+/// A sort value read from a row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum KeyValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Text(String),
+}
+
+impl KeyValue {
+    /// Reads column `column` of `row` as a value of `kind`.
+    pub fn read(row: &QueryResult, column: &str, kind: KeyKind) -> Result<KeyValue, AppError> {
+        let value = match kind {
+            KeyKind::Text => row
+                .try_get::<Option<String>>("", column)?
+                .map(KeyValue::Text),
+            KeyKind::Decimal => row
+                .try_get::<Option<Decimal>>("", column)?
+                .map(|d| KeyValue::Text(crate::graphql::scalars::Decimal::money(d).0.to_string())),
+            KeyKind::Int => row.try_get::<Option<i64>>("", column)?.map(KeyValue::Int),
+            KeyKind::Bool => row.try_get::<Option<bool>>("", column)?.map(KeyValue::Bool),
+            KeyKind::Date => row
+                .try_get::<Option<NaiveDate>>("", column)?
+                .map(|d| KeyValue::Text(d.to_string())),
+            KeyKind::Timestamp => row
+                .try_get::<Option<DateTime<Utc>>>("", column)?
+                .map(|t| KeyValue::Text(t.to_rfc3339())),
+            KeyKind::Uuid => row
+                .try_get::<Option<Uuid>>("", column)?
+                .map(|u| KeyValue::Text(u.to_string())),
+        };
+        Ok(value.unwrap_or(KeyValue::Null))
+    }
+
+    /// The SQL value to compare with, or `None` for null. `None` also when the value does not
+    /// fit `kind` (a forged cursor), which the caller reports.
+    pub fn to_sql(
+        &self,
+        kind: KeyKind,
+        backend: DbBackend,
+    ) -> Result<Option<SqlKey>, InvalidCursor> {
+        Ok(Some(match (self, kind) {
+            (KeyValue::Null, _) => return Ok(None),
+            (KeyValue::Text(s), KeyKind::Text) => SqlKey::Value(s.clone().into()),
+            (KeyValue::Text(s), KeyKind::Decimal) => {
+                let d: Decimal = s.parse().map_err(|_| InvalidCursor)?;
+                SqlKey::decimal(d, backend)
+            }
+            (KeyValue::Int(i), KeyKind::Int) => SqlKey::Value((*i).into()),
+            (KeyValue::Bool(b), KeyKind::Bool) => SqlKey::Value((*b).into()),
+            (KeyValue::Text(s), KeyKind::Date) => {
+                SqlKey::Value(s.parse::<NaiveDate>().map_err(|_| InvalidCursor)?.into())
+            }
+            (KeyValue::Text(s), KeyKind::Timestamp) => SqlKey::Value(
+                DateTime::parse_from_rfc3339(s)
+                    .map_err(|_| InvalidCursor)?
+                    .with_timezone(&Utc)
+                    .into(),
+            ),
+            (KeyValue::Text(s), KeyKind::Uuid) => {
+                SqlKey::Value(s.parse::<Uuid>().map_err(|_| InvalidCursor)?.into())
+            }
+            _ => return Err(InvalidCursor),
+        }))
+    }
+}
+
+/// A cursor value that does not fit its sort field (a forged or corrupted cursor).
+#[derive(Debug, Clone, Copy)]
+pub struct InvalidCursor;
+
+/// A value ready to be compared in SQL.
+pub enum SqlKey {
+    Value(Value),
+    Expr(sea_orm::sea_query::Expr),
+}
+
+impl SqlKey {
+    /// A decimal to compare with: on SQLite, where amounts are stored as REAL, the exact
+    /// decimal text is converted by SQLite itself (never through a Rust float).
+    pub fn decimal(d: Decimal, backend: DbBackend) -> SqlKey {
+        match backend {
+            DbBackend::Sqlite => SqlKey::Expr(sea_orm::sea_query::Expr::cust_with_values(
+                "CAST(? AS REAL)",
+                [d.to_string()],
+            )),
+            _ => SqlKey::Value(d.into()),
+        }
+    }
+
+    pub fn into_expr(self) -> sea_orm::sea_query::Expr {
+        match self {
+            SqlKey::Value(v) => sea_orm::sea_query::Expr::val(v),
+            SqlKey::Expr(e) => e,
+        }
+    }
+}
+
+/// What a cursor holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The ordering it belongs to (field names and directions).
+    #[serde(rename = "o")]
+    pub order: String,
+    /// The sort values of the row, in `orderBy` order.
+    #[serde(rename = "k")]
+    pub keys: Vec<KeyValue>,
+    /// The row's id (the final tie-break).
+    #[serde(rename = "i")]
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    /// Decodes a cursor given as `argument`, made for ordering `order`.
+    pub fn decode(text: &str, argument: &str, order: &str) -> Result<Cursor, AppError> {
+        let invalid =
+            || AppError::bad_input(argument, "invalid cursor: use a cursor this list returned");
+        let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| invalid())?;
+        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        if cursor.order != order {
+            return Err(AppError::bad_input(
+                argument,
+                "this cursor was made for another orderBy: pass the same orderBy as the page it came from",
+            ));
+        }
+        Ok(cursor)
+    }
+}

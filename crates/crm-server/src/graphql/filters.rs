@@ -1,0 +1,544 @@
+//! Filters, one implementation for every list: one input type per scalar (`StringFilter`,
+//! `DecimalFilter` …), per-type filters built from them with `and` / `or` / `not`, and
+//! relation filters (`some` / `none` / `every`, or a filter on the referenced row). Each maps to
+//! a SeaQuery `Condition`, so both backends run the same logic.
+
+use std::hash::Hash;
+
+use async_graphql::{InputObject, InputType};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query};
+use uuid::Uuid;
+
+use crate::graphql::cursor::SqlKey;
+use crate::graphql::query::Scope;
+use crate::graphql::scalars::{Date, DateTime, Decimal};
+
+/// A per-type filter (`ClientFilter` …).
+pub trait EntityFilter: InputType + Clone + Eq + Hash + Send + Sync + 'static {
+    /// The condition on the table aliased by `scope`.
+    fn condition(&self, scope: &Scope) -> Condition;
+}
+
+/// A filter on one scalar field.
+pub trait FieldFilter {
+    /// The condition on `expr`.
+    fn condition(&self, expr: Expr, scope: &Scope) -> Condition;
+}
+
+/// Adds the condition of an optional field filter.
+pub fn field<F: FieldFilter>(
+    all: Condition,
+    filter: &Option<F>,
+    expr: Expr,
+    scope: &Scope,
+) -> Condition {
+    match filter {
+        Some(filter) => all.add(filter.condition(expr, scope)),
+        None => all,
+    }
+}
+
+/// Adds `and` (every one matches), `or` (at least one matches) and `not` (does not match).
+pub fn combine<F: EntityFilter>(
+    all: Condition,
+    and: &Option<Vec<F>>,
+    or: &Option<Vec<F>>,
+    not: &Option<Box<F>>,
+    scope: &Scope,
+) -> Condition {
+    let mut all = all;
+    if let Some(and) = and {
+        for filter in and {
+            all = all.add(filter.condition(scope));
+        }
+    }
+    if let Some(or) = or {
+        let any = or.iter().fold(Condition::any(), |any, filter| {
+            any.add(filter.condition(scope))
+        });
+        // `or: []` matches nothing, as an empty disjunction should.
+        all = all.add(if or.is_empty() {
+            Condition::all().add(Expr::cust("1 = 0"))
+        } else {
+            any
+        });
+    }
+    if let Some(not) = not {
+        all = all.add(not.condition(scope).not());
+    }
+    all
+}
+
+/// `EXISTS (SELECT 1 FROM table c WHERE c.child_col = parent.parent_col AND filter(c))`.
+pub fn exists<F: EntityFilter>(
+    scope: &Scope,
+    table: &str,
+    child_col: &str,
+    parent_col: &str,
+    filter: Option<&F>,
+    negate_filter: bool,
+) -> Expr {
+    let child = scope.child();
+    let mut inner = Condition::all().add(
+        child
+            .col(child_col)
+            .equals((Alias::new(&scope.alias), Alias::new(parent_col))),
+    );
+    if let Some(filter) = filter {
+        let condition = filter.condition(&child);
+        inner = inner.add(if negate_filter {
+            condition.not()
+        } else {
+            condition
+        });
+    }
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from_as(Alias::new(table), Alias::new(&child.alias))
+            .cond_where(inner)
+            .to_owned(),
+    )
+}
+
+/// A filter on a to-many relation.
+#[derive(InputObject, Debug, Clone, PartialEq, Eq, Hash)]
+#[graphql(concrete(
+    name = "ContractListFilter",
+    params(crate::contracts::inputs::ContractFilter)
+))]
+#[graphql(concrete(
+    name = "PaymentListFilter",
+    params(crate::payments::inputs::PaymentFilter)
+))]
+#[graphql(concrete(
+    name = "ClientListFilter",
+    params(crate::clients::inputs::ClientFilter)
+))]
+#[graphql(concrete(
+    name = "DocumentListFilter",
+    params(crate::documents::inputs::DocumentFilter)
+))]
+#[graphql(concrete(
+    name = "ClientNoteListFilter",
+    params(crate::client_notes::inputs::ClientNoteFilter)
+))]
+pub struct ListFilter<F: EntityFilter> {
+    /// At least one related row matches.
+    pub some: Option<Box<F>>,
+    /// No related row matches.
+    pub none: Option<Box<F>>,
+    /// Every related row matches (true when there are none).
+    pub every: Option<Box<F>>,
+}
+
+impl<F: EntityFilter> ListFilter<F> {
+    /// The condition for rows of `scope` whose related rows in `table` (joined by
+    /// `table.child_col = scope.id`) satisfy the filter.
+    pub fn condition(&self, scope: &Scope, table: &str, child_col: &str) -> Condition {
+        let mut all = Condition::all();
+        if let Some(some) = &self.some {
+            all = all.add(exists(
+                scope,
+                table,
+                child_col,
+                "id",
+                Some(some.as_ref()),
+                false,
+            ));
+        }
+        if let Some(none) = &self.none {
+            all = all.add(exists(scope, table, child_col, "id", Some(none.as_ref()), false).not());
+        }
+        if let Some(every) = &self.every {
+            all = all.add(exists(scope, table, child_col, "id", Some(every.as_ref()), true).not());
+        }
+        all
+    }
+}
+
+/// A filter on a to-one relation: the referenced row exists and matches.
+pub fn related<F: EntityFilter>(
+    scope: &Scope,
+    filter: &Option<Box<F>>,
+    table: &str,
+    fk: &str,
+) -> Condition {
+    match filter {
+        Some(filter) => {
+            Condition::all().add(exists(scope, table, "id", fk, Some(filter.as_ref()), false))
+        }
+        None => Condition::all(),
+    }
+}
+
+fn always_false() -> Condition {
+    Condition::all().add(Expr::cust("1 = 0"))
+}
+
+/// Filter on a UUID field.
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct UuidFilter {
+    /// Equal to.
+    pub eq: Option<Uuid>,
+    /// Not equal to (null values never match).
+    pub ne: Option<Uuid>,
+    /// One of.
+    #[graphql(name = "in")]
+    pub in_: Option<Vec<Uuid>>,
+    /// None of (null values never match).
+    pub not_in: Option<Vec<Uuid>>,
+    /// `true`: the field is null; `false`: it is not.
+    pub is_null: Option<bool>,
+}
+
+impl FieldFilter for UuidFilter {
+    fn condition(&self, expr: Expr, _: &Scope) -> Condition {
+        let mut all = Condition::all();
+        if let Some(v) = self.eq {
+            all = all.add(expr.clone().eq(v));
+        }
+        if let Some(v) = self.ne {
+            all = all.add(expr.clone().ne(v));
+        }
+        if let Some(values) = &self.in_ {
+            all = all.add(in_list(expr.clone(), values.iter().copied(), false));
+        }
+        if let Some(values) = &self.not_in {
+            all = all.add(in_list(expr.clone(), values.iter().copied(), true));
+        }
+        is_null(all, expr, self.is_null)
+    }
+}
+
+fn in_list<V: Into<sea_orm::Value>>(
+    expr: Expr,
+    values: impl ExactSizeIterator<Item = V>,
+    negate: bool,
+) -> Condition {
+    if values.len() == 0 {
+        // `in: []` matches nothing, `notIn: []` everything.
+        return if negate {
+            Condition::all()
+        } else {
+            always_false()
+        };
+    }
+    let values: Vec<sea_orm::Value> = values.map(Into::into).collect();
+    Condition::all().add(if negate {
+        expr.is_not_in(values)
+    } else {
+        expr.is_in(values)
+    })
+}
+
+fn is_null(all: Condition, expr: Expr, is_null: Option<bool>) -> Condition {
+    match is_null {
+        Some(true) => all.add(expr.is_null()),
+        Some(false) => all.add(expr.is_not_null()),
+        None => all,
+    }
+}
+
+/// Filter on a text field. Plain operators are case-sensitive; `…Insensitive` ones ignore
+/// case (ASCII letters on SQLite, all letters on PostgreSQL).
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct StringFilter {
+    /// Equal to.
+    pub eq: Option<String>,
+    /// Not equal to (null values never match).
+    pub ne: Option<String>,
+    /// One of.
+    #[graphql(name = "in")]
+    pub in_: Option<Vec<String>>,
+    /// None of (null values never match).
+    pub not_in: Option<Vec<String>>,
+    /// Contains this text.
+    pub contains: Option<String>,
+    /// Starts with this text.
+    pub starts_with: Option<String>,
+    /// Ends with this text.
+    pub ends_with: Option<String>,
+    /// Equal to, ignoring case.
+    pub eq_insensitive: Option<String>,
+    /// Contains this text, ignoring case.
+    pub contains_insensitive: Option<String>,
+    /// Starts with this text, ignoring case.
+    pub starts_with_insensitive: Option<String>,
+    /// Ends with this text, ignoring case.
+    pub ends_with_insensitive: Option<String>,
+    /// `true`: the field is null; `false`: it is not.
+    pub is_null: Option<bool>,
+}
+
+#[derive(Clone, Copy)]
+enum Match {
+    Contains,
+    Prefix,
+    Suffix,
+    Exact,
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Case-sensitive substring tests, written per backend (SQLite's LIKE ignores ASCII case).
+fn sensitive(expr: Expr, text: &str, how: Match, scope: &Scope) -> Condition {
+    if text.is_empty() {
+        return Condition::all().add(expr.is_not_null());
+    }
+    let t = text.to_owned();
+    let sql = match (how, scope.is_sqlite()) {
+        (Match::Contains, true) => Expr::cust_with_exprs("instr($1, $2) > 0", [expr, Expr::val(t)]),
+        (Match::Contains, false) => {
+            Expr::cust_with_exprs("strpos($1, $2) > 0", [expr, Expr::val(t)])
+        }
+        (Match::Prefix, true) => {
+            Expr::cust_with_exprs("substr($1, 1, length($2)) = $2", [expr, Expr::val(t)])
+        }
+        (Match::Prefix, false) => {
+            Expr::cust_with_exprs("starts_with($1, $2)", [expr, Expr::val(t)])
+        }
+        (Match::Suffix, true) => {
+            Expr::cust_with_exprs("substr($1, -length($2)) = $2", [expr, Expr::val(t)])
+        }
+        (Match::Suffix, false) => {
+            Expr::cust_with_exprs("right($1, length($2)) = $2", [expr, Expr::val(t)])
+        }
+        (Match::Exact, _) => expr.eq(t),
+    };
+    Condition::all().add(sql)
+}
+
+/// `LOWER(expr) LIKE LOWER(pattern)` on both backends.
+fn insensitive(expr: Expr, text: &str, how: Match) -> Condition {
+    let escaped = escape_like(text);
+    let pattern = match how {
+        Match::Contains => format!("%{escaped}%"),
+        Match::Prefix => format!("{escaped}%"),
+        Match::Suffix => format!("%{escaped}"),
+        Match::Exact => escaped,
+    };
+    Condition::all().add(Expr::cust_with_exprs(
+        "LOWER($1) LIKE LOWER($2) ESCAPE '\\'",
+        [expr, Expr::val(pattern)],
+    ))
+}
+
+impl FieldFilter for StringFilter {
+    fn condition(&self, expr: Expr, scope: &Scope) -> Condition {
+        let mut all = Condition::all();
+        if let Some(v) = &self.eq {
+            all = all.add(expr.clone().eq(v.as_str()));
+        }
+        if let Some(v) = &self.ne {
+            all = all.add(expr.clone().ne(v.as_str()));
+        }
+        if let Some(values) = &self.in_ {
+            all = all.add(in_list(expr.clone(), values.iter().cloned(), false));
+        }
+        if let Some(values) = &self.not_in {
+            all = all.add(in_list(expr.clone(), values.iter().cloned(), true));
+        }
+        for (value, how) in [
+            (&self.contains, Match::Contains),
+            (&self.starts_with, Match::Prefix),
+            (&self.ends_with, Match::Suffix),
+        ] {
+            if let Some(v) = value {
+                all = all.add(sensitive(expr.clone(), v, how, scope));
+            }
+        }
+        for (value, how) in [
+            (&self.eq_insensitive, Match::Exact),
+            (&self.contains_insensitive, Match::Contains),
+            (&self.starts_with_insensitive, Match::Prefix),
+            (&self.ends_with_insensitive, Match::Suffix),
+        ] {
+            if let Some(v) = value {
+                all = all.add(insensitive(expr.clone(), v, how));
+            }
+        }
+        is_null(all, expr, self.is_null)
+    }
+}
+
+/// Filter on a yes/no field.
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct BooleanFilter {
+    /// Equal to.
+    pub eq: Option<bool>,
+}
+
+impl FieldFilter for BooleanFilter {
+    fn condition(&self, expr: Expr, _: &Scope) -> Condition {
+        match self.eq {
+            Some(v) => Condition::all().add(expr.eq(v)),
+            None => Condition::all(),
+        }
+    }
+}
+
+/// A value that can be compared in SQL.
+pub trait Comparable: InputType + Clone + Eq + Hash + Send + Sync + 'static {
+    fn sql(&self, scope: &Scope) -> Expr;
+}
+
+impl Comparable for Decimal {
+    fn sql(&self, scope: &Scope) -> Expr {
+        SqlKey::decimal(self.0, scope.backend).into_expr()
+    }
+}
+impl Comparable for Date {
+    fn sql(&self, _: &Scope) -> Expr {
+        Expr::val(self.0)
+    }
+}
+impl Comparable for DateTime {
+    fn sql(&self, _: &Scope) -> Expr {
+        Expr::val(self.0)
+    }
+}
+impl Comparable for i64 {
+    fn sql(&self, _: &Scope) -> Expr {
+        Expr::val(*self)
+    }
+}
+
+/// Filter on an ordered value: numbers, money, dates and timestamps.
+#[derive(InputObject, Debug, Clone, PartialEq, Eq, Hash)]
+#[graphql(concrete(name = "DecimalFilter", params(Decimal)))]
+#[graphql(concrete(name = "DateFilter", params(Date)))]
+#[graphql(concrete(name = "DateTimeFilter", params(DateTime)))]
+#[graphql(concrete(name = "IntFilter", params(i64)))]
+pub struct CompareFilter<T: Comparable> {
+    /// Equal to.
+    pub eq: Option<T>,
+    /// Not equal to (null values never match).
+    pub ne: Option<T>,
+    /// Greater than.
+    pub gt: Option<T>,
+    /// Greater than or equal to.
+    pub gte: Option<T>,
+    /// Less than.
+    pub lt: Option<T>,
+    /// Less than or equal to.
+    pub lte: Option<T>,
+    /// `true`: the field is null; `false`: it is not.
+    pub is_null: Option<bool>,
+}
+
+impl<T: Comparable> FieldFilter for CompareFilter<T> {
+    fn condition(&self, expr: Expr, scope: &Scope) -> Condition {
+        let mut all = Condition::all();
+        type Op = fn(Expr, Expr) -> Expr;
+        let ops: [(&Option<T>, Op); 6] = [
+            (&self.eq, |a, b| a.eq(b)),
+            (&self.ne, |a, b| a.ne(b)),
+            (&self.gt, |a, b| a.gt(b)),
+            (&self.gte, |a, b| a.gte(b)),
+            (&self.lt, |a, b| a.lt(b)),
+            (&self.lte, |a, b| a.lte(b)),
+        ];
+        for (value, op) in ops {
+            if let Some(v) = value {
+                all = all.add(op(expr.clone(), v.sql(scope)));
+            }
+        }
+        is_null(all, expr, self.is_null)
+    }
+}
+
+pub type DecimalFilter = CompareFilter<Decimal>;
+pub type DateFilter = CompareFilter<Date>;
+pub type DateTimeFilter = CompareFilter<DateTime>;
+pub type IntFilter = CompareFilter<i64>;
+
+/// Filter on an enum field (status, role).
+#[derive(InputObject, Debug, Clone, PartialEq, Eq, Hash)]
+#[graphql(concrete(name = "RoleFilter", params(entity::Role)))]
+#[graphql(concrete(name = "ClientStatusFilter", params(entity::ClientStatus)))]
+#[graphql(concrete(name = "ContractStatusFilter", params(entity::ContractStatus)))]
+#[graphql(concrete(name = "PaymentStatusFilter", params(entity::PaymentStatus)))]
+pub struct EnumFilter<E: DbEnum> {
+    /// Equal to.
+    pub eq: Option<E>,
+    /// Not equal to.
+    pub ne: Option<E>,
+    /// One of.
+    #[graphql(name = "in")]
+    pub in_: Option<Vec<E>>,
+    /// None of.
+    pub not_in: Option<Vec<E>>,
+}
+
+/// An enum stored as text.
+pub trait DbEnum:
+    async_graphql::EnumType
+    + InputType
+    + sea_orm::ActiveEnum<Value = String>
+    + Copy
+    + Eq
+    + Hash
+    + Send
+    + Sync
+    + 'static
+{
+}
+impl<E> DbEnum for E where
+    E: async_graphql::EnumType
+        + InputType
+        + sea_orm::ActiveEnum<Value = String>
+        + Copy
+        + Eq
+        + Hash
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+impl<E: DbEnum> FieldFilter for EnumFilter<E> {
+    fn condition(&self, expr: Expr, _: &Scope) -> Condition {
+        let mut all = Condition::all();
+        if let Some(v) = self.eq {
+            all = all.add(expr.clone().eq(sea_orm::ActiveEnum::to_value(&v)));
+        }
+        if let Some(v) = self.ne {
+            all = all.add(expr.clone().ne(sea_orm::ActiveEnum::to_value(&v)));
+        }
+        if let Some(values) = &self.in_ {
+            all = all.add(in_list(
+                expr.clone(),
+                values.iter().map(sea_orm::ActiveEnum::to_value),
+                false,
+            ));
+        }
+        if let Some(values) = &self.not_in {
+            all = all.add(in_list(
+                expr,
+                values.iter().map(sea_orm::ActiveEnum::to_value),
+                true,
+            ));
+        }
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn escapes_like_wildcards() {
+        assert_eq!(escape_like("50%_off\\"), "50\\%\\_off\\\\");
+    }
+}

@@ -1,0 +1,711 @@
+//! Relay connections over keyset pagination, one implementation for every list: root lists
+//! (`clients(…)`) and to-many relations (`Client.contracts(…)`), the latter loaded for all
+//! parents of a level in one statement with `ROW_NUMBER() OVER (PARTITION BY parent …)`.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, OutputType, SimpleObject, TypeName};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Condition, Expr, ExprTrait, Order, Query, SelectStatement, WindowStatement,
+};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult};
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::graphql::context::loaders;
+use crate::graphql::cursor::{Cursor, KeyValue};
+use crate::graphql::filters::EntityFilter;
+use crate::graphql::loader::Record;
+use crate::graphql::order::{NullsOrder, OrderBy, OrderDirection, SortField};
+use crate::graphql::query::Scope;
+
+/// A type that can be listed: its table, filter and sort fields.
+pub trait Listable: Record + OutputType {
+    /// The GraphQL type name (`Client`), for `ClientConnection` and `ClientEdge`.
+    const NAME: &'static str;
+    /// The table.
+    const TABLE: &'static str;
+    /// Its filter input.
+    type Filter: EntityFilter;
+    /// Its sortable fields.
+    type OrderField: SortField;
+}
+
+/// Page sizes, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct PageLimits {
+    /// Rows returned when neither `first` nor `last` is given.
+    pub default_size: usize,
+    /// Largest `first` / `last` accepted.
+    pub max_size: usize,
+}
+
+impl Default for PageLimits {
+    fn default() -> Self {
+        PageLimits {
+            default_size: 20,
+            max_size: 100,
+        }
+    }
+}
+
+/// The arguments of a list field.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ListArgs<F, O: SortField> {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+    pub filter: Option<F>,
+    pub order_by: Option<Vec<OrderBy<O>>>,
+}
+
+/// The arguments of a list of `R`.
+pub type Args<R> = ListArgs<<R as Listable>::Filter, <R as Listable>::OrderField>;
+
+/// Checked arguments: what to fetch.
+struct Plan<O: SortField> {
+    limit: usize,
+    backward: bool,
+    order: Vec<OrderBy<O>>,
+    signature: Arc<str>,
+    after: Option<Cursor>,
+    before: Option<Cursor>,
+}
+
+fn plan<F, O: SortField>(args: &ListArgs<F, O>, limits: PageLimits) -> Result<Plan<O>, AppError> {
+    let size = |value: i32, name: &str| -> Result<usize, AppError> {
+        match usize::try_from(value) {
+            Ok(n) if n <= limits.max_size => Ok(n),
+            _ => Err(AppError::bad_input(
+                name,
+                format!("`{name}` must be between 0 and {}", limits.max_size),
+            )),
+        }
+    };
+    let (limit, backward) = match (args.first, args.last) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::bad_input(
+                "last",
+                "pass `first` (with `after`) or `last` (with `before`), not both",
+            ));
+        }
+        (Some(first), None) => (size(first, "first")?, false),
+        (None, Some(last)) => (size(last, "last")?, true),
+        (None, None) => (limits.default_size, false),
+    };
+    let order = args.order_by.clone().unwrap_or_default();
+    let signature: Arc<str> = order
+        .iter()
+        .map(|o| {
+            let dir = match o.direction {
+                OrderDirection::Asc => "a",
+                OrderDirection::Desc => "d",
+            };
+            let nulls = match o.nulls {
+                NullsOrder::First => "f",
+                NullsOrder::Last => "l",
+            };
+            format!("{}.{dir}{nulls}", o.field.name())
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+        .into();
+    let after = args
+        .after
+        .as_deref()
+        .map(|c| Cursor::decode(c, "after", &signature))
+        .transpose()?;
+    let before = args
+        .before
+        .as_deref()
+        .map(|c| Cursor::decode(c, "before", &signature))
+        .transpose()?;
+    for cursor in after.iter().chain(before.iter()) {
+        if cursor.keys.len() != order.len() {
+            return Err(AppError::bad_input("after", "invalid cursor"));
+        }
+    }
+    Ok(Plan {
+        limit,
+        backward,
+        order,
+        signature,
+        after,
+        before,
+    })
+}
+
+/// One sort key of the effective order (the user's keys, then `id`).
+struct Key {
+    expr: Expr,
+    desc: bool,
+    nulls_first: bool,
+    nullable: bool,
+}
+
+impl<O: SortField> Plan<O> {
+    fn keys(&self, scope: &Scope) -> Vec<Key> {
+        let mut keys: Vec<Key> = self
+            .order
+            .iter()
+            .map(|o| Key {
+                expr: o.field.expr(scope),
+                desc: o.direction == OrderDirection::Desc,
+                nulls_first: o.nulls == NullsOrder::First,
+                nullable: o.field.nullable(),
+            })
+            .collect();
+        keys.push(Key {
+            expr: scope.col("id"),
+            desc: false,
+            nulls_first: false,
+            nullable: false,
+        });
+        keys
+    }
+
+    /// `(expr, order)` pairs in the order rows are fetched (reversed for `last`).
+    fn order_exprs(&self, scope: &Scope) -> Vec<(Expr, Order)> {
+        let flip = |o: Order| match (o, self.backward) {
+            (Order::Asc, true) => Order::Desc,
+            (Order::Desc, true) => Order::Asc,
+            (o, _) => o,
+        };
+        let mut out = Vec::new();
+        for key in self.keys(scope) {
+            if key.nullable {
+                // `(x IS NULL)` sorts false before true on both backends.
+                let nulls = if key.nulls_first {
+                    Order::Desc
+                } else {
+                    Order::Asc
+                };
+                out.push((key.expr.clone().is_null(), flip(nulls)));
+            }
+            let dir = if key.desc { Order::Desc } else { Order::Asc };
+            out.push((key.expr, flip(dir)));
+        }
+        out
+    }
+
+    /// Rows strictly after (`after = true`) or before the cursor, in the requested order.
+    fn cursor_condition(
+        &self,
+        scope: &Scope,
+        cursor: &Cursor,
+        after: bool,
+    ) -> Result<Condition, AppError> {
+        let argument = if after { "after" } else { "before" };
+        let invalid =
+            || AppError::bad_input(argument, "invalid cursor: use a cursor this list returned");
+        let mut values = Vec::new();
+        for (o, value) in self.order.iter().zip(&cursor.keys) {
+            values.push(
+                value
+                    .to_sql(o.field.kind(), scope.backend)
+                    .map_err(|_| invalid())?,
+            );
+        }
+        values.push(Some(crate::graphql::cursor::SqlKey::Value(
+            cursor.id.into(),
+        )));
+        let keys = self.keys(scope);
+        let mut any = Condition::any();
+        for i in 0..keys.len() {
+            let mut all = Condition::all();
+            for (key, value) in keys.iter().zip(&values).take(i) {
+                all = all.add(match value {
+                    None => key.expr.clone().is_null(),
+                    Some(v) => key.expr.clone().eq(clone_key(v).into_expr()),
+                });
+            }
+            let key = &keys[i];
+            // Is a row "past" the cursor in this key, in the direction we look?
+            let nulls_past = if after {
+                !key.nulls_first
+            } else {
+                key.nulls_first
+            };
+            let strictly = match &values[i] {
+                None => {
+                    if nulls_past {
+                        continue; // nothing is past null in this direction
+                    }
+                    Condition::all().add(key.expr.clone().is_not_null())
+                }
+                Some(v) => {
+                    let v = clone_key(v).into_expr();
+                    let greater = after != key.desc;
+                    let cmp = if greater {
+                        key.expr.clone().gt(v)
+                    } else {
+                        key.expr.clone().lt(v)
+                    };
+                    let mut c = Condition::any().add(cmp);
+                    if key.nullable && nulls_past {
+                        c = c.add(key.expr.clone().is_null());
+                    }
+                    c
+                }
+            };
+            any = any.add(all.add(strictly));
+        }
+        if keys.is_empty() {
+            return Ok(Condition::all());
+        }
+        Ok(any)
+    }
+
+    fn conditions(&self, scope: &Scope) -> Result<Condition, AppError> {
+        let mut all = Condition::all();
+        if let Some(after) = &self.after {
+            all = all.add(self.cursor_condition(scope, after, true)?);
+        }
+        if let Some(before) = &self.before {
+            all = all.add(self.cursor_condition(scope, before, false)?);
+        }
+        Ok(all)
+    }
+}
+
+fn clone_key(key: &crate::graphql::cursor::SqlKey) -> crate::graphql::cursor::SqlKey {
+    match key {
+        crate::graphql::cursor::SqlKey::Value(v) => {
+            crate::graphql::cursor::SqlKey::Value(v.clone())
+        }
+        crate::graphql::cursor::SqlKey::Expr(e) => crate::graphql::cursor::SqlKey::Expr(e.clone()),
+    }
+}
+
+/// `SELECT t0.*, <sort keys> FROM <table> t0 WHERE <filter> AND <cursor>`.
+fn base_select<R: Listable>(
+    plan: &Plan<R::OrderField>,
+    filter: Option<&R::Filter>,
+    extra: Condition,
+    scope: &Scope,
+) -> Result<SelectStatement, AppError> {
+    let mut select = Query::select();
+    select
+        .column((Alias::new(&scope.alias), Asterisk))
+        .from_as(Alias::new(R::TABLE), Alias::new(&scope.alias));
+    for (i, o) in plan.order.iter().enumerate() {
+        select.expr_as(o.field.expr(scope), Alias::new(format!("__k{i}")));
+    }
+    let mut condition = extra.add(plan.conditions(scope)?);
+    if let Some(filter) = filter {
+        condition = condition.add(filter.condition(scope));
+    }
+    select.cond_where(condition);
+    Ok(select)
+}
+
+/// One row of a page, with its sort values (for its cursor).
+#[derive(Clone)]
+pub struct Edge<R> {
+    node: R,
+    keys: Vec<KeyValue>,
+    order: Arc<str>,
+}
+
+/// A page of rows: what one list field returns before it becomes a connection.
+pub struct Page<R> {
+    edges: Vec<Edge<R>>,
+    has_more: bool,
+}
+
+impl<R> Default for Page<R> {
+    fn default() -> Self {
+        Page {
+            edges: Vec::new(),
+            has_more: false,
+        }
+    }
+}
+
+/// Rows of a page with the parent each belongs to (relation pages).
+type Decoded<R> = Vec<(Option<Uuid>, Edge<R>)>;
+
+fn decode_rows<R: Listable>(
+    rows: Vec<sea_orm::QueryResult>,
+    plan: &Plan<R::OrderField>,
+    parent: Option<&str>,
+) -> Result<Decoded<R>, AppError>
+where
+    <R::Entity as EntityTrait>::Model: FromQueryResult,
+{
+    rows.into_iter()
+        .map(|row| {
+            let model = <<R::Entity as EntityTrait>::Model as FromQueryResult>::from_query_result(
+                &row, "",
+            )?;
+            let mut keys = Vec::with_capacity(plan.order.len());
+            for (i, o) in plan.order.iter().enumerate() {
+                keys.push(KeyValue::read(&row, &format!("__k{i}"), o.field.kind())?);
+            }
+            let parent = match parent {
+                Some(column) => row.try_get::<Option<Uuid>>("", column)?,
+                None => None,
+            };
+            Ok((
+                parent,
+                Edge {
+                    node: R::from(model),
+                    keys,
+                    order: plan.signature.clone(),
+                },
+            ))
+        })
+        .collect()
+}
+
+fn finish_page<R>(mut edges: Vec<Edge<R>>, limit: usize, backward: bool) -> Page<R> {
+    let has_more = edges.len() > limit;
+    edges.truncate(limit);
+    if backward {
+        edges.reverse();
+    }
+    Page { edges, has_more }
+}
+
+/// Fetches one page of a root list. `scope_condition` restricts the rows the caller may see.
+pub async fn fetch_page<R: Listable>(
+    db: &DatabaseConnection,
+    args: Args<R>,
+    limits: PageLimits,
+    scope_condition: Condition,
+) -> Result<Connection<R>, AppError> {
+    let plan = plan(&args, limits)?;
+    let scope = Scope::root(db.get_database_backend());
+    let mut select =
+        base_select::<R>(&plan, args.filter.as_ref(), scope_condition.clone(), &scope)?;
+    for (expr, order) in plan.order_exprs(&scope) {
+        select.order_by_expr(expr, order);
+    }
+    select.limit(plan.limit as u64 + 1);
+    let rows = db.query_all(&select).await?;
+    let edges = decode_rows::<R>(rows, &plan, None)?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    let page = finish_page(edges, plan.limit, plan.backward);
+    Ok(Connection::new(
+        Arc::new(page),
+        &plan,
+        CountSource::Root {
+            filter: args.filter.map(Arc::new),
+            scope: scope_condition,
+            _r: PhantomData,
+        },
+    ))
+}
+
+/// Fetches the pages of a to-many relation for many parents in one statement.
+pub async fn fetch_children<R: Listable>(
+    db: &DatabaseConnection,
+    parent_col: &'static str,
+    parents: &[Uuid],
+    args: &Args<R>,
+    limits: PageLimits,
+) -> Result<HashMap<Uuid, Page<R>>, AppError> {
+    let plan = plan(args, limits)?;
+    let scope = Scope::root(db.get_database_backend());
+    let parent_filter = Condition::all().add(scope.col(parent_col).is_in(parents.iter().copied()));
+    let mut inner = base_select::<R>(&plan, args.filter.as_ref(), parent_filter, &scope)?;
+    inner.expr_as(scope.col(parent_col), Alias::new("__parent"));
+    let mut window =
+        WindowStatement::partition_by((Alias::new(&scope.alias), Alias::new(parent_col)));
+    for (expr, order) in plan.order_exprs(&scope) {
+        window.order_by_expr(expr, order);
+    }
+    inner.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("__rn"));
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("w"))
+        .and_where(Expr::col((Alias::new("w"), Alias::new("__rn"))).lte(plan.limit as i64 + 1))
+        .order_by((Alias::new("w"), Alias::new("__rn")), Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&outer).await?;
+    let mut grouped: HashMap<Uuid, Vec<Edge<R>>> = HashMap::with_capacity(parents.len());
+    for (parent, edge) in decode_rows::<R>(rows, &plan, Some("__parent"))? {
+        if let Some(parent) = parent {
+            grouped.entry(parent).or_default().push(edge);
+        }
+    }
+    Ok(grouped
+        .into_iter()
+        .map(|(parent, edges)| (parent, finish_page(edges, plan.limit, plan.backward)))
+        .collect())
+}
+
+/// Counts rows per parent, for `totalCount` on relations.
+pub async fn count_children<R: Listable>(
+    db: &DatabaseConnection,
+    parent_col: &'static str,
+    parents: &[Uuid],
+    filter: Option<&R::Filter>,
+) -> Result<HashMap<Uuid, i64>, AppError> {
+    let scope = Scope::root(db.get_database_backend());
+    let mut condition = Condition::all().add(scope.col(parent_col).is_in(parents.iter().copied()));
+    if let Some(filter) = filter {
+        condition = condition.add(filter.condition(&scope));
+    }
+    let select = Query::select()
+        .expr_as(scope.col(parent_col), Alias::new("parent"))
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from_as(Alias::new(R::TABLE), Alias::new(&scope.alias))
+        .cond_where(condition)
+        .group_by_col((Alias::new(&scope.alias), Alias::new(parent_col)))
+        .to_owned();
+    let rows = db.query_all(&select).await?;
+    let mut counts = HashMap::with_capacity(rows.len());
+    for row in rows {
+        counts.insert(
+            row.try_get::<Uuid>("", "parent")?,
+            row.try_get::<i64>("", "n")?,
+        );
+    }
+    Ok(counts)
+}
+
+/// Where `totalCount` comes from, computed only when asked.
+pub enum CountSource<R: Listable> {
+    Root {
+        filter: Option<Arc<R::Filter>>,
+        scope: Condition,
+        _r: PhantomData<fn() -> R>,
+    },
+    Relation {
+        parent_col: &'static str,
+        parent: Uuid,
+        filter: Option<Arc<R::Filter>>,
+    },
+}
+
+/// A page of `R` with Relay's `edges`, `nodes`, `pageInfo` and `totalCount`.
+pub struct Connection<R: Listable> {
+    page: Arc<Page<R>>,
+    page_info: PageInfo,
+    count: CountSource<R>,
+}
+
+impl<R: Listable> Connection<R> {
+    fn new<O: SortField>(page: Arc<Page<R>>, plan: &Plan<O>, count: CountSource<R>) -> Self {
+        let has_after = plan.after.is_some();
+        let has_before = plan.before.is_some();
+        let (has_next_page, has_previous_page) = if plan.backward {
+            (has_before, page.has_more || has_after)
+        } else {
+            (page.has_more || has_before, has_after)
+        };
+        let page_info = PageInfo {
+            has_next_page,
+            has_previous_page,
+            start_cursor: page.edges.first().map(Edge::encode_cursor),
+            end_cursor: page.edges.last().map(Edge::encode_cursor),
+        };
+        Connection {
+            page,
+            page_info,
+            count,
+        }
+    }
+
+    /// The connection of a relation page already loaded.
+    pub fn of_relation(
+        page: Arc<Page<R>>,
+        args: &Args<R>,
+        limits: PageLimits,
+        parent_col: &'static str,
+        parent: Uuid,
+    ) -> Result<Self, AppError> {
+        let plan = plan(args, limits)?;
+        Ok(Connection::new(
+            page,
+            &plan,
+            CountSource::Relation {
+                parent_col,
+                parent,
+                filter: args.filter.clone().map(Arc::new),
+            },
+        ))
+    }
+}
+
+impl<R: Record> Edge<R> {
+    fn encode_cursor(&self) -> String {
+        Cursor {
+            order: self.order.to_string(),
+            keys: self.keys.clone(),
+            id: self.node.id(),
+        }
+        .encode()
+    }
+}
+
+/// Where a page sits in the whole list.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PageInfo {
+    /// More rows follow this page.
+    pub has_next_page: bool,
+    /// Rows come before this page.
+    pub has_previous_page: bool,
+    /// Cursor of the first row of the page.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last row of the page.
+    pub end_cursor: Option<String>,
+}
+
+impl<R: Listable> TypeName for Connection<R> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Connection", R::NAME).into()
+    }
+}
+
+impl<R: Listable> TypeName for Edge<R> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Edge", R::NAME).into()
+    }
+}
+
+/// A page of a list (Relay connection).
+#[Object(name_type)]
+impl<R: Listable> Connection<R> {
+    /// The rows of the page with their cursors.
+    async fn edges(&self) -> &[Edge<R>] {
+        &self.page.edges
+    }
+
+    /// The rows of the page.
+    async fn nodes(&self) -> Vec<&R> {
+        self.page.edges.iter().map(|e| &e.node).collect()
+    }
+
+    /// Where the page sits in the whole list.
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+
+    /// How many rows match the filter, across all pages (counted only when asked).
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        match &self.count {
+            CountSource::Root { filter, scope, .. } => {
+                let db = ctx
+                    .data::<DatabaseConnection>()
+                    .map_err(|_| AppError::Internal("no database".into()))?;
+                Ok(count_root::<R>(db, filter.as_deref(), scope.clone()).await?)
+            }
+            CountSource::Relation {
+                parent_col,
+                parent,
+                filter,
+            } => Ok(loaders(ctx)?
+                .count_children::<R>(parent_col, *parent, filter.clone())
+                .await?),
+        }
+    }
+}
+
+async fn count_root<R: Listable>(
+    db: &DatabaseConnection,
+    filter: Option<&R::Filter>,
+    scope_condition: Condition,
+) -> Result<i64, AppError> {
+    let scope = Scope::root(db.get_database_backend());
+    let mut condition = scope_condition;
+    if let Some(filter) = filter {
+        condition = condition.add(filter.condition(&scope));
+    }
+    let select = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from_as(Alias::new(R::TABLE), Alias::new(&scope.alias))
+        .cond_where(condition)
+        .to_owned();
+    let row = db.query_one(&select).await?;
+    Ok(match row {
+        Some(row) => row.try_get::<i64>("", "n")?,
+        None => 0,
+    })
+}
+
+/// One row of a page.
+#[Object(name_type)]
+impl<R: Listable> Edge<R> {
+    /// The row.
+    async fn node(&self) -> &R {
+        &self.node
+    }
+
+    /// Opaque cursor of the row, for `after` / `before`.
+    async fn cursor(&self) -> String {
+        self.encode_cursor()
+    }
+}
+
+/// Keys that group relation loads: the same relation and arguments share one statement.
+pub struct ChildrenKey<R: Listable> {
+    pub parent_col: &'static str,
+    pub parent: Uuid,
+    pub args: Arc<Args<R>>,
+}
+
+impl<R: Listable> Clone for ChildrenKey<R> {
+    fn clone(&self) -> Self {
+        ChildrenKey {
+            parent_col: self.parent_col,
+            parent: self.parent,
+            args: self.args.clone(),
+        }
+    }
+}
+impl<R: Listable> PartialEq for ChildrenKey<R> {
+    fn eq(&self, other: &Self) -> bool {
+        self.parent_col == other.parent_col
+            && self.parent == other.parent
+            && self.args == other.args
+    }
+}
+impl<R: Listable> Eq for ChildrenKey<R> {}
+impl<R: Listable> Hash for ChildrenKey<R> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parent_col.hash(state);
+        self.parent.hash(state);
+        self.args.hash(state);
+    }
+}
+
+/// Keys for relation `totalCount`s.
+pub struct CountKey<R: Listable> {
+    pub parent_col: &'static str,
+    pub parent: Uuid,
+    pub filter: Option<Arc<R::Filter>>,
+}
+
+impl<R: Listable> Clone for CountKey<R> {
+    fn clone(&self) -> Self {
+        CountKey {
+            parent_col: self.parent_col,
+            parent: self.parent,
+            filter: self.filter.clone(),
+        }
+    }
+}
+impl<R: Listable> PartialEq for CountKey<R> {
+    fn eq(&self, other: &Self) -> bool {
+        self.parent_col == other.parent_col
+            && self.parent == other.parent
+            && self.filter == other.filter
+    }
+}
+impl<R: Listable> Eq for CountKey<R> {}
+impl<R: Listable> Hash for CountKey<R> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parent_col.hash(state);
+        self.parent.hash(state);
+        self.filter.hash(state);
+    }
+}

@@ -1,0 +1,88 @@
+//! Filter and sort inputs for connected mailboxes.
+
+use async_graphql::{Enum, InputObject};
+use sea_orm::sea_query::{Condition, Expr};
+
+use crate::graphql::cursor::KeyKind;
+use crate::graphql::filters::{
+    DateTimeFilter, EntityFilter, StringFilter, UuidFilter, combine, field,
+};
+use crate::graphql::order::SortField;
+use crate::graphql::query::Scope;
+
+/// Which mailboxes to return. Fields combine with AND; use `and`, `or` and `not` for more.
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[graphql(name = "OAuthEmailAccountFilter")]
+pub struct OAuthEmailAccountFilter {
+    /// Every one of these filters matches.
+    pub and: Option<Vec<OAuthEmailAccountFilter>>,
+    /// At least one of these filters matches.
+    pub or: Option<Vec<OAuthEmailAccountFilter>>,
+    /// This filter does not match.
+    pub not: Option<Box<OAuthEmailAccountFilter>>,
+    /// Filter on the id.
+    pub id: Option<UuidFilter>,
+    /// Filter on the owner's id.
+    pub user_id: Option<UuidFilter>,
+    /// Filter on the provider.
+    pub provider: Option<StringFilter>,
+    /// Filter on the mailbox address.
+    pub email: Option<StringFilter>,
+    /// Filter on the token expiry time.
+    pub token_expires_at: Option<DateTimeFilter>,
+}
+
+impl EntityFilter for OAuthEmailAccountFilter {
+    fn condition(&self, s: &Scope) -> Condition {
+        let mut c = Condition::all();
+        c = field(c, &self.id, s.col("id"), s);
+        c = field(c, &self.user_id, s.col("user_id"), s);
+        c = field(c, &self.provider, s.col("provider"), s);
+        c = field(c, &self.email, s.col("email"), s);
+        c = field(c, &self.token_expires_at, s.col("token_expires_at"), s);
+        combine(c, &self.and, &self.or, &self.not, s)
+    }
+}
+
+/// Fields mailboxes can be sorted by.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[graphql(name = "OAuthEmailAccountOrderField")]
+pub enum OAuthEmailAccountOrderField {
+    /// The id.
+    Id,
+    /// The provider.
+    Provider,
+    /// The mailbox address.
+    Email,
+    /// The connection time.
+    CreatedAt,
+}
+
+impl SortField for OAuthEmailAccountOrderField {
+    fn expr(self, s: &Scope) -> Expr {
+        s.col(self.name())
+    }
+
+    fn kind(self) -> KeyKind {
+        match self {
+            OAuthEmailAccountOrderField::Id => KeyKind::Uuid,
+            OAuthEmailAccountOrderField::Provider | OAuthEmailAccountOrderField::Email => {
+                KeyKind::Text
+            }
+            OAuthEmailAccountOrderField::CreatedAt => KeyKind::Timestamp,
+        }
+    }
+
+    fn nullable(self) -> bool {
+        false
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            OAuthEmailAccountOrderField::Id => "id",
+            OAuthEmailAccountOrderField::Provider => "provider",
+            OAuthEmailAccountOrderField::Email => "email",
+            OAuthEmailAccountOrderField::CreatedAt => "created_at",
+        }
+    }
+}

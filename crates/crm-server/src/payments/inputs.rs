@@ -1,0 +1,119 @@
+//! Filter and sort inputs for payments.
+
+use async_graphql::{Enum, InputObject};
+use entity::PaymentStatus;
+use sea_orm::sea_query::{Condition, Expr};
+
+use crate::clients::inputs::ClientFilter;
+use crate::contracts::inputs::ContractFilter;
+use crate::graphql::cursor::KeyKind;
+use crate::graphql::filters::{
+    DateFilter, DateTimeFilter, DecimalFilter, EntityFilter, EnumFilter, StringFilter, UuidFilter,
+    combine, field, related,
+};
+use crate::graphql::order::SortField;
+use crate::graphql::query::Scope;
+
+/// Which payments to return. Fields combine with AND; use `and`, `or` and `not` for more.
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct PaymentFilter {
+    /// Every one of these filters matches.
+    pub and: Option<Vec<PaymentFilter>>,
+    /// At least one of these filters matches.
+    pub or: Option<Vec<PaymentFilter>>,
+    /// This filter does not match.
+    pub not: Option<Box<PaymentFilter>>,
+    /// Filter on the id.
+    pub id: Option<UuidFilter>,
+    /// Filter on the contract's id.
+    pub contract_id: Option<UuidFilter>,
+    /// Filter on the client's id.
+    pub client_id: Option<UuidFilter>,
+    /// Filter on the amount.
+    pub amount: Option<DecimalFilter>,
+    /// Filter on the payment date.
+    pub payment_date: Option<DateFilter>,
+    /// Filter on the payment method.
+    pub payment_method: Option<StringFilter>,
+    /// Filter on the status.
+    pub status: Option<EnumFilter<PaymentStatus>>,
+    /// Filter on the external reference.
+    pub reference: Option<StringFilter>,
+    /// Filter on the creation time.
+    pub created_at: Option<DateTimeFilter>,
+    /// Filter on the last change time.
+    pub updated_at: Option<DateTimeFilter>,
+    /// The contract matches.
+    pub contract: Option<Box<ContractFilter>>,
+    /// The client matches.
+    pub client: Option<Box<ClientFilter>>,
+}
+
+impl EntityFilter for PaymentFilter {
+    fn condition(&self, s: &Scope) -> Condition {
+        let mut c = Condition::all();
+        c = field(c, &self.id, s.col("id"), s);
+        c = field(c, &self.contract_id, s.col("contract_id"), s);
+        c = field(c, &self.client_id, s.col("client_id"), s);
+        c = field(c, &self.amount, s.col("amount"), s);
+        c = field(c, &self.payment_date, s.col("payment_date"), s);
+        c = field(c, &self.payment_method, s.col("payment_method"), s);
+        c = field(c, &self.status, s.col("status"), s);
+        c = field(c, &self.reference, s.col("reference"), s);
+        c = field(c, &self.created_at, s.col("created_at"), s);
+        c = field(c, &self.updated_at, s.col("updated_at"), s);
+        c = c.add(related(s, &self.contract, "contracts", "contract_id"));
+        c = c.add(related(s, &self.client, "clients", "client_id"));
+        combine(c, &self.and, &self.or, &self.not, s)
+    }
+}
+
+/// Fields payments can be sorted by.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentOrderField {
+    /// The id (creation order for ids made by this server).
+    Id,
+    /// The amount.
+    Amount,
+    /// The payment date.
+    PaymentDate,
+    /// The status.
+    Status,
+    /// The creation time.
+    CreatedAt,
+    /// The last change time.
+    UpdatedAt,
+}
+
+impl SortField for PaymentOrderField {
+    fn expr(self, s: &Scope) -> Expr {
+        s.col(self.name())
+    }
+
+    fn kind(self) -> KeyKind {
+        use PaymentOrderField::*;
+        match self {
+            Id => KeyKind::Uuid,
+            Amount => KeyKind::Decimal,
+            PaymentDate => KeyKind::Date,
+            Status => KeyKind::Text,
+            CreatedAt | UpdatedAt => KeyKind::Timestamp,
+        }
+    }
+
+    fn nullable(self) -> bool {
+        false
+    }
+
+    fn name(self) -> &'static str {
+        use PaymentOrderField::*;
+        match self {
+            Id => "id",
+            Amount => "amount",
+            PaymentDate => "payment_date",
+            Status => "status",
+            CreatedAt => "created_at",
+            UpdatedAt => "updated_at",
+        }
+    }
+}

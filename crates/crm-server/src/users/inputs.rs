@@ -1,0 +1,112 @@
+//! Filter and sort inputs for users.
+
+use async_graphql::{Enum, InputObject};
+use entity::Role;
+use sea_orm::sea_query::{Condition, Expr};
+
+use crate::graphql::cursor::KeyKind;
+use crate::graphql::filters::{
+    BooleanFilter, DateTimeFilter, EntityFilter, EnumFilter, StringFilter, UuidFilter, combine,
+    field,
+};
+use crate::graphql::order::SortField;
+use crate::graphql::query::Scope;
+
+/// Which users to return. Fields combine with AND; use `and`, `or` and `not` for more.
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct UserFilter {
+    /// Every one of these filters matches.
+    pub and: Option<Vec<UserFilter>>,
+    /// At least one of these filters matches.
+    pub or: Option<Vec<UserFilter>>,
+    /// This filter does not match.
+    pub not: Option<Box<UserFilter>>,
+    /// Filter on the id.
+    pub id: Option<UuidFilter>,
+    /// Filter on the e-mail address.
+    pub email: Option<StringFilter>,
+    /// Filter on the user name.
+    pub username: Option<StringFilter>,
+    /// Filter on the given name.
+    pub first_name: Option<StringFilter>,
+    /// Filter on the family name.
+    pub last_name: Option<StringFilter>,
+    /// Filter on the role.
+    pub role: Option<EnumFilter<Role>>,
+    /// Filter on whether the user may sign in.
+    pub is_active: Option<BooleanFilter>,
+    /// Filter on the last sign-in time.
+    pub last_login_at: Option<DateTimeFilter>,
+    /// Filter on the creation time.
+    pub created_at: Option<DateTimeFilter>,
+}
+
+impl EntityFilter for UserFilter {
+    fn condition(&self, s: &Scope) -> Condition {
+        let mut c = Condition::all();
+        c = field(c, &self.id, s.col("id"), s);
+        c = field(c, &self.email, s.col("email"), s);
+        c = field(c, &self.username, s.col("username"), s);
+        c = field(c, &self.first_name, s.col("first_name"), s);
+        c = field(c, &self.last_name, s.col("last_name"), s);
+        c = field(c, &self.role, s.col("role"), s);
+        c = field(c, &self.is_active, s.col("is_active"), s);
+        c = field(c, &self.last_login_at, s.col("last_login_at"), s);
+        c = field(c, &self.created_at, s.col("created_at"), s);
+        combine(c, &self.and, &self.or, &self.not, s)
+    }
+}
+
+/// Fields users can be sorted by.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserOrderField {
+    /// The id.
+    Id,
+    /// The e-mail address.
+    Email,
+    /// The user name.
+    Username,
+    /// The given name.
+    FirstName,
+    /// The family name.
+    LastName,
+    /// The role.
+    Role,
+    /// The last sign-in time.
+    LastLoginAt,
+    /// The creation time.
+    CreatedAt,
+}
+
+impl SortField for UserOrderField {
+    fn expr(self, s: &Scope) -> Expr {
+        s.col(self.name())
+    }
+
+    fn kind(self) -> KeyKind {
+        use UserOrderField::*;
+        match self {
+            Id => KeyKind::Uuid,
+            Email | Username | FirstName | LastName | Role => KeyKind::Text,
+            LastLoginAt | CreatedAt => KeyKind::Timestamp,
+        }
+    }
+
+    fn nullable(self) -> bool {
+        self == UserOrderField::LastLoginAt
+    }
+
+    fn name(self) -> &'static str {
+        use UserOrderField::*;
+        match self {
+            Id => "id",
+            Email => "email",
+            Username => "username",
+            FirstName => "first_name",
+            LastName => "last_name",
+            Role => "role",
+            LastLoginAt => "last_login_at",
+            CreatedAt => "created_at",
+        }
+    }
+}
