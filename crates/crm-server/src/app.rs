@@ -19,6 +19,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::db;
 use crate::graphiql;
+use crate::graphql::batch;
 use crate::graphql::loader::Loaders;
 use crate::graphql::pagination::PageLimits;
 use crate::graphql::schema::{CrmSchema, SchemaLimits, build_schema};
@@ -89,10 +90,12 @@ async fn graphql_handler(
     State(state): State<AppState>,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
-    let request = request
-        .into_inner()
-        .data(Loaders::new(state.db.clone(), state.page_limits));
-    state.schema.execute(request).await.into()
+    let loaders = Loaders::new(state.db.clone(), state.page_limits);
+    let queue = loaders.queue();
+    let request = request.into_inner().data(loaders);
+    batch::drive(queue, state.schema.execute(request))
+        .await
+        .into()
 }
 
 /// `GET /health`: 200 when the database answers, 503 otherwise.

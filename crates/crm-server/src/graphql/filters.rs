@@ -295,31 +295,22 @@ fn sensitive(expr: Expr, text: &str, how: Match, scope: &Scope) -> Condition {
     if text.is_empty() {
         return Condition::all().add(expr.is_not_null());
     }
-    let t = text.to_owned();
+    // Each placeholder appears once: the text is bound as often as it is used.
+    let v = || Expr::val(text.to_owned());
     let sql = match (how, scope.is_sqlite()) {
-        (Match::Contains, true) => Expr::cust_with_exprs("instr($1, $2) > 0", [expr, Expr::val(t)]),
-        (Match::Contains, false) => {
-            Expr::cust_with_exprs("strpos($1, $2) > 0", [expr, Expr::val(t)])
-        }
-        (Match::Prefix, true) => {
-            Expr::cust_with_exprs("substr($1, 1, length($2)) = $2", [expr, Expr::val(t)])
-        }
-        (Match::Prefix, false) => {
-            Expr::cust_with_exprs("starts_with($1, $2)", [expr, Expr::val(t)])
-        }
-        (Match::Suffix, true) => {
-            Expr::cust_with_exprs("substr($1, -length($2)) = $2", [expr, Expr::val(t)])
-        }
-        (Match::Suffix, false) => {
-            Expr::cust_with_exprs("right($1, length($2)) = $2", [expr, Expr::val(t)])
-        }
-        (Match::Exact, _) => expr.eq(t),
+        (Match::Contains, true) => scope.sql_with("instr($1, $2) > 0", [expr, v()]),
+        (Match::Contains, false) => scope.sql_with("strpos($1, $2) > 0", [expr, v()]),
+        (Match::Prefix, true) => scope.sql_with("substr($1, 1, length($2)) = $3", [expr, v(), v()]),
+        (Match::Prefix, false) => scope.sql_with("starts_with($1, $2)", [expr, v()]),
+        (Match::Suffix, true) => scope.sql_with("substr($1, -length($2)) = $3", [expr, v(), v()]),
+        (Match::Suffix, false) => scope.sql_with("right($1, length($2)) = $3", [expr, v(), v()]),
+        (Match::Exact, _) => expr.eq(text),
     };
     Condition::all().add(sql)
 }
 
 /// `LOWER(expr) LIKE LOWER(pattern)` on both backends.
-fn insensitive(expr: Expr, text: &str, how: Match) -> Condition {
+fn insensitive(expr: Expr, text: &str, how: Match, scope: &Scope) -> Condition {
     let escaped = escape_like(text);
     let pattern = match how {
         Match::Contains => format!("%{escaped}%"),
@@ -327,7 +318,7 @@ fn insensitive(expr: Expr, text: &str, how: Match) -> Condition {
         Match::Suffix => format!("%{escaped}"),
         Match::Exact => escaped,
     };
-    Condition::all().add(Expr::cust_with_exprs(
+    Condition::all().add(scope.sql_with(
         "LOWER($1) LIKE LOWER($2) ESCAPE '\\'",
         [expr, Expr::val(pattern)],
     ))
@@ -364,7 +355,7 @@ impl FieldFilter for StringFilter {
             (&self.ends_with_insensitive, Match::Suffix),
         ] {
             if let Some(v) = value {
-                all = all.add(insensitive(expr.clone(), v, how));
+                all = all.add(insensitive(expr.clone(), v, how, scope));
             }
         }
         is_null(all, expr, self.is_null)

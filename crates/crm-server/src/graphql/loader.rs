@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::sea_query::{Alias, Expr};
@@ -15,6 +16,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, ExprTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::graphql::batch::BatchQueue;
 use crate::graphql::pagination::{
     Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, count_children,
     fetch_children,
@@ -161,14 +163,27 @@ impl<R: Listable> Loader<CountKey<R>> for CrmLoader {
 pub struct Loaders {
     loader: DataLoader<CrmLoader>,
     limits: PageLimits,
+    queue: BatchQueue,
 }
 
 impl Loaders {
+    /// Loaders whose batches run when [`Loaders::queue`] is driven (see [`crate::graphql::batch`]).
     pub fn new(db: DatabaseConnection, limits: PageLimits) -> Self {
+        let queue = BatchQueue::default();
+        let spawner = queue.clone();
+        let loader = DataLoader::new(CrmLoader { db, limits }, move |batch| spawner.push(batch))
+            .delay(Duration::ZERO)
+            .max_batch_size(10_000);
         Loaders {
-            loader: DataLoader::new(CrmLoader { db, limits }, tokio::spawn),
+            loader,
             limits,
+            queue,
         }
+    }
+
+    /// The queue the request handler drives.
+    pub fn queue(&self) -> BatchQueue {
+        self.queue.clone()
     }
 
     /// The page sizes in force.

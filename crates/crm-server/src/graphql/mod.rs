@@ -1,5 +1,6 @@
 //! The GraphQL layer shared by every domain: schema assembly, scalars, errors and loading.
 
+pub mod batch;
 pub mod context;
 pub mod cursor;
 pub mod errors;

@@ -45,6 +45,19 @@ impl Scope {
         format!("\"{}\".\"{}\"", self.alias, column)
     }
 
+    /// A SQL snippet with expression placeholders written `$1`, `$2` … (each once, in
+    /// order), rendered with the backend's own placeholder syntax.
+    pub fn sql_with(&self, template: &str, exprs: impl IntoIterator<Item = Expr>) -> Expr {
+        let exprs: Vec<Expr> = exprs.into_iter().collect();
+        let mut template = template.to_owned();
+        if self.is_sqlite() {
+            for i in (1..=exprs.len()).rev() {
+                template = template.replace(&format!("${i}"), "?");
+            }
+        }
+        Expr::cust_with_exprs(template, exprs)
+    }
+
     pub fn is_sqlite(&self) -> bool {
         self.backend == DbBackend::Sqlite
     }

@@ -7,6 +7,10 @@
 mod helpers;
 
 mod database;
+mod filters;
 mod http;
+mod ordering;
+mod pagination;
 mod read_by_id;
+mod relations;
 mod schema;

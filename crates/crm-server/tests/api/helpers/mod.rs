@@ -257,3 +257,37 @@ pub fn error_codes(response: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+impl TestApp {
+    /// Runs an operation that must succeed; returns its `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let response = self.gql(query, variables).await;
+        assert!(
+            response.get("errors").is_none(),
+            "unexpected errors: {response}"
+        );
+        response["data"].clone()
+    }
+}
+
+/// The values of `field` in each node of a connection.
+pub fn pluck(connection: &Value, field: &str) -> Vec<Value> {
+    connection["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no nodes in {connection}"))
+        .iter()
+        .map(|node| node[field].clone())
+        .collect()
+}
+
+/// The string values of `field` in each node of a connection.
+pub fn pluck_str(connection: &Value, field: &str) -> Vec<String> {
+    pluck(connection, field)
+        .into_iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_string())
+        })
+        .collect()
+}

@@ -1,0 +1,215 @@
+//! Relations both ways, computed fields, and the SQL statement count of the nested page.
+
+use entity::{ContractStatus, PaymentStatus, Role};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, fixtures, pluck_str};
+
+test_both! {
+    async fn every_relation_is_a_field_both_ways(app) {
+        let rep = fixtures::user(&app.db, "hank", Role::Commercial).await;
+        let client = fixtures::client(&app.db, "Acme", Some(rep.id)).await;
+        let contract = fixtures::contract(&app.db, client.id, "R-1", "10.00", ContractStatus::Active).await;
+        {
+            use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
+            let mut active = contract.clone().into_active_model();
+            active.commercial_id = Set(Some(rep.id));
+            active.update(&app.db).await.unwrap();
+        }
+        let payment = fixtures::payment(&app.db, &contract, "4.00", PaymentStatus::Completed).await;
+        let document = fixtures::document(&app.db, client.id, Some(contract.id), Some(rep.id)).await;
+        let note = fixtures::note(&app.db, client.id, Some(rep.id), "hello").await;
+        let account = fixtures::email_account(&app.db, rep.id).await;
+
+        let data = app
+            .data(
+                "query($c: UUID!, $u: UUID!, $p: UUID!, $d: UUID!, $n: UUID!, $a: UUID!) {
+                  client(id: $c) {
+                    assignedTo { username }
+                    contracts { nodes { contractNumber client { companyName } commercial { username }
+                                        payments { nodes { id } } documents { nodes { id } } } }
+                    payments { nodes { id } } documents { nodes { id } } notes { nodes { id } }
+                  }
+                  user(id: $u) {
+                    clients { nodes { companyName } } contracts { nodes { contractNumber } }
+                    notes { nodes { id } } emailAccounts { nodes { id } }
+                  }
+                  payment(id: $p) { contract { contractNumber } client { companyName } }
+                  document(id: $d) { client { companyName } contract { contractNumber } uploadedBy { username } }
+                  clientNote(id: $n) { client { companyName } author { username } }
+                  oauthEmailAccount(id: $a) { user { username } }
+                }",
+                json!({ "c": client.id, "u": rep.id, "p": payment.id, "d": document.id, "n": note.id, "a": account.id }),
+            )
+            .await;
+        let c = &data["client"];
+        assert_eq!(c["assignedTo"]["username"], "hank");
+        let k = &c["contracts"]["nodes"][0];
+        assert_eq!(k["client"]["companyName"], "Acme");
+        assert_eq!(k["commercial"]["username"], "hank");
+        assert_eq!(k["payments"]["nodes"][0]["id"], json!(payment.id));
+        assert_eq!(k["documents"]["nodes"][0]["id"], json!(document.id));
+        assert_eq!(c["payments"]["nodes"][0]["id"], json!(payment.id));
+        assert_eq!(c["documents"]["nodes"][0]["id"], json!(document.id));
+        assert_eq!(c["notes"]["nodes"][0]["id"], json!(note.id));
+        let u = &data["user"];
+        assert_eq!(pluck_str(&u["clients"], "companyName"), ["Acme"]);
+        assert_eq!(pluck_str(&u["contracts"], "contractNumber"), ["R-1"]);
+        assert_eq!(u["notes"]["nodes"][0]["id"], json!(note.id));
+        assert_eq!(u["emailAccounts"]["nodes"][0]["id"], json!(account.id));
+        assert_eq!(data["payment"], json!({ "contract": { "contractNumber": "R-1" }, "client": { "companyName": "Acme" } }));
+        assert_eq!(
+            data["document"],
+            json!({ "client": { "companyName": "Acme" }, "contract": { "contractNumber": "R-1" }, "uploadedBy": { "username": "hank" } })
+        );
+        assert_eq!(data["clientNote"], json!({ "client": { "companyName": "Acme" }, "author": { "username": "hank" } }));
+        assert_eq!(data["oauthEmailAccount"], json!({ "user": { "username": "hank" } }));
+    }
+}
+
+/// `n` clients, each with 3 contracts of 4 payments.
+async fn seed_nested(app: &TestApp, n: usize) {
+    for i in 0..n {
+        let c = fixtures::client(&app.db, &format!("Client {i:03}"), None).await;
+        for j in 0..3 {
+            let k = fixtures::contract(
+                &app.db,
+                c.id,
+                &format!("N-{i}-{j}"),
+                "100.00",
+                ContractStatus::Active,
+            )
+            .await;
+            for _ in 0..4 {
+                fixtures::payment(&app.db, &k, "10.00", PaymentStatus::Completed).await;
+            }
+        }
+    }
+}
+
+const NESTED: &str = "query($n: Int!) {
+  clients(first: $n, orderBy: [{ field: COMPANY_NAME }]) {
+    nodes { id companyName
+      contracts(orderBy: [{ field: ID }], first: 100) { nodes { id contractNumber amount status
+        payments(orderBy: [{ field: ID }], first: 100) { nodes { id amount paymentDate status } } } } }
+  }
+}";
+
+const NESTED_COUNTS: &str = "query($n: Int!) {
+  clients(first: $n) { totalCount
+    nodes { contracts { totalCount nodes { payments { totalCount nodes { id } } } } } }
+}";
+
+test_both! {
+    async fn the_nested_page_runs_three_statements_whatever_its_size(app) {
+        seed_nested(&app, 12).await;
+        for n in [5, 12] {
+            app.take_statement_count();
+            let data = app.data(NESTED, json!({ "n": n })).await;
+            assert_eq!(data["clients"]["nodes"].as_array().unwrap().len(), n);
+            assert_eq!(data["clients"]["nodes"][0]["contracts"]["nodes"][0]["payments"]["nodes"].as_array().unwrap().len(), 4);
+            assert_eq!(app.take_statement_count(), 3, "nested page of {n} clients");
+
+            // totalCount adds one statement per level that asks for it.
+            let data = app.data(NESTED_COUNTS, json!({ "n": n })).await;
+            assert_eq!(data["clients"]["totalCount"], 12);
+            assert_eq!(data["clients"]["nodes"][0]["contracts"]["totalCount"], 3);
+            assert_eq!(data["clients"]["nodes"][0]["contracts"]["nodes"][0]["payments"]["totalCount"], 4);
+            assert_eq!(app.take_statement_count(), 6, "nested page with counts of {n} clients");
+        }
+    }
+}
+
+test_both! {
+    async fn relation_pages_are_per_parent(app) {
+        seed_nested(&app, 3).await;
+        let data = app
+            .data(
+                "{ clients { nodes { contracts(first: 2, orderBy: [{ field: CONTRACT_NUMBER, direction: DESC }]) {
+                     pageInfo { hasNextPage } nodes { contractNumber } } } } }",
+                Value::Null,
+            )
+            .await;
+        let nodes = data["clients"]["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), 3);
+        for (i, node) in nodes.iter().enumerate() {
+            assert_eq!(pluck_str(&node["contracts"], "contractNumber"), [format!("N-{i}-2"), format!("N-{i}-1")]);
+            assert_eq!(node["contracts"]["pageInfo"]["hasNextPage"], true);
+        }
+    }
+}
+
+test_both! {
+    async fn computed_fields_match_hand_computed_sums(app) {
+        let c = fixtures::client(&app.db, "Acme", None).await;
+        let active = fixtures::contract(&app.db, c.id, "M-1", "1000.00", ContractStatus::Active).await;
+        let done = fixtures::contract(&app.db, c.id, "M-2", "0.30", ContractStatus::Completed).await;
+        fixtures::contract(&app.db, c.id, "M-3", "500.00", ContractStatus::Draft).await;
+        fixtures::contract(&app.db, c.id, "M-4", "700.00", ContractStatus::Cancelled).await;
+        fixtures::payment(&app.db, &active, "250.10", PaymentStatus::Completed).await;
+        fixtures::payment(&app.db, &active, "0.20", PaymentStatus::Completed).await;
+        fixtures::payment(&app.db, &active, "99.00", PaymentStatus::Pending).await;
+        fixtures::payment(&app.db, &active, "12.00", PaymentStatus::Refunded).await;
+        fixtures::payment(&app.db, &done, "0.10", PaymentStatus::Completed).await;
+        fixtures::payment(&app.db, &done, "0.20", PaymentStatus::Completed).await;
+        let empty = fixtures::client(&app.db, "Empty", None).await;
+
+        let data = app
+            .data(
+                "query($c: UUID!, $e: UUID!) {
+                  client(id: $c) { contractCount totalContractValue outstandingAmount
+                    contracts(orderBy: [{ field: CONTRACT_NUMBER }]) { nodes { contractNumber paidAmount outstandingAmount lastPaymentDate } } }
+                  empty: client(id: $e) { contractCount totalContractValue outstandingAmount }
+                }",
+                json!({ "c": c.id, "e": empty.id }),
+            )
+            .await;
+        // Active + completed: 1000.00 + 0.30; owed: (1000.00 − 250.30) + (0.30 − 0.30).
+        assert_eq!(data["client"]["contractCount"], 4);
+        assert_eq!(data["client"]["totalContractValue"], "1000.30");
+        assert_eq!(data["client"]["outstandingAmount"], "749.70");
+        assert_eq!(
+            data["client"]["contracts"]["nodes"],
+            json!([
+                { "contractNumber": "M-1", "paidAmount": "250.30", "outstandingAmount": "749.70", "lastPaymentDate": "2026-04-15" },
+                { "contractNumber": "M-2", "paidAmount": "0.30", "outstandingAmount": "0.00", "lastPaymentDate": "2026-04-15" },
+                { "contractNumber": "M-3", "paidAmount": "0.00", "outstandingAmount": "0.00", "lastPaymentDate": null },
+                { "contractNumber": "M-4", "paidAmount": "0.00", "outstandingAmount": "0.00", "lastPaymentDate": null },
+            ])
+        );
+        assert_eq!(data["empty"], json!({ "contractCount": 0, "totalContractValue": "0.00", "outstandingAmount": "0.00" }));
+    }
+}
+
+test_both! {
+    async fn computed_fields_filter_and_sort_the_collections_screen(app) {
+        let c = fixtures::client(&app.db, "Acme", None).await;
+        let small = fixtures::contract(&app.db, c.id, "S", "100.00", ContractStatus::Active).await;
+        let big = fixtures::contract(&app.db, c.id, "B", "900.00", ContractStatus::Active).await;
+        let paid = fixtures::contract(&app.db, c.id, "P", "50.00", ContractStatus::Active).await;
+        fixtures::payment(&app.db, &small, "60.00", PaymentStatus::Completed).await;
+        fixtures::payment(&app.db, &big, "100.00", PaymentStatus::Completed).await;
+        fixtures::payment(&app.db, &paid, "50.00", PaymentStatus::Completed).await;
+        let other = fixtures::client(&app.db, "Paid up", None).await;
+        fixtures::contract(&app.db, other.id, "Z", "0.00", ContractStatus::Active).await;
+
+        let q = "query($after: String) { contracts(first: 1, after: $after, filter: { outstandingAmount: { gt: \"0\" } },
+                    orderBy: [{ field: OUTSTANDING_AMOUNT, direction: DESC }]) {
+                    totalCount nodes { contractNumber outstandingAmount } pageInfo { endCursor hasNextPage } } }";
+        let p1 = app.data(q, json!({})).await;
+        assert_eq!(p1["contracts"]["totalCount"], 2);
+        assert_eq!(p1["contracts"]["nodes"], json!([{ "contractNumber": "B", "outstandingAmount": "800.00" }]));
+        let p2 = app.data(q, json!({ "after": p1["contracts"]["pageInfo"]["endCursor"] })).await;
+        assert_eq!(p2["contracts"]["nodes"], json!([{ "contractNumber": "S", "outstandingAmount": "40.00" }]));
+        assert_eq!(p2["contracts"]["pageInfo"]["hasNextPage"], false);
+
+        let data = app
+            .data(
+                "{ clients(filter: { outstandingAmount: { gt: \"0\" }, contractCount: { gte: 3 } },
+                           orderBy: [{ field: TOTAL_CONTRACT_VALUE, direction: DESC }]) { nodes { companyName } } }",
+                Value::Null,
+            )
+            .await;
+        assert_eq!(pluck_str(&data["clients"], "companyName"), ["Acme"]);
+    }
+}
