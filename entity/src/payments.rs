@@ -18,6 +18,9 @@ pub struct Model {
     pub payment_method: Option<String>,
     pub status: PaymentStatus,
     pub reference: Option<String>,
+    /// Set by `recordPayment` callers to make retries safe (unique when set).
+    #[sea_orm(unique)]
+    pub idempotency_key: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     #[sea_orm(belongs_to, from = "contract_id", to = "id")]

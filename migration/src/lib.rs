@@ -20,6 +20,7 @@ mod m20261125_000005_create_documents;
 mod m20261125_000006_create_client_notes;
 mod m20261125_000007_create_oauth_email_accounts;
 mod m20261125_000008_updated_at_triggers;
+mod m20261125_000009_payment_idempotency_key;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_create_client_notes::Migration),
             Box::new(m20261125_000007_create_oauth_email_accounts::Migration),
             Box::new(m20261125_000008_updated_at_triggers::Migration),
+            Box::new(m20261125_000009_payment_idempotency_key::Migration),
         ]
     }
 }

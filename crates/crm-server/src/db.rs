@@ -3,7 +3,14 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, EntityTrait, PrimaryKeyTrait, QuerySelect, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
 
 /// Opens a connection pool for `url`.
 ///
@@ -49,5 +56,78 @@ pub fn redact(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+/// Starts a transaction for a read-then-write mutation. SQLite takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so two such transactions queue instead of failing on lock upgrade;
+/// PostgreSQL transactions lock the rows they read with [`for_update`].
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// Reads one row by id, locking it until the transaction ends (`FOR UPDATE` on PostgreSQL;
+/// SQLite's write transaction already excludes other writers). `NOT_FOUND` naming `field` when
+/// there is no such row.
+pub async fn for_update<E>(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    field: &str,
+    what: &str,
+) -> AppResult<E::Model>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    let mut select = E::find_by_id(id);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    select
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::not_found(field, format!("no {what} with this id")))
+}
+
+/// Checks that a referenced row exists (`NOT_FOUND` naming `field` otherwise).
+pub async fn must_exist<E>(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    field: &str,
+    what: &str,
+) -> AppResult<E::Model>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    E::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::not_found(field, format!("no {what} with this id")))
+}
+
+/// The current time as stored: UTC, whole microseconds.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    crate::graphql::scalars::DateTime::from(chrono::Utc::now()).0
+}
+
+/// Optimistic concurrency: `CONFLICT` when the row changed since the client read it.
+pub fn check_unchanged(
+    current: chrono::DateTime<chrono::Utc>,
+    expected: Option<crate::graphql::scalars::DateTime>,
+) -> AppResult<()> {
+    match expected {
+        Some(expected) if crate::graphql::scalars::DateTime::from(current) != expected => {
+            Err(AppError::rule(
+                Some("expectedUpdatedAt"),
+                "STALE_UPDATE",
+                "the record changed since you read it: reload it and apply your change again",
+            ))
+        }
+        _ => Ok(()),
     }
 }

@@ -36,11 +36,13 @@ pub enum AppError {
         field: Option<String>,
         message: String,
     },
-    /// The write clashes with the current state (unique value taken, stale `updatedAt` …).
+    /// The write clashes with the current state (unique value taken, stale `updatedAt`, a
+    /// business rule …); `reason` is a stable machine-readable name of the rule.
     #[error("{message}")]
     Conflict {
         field: Option<String>,
         message: String,
+        reason: Option<&'static str>,
     },
     /// No valid credentials were sent.
     #[error("authentication required")]
@@ -75,6 +77,24 @@ impl AppError {
         AppError::Conflict {
             field: Some(field.into()),
             message: message.into(),
+            reason: None,
+        }
+    }
+
+    /// A business rule refused the change: `reason` names the rule (`KYC_INCOMPLETE` …).
+    pub fn rule(field: Option<&str>, reason: &'static str, message: impl Into<String>) -> Self {
+        AppError::Conflict {
+            field: field.map(str::to_owned),
+            message: message.into(),
+            reason: Some(reason),
+        }
+    }
+
+    /// The stable rule name of a refused change, if any.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            AppError::Conflict { reason, .. } => *reason,
+            _ => None,
         }
     }
 
@@ -126,6 +146,7 @@ impl From<DbErr> for AppError {
             Some(SqlErr::UniqueConstraintViolation(detail)) => AppError::Conflict {
                 field: field_of_constraint(&detail),
                 message: "a record with this value already exists".to_owned(),
+                reason: Some("DUPLICATE"),
             },
             Some(SqlErr::ForeignKeyConstraintViolation(detail)) => AppError::BadUserInput {
                 field: field_of_constraint(&detail),
@@ -140,7 +161,8 @@ impl From<DbErr> for AppError {
 /// the constraint (`contracts_contract_number_key`, `payments_contract_id_fkey`), SQLite the
 /// column (`contracts.contract_number`).
 fn field_of_constraint(detail: &str) -> Option<String> {
-    const COLUMNS: [&str; 9] = [
+    const COLUMNS: [&str; 10] = [
+        "idempotency_key",
         "contract_number",
         "username",
         "email",
@@ -181,6 +203,9 @@ impl ErrorExtensions for AppError {
             ext.set("code", self.code());
             if let Some(field) = self.field() {
                 ext.set("field", field);
+            }
+            if let Some(reason) = self.reason() {
+                ext.set("reason", reason);
             }
         })
     }

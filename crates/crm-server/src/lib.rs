@@ -8,6 +8,7 @@ pub mod error;
 pub mod graphiql;
 pub mod graphql;
 pub mod telemetry;
+pub mod validate;
 
 pub mod client_notes;
 pub mod clients;

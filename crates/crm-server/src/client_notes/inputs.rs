@@ -86,3 +86,27 @@ impl SortField for ClientNoteOrderField {
         }
     }
 }
+
+/// A new note in a client's history.
+#[derive(async_graphql::InputObject, Debug)]
+pub struct CreateClientNoteInput {
+    /// The client the note is about.
+    pub client_id: uuid::Uuid,
+    /// The author (optional).
+    pub user_id: Option<uuid::Uuid>,
+    /// Kind of entry: note (default), call, email, meeting …
+    pub note_type: Option<String>,
+    /// The text (not blank, at most 10 000 characters).
+    pub content: String,
+}
+
+/// Changes to a note; absent fields are left as they are.
+#[derive(async_graphql::InputObject, Debug)]
+pub struct UpdateClientNoteInput {
+    /// Kind of entry.
+    pub note_type: async_graphql::MaybeUndefined<String>,
+    /// The text.
+    pub content: async_graphql::MaybeUndefined<String>,
+    /// The `updatedAt` you last read: the update fails with CONFLICT if the note changed since.
+    pub expected_updated_at: Option<crate::graphql::scalars::DateTime>,
+}

@@ -2,7 +2,8 @@
 
 pub mod inputs;
 pub mod resolvers;
+pub mod service;
 pub mod types;
 
-pub use resolvers::ClientNoteQuery;
+pub use resolvers::{ClientNoteMutation, ClientNoteQuery};
 pub use types::ClientNote;

@@ -51,3 +51,38 @@ impl ClientNoteQuery {
         Ok(fetch_page::<ClientNote>(db(ctx)?, args, limits, Condition::all()).await?)
     }
 }
+
+/// Mutations on client notes.
+#[derive(Default)]
+pub struct ClientNoteMutation;
+
+#[async_graphql::Object]
+impl ClientNoteMutation {
+    /// Adds a note to a client's history.
+    async fn create_client_note(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new note.")] input: super::inputs::CreateClientNoteInput,
+    ) -> Result<ClientNote> {
+        Ok(super::service::create(db(ctx)?, input).await?.into())
+    }
+
+    /// Changes a note. Returns it as stored.
+    async fn update_client_note(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the note.")] id: Uuid,
+        #[graphql(desc = "The fields to change.")] input: super::inputs::UpdateClientNoteInput,
+    ) -> Result<ClientNote> {
+        Ok(super::service::update(db(ctx)?, id, input).await?.into())
+    }
+
+    /// Deletes a note. Returns the deleted id.
+    async fn delete_client_note(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the note.")] id: Uuid,
+    ) -> Result<Uuid> {
+        Ok(super::service::delete(db(ctx)?, id).await?)
+    }
+}

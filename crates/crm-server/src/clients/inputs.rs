@@ -187,3 +187,50 @@ impl SortField for ClientOrderField {
         }
     }
 }
+
+/// A new client.
+#[derive(InputObject, Debug)]
+pub struct CreateClientInput {
+    /// Legal or trading name (not blank).
+    pub company_name: String,
+    /// Main contact e-mail address.
+    pub email: Option<String>,
+    /// Main contact phone number.
+    pub phone: Option<String>,
+    /// Street address.
+    pub address: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Country.
+    pub country: Option<String>,
+    /// Pipeline status (default PROSPECT).
+    pub status: Option<ClientStatus>,
+    /// The user to assign the client to.
+    pub assigned_to_id: Option<uuid::Uuid>,
+}
+
+/// Changes to a client; absent fields are left as they are, `null` clears an optional field.
+/// Assignment and KYC have their own mutations (`assignClient`, `completeClientKyc`).
+#[derive(InputObject, Debug)]
+pub struct UpdateClientInput {
+    /// Legal or trading name (cannot be null).
+    pub company_name: async_graphql::MaybeUndefined<String>,
+    /// Main contact e-mail address.
+    pub email: async_graphql::MaybeUndefined<String>,
+    /// Main contact phone number.
+    pub phone: async_graphql::MaybeUndefined<String>,
+    /// Street address.
+    pub address: async_graphql::MaybeUndefined<String>,
+    /// City.
+    pub city: async_graphql::MaybeUndefined<String>,
+    /// Postal code.
+    pub postal_code: async_graphql::MaybeUndefined<String>,
+    /// Country.
+    pub country: async_graphql::MaybeUndefined<String>,
+    /// Pipeline status (cannot be null).
+    pub status: async_graphql::MaybeUndefined<ClientStatus>,
+    /// The `updatedAt` you last read: the update fails with CONFLICT if the client changed since.
+    pub expected_updated_at: Option<crate::graphql::scalars::DateTime>,
+}

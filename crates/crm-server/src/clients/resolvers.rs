@@ -50,3 +50,60 @@ impl ClientQuery {
         Ok(fetch_page::<Client>(db(ctx)?, args, limits, Condition::all()).await?)
     }
 }
+
+/// Mutations on clients.
+#[derive(Default)]
+pub struct ClientMutation;
+
+#[async_graphql::Object]
+impl ClientMutation {
+    /// Creates a client (status PROSPECT unless given). Returns it.
+    async fn create_client(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new client.")] input: super::inputs::CreateClientInput,
+    ) -> Result<Client> {
+        Ok(super::service::create(db(ctx)?, input).await?.into())
+    }
+
+    /// Changes a client's details. Returns the client as stored.
+    async fn update_client(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the client.")] id: Uuid,
+        #[graphql(desc = "The fields to change.")] input: super::inputs::UpdateClientInput,
+    ) -> Result<Client> {
+        Ok(super::service::update(db(ctx)?, id, input).await?.into())
+    }
+
+    /// Deletes a client that has no contracts (refused with CONFLICT / HAS_DEPENDENTS
+    /// otherwise). Returns the deleted id.
+    async fn delete_client(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the client.")] id: Uuid,
+    ) -> Result<Uuid> {
+        Ok(super::service::delete(db(ctx)?, id).await?)
+    }
+
+    /// Marks the client's know-your-customer checks as complete (required before signing a
+    /// contract). Writes the event to the client's history.
+    async fn complete_client_kyc(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the client.")] id: Uuid,
+    ) -> Result<Client> {
+        Ok(super::service::complete_kyc(db(ctx)?, id).await?.into())
+    }
+
+    /// Assigns the client to a user, or unassigns it with `userId: null`. Writes the event to
+    /// the client's history.
+    async fn assign_client(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the client.")] id: Uuid,
+        #[graphql(desc = "The user to assign it to; null to unassign.")] user_id: Option<Uuid>,
+    ) -> Result<Client> {
+        Ok(super::service::assign(db(ctx)?, id, user_id).await?.into())
+    }
+}

@@ -189,3 +189,46 @@ impl SortField for ContractOrderField {
         }
     }
 }
+
+/// A new contract, created as a DRAFT (sign it with `signContract`).
+#[derive(InputObject, Debug)]
+pub struct CreateContractInput {
+    /// Contract number (unique, not blank).
+    pub contract_number: String,
+    /// The client.
+    pub client_id: uuid::Uuid,
+    /// The sales rep in charge.
+    pub commercial_id: Option<uuid::Uuid>,
+    /// Short description (not blank).
+    pub title: String,
+    /// Total value (≥ 0, two decimals at most).
+    pub amount: crate::graphql::scalars::Decimal,
+    /// ISO 4217 currency code (default EUR).
+    pub currency: Option<String>,
+    /// First day.
+    pub start_date: Option<crate::graphql::scalars::Date>,
+    /// Last day (not before `startDate`).
+    pub end_date: Option<crate::graphql::scalars::Date>,
+}
+
+/// Changes to a contract; absent fields are left as they are, `null` clears an optional field.
+/// The status changes through `signContract`, `completeContract` and `cancelContract`.
+#[derive(InputObject, Debug)]
+pub struct UpdateContractInput {
+    /// Contract number (unique; cannot be null).
+    pub contract_number: async_graphql::MaybeUndefined<String>,
+    /// The sales rep in charge.
+    pub commercial_id: async_graphql::MaybeUndefined<uuid::Uuid>,
+    /// Short description (cannot be null).
+    pub title: async_graphql::MaybeUndefined<String>,
+    /// Total value (cannot be null; not below what was already paid).
+    pub amount: async_graphql::MaybeUndefined<crate::graphql::scalars::Decimal>,
+    /// ISO 4217 currency code (cannot be null).
+    pub currency: async_graphql::MaybeUndefined<String>,
+    /// First day.
+    pub start_date: async_graphql::MaybeUndefined<crate::graphql::scalars::Date>,
+    /// Last day (not before `startDate`).
+    pub end_date: async_graphql::MaybeUndefined<crate::graphql::scalars::Date>,
+    /// The `updatedAt` you last read: the update fails with CONFLICT if the contract changed since.
+    pub expected_updated_at: Option<crate::graphql::scalars::DateTime>,
+}

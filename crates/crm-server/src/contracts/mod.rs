@@ -3,7 +3,8 @@
 pub mod computed;
 pub mod inputs;
 pub mod resolvers;
+pub mod service;
 pub mod types;
 
-pub use resolvers::ContractQuery;
+pub use resolvers::{ContractMutation, ContractQuery};
 pub use types::Contract;

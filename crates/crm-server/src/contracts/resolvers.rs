@@ -50,3 +50,71 @@ impl ContractQuery {
         Ok(fetch_page::<Contract>(db(ctx)?, args, limits, Condition::all()).await?)
     }
 }
+
+/// Mutations on contracts.
+#[derive(Default)]
+pub struct ContractMutation;
+
+#[async_graphql::Object]
+impl ContractMutation {
+    /// Creates a DRAFT contract. Returns it.
+    async fn create_contract(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new contract.")] input: super::inputs::CreateContractInput,
+    ) -> Result<Contract> {
+        Ok(super::service::create(db(ctx)?, input).await?.into())
+    }
+
+    /// Changes a contract's details. Returns the contract as stored.
+    async fn update_contract(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the contract.")] id: Uuid,
+        #[graphql(desc = "The fields to change.")] input: super::inputs::UpdateContractInput,
+    ) -> Result<Contract> {
+        Ok(super::service::update(db(ctx)?, id, input).await?.into())
+    }
+
+    /// Deletes a contract that has no payments (refused with CONFLICT / HAS_DEPENDENTS
+    /// otherwise: cancel it instead). Returns the deleted id.
+    async fn delete_contract(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the contract.")] id: Uuid,
+    ) -> Result<Uuid> {
+        Ok(super::service::delete(db(ctx)?, id).await?)
+    }
+
+    /// Signs a DRAFT contract: it becomes ACTIVE with `signedAt` set. Requires the client's KYC
+    /// (CONFLICT / KYC_INCOMPLETE otherwise).
+    async fn sign_contract(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the contract.")] id: Uuid,
+        #[graphql(desc = "When it was signed (default: now).")] signed_at: Option<
+            crate::graphql::scalars::DateTime,
+        >,
+    ) -> Result<Contract> {
+        Ok(super::service::sign(db(ctx)?, id, signed_at).await?.into())
+    }
+
+    /// Completes an ACTIVE contract.
+    async fn complete_contract(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the contract.")] id: Uuid,
+    ) -> Result<Contract> {
+        Ok(super::service::complete(db(ctx)?, id).await?.into())
+    }
+
+    /// Cancels a DRAFT or ACTIVE contract; the reason is kept in the client's history.
+    async fn cancel_contract(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the contract.")] id: Uuid,
+        #[graphql(desc = "Why it was cancelled.")] reason: Option<String>,
+    ) -> Result<Contract> {
+        Ok(super::service::cancel(db(ctx)?, id, reason).await?.into())
+    }
+}

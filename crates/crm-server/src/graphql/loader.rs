@@ -258,9 +258,14 @@ pub fn unshare(err: Arc<AppError>) -> AppError {
             field: field.clone(),
             message: message.clone(),
         },
-        AppError::Conflict { field, message } => AppError::Conflict {
+        AppError::Conflict {
+            field,
+            message,
+            reason,
+        } => AppError::Conflict {
             field: field.clone(),
             message: message.clone(),
+            reason: *reason,
         },
         AppError::Unauthenticated => AppError::Unauthenticated,
         AppError::Forbidden(message) => AppError::Forbidden(message.clone()),

@@ -1,15 +1,15 @@
 //! Schema assembly: one root object per domain, merged.
 
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
-use crate::client_notes::ClientNoteQuery;
-use crate::clients::ClientQuery;
-use crate::contracts::ContractQuery;
+use crate::client_notes::{ClientNoteMutation, ClientNoteQuery};
+use crate::clients::{ClientMutation, ClientQuery};
+use crate::contracts::{ContractMutation, ContractQuery};
 use crate::documents::DocumentQuery;
 use crate::graphql::errors::ErrorCodes;
 use crate::oauth_email_accounts::OAuthEmailAccountQuery;
-use crate::payments::PaymentQuery;
+use crate::payments::{PaymentMutation, PaymentQuery};
 use crate::users::UserQuery;
 
 /// Every root query field.
@@ -24,8 +24,17 @@ pub struct Query(
     OAuthEmailAccountQuery,
 );
 
+/// Every mutation.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    ClientMutation,
+    ContractMutation,
+    PaymentMutation,
+    ClientNoteMutation,
+);
+
 /// The CRM schema.
-pub type CrmSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type CrmSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Limits applied to every document.
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +56,7 @@ impl Default for SchemaLimits {
 
 /// Builds the schema. `db` is `None` only to print the SDL.
 pub fn build_schema(db: Option<DatabaseConnection>, limits: SchemaLimits) -> CrmSchema {
-    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .extension(ErrorCodes)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);

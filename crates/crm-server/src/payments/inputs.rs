@@ -117,3 +117,57 @@ impl SortField for PaymentOrderField {
         }
     }
 }
+
+/// A new payment on a contract.
+#[derive(InputObject, Debug)]
+pub struct CreatePaymentInput {
+    /// The contract paid (not a draft or cancelled one).
+    pub contract_id: uuid::Uuid,
+    /// The paying client: optional, derived from the contract; refused if it differs.
+    pub client_id: Option<uuid::Uuid>,
+    /// Amount (> 0, two decimals at most).
+    pub amount: crate::graphql::scalars::Decimal,
+    /// Day of payment.
+    pub payment_date: crate::graphql::scalars::Date,
+    /// How it was paid (transfer, card …).
+    pub payment_method: Option<String>,
+    /// External reference.
+    pub reference: Option<String>,
+    /// PENDING (default), COMPLETED or FAILED. Refunds go through `refundPayment`.
+    pub status: Option<PaymentStatus>,
+}
+
+/// A payment received: recorded as COMPLETED and written to the client's history.
+#[derive(InputObject, Debug)]
+pub struct RecordPaymentInput {
+    /// The contract paid (ACTIVE or COMPLETED).
+    pub contract_id: uuid::Uuid,
+    /// Amount (> 0, two decimals at most; completed payments may not exceed the contract amount).
+    pub amount: crate::graphql::scalars::Decimal,
+    /// Day of payment (default: today, UTC).
+    pub payment_date: Option<crate::graphql::scalars::Date>,
+    /// How it was paid (transfer, card …).
+    pub payment_method: Option<String>,
+    /// External reference.
+    pub reference: Option<String>,
+    /// Any unique string: sending the same key again returns the payment already recorded
+    /// instead of recording it twice (safe retries).
+    pub idempotency_key: Option<String>,
+}
+
+/// Changes to a payment; absent fields are left as they are, `null` clears an optional field.
+#[derive(InputObject, Debug)]
+pub struct UpdatePaymentInput {
+    /// Amount (cannot be null).
+    pub amount: async_graphql::MaybeUndefined<crate::graphql::scalars::Decimal>,
+    /// Day of payment (cannot be null).
+    pub payment_date: async_graphql::MaybeUndefined<crate::graphql::scalars::Date>,
+    /// How it was paid.
+    pub payment_method: async_graphql::MaybeUndefined<String>,
+    /// External reference.
+    pub reference: async_graphql::MaybeUndefined<String>,
+    /// PENDING, COMPLETED or FAILED (cannot be null; refunds go through `refundPayment`).
+    pub status: async_graphql::MaybeUndefined<PaymentStatus>,
+    /// The `updatedAt` you last read: the update fails with CONFLICT if the payment changed since.
+    pub expected_updated_at: Option<crate::graphql::scalars::DateTime>,
+}

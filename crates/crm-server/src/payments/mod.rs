@@ -2,7 +2,8 @@
 
 pub mod inputs;
 pub mod resolvers;
+pub mod service;
 pub mod types;
 
-pub use resolvers::PaymentQuery;
+pub use resolvers::{PaymentMutation, PaymentQuery};
 pub use types::Payment;

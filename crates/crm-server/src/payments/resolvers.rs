@@ -50,3 +50,57 @@ impl PaymentQuery {
         Ok(fetch_page::<Payment>(db(ctx)?, args, limits, Condition::all()).await?)
     }
 }
+
+/// Mutations on payments.
+#[derive(Default)]
+pub struct PaymentMutation;
+
+#[async_graphql::Object]
+impl PaymentMutation {
+    /// Creates a payment (PENDING unless given) on an ACTIVE or COMPLETED contract.
+    async fn create_payment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new payment.")] input: super::inputs::CreatePaymentInput,
+    ) -> Result<Payment> {
+        Ok(super::service::create(db(ctx)?, input).await?.into())
+    }
+
+    /// Records a payment received (COMPLETED) and writes it to the client's history. Safe to
+    /// retry with an `idempotencyKey`.
+    async fn record_payment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The payment received.")] input: super::inputs::RecordPaymentInput,
+    ) -> Result<Payment> {
+        Ok(super::service::record(db(ctx)?, input).await?.into())
+    }
+
+    /// Changes a payment. Returns the payment as stored.
+    async fn update_payment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the payment.")] id: Uuid,
+        #[graphql(desc = "The fields to change.")] input: super::inputs::UpdatePaymentInput,
+    ) -> Result<Payment> {
+        Ok(super::service::update(db(ctx)?, id, input).await?.into())
+    }
+
+    /// Refunds a COMPLETED payment and writes it to the client's history.
+    async fn refund_payment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the payment.")] id: Uuid,
+    ) -> Result<Payment> {
+        Ok(super::service::refund(db(ctx)?, id).await?.into())
+    }
+
+    /// Deletes a PENDING or FAILED payment. Returns the deleted id.
+    async fn delete_payment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the payment.")] id: Uuid,
+    ) -> Result<Uuid> {
+        Ok(super::service::delete(db(ctx)?, id).await?)
+    }
+}

@@ -102,6 +102,7 @@ async fn seed_nested(app: &TestApp, n: usize) {
                     payment_method: Set(None),
                     status: Set(PaymentStatus::Completed),
                     reference: Set(None),
+                    idempotency_key: Set(None),
                     created_at: Set(fixtures::at(2026, 1, 2)),
                     updated_at: Set(fixtures::at(2026, 1, 2)),
                 });
@@ -109,10 +110,16 @@ async fn seed_nested(app: &TestApp, n: usize) {
         }
     }
     for chunk in all_contracts.chunks(100) {
-        contracts::Entity::insert_many(chunk.to_vec()).exec(&app.db).await.unwrap();
+        contracts::Entity::insert_many(chunk.to_vec())
+            .exec(&app.db)
+            .await
+            .unwrap();
     }
     for chunk in all_payments.chunks(100) {
-        payments::Entity::insert_many(chunk.to_vec()).exec(&app.db).await.unwrap();
+        payments::Entity::insert_many(chunk.to_vec())
+            .exec(&app.db)
+            .await
+            .unwrap();
     }
 }
 

@@ -15,26 +15,41 @@ fn schema_graphql_matches_the_code() {
 #[test]
 fn every_type_and_field_is_described() {
     let sdl = crm_server::graphql::sdl();
-    // Every `type`, `enum`, `scalar` and field line must follow a description.
-    let lines: Vec<&str> = sdl.lines().collect();
+    // Every type, enum, scalar, input and field definition must follow a description.
     let mut undescribed = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
+    let mut in_description = false;
+    let mut described = false;
+    for line in sdl.lines() {
         let trimmed = line.trim();
-        let is_definition = trimmed.starts_with("type ")
-            || trimmed.starts_with("enum ")
-            || trimmed.starts_with("scalar ")
-            || trimmed.starts_with("input ")
-            || (line.starts_with('\t') || line.starts_with("  "))
-                && trimmed.contains(':')
-                && !trimmed.starts_with('"');
-        let previous = i.checked_sub(1).map(|j| lines[j].trim()).unwrap_or("");
-        let described = previous.ends_with("\"\"\"") || previous.ends_with('"');
-        let internal = trimmed.starts_with(')')
-            || trimmed.starts_with("schema")
-            || trimmed.starts_with("query:")
-            || trimmed.starts_with("directive");
-        if is_definition && !described && !internal {
+        if trimmed == "\"\"\"" {
+            in_description = !in_description;
+            described = !in_description;
+            continue;
+        }
+        if in_description {
+            continue;
+        }
+        if trimmed.starts_with('"') {
+            described = true;
+            continue;
+        }
+        let is_type = ["type ", "enum ", "scalar ", "input "]
+            .iter()
+            .any(|k| trimmed.starts_with(k));
+        let is_field = line.starts_with('\t') && !trimmed.is_empty() && !trimmed.starts_with(')');
+        let internal = line.starts_with("schema")
+            || line.starts_with("directive")
+            || (!line.starts_with('\t') && trimmed.contains("query:"));
+        if (is_type || is_field)
+            && !described
+            && !internal
+            && !trimmed.starts_with("query:")
+            && !trimmed.starts_with("mutation:")
+        {
             undescribed.push(trimmed.to_owned());
+        }
+        if !trimmed.is_empty() {
+            described = false;
         }
     }
     assert!(

@@ -110,6 +110,7 @@ pub async fn payment(
         payment_method: Set(Some("transfer".to_owned())),
         status: Set(status),
         reference: Set(Some("VIR-0001".to_owned())),
+        idempotency_key: Set(None),
         created_at: Set(at(2026, 4, 15)),
         updated_at: Set(at(2026, 4, 15)),
     }

@@ -1,0 +1,102 @@
+//! Client notes: user notes and the system history entries every domain mutation writes.
+
+use entity::client_notes;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, ModelTrait,
+};
+use uuid::Uuid;
+
+use super::inputs::{CreateClientNoteInput, UpdateClientNoteInput};
+use crate::db::{begin_write, check_unchanged, for_update, must_exist, now};
+use crate::error::AppResult;
+use crate::validate::{not_null, required_text};
+
+/// The `noteType` of entries written by the system.
+pub const SYSTEM: &str = "system";
+
+/// Appends an entry to a client's history (inside the caller's transaction).
+pub async fn record_event(
+    db: &impl ConnectionTrait,
+    client_id: Uuid,
+    user_id: Option<Uuid>,
+    content: String,
+) -> AppResult<client_notes::Model> {
+    let at = now();
+    Ok(client_notes::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        client_id: Set(client_id),
+        user_id: Set(user_id),
+        note_type: Set(SYSTEM.to_owned()),
+        content: Set(content),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(db)
+    .await?)
+}
+
+#[tracing::instrument(skip(db, input))]
+pub async fn create(
+    db: &DatabaseConnection,
+    input: CreateClientNoteInput,
+) -> AppResult<client_notes::Model> {
+    let note_type = required_text("noteType", input.note_type.as_deref().unwrap_or("note"), 50)?;
+    let content = required_text("content", &input.content, 10_000)?;
+    let txn = begin_write(db).await?;
+    must_exist::<entity::clients::Entity>(&txn, input.client_id, "clientId", "client").await?;
+    if let Some(user_id) = input.user_id {
+        must_exist::<entity::users::Entity>(&txn, user_id, "userId", "user").await?;
+    }
+    let at = now();
+    let note = client_notes::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        client_id: Set(input.client_id),
+        user_id: Set(input.user_id),
+        note_type: Set(note_type),
+        content: Set(content),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    tracing::info!(note_id = %note.id, client_id = %note.client_id, "client note created");
+    Ok(note)
+}
+
+#[tracing::instrument(skip(db, input))]
+pub async fn update(
+    db: &DatabaseConnection,
+    id: Uuid,
+    input: UpdateClientNoteInput,
+) -> AppResult<client_notes::Model> {
+    let note_type = not_null("noteType", input.note_type)?
+        .map(|v| required_text("noteType", &v, 50))
+        .transpose()?;
+    let content = not_null("content", input.content)?
+        .map(|v| required_text("content", &v, 10_000))
+        .transpose()?;
+    let txn = begin_write(db).await?;
+    let current = for_update::<client_notes::Entity>(&txn, id, "id", "client note").await?;
+    check_unchanged(current.updated_at, input.expected_updated_at)?;
+    let mut active: client_notes::ActiveModel = current.into();
+    if let Some(v) = note_type {
+        active.note_type = Set(v);
+    }
+    if let Some(v) = content {
+        active.content = Set(v);
+    }
+    active.updated_at = Set(now());
+    let note = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(note)
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn delete(db: &DatabaseConnection, id: Uuid) -> AppResult<Uuid> {
+    let txn = begin_write(db).await?;
+    let current = for_update::<client_notes::Entity>(&txn, id, "id", "client note").await?;
+    current.delete(&txn).await?;
+    txn.commit().await?;
+    Ok(id)
+}

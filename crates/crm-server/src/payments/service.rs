@@ -1,0 +1,347 @@
+//! Payment rules and writes: a payment belongs to its contract's client, is only taken on
+//! ACTIVE or COMPLETED contracts, and completed payments never exceed the contract amount.
+//! Concurrent writers on one contract are serialized (row lock on PostgreSQL, write
+//! transaction on SQLite), so two payments that together would overpay cannot both pass.
+
+use async_graphql::MaybeUndefined;
+use entity::{ContractStatus, PaymentStatus, contracts, payments};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, ModelTrait, QueryFilter,
+};
+use uuid::Uuid;
+
+use super::inputs::{CreatePaymentInput, RecordPaymentInput, UpdatePaymentInput};
+use crate::client_notes::service::record_event;
+use crate::contracts::service::paid;
+use crate::db::{begin_write, check_unchanged, for_update, now};
+use crate::error::{AppError, AppResult};
+use crate::validate::{money, not_null, optional_text};
+
+/// Locks the contract and checks it takes payments.
+async fn payable_contract(
+    txn: &DatabaseTransaction,
+    contract_id: Uuid,
+) -> AppResult<contracts::Model> {
+    let contract =
+        for_update::<contracts::Entity>(txn, contract_id, "contractId", "contract").await?;
+    if matches!(
+        contract.status,
+        ContractStatus::Draft | ContractStatus::Cancelled
+    ) {
+        return Err(AppError::rule(
+            Some("contractId"),
+            "CONTRACT_NOT_PAYABLE",
+            format!(
+                "payments cannot be recorded on a {:?} contract",
+                contract.status
+            )
+            .to_uppercase(),
+        ));
+    }
+    Ok(contract)
+}
+
+/// Refuses completed payments beyond the contract amount (`except` = the payment being changed).
+async fn check_not_overpaid(
+    txn: &DatabaseTransaction,
+    contract: &contracts::Model,
+    amount: Decimal,
+    except: Option<Uuid>,
+) -> AppResult<()> {
+    let mut already = paid(txn, contract.id).await?;
+    if let Some(id) = except
+        && let Some(current) = payments::Entity::find_by_id(id).one(txn).await?
+        && current.status == PaymentStatus::Completed
+    {
+        already -= crate::graphql::scalars::Decimal::money(current.amount).0;
+    }
+    let amount_due = crate::graphql::scalars::Decimal::money(contract.amount).0;
+    if already + amount > amount_due {
+        return Err(AppError::rule(
+            Some("amount"),
+            "OVERPAYMENT",
+            format!(
+                "completed payments would exceed the contract amount ({amount_due}; already paid {already})"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn allowed_status(field: &str, status: PaymentStatus) -> AppResult<PaymentStatus> {
+    if status == PaymentStatus::Refunded {
+        return Err(AppError::bad_input(
+            field,
+            "use refundPayment to refund a payment",
+        ));
+    }
+    Ok(status)
+}
+
+#[tracing::instrument(skip(db, input))]
+pub async fn create(
+    db: &DatabaseConnection,
+    input: CreatePaymentInput,
+) -> AppResult<payments::Model> {
+    let amount = money("amount", input.amount.0, true)?;
+    let status = allowed_status("status", input.status.unwrap_or(PaymentStatus::Pending))?;
+    let method = optional_text("paymentMethod", input.payment_method.as_deref(), 50)?;
+    let reference = optional_text("reference", input.reference.as_deref(), 200)?;
+    let txn = begin_write(db).await?;
+    let contract = payable_contract(&txn, input.contract_id).await?;
+    if let Some(client_id) = input.client_id
+        && client_id != contract.client_id
+    {
+        return Err(AppError::bad_input(
+            "clientId",
+            "the payment's client must be the contract's client",
+        ));
+    }
+    if status == PaymentStatus::Completed {
+        check_not_overpaid(&txn, &contract, amount, None).await?;
+    }
+    let payment = insert(
+        &txn,
+        &contract,
+        amount,
+        input.payment_date.0,
+        method,
+        reference,
+        status,
+        None,
+    )
+    .await?;
+    if status == PaymentStatus::Completed {
+        record_event(
+            &txn,
+            contract.client_id,
+            None,
+            received(&payment, &contract),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(payment)
+}
+
+fn received(payment: &payments::Model, contract: &contracts::Model) -> String {
+    format!(
+        "Payment of {} {} received on contract {}",
+        payment.amount, contract.currency, contract.contract_number
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert(
+    txn: &DatabaseTransaction,
+    contract: &contracts::Model,
+    amount: Decimal,
+    date: chrono::NaiveDate,
+    method: Option<String>,
+    reference: Option<String>,
+    status: PaymentStatus,
+    idempotency_key: Option<String>,
+) -> AppResult<payments::Model> {
+    let at = now();
+    Ok(payments::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        contract_id: Set(contract.id),
+        client_id: Set(contract.client_id),
+        amount: Set(amount),
+        payment_date: Set(date),
+        payment_method: Set(method),
+        status: Set(status),
+        reference: Set(reference),
+        idempotency_key: Set(idempotency_key),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(txn)
+    .await?)
+}
+
+/// Records a received payment (COMPLETED) with its history entry. With an idempotency key,
+/// a retry returns the payment recorded the first time.
+#[tracing::instrument(skip(db, input))]
+pub async fn record(
+    db: &DatabaseConnection,
+    input: RecordPaymentInput,
+) -> AppResult<payments::Model> {
+    let amount = money("amount", input.amount.0, true)?;
+    let method = optional_text("paymentMethod", input.payment_method.as_deref(), 50)?;
+    let reference = optional_text("reference", input.reference.as_deref(), 200)?;
+    let key = optional_text("idempotencyKey", input.idempotency_key.as_deref(), 200)?;
+    let date = input
+        .payment_date
+        .map(|d| d.0)
+        .unwrap_or_else(|| now().date_naive());
+
+    if let Some(existing) = find_by_key(db, key.as_deref()).await? {
+        return Ok(existing);
+    }
+    let result = async {
+        let txn = begin_write(db).await?;
+        let contract = payable_contract(&txn, input.contract_id).await?;
+        check_not_overpaid(&txn, &contract, amount, None).await?;
+        let payment = insert(
+            &txn,
+            &contract,
+            amount,
+            date,
+            method,
+            reference,
+            PaymentStatus::Completed,
+            key.clone(),
+        )
+        .await?;
+        record_event(
+            &txn,
+            contract.client_id,
+            None,
+            received(&payment, &contract),
+        )
+        .await?;
+        txn.commit().await?;
+        tracing::info!(payment_id = %payment.id, contract_id = %contract.id, "payment recorded");
+        Ok::<_, AppError>(payment)
+    }
+    .await;
+    match result {
+        // The same key raced us and won: answer with its payment.
+        Err(AppError::Conflict {
+            field: Some(field), ..
+        }) if field == "idempotencyKey" => find_by_key(db, key.as_deref())
+            .await?
+            .ok_or_else(|| AppError::Internal("idempotency key vanished".into())),
+        other => other,
+    }
+}
+
+async fn find_by_key(
+    db: &DatabaseConnection,
+    key: Option<&str>,
+) -> AppResult<Option<payments::Model>> {
+    match key {
+        Some(key) => Ok(payments::Entity::find()
+            .filter(payments::Column::IdempotencyKey.eq(key))
+            .one(db)
+            .await?),
+        None => Ok(None),
+    }
+}
+
+#[tracing::instrument(skip(db, input))]
+pub async fn update(
+    db: &DatabaseConnection,
+    id: Uuid,
+    input: UpdatePaymentInput,
+) -> AppResult<payments::Model> {
+    let amount = not_null("amount", input.amount)?
+        .map(|v| money("amount", v.0, true))
+        .transpose()?;
+    let date = not_null("paymentDate", input.payment_date)?;
+    let status = not_null("status", input.status)?
+        .map(|s| allowed_status("status", s))
+        .transpose()?;
+    let method = match input.payment_method {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(optional_text("paymentMethod", Some(&v), 50)?),
+    };
+    let reference = match input.reference {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(optional_text("reference", Some(&v), 200)?),
+    };
+    let txn = begin_write(db).await?;
+    let current = for_update::<payments::Entity>(&txn, id, "id", "payment").await?;
+    check_unchanged(current.updated_at, input.expected_updated_at)?;
+    if current.status == PaymentStatus::Refunded {
+        return Err(AppError::rule(
+            Some("id"),
+            "REFUNDED",
+            "a refunded payment cannot be changed",
+        ));
+    }
+    let new_status = status.unwrap_or(current.status);
+    let new_amount = amount.unwrap_or(crate::graphql::scalars::Decimal::money(current.amount).0);
+    if new_status == PaymentStatus::Completed {
+        let contract = payable_contract(&txn, current.contract_id).await?;
+        check_not_overpaid(&txn, &contract, new_amount, Some(id)).await?;
+    }
+    let was_completed = current.status == PaymentStatus::Completed;
+    let mut active: payments::ActiveModel = current.into();
+    if let Some(v) = amount {
+        active.amount = Set(v);
+    }
+    if let Some(v) = date {
+        active.payment_date = Set(v.0);
+    }
+    if let Some(v) = method {
+        active.payment_method = Set(v);
+    }
+    if let Some(v) = reference {
+        active.reference = Set(v);
+    }
+    active.status = Set(new_status);
+    active.updated_at = Set(now());
+    let payment = active.update(&txn).await?;
+    if new_status == PaymentStatus::Completed && !was_completed {
+        let contract =
+            for_update::<contracts::Entity>(&txn, payment.contract_id, "contractId", "contract")
+                .await?;
+        record_event(&txn, payment.client_id, None, received(&payment, &contract)).await?;
+    }
+    txn.commit().await?;
+    Ok(payment)
+}
+
+/// COMPLETED → REFUNDED, with its history entry.
+#[tracing::instrument(skip(db))]
+pub async fn refund(db: &DatabaseConnection, id: Uuid) -> AppResult<payments::Model> {
+    let txn = begin_write(db).await?;
+    let current = for_update::<payments::Entity>(&txn, id, "id", "payment").await?;
+    if current.status != PaymentStatus::Completed {
+        return Err(AppError::rule(
+            Some("id"),
+            "NOT_REFUNDABLE",
+            "only a completed payment can be refunded",
+        ));
+    }
+    let contract =
+        for_update::<contracts::Entity>(&txn, current.contract_id, "contractId", "contract")
+            .await?;
+    let mut active: payments::ActiveModel = current.into();
+    active.status = Set(PaymentStatus::Refunded);
+    active.updated_at = Set(now());
+    let payment = active.update(&txn).await?;
+    let content = format!(
+        "Payment of {} {} refunded on contract {}",
+        payment.amount, contract.currency, contract.contract_number
+    );
+    record_event(&txn, payment.client_id, None, content).await?;
+    txn.commit().await?;
+    Ok(payment)
+}
+
+/// Deletes a PENDING or FAILED payment; money that moved (COMPLETED, REFUNDED) stays on record.
+#[tracing::instrument(skip(db))]
+pub async fn delete(db: &DatabaseConnection, id: Uuid) -> AppResult<Uuid> {
+    let txn = begin_write(db).await?;
+    let current = for_update::<payments::Entity>(&txn, id, "id", "payment").await?;
+    if matches!(
+        current.status,
+        PaymentStatus::Completed | PaymentStatus::Refunded
+    ) {
+        return Err(AppError::rule(
+            Some("id"),
+            "HAS_MOVED_MONEY",
+            "completed and refunded payments stay on record: refund the payment instead",
+        ));
+    }
+    current.delete(&txn).await?;
+    txn.commit().await?;
+    Ok(id)
+}
