@@ -121,18 +121,29 @@ fn classify(error: &mut ServerError, stage: Stage, document: Option<&ExecutableD
             app.public_message(),
             app.code(),
             app.field().map(str::to_owned),
+            app.reason(),
         )
     });
-    if let Some((message, code, field)) = from_app {
+    if let Some((message, code, field, reason)) = from_app {
         error.message = message;
         set_ext(error, "code", code);
         if let Some(field) = field {
             set_ext(error, "field", field);
         }
+        if let Some(reason) = reason {
+            set_ext(error, "reason", reason);
+        }
         return;
     }
     if !has_code(error) {
         if error.path.is_empty() {
+            // A literal or variable value of the wrong type: the client's input, not its
+            // document, is at fault.
+            if let Some(argument) = invalid_argument(&error.message) {
+                set_ext(error, "code", codes::BAD_USER_INPUT);
+                set_ext(error, "field", argument);
+                return;
+            }
             let code = match stage {
                 Stage::Parsing => codes::GRAPHQL_PARSE_FAILED,
                 Stage::Validating | Stage::Executing => codes::GRAPHQL_VALIDATION_FAILED,
@@ -168,6 +179,13 @@ fn classify(error: &mut ServerError, stage: Stage, document: Option<&ExecutableD
             set_ext(error, "field", argument);
         }
     }
+}
+
+/// `Invalid value for argument "input.status", …` → `status`.
+fn invalid_argument(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("Invalid value for argument \"")?;
+    let path = &rest[..rest.find('"')?];
+    path.rsplit('.').next().map(str::to_owned)
 }
 
 fn app_error_source(error: &ServerError) -> Option<&AppError> {

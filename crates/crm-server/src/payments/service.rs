@@ -129,7 +129,9 @@ pub async fn create(
 fn received(payment: &payments::Model, contract: &contracts::Model) -> String {
     format!(
         "Payment of {} {} received on contract {}",
-        payment.amount, contract.currency, contract.contract_number
+        crate::graphql::scalars::Decimal::money(payment.amount).0,
+        contract.currency,
+        contract.contract_number
     )
 }
 
@@ -319,7 +321,9 @@ pub async fn refund(db: &DatabaseConnection, id: Uuid) -> AppResult<payments::Mo
     let payment = active.update(&txn).await?;
     let content = format!(
         "Payment of {} {} refunded on contract {}",
-        payment.amount, contract.currency, contract.contract_number
+        crate::graphql::scalars::Decimal::money(payment.amount).0,
+        contract.currency,
+        contract.contract_number
     );
     record_event(&txn, payment.client_id, None, content).await?;
     txn.commit().await?;

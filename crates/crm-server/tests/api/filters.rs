@@ -80,7 +80,8 @@ test_both! {
         let response = app
             .gql("{ clients(filter: { status: { eq: BOGUS } }) { nodes { id } } }", Value::Null)
             .await;
-        assert_eq!(error_codes(&response), ["GRAPHQL_VALIDATION_FAILED"]);
+        assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{response}");
+        assert_eq!(response["errors"][0]["extensions"]["field"], "eq");
     }
 }
 

@@ -14,3 +14,5 @@ mod pagination;
 mod read_by_id;
 mod relations;
 mod schema;
+mod workflows;
+mod writes;
