@@ -19,10 +19,10 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::db;
 use crate::graphiql;
-use crate::graphql::batch;
 use crate::graphql::loader::Loaders;
 use crate::graphql::pagination::PageLimits;
 use crate::graphql::schema::{CrmSchema, SchemaLimits, build_schema};
+use crate::graphql::{batch, errors};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -91,11 +91,12 @@ async fn graphql_handler(
     request: GraphQLRequest,
 ) -> GraphQLResponse {
     let loaders = Loaders::new(state.db.clone(), state.page_limits);
-    let queue = loaders.queue();
+    let dispatcher = loaders.dispatcher();
     let request = request.into_inner().data(loaders);
-    batch::drive(queue, state.schema.execute(request))
-        .await
-        .into()
+    let query = request.query.clone();
+    let mut response = batch::drive(dispatcher, state.schema.execute(request)).await;
+    errors::classify_response(&mut response, &query);
+    response.into()
 }
 
 /// `GET /health`: 200 when the database answers, 503 otherwise.

@@ -20,10 +20,15 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
-        .min_connections(1)
+        // Open the whole pool at start: opening PostgreSQL connections (SCRAM) under load
+        // stalled requests for seconds in the first benchmark runs.
+        .min_connections(max_connections)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
+        // A ping before every statement doubles the round trips; broken connections are
+        // detected when used and replaced by the pool anyway.
+        .test_before_acquire(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.create_if_missing(true)
                 .foreign_keys(true)

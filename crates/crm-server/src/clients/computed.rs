@@ -6,14 +6,13 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use rust_decimal::Decimal;
-use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::sea_query::Expr;
 use uuid::Uuid;
 
 use crate::contracts::computed::paid_sql;
 use crate::error::AppError;
 use crate::graphql::loader::CrmLoader;
-use crate::graphql::query::Scope;
+use crate::graphql::query::{Scope, select_by_ids};
 
 /// Contracts that count towards value and debt: signed ones.
 pub const OWED_STATUSES: &str = "('active', 'completed')";
@@ -76,35 +75,30 @@ impl Loader<ClientTotalsKey> for CrmLoader {
         &self,
         keys: &[ClientTotalsKey],
     ) -> Result<HashMap<ClientTotalsKey, ClientTotals>, Self::Error> {
-        let s = Scope::root(self.db.get_database_backend());
-        let select = Query::select()
-            .expr_as(s.col("id"), Alias::new("id"))
-            .expr_as(contract_count(&s), Alias::new("contract_count"))
-            .expr_as(total_contract_value(&s), Alias::new("total_contract_value"))
-            .expr_as(outstanding_amount(&s), Alias::new("outstanding_amount"))
-            .from_as(Alias::new("clients"), Alias::new(&s.alias))
-            .and_where(s.col("id").is_in(keys.iter().map(|k| k.0)))
-            .to_owned();
-        let rows = self
-            .db
-            .query_all(&select)
-            .await
-            .map_err(|e| Arc::new(AppError::from(e)))?;
-        let mut out = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let read = || -> Result<(ClientTotalsKey, ClientTotals), sea_orm::DbErr> {
-                Ok((
-                    ClientTotalsKey(row.try_get("", "id")?),
-                    ClientTotals {
-                        contract_count: row.try_get("", "contract_count")?,
-                        total_contract_value: row.try_get("", "total_contract_value")?,
-                        outstanding_amount: row.try_get("", "outstanding_amount")?,
-                    },
-                ))
-            };
-            let (key, totals) = read().map_err(|e| Arc::new(AppError::from(e)))?;
-            out.insert(key, totals);
-        }
-        Ok(out)
+        let rows = select_by_ids(
+            &self.db,
+            "clients",
+            keys.iter().map(|k| k.0),
+            |s| {
+                vec![
+                    ("contract_count", contract_count(s)),
+                    ("total_contract_value", total_contract_value(s)),
+                    ("outstanding_amount", outstanding_amount(s)),
+                ]
+            },
+            |row| {
+                Ok(ClientTotals {
+                    contract_count: row.try_get("", "contract_count")?,
+                    total_contract_value: row.try_get("", "total_contract_value")?,
+                    outstanding_amount: row.try_get("", "outstanding_amount")?,
+                })
+            },
+        )
+        .await
+        .map_err(Arc::new)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, totals)| (ClientTotalsKey(id), totals))
+            .collect())
     }
 }

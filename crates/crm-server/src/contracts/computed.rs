@@ -7,14 +7,13 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::sea_query::Expr;
 use uuid::Uuid;
 
 use crate::clients::computed::OWED_STATUSES;
 use crate::error::AppError;
 use crate::graphql::loader::CrmLoader;
-use crate::graphql::query::Scope;
+use crate::graphql::query::{Scope, select_by_ids};
 
 /// SQL for the sum of the completed payments of the contract aliased by `s`.
 pub fn paid_sql(s: &Scope) -> String {
@@ -79,35 +78,30 @@ impl Loader<ContractTotalsKey> for CrmLoader {
         &self,
         keys: &[ContractTotalsKey],
     ) -> Result<HashMap<ContractTotalsKey, ContractTotals>, Self::Error> {
-        let s = Scope::root(self.db.get_database_backend());
-        let select = Query::select()
-            .expr_as(s.col("id"), Alias::new("id"))
-            .expr_as(paid_amount(&s), Alias::new("paid_amount"))
-            .expr_as(outstanding_amount(&s), Alias::new("outstanding_amount"))
-            .expr_as(last_payment_date(&s), Alias::new("last_payment_date"))
-            .from_as(Alias::new("contracts"), Alias::new(&s.alias))
-            .and_where(s.col("id").is_in(keys.iter().map(|k| k.0)))
-            .to_owned();
-        let rows = self
-            .db
-            .query_all(&select)
-            .await
-            .map_err(|e| Arc::new(AppError::from(e)))?;
-        let mut out = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let read = || -> Result<(ContractTotalsKey, ContractTotals), sea_orm::DbErr> {
-                Ok((
-                    ContractTotalsKey(row.try_get("", "id")?),
-                    ContractTotals {
-                        paid_amount: row.try_get("", "paid_amount")?,
-                        outstanding_amount: row.try_get("", "outstanding_amount")?,
-                        last_payment_date: row.try_get("", "last_payment_date")?,
-                    },
-                ))
-            };
-            let (key, totals) = read().map_err(|e| Arc::new(AppError::from(e)))?;
-            out.insert(key, totals);
-        }
-        Ok(out)
+        let rows = select_by_ids(
+            &self.db,
+            "contracts",
+            keys.iter().map(|k| k.0),
+            |s| {
+                vec![
+                    ("paid_amount", paid_amount(s)),
+                    ("outstanding_amount", outstanding_amount(s)),
+                    ("last_payment_date", last_payment_date(s)),
+                ]
+            },
+            |row| {
+                Ok(ContractTotals {
+                    paid_amount: row.try_get("", "paid_amount")?,
+                    outstanding_amount: row.try_get("", "outstanding_amount")?,
+                    last_payment_date: row.try_get("", "last_payment_date")?,
+                })
+            },
+        )
+        .await
+        .map_err(Arc::new)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, totals)| (ContractTotalsKey(id), totals))
+            .collect())
     }
 }

@@ -1,49 +1,137 @@
-//! Deterministic batching: loads run when the request has nothing else to do.
+//! Deterministic batching without timers.
 //!
-//! async-graphql's `DataLoader` batches the keys asked for within a timer delay. Under load (or
-//! when tokio's cooperative budget makes a resolver yield) a timer can fire before every
-//! sibling has asked, splitting a level into several statements. Here the `DataLoader` gets a
-//! zero delay and a "spawner" that only queues its batch; [`drive`] polls the GraphQL
-//! execution and starts the queued batches only once the execution is idle, i.e. every
-//! resolver of the level is waiting for its data. The batches run inside the request's own
-//! task. Result: one statement per relation per level, whatever the timing.
+//! A resolver asks [`Batcher::load_one`] for a key; the key joins the pending batch of its
+//! type and the resolver waits. [`drive`] polls the GraphQL execution and, once the execution
+//! is idle (every resolver of the level is waiting for data), starts every pending batch: one
+//! `Loader::load` call, hence one SQL statement, per key type and level. The batches run
+//! inside the request's own task. Unlike a timer-based `DataLoader`, the statement count does
+//! not depend on timing or load, and no request waits for a timer tick, which under load
+//! tokio only processes between tasks.
 
+use std::any::{Any, TypeId};
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::hash::Hash;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
+use async_graphql::dataloader::Loader;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::oneshot;
 
-/// Batches waiting for the request to become idle.
-#[derive(Clone, Default)]
-pub struct BatchQueue {
-    queued: Arc<Mutex<Vec<BoxFuture<'static, ()>>>>,
+use crate::error::AppError;
+
+type Reply<V> = oneshot::Sender<Result<Option<V>, Arc<AppError>>>;
+
+/// The pending keys of one key type.
+struct Batch<K, V> {
+    keys: HashSet<K>,
+    waiters: Vec<(K, Reply<V>)>,
 }
 
-impl BatchQueue {
-    /// The `DataLoader` spawner: queue the batch, do not start it yet.
-    pub fn push(&self, batch: BoxFuture<'static, ()>) {
-        if let Ok(mut queued) = self.queued.lock() {
-            queued.push(batch);
+/// A pending batch whose key type is erased, ready to start.
+trait Pending<L>: Send {
+    fn as_any(&mut self) -> &mut dyn Any;
+    fn start(self: Box<Self>, loader: Arc<L>) -> BoxFuture<'static, ()>;
+}
+
+impl<K, L> Pending<L> for Batch<K, L::Value>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K, Error = Arc<AppError>>,
+{
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn start(self: Box<Self>, loader: Arc<L>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let keys: Vec<K> = self.keys.into_iter().collect();
+            let result = loader.load(&keys).await;
+            for (key, reply) in self.waiters {
+                let answer = match &result {
+                    Ok(values) => Ok(values.get(&key).cloned()),
+                    Err(err) => Err(err.clone()),
+                };
+                let _ = reply.send(answer);
+            }
+        })
+    }
+}
+
+/// Collects keys per type until the request is idle, then loads each type in one call.
+pub struct Batcher<L> {
+    loader: Arc<L>,
+    pending: Arc<Mutex<PendingBatches<L>>>,
+}
+
+/// The pending batch of each key type.
+type PendingBatches<L> = HashMap<TypeId, Box<dyn Pending<L>>>;
+
+impl<L: Send + Sync + 'static> Batcher<L> {
+    pub fn new(loader: L) -> Self {
+        Batcher {
+            loader: Arc::new(loader),
+            pending: Arc::default(),
         }
     }
 
-    fn take(&self) -> Vec<BoxFuture<'static, ()>> {
-        self.queued
-            .lock()
-            .map(|mut queued| std::mem::take(&mut *queued))
-            .unwrap_or_default()
+    /// Loads one key, batched with every other key of its type asked for at this level.
+    pub async fn load_one<K>(&self, key: K) -> Result<Option<L::Value>, Arc<AppError>>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        L: Loader<K, Error = Arc<AppError>>,
+    {
+        let lost = || Arc::new(AppError::Internal("batch lost".to_owned()));
+        let receiver = {
+            let mut pending = self.pending.lock().map_err(|_| lost())?;
+            let batch = pending.entry(TypeId::of::<K>()).or_insert_with(|| {
+                Box::new(Batch::<K, L::Value> {
+                    keys: HashSet::new(),
+                    waiters: Vec::new(),
+                })
+            });
+            let batch = batch
+                .as_any()
+                .downcast_mut::<Batch<K, L::Value>>()
+                .ok_or_else(lost)?;
+            let (reply, receiver) = oneshot::channel();
+            batch.keys.insert(key.clone());
+            batch.waiters.push((key, reply));
+            receiver
+        };
+        receiver.await.map_err(|_| lost())?
+    }
+
+    /// What [`drive`] needs to start the pending batches.
+    pub fn dispatcher(&self) -> Dispatcher {
+        let loader = self.loader.clone();
+        let pending = self.pending.clone();
+        Dispatcher(Arc::new(move || {
+            let batches: Vec<Box<dyn Pending<L>>> = match pending.lock() {
+                Ok(mut pending) => pending.drain().map(|(_, batch)| batch).collect(),
+                Err(_) => Vec::new(),
+            };
+            batches
+                .into_iter()
+                .map(|batch| batch.start(loader.clone()))
+                .collect()
+        }))
     }
 }
 
-/// Runs `execution`, starting queued batches whenever it is idle.
-pub async fn drive<T>(queue: BatchQueue, execution: impl Future<Output = T>) -> T {
+/// Takes the pending batches of a request, as futures to run.
+#[derive(Clone)]
+pub struct Dispatcher(Arc<dyn Fn() -> Vec<BoxFuture<'static, ()>> + Send + Sync>);
+
+/// Runs `execution`, starting the pending batches whenever it is idle.
+pub async fn drive<T>(dispatcher: Dispatcher, execution: impl Future<Output = T>) -> T {
     Driver {
         execution: Box::pin(execution),
-        queue,
+        dispatcher,
         running: FuturesUnordered::new(),
     }
     .await
@@ -51,7 +139,7 @@ pub async fn drive<T>(queue: BatchQueue, execution: impl Future<Output = T>) -> 
 
 struct Driver<F> {
     execution: Pin<Box<F>>,
-    queue: BatchQueue,
+    dispatcher: Dispatcher,
     running: FuturesUnordered<BoxFuture<'static, ()>>,
 }
 
@@ -95,10 +183,10 @@ impl<F: Future> Future for Driver<F> {
             }
             if flag.woken.load(Ordering::SeqCst) {
                 // The execution yielded (cooperative budget) and will be polled again:
-                // it is not idle yet, so queued batches keep collecting keys.
+                // it is not idle yet, so pending batches keep collecting keys.
                 return Poll::Pending;
             }
-            let batches = this.queue.take();
+            let batches = (this.dispatcher.0)();
             if batches.is_empty() {
                 return Poll::Pending;
             }

@@ -1,4 +1,5 @@
-//! Gives every error in a response a stable `extensions.code`, whatever produced it.
+//! Gives every error in a response a stable `extensions.code`, whatever produced it
+//! ([`classify_response`], called by the HTTP handler).
 //!
 //! - Request-level errors: `GRAPHQL_PARSE_FAILED` (syntax) or `GRAPHQL_VALIDATION_FAILED`
 //!   (unknown field, wrong literal type, limits).
@@ -8,96 +9,35 @@
 //!   variable …) become `BAD_USER_INPUT`, with `extensions.field` naming the argument.
 //! - Anything else is a bug: it is logged and masked as `INTERNAL_SERVER_ERROR`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
-};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Pos, Response, ServerError, ServerResult, ValidationResult, Value, Variables};
+use async_graphql::{Pos, Response, ServerError, Value};
 
 use crate::error::{AppError, codes};
 
-/// The extension factory to register on the schema.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension::default())
+/// Gives every error of `response` its code (and field). `query` is the document that was
+/// executed. Runs after execution, and only when there are errors: the read path pays nothing
+/// (an async-graphql extension would wrap every field's resolution).
+pub fn classify_response(response: &mut Response, query: &str) {
+    if response.errors.is_empty() {
+        return;
+    }
+    let document = async_graphql::parser::parse_query(query).ok();
+    let stage = if document.is_none() {
+        Stage::Parsing
+    } else {
+        Stage::Validating
+    };
+    for error in &mut response.errors {
+        classify(error, stage, document.as_ref());
     }
 }
 
-#[derive(Default)]
-struct ErrorCodesExtension {
-    state: Mutex<RequestState>,
-}
-
-#[derive(Default)]
-struct RequestState {
-    query: Option<String>,
-    stage: Stage,
-}
-
-#[derive(Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Stage {
-    #[default]
     Parsing,
     Validating,
-    Executing,
-}
-
-impl ErrorCodesExtension {
-    fn set_stage(&self, stage: Stage) {
-        if let Ok(mut state) = self.state.lock() {
-            state.stage = stage;
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodesExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        if response.errors.is_empty() {
-            return response;
-        }
-        let (query, stage) = match self.state.lock() {
-            Ok(mut state) => (state.query.take(), state.stage),
-            Err(_) => (None, Stage::Executing),
-        };
-        let document = query
-            .as_deref()
-            .and_then(|q| async_graphql::parser::parse_query(q).ok());
-        for error in &mut response.errors {
-            classify(error, stage, document.as_ref());
-        }
-        response
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        if let Ok(mut state) = self.state.lock() {
-            state.query = Some(query.to_owned());
-            state.stage = Stage::Validating;
-        }
-        Ok(document)
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
-        self.set_stage(Stage::Executing);
-        Ok(result)
-    }
 }
 
 fn has_code(error: &ServerError) -> bool {
@@ -146,7 +86,7 @@ fn classify(error: &mut ServerError, stage: Stage, document: Option<&ExecutableD
             }
             let code = match stage {
                 Stage::Parsing => codes::GRAPHQL_PARSE_FAILED,
-                Stage::Validating | Stage::Executing => codes::GRAPHQL_VALIDATION_FAILED,
+                Stage::Validating => codes::GRAPHQL_VALIDATION_FAILED,
             };
             set_ext(error, "code", code);
             return;

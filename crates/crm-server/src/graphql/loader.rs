@@ -8,15 +8,14 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::Duration;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::Loader;
 use sea_orm::sea_query::{Alias, Expr};
 use sea_orm::{DatabaseConnection, EntityTrait, ExprTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::graphql::batch::BatchQueue;
+use crate::graphql::batch::{Batcher, Dispatcher};
 use crate::graphql::pagination::{
     Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, count_children,
     fetch_children,
@@ -161,29 +160,22 @@ impl<R: Listable> Loader<CountKey<R>> for CrmLoader {
 
 /// The loaders of one request.
 pub struct Loaders {
-    loader: DataLoader<CrmLoader>,
+    loader: Batcher<CrmLoader>,
     limits: PageLimits,
-    queue: BatchQueue,
 }
 
 impl Loaders {
-    /// Loaders whose batches run when [`Loaders::queue`] is driven (see [`crate::graphql::batch`]).
+    /// Loaders whose batches run when the request is driven by [`crate::graphql::batch::drive`].
     pub fn new(db: DatabaseConnection, limits: PageLimits) -> Self {
-        let queue = BatchQueue::default();
-        let spawner = queue.clone();
-        let loader = DataLoader::new(CrmLoader { db, limits }, move |batch| spawner.push(batch))
-            .delay(Duration::ZERO)
-            .max_batch_size(10_000);
         Loaders {
-            loader,
+            loader: Batcher::new(CrmLoader { db, limits }),
             limits,
-            queue,
         }
     }
 
-    /// The queue the request handler drives.
-    pub fn queue(&self) -> BatchQueue {
-        self.queue.clone()
+    /// What the request handler drives.
+    pub fn dispatcher(&self) -> Dispatcher {
+        self.loader.dispatcher()
     }
 
     /// The page sizes in force.
@@ -192,7 +184,7 @@ impl Loaders {
     }
 
     /// The loader itself, for domain-specific keys (computed fields).
-    pub fn inner(&self) -> &DataLoader<CrmLoader> {
+    pub fn inner(&self) -> &Batcher<CrmLoader> {
         &self.loader
     }
 

@@ -7,7 +7,6 @@ use crate::client_notes::{ClientNoteMutation, ClientNoteQuery};
 use crate::clients::{ClientMutation, ClientQuery};
 use crate::contracts::{ContractMutation, ContractQuery};
 use crate::documents::DocumentQuery;
-use crate::graphql::errors::ErrorCodes;
 use crate::oauth_email_accounts::OAuthEmailAccountQuery;
 use crate::payments::{PaymentMutation, PaymentQuery};
 use crate::users::UserQuery;
@@ -57,7 +56,6 @@ impl Default for SchemaLimits {
 /// Builds the schema. `db` is `None` only to print the SDL.
 pub fn build_schema(db: Option<DatabaseConnection>, limits: SchemaLimits) -> CrmSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .extension(ErrorCodes)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if let Some(db) = db {
