@@ -26,6 +26,8 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL) to stdout: `crm-server schema > schema.graphql`.
     Schema,
+    /// Fill an empty database with deterministic demo data (migrating it first).
+    Seed(crate::seed::SeedArgs),
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -52,6 +54,23 @@ pub async fn migrate(
         MigrateAction::Reset => Migrator::fresh(&db).await?,
         MigrateAction::Status => Migrator::status(&db).await?,
     }
+    db.close().await?;
+    Ok(())
+}
+
+/// Runs `seed`.
+pub async fn seed(
+    database: &DatabaseConfig,
+    args: &crate::seed::SeedArgs,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let db = crate::db::connect(&database.url(), 2).await?;
+    Migrator::up(&db, None).await?;
+    crate::seed::seed(&db, args)
+        .await
+        .map_err(|err| match err {
+            crate::error::AppError::Database(cause) => cause.to_string(),
+            other => other.to_string(),
+        })?;
     db.close().await?;
     Ok(())
 }

@@ -22,6 +22,7 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let result = match command {
+        Some(Command::Seed(args)) => cli::seed(&config.database, &args).await,
         Some(Command::Migrate { action }) => {
             cli::migrate(&config.database, action.unwrap_or(MigrateAction::Up)).await
         }

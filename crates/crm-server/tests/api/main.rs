@@ -14,5 +14,6 @@ mod pagination;
 mod read_by_id;
 mod relations;
 mod schema;
+mod seed;
 mod workflows;
 mod writes;
