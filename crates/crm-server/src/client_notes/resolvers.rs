@@ -1,54 +1,18 @@
 //! Root fields for `ClientNote`.
 
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, Result};
 use uuid::Uuid;
 
-use super::inputs::{ClientNoteFilter, ClientNoteOrderField};
 use super::types::ClientNote;
-use crate::graphql::context::{db, loaders};
-use crate::graphql::order::OrderBy;
-use crate::graphql::pagination::{Connection, ListArgs, fetch_page};
-use sea_orm::sea_query::Condition;
+use crate::graphql::context::db;
 
-/// Root query fields for client notes.
-#[derive(Default)]
-pub struct ClientNoteQuery;
-
-#[Object]
-impl ClientNoteQuery {
-    /// One client note by id, or null when there is none.
-    #[graphql(name = "clientNote")]
-    async fn client_note(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Id of the client note.")] id: Uuid,
-    ) -> Result<Option<ClientNote>> {
-        Ok(loaders(ctx)?.by_id::<ClientNote>(id).await?)
-    }
-    /// A page of client notes: filter, sort and paginate (Relay cursor connection).
-    #[graphql(name = "clientNotes")]
-    async fn client_notes(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Return the first n rows (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Return the last n rows.")] last: Option<i32>,
-        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Only rows matching this filter.")] filter: Option<ClientNoteFilter>,
-        #[graphql(desc = "Sort keys, applied in order (then by id).")] order_by: Option<
-            Vec<OrderBy<ClientNoteOrderField>>,
-        >,
-    ) -> Result<Connection<ClientNote>> {
-        let args = ListArgs {
-            first,
-            after,
-            last,
-            before,
-            filter,
-            order_by,
-        };
-        let limits = loaders(ctx)?.limits();
-        Ok(fetch_page::<ClientNote>(db(ctx)?, args, limits, Condition::all()).await?)
+crate::root_queries! {
+    /// Root query fields for client notes.
+    ClientNoteQuery for ClientNote {
+        /// One client note by id, or null when there is none.
+        client_note("Id of the client note.");
+        /// A page of client notes: filter, sort and paginate (Relay cursor connection).
+        client_notes;
     }
 }
 

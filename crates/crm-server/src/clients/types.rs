@@ -1,20 +1,14 @@
 //! The `Client` output type.
 
 use crate::client_notes::ClientNote;
-use crate::client_notes::inputs::{ClientNoteFilter, ClientNoteOrderField};
 use crate::clients::computed::{ClientTotals, ClientTotalsKey};
 use crate::contracts::Contract;
-use crate::contracts::inputs::{ContractFilter, ContractOrderField};
 use crate::documents::Document;
-use crate::documents::inputs::{DocumentFilter, DocumentOrderField};
 use crate::graphql::context::loaders;
-use crate::graphql::order::OrderBy;
-use crate::graphql::pagination::{Connection, ListArgs};
 use crate::graphql::scalars::Decimal;
 use crate::payments::Payment;
-use crate::payments::inputs::{PaymentFilter, PaymentOrderField};
 use crate::users::User;
-use async_graphql::{ComplexObject, Context, Result, SimpleObject};
+use async_graphql::{Context, Result, SimpleObject};
 use entity::{ClientStatus, clients};
 use uuid::Uuid;
 
@@ -84,8 +78,18 @@ impl Record for Client {
     }
 }
 
-#[ComplexObject]
-impl Client {
+crate::relation_lists! {
+    impl Client {
+        /// The client's contracts.
+        contracts: Contract by "client_id";
+        /// The client's payments.
+        payments: Payment by "client_id";
+        /// The client's documents.
+        documents: Document by "client_id";
+        /// The client's history: notes and system events.
+        notes: ClientNote by "client_id";
+    }
+
     /// The user the client is assigned to.
     async fn assigned_to(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         Ok(match self.assigned_to_id {
@@ -94,109 +98,9 @@ impl Client {
         })
     }
 
-    /// The client's contracts.
-    async fn contracts(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Return the first n rows (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Return the last n rows.")] last: Option<i32>,
-        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Only rows matching this filter.")] filter: Option<ContractFilter>,
-        #[graphql(desc = "Sort keys, applied in order (then by id).")] order_by: Option<
-            Vec<OrderBy<ContractOrderField>>,
-        >,
-    ) -> Result<Connection<Contract>> {
-        let args = ListArgs {
-            first,
-            after,
-            last,
-            before,
-            filter,
-            order_by,
-        };
-        Ok(loaders(ctx)?
-            .children::<Contract>("client_id", self.id, args)
-            .await?)
-    }
 
-    /// The client's payments.
-    async fn payments(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Return the first n rows (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Return the last n rows.")] last: Option<i32>,
-        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Only rows matching this filter.")] filter: Option<PaymentFilter>,
-        #[graphql(desc = "Sort keys, applied in order (then by id).")] order_by: Option<
-            Vec<OrderBy<PaymentOrderField>>,
-        >,
-    ) -> Result<Connection<Payment>> {
-        let args = ListArgs {
-            first,
-            after,
-            last,
-            before,
-            filter,
-            order_by,
-        };
-        Ok(loaders(ctx)?
-            .children::<Payment>("client_id", self.id, args)
-            .await?)
-    }
 
-    /// The client's documents.
-    async fn documents(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Return the first n rows (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Return the last n rows.")] last: Option<i32>,
-        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Only rows matching this filter.")] filter: Option<DocumentFilter>,
-        #[graphql(desc = "Sort keys, applied in order (then by id).")] order_by: Option<
-            Vec<OrderBy<DocumentOrderField>>,
-        >,
-    ) -> Result<Connection<Document>> {
-        let args = ListArgs {
-            first,
-            after,
-            last,
-            before,
-            filter,
-            order_by,
-        };
-        Ok(loaders(ctx)?
-            .children::<Document>("client_id", self.id, args)
-            .await?)
-    }
 
-    /// The client's history: notes and system events.
-    async fn notes(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Return the first n rows (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Return the last n rows.")] last: Option<i32>,
-        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Only rows matching this filter.")] filter: Option<ClientNoteFilter>,
-        #[graphql(desc = "Sort keys, applied in order (then by id).")] order_by: Option<
-            Vec<OrderBy<ClientNoteOrderField>>,
-        >,
-    ) -> Result<Connection<ClientNote>> {
-        let args = ListArgs {
-            first,
-            after,
-            last,
-            before,
-            filter,
-            order_by,
-        };
-        Ok(loaders(ctx)?
-            .children::<ClientNote>("client_id", self.id, args)
-            .await?)
-    }
 
     /// Number of contracts, whatever their status.
     async fn contract_count(&self, ctx: &Context<'_>) -> Result<i64> {

@@ -3,14 +3,10 @@
 use crate::clients::Client;
 use crate::contracts::computed::{ContractTotals, ContractTotalsKey};
 use crate::documents::Document;
-use crate::documents::inputs::{DocumentFilter, DocumentOrderField};
 use crate::graphql::context::{loaders, required};
-use crate::graphql::order::OrderBy;
-use crate::graphql::pagination::{Connection, ListArgs};
 use crate::payments::Payment;
-use crate::payments::inputs::{PaymentFilter, PaymentOrderField};
 use crate::users::User;
-use async_graphql::{ComplexObject, Context, Result, SimpleObject};
+use async_graphql::{Context, Result, SimpleObject};
 use entity::{ContractStatus, contracts};
 use uuid::Uuid;
 
@@ -77,8 +73,14 @@ impl Record for Contract {
     }
 }
 
-#[ComplexObject]
-impl Contract {
+crate::relation_lists! {
+    impl Contract {
+        /// Payments on the contract.
+        payments: Payment by "contract_id";
+        /// Documents of the contract.
+        documents: Document by "contract_id";
+    }
+
     /// The client.
     async fn client(&self, ctx: &Context<'_>) -> Result<Client> {
         Ok(required(
@@ -95,57 +97,7 @@ impl Contract {
         })
     }
 
-    /// Payments on the contract.
-    async fn payments(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Return the first n rows (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Return the last n rows.")] last: Option<i32>,
-        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Only rows matching this filter.")] filter: Option<PaymentFilter>,
-        #[graphql(desc = "Sort keys, applied in order (then by id).")] order_by: Option<
-            Vec<OrderBy<PaymentOrderField>>,
-        >,
-    ) -> Result<Connection<Payment>> {
-        let args = ListArgs {
-            first,
-            after,
-            last,
-            before,
-            filter,
-            order_by,
-        };
-        Ok(loaders(ctx)?
-            .children::<Payment>("contract_id", self.id, args)
-            .await?)
-    }
 
-    /// Documents of the contract.
-    async fn documents(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Return the first n rows (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Return the last n rows.")] last: Option<i32>,
-        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Only rows matching this filter.")] filter: Option<DocumentFilter>,
-        #[graphql(desc = "Sort keys, applied in order (then by id).")] order_by: Option<
-            Vec<OrderBy<DocumentOrderField>>,
-        >,
-    ) -> Result<Connection<Document>> {
-        let args = ListArgs {
-            first,
-            after,
-            last,
-            before,
-            filter,
-            order_by,
-        };
-        Ok(loaders(ctx)?
-            .children::<Document>("contract_id", self.id, args)
-            .await?)
-    }
 
     /// Sum of the completed payments.
     async fn paid_amount(&self, ctx: &Context<'_>) -> Result<Decimal> {

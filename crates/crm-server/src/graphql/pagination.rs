@@ -709,3 +709,98 @@ impl<R: Listable> Hash for CountKey<R> {
         self.filter.hash(state);
     }
 }
+
+/// Writes a type's `#[ComplexObject]` impl whose to-many relations are connection fields with
+/// the standard list arguments (`first after last before filter orderBy`), each loaded for
+/// the whole level by [`crate::graphql::loader::Loaders::children`]. Other relation and
+/// computed fields follow the list, verbatim.
+///
+/// ```ignore
+/// relation_lists! {
+///     impl Client {
+///         /// The client's contracts.
+///         contracts: Contract by "client_id";
+///     }
+///     /* other #[ComplexObject] methods */
+/// }
+/// ```
+#[macro_export]
+macro_rules! relation_lists {
+    (
+        impl $ty:ident {
+            $( $(#[doc = $doc:literal])* $field:ident: $target:ident by $col:literal; )*
+        }
+        $($rest:tt)*
+    ) => {
+        #[async_graphql::ComplexObject]
+        impl $ty {
+            $(
+                $(#[doc = $doc])*
+                async fn $field(
+                    &self,
+                    ctx: &async_graphql::Context<'_>,
+                    #[graphql(desc = "Return the first n rows (default 20).")] first: Option<i32>,
+                    #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+                    #[graphql(desc = "Return the last n rows.")] last: Option<i32>,
+                    #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+                    #[graphql(desc = "Only rows matching this filter.")]
+                    filter: Option<<$target as $crate::graphql::pagination::Listable>::Filter>,
+                    #[graphql(desc = "Sort keys, applied in order (then by id).")]
+                    order_by: Option<Vec<$crate::graphql::order::OrderBy<<$target as $crate::graphql::pagination::Listable>::OrderField>>>,
+                ) -> async_graphql::Result<$crate::graphql::pagination::Connection<$target>> {
+                    let args = $crate::graphql::pagination::ListArgs { first, after, last, before, filter, order_by };
+                    Ok($crate::graphql::context::loaders(ctx)?.children::<$target>($col, self.id, args).await?)
+                }
+            )*
+            $($rest)*
+        }
+    };
+}
+
+/// Writes a type's root query object: `<one>(id:)` (null when missing) and `<many>(…)`, a
+/// connection with the standard list arguments.
+#[macro_export]
+macro_rules! root_queries {
+    (
+        $(#[doc = $query_doc:literal])*
+        $query:ident for $ty:ident {
+            $(#[doc = $one_doc:literal])* $one:ident($id_desc:literal);
+            $(#[doc = $many_doc:literal])* $many:ident;
+        }
+    ) => {
+        $(#[doc = $query_doc])*
+        #[derive(Default)]
+        pub struct $query;
+
+        #[async_graphql::Object]
+        impl $query {
+            $(#[doc = $one_doc])*
+            async fn $one(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                #[graphql(desc = $id_desc)] id: uuid::Uuid,
+            ) -> async_graphql::Result<Option<$ty>> {
+                Ok($crate::graphql::context::loaders(ctx)?.by_id::<$ty>(id).await?)
+            }
+
+            $(#[doc = $many_doc])*
+            async fn $many(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                #[graphql(desc = "Return the first n rows (default 20).")] first: Option<i32>,
+                #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+                #[graphql(desc = "Return the last n rows.")] last: Option<i32>,
+                #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+                #[graphql(desc = "Only rows matching this filter.")]
+                filter: Option<<$ty as $crate::graphql::pagination::Listable>::Filter>,
+                #[graphql(desc = "Sort keys, applied in order (then by id).")]
+                order_by: Option<Vec<$crate::graphql::order::OrderBy<<$ty as $crate::graphql::pagination::Listable>::OrderField>>>,
+            ) -> async_graphql::Result<$crate::graphql::pagination::Connection<$ty>> {
+                let args = $crate::graphql::pagination::ListArgs { first, after, last, before, filter, order_by };
+                let limits = $crate::graphql::context::loaders(ctx)?.limits();
+                let db = $crate::graphql::context::db(ctx)?;
+                Ok($crate::graphql::pagination::fetch_page::<$ty>(db, args, limits, sea_orm::sea_query::Condition::all()).await?)
+            }
+        }
+    };
+}

@@ -1,17 +1,10 @@
 //! The `User` output type.
 
 use crate::client_notes::ClientNote;
-use crate::client_notes::inputs::{ClientNoteFilter, ClientNoteOrderField};
 use crate::clients::Client;
-use crate::clients::inputs::{ClientFilter, ClientOrderField};
 use crate::contracts::Contract;
-use crate::contracts::inputs::{ContractFilter, ContractOrderField};
-use crate::graphql::context::loaders;
-use crate::graphql::order::OrderBy;
-use crate::graphql::pagination::{Connection, ListArgs};
 use crate::oauth_email_accounts::OAuthEmailAccount;
-use crate::oauth_email_accounts::inputs::{OAuthEmailAccountFilter, OAuthEmailAccountOrderField};
-use async_graphql::{ComplexObject, Context, Result, SimpleObject};
+use async_graphql::SimpleObject;
 use entity::{Role, users};
 use uuid::Uuid;
 
@@ -69,113 +62,18 @@ impl Record for User {
     }
 }
 
-#[ComplexObject]
-impl User {
-    /// Clients assigned to the user.
-    async fn clients(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Return the first n rows (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Return the last n rows.")] last: Option<i32>,
-        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Only rows matching this filter.")] filter: Option<ClientFilter>,
-        #[graphql(desc = "Sort keys, applied in order (then by id).")] order_by: Option<
-            Vec<OrderBy<ClientOrderField>>,
-        >,
-    ) -> Result<Connection<Client>> {
-        let args = ListArgs {
-            first,
-            after,
-            last,
-            before,
-            filter,
-            order_by,
-        };
-        Ok(loaders(ctx)?
-            .children::<Client>("assigned_to", self.id, args)
-            .await?)
+crate::relation_lists! {
+    impl User {
+        /// Clients assigned to the user.
+        clients: Client by "assigned_to";
+        /// Contracts the user is in charge of.
+        contracts: Contract by "commercial_id";
+        /// Notes the user wrote.
+        notes: ClientNote by "user_id";
+        /// Mailboxes the user connected.
+        email_accounts: OAuthEmailAccount by "user_id";
     }
 
-    /// Contracts the user is in charge of.
-    async fn contracts(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Return the first n rows (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Return the last n rows.")] last: Option<i32>,
-        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Only rows matching this filter.")] filter: Option<ContractFilter>,
-        #[graphql(desc = "Sort keys, applied in order (then by id).")] order_by: Option<
-            Vec<OrderBy<ContractOrderField>>,
-        >,
-    ) -> Result<Connection<Contract>> {
-        let args = ListArgs {
-            first,
-            after,
-            last,
-            before,
-            filter,
-            order_by,
-        };
-        Ok(loaders(ctx)?
-            .children::<Contract>("commercial_id", self.id, args)
-            .await?)
-    }
-
-    /// Notes the user wrote.
-    async fn notes(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Return the first n rows (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Return the last n rows.")] last: Option<i32>,
-        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Only rows matching this filter.")] filter: Option<ClientNoteFilter>,
-        #[graphql(desc = "Sort keys, applied in order (then by id).")] order_by: Option<
-            Vec<OrderBy<ClientNoteOrderField>>,
-        >,
-    ) -> Result<Connection<ClientNote>> {
-        let args = ListArgs {
-            first,
-            after,
-            last,
-            before,
-            filter,
-            order_by,
-        };
-        Ok(loaders(ctx)?
-            .children::<ClientNote>("user_id", self.id, args)
-            .await?)
-    }
-
-    /// Mailboxes the user connected.
-    async fn email_accounts(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Return the first n rows (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Return the last n rows.")] last: Option<i32>,
-        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Only rows matching this filter.")] filter: Option<
-            OAuthEmailAccountFilter,
-        >,
-        #[graphql(desc = "Sort keys, applied in order (then by id).")] order_by: Option<
-            Vec<OrderBy<OAuthEmailAccountOrderField>>,
-        >,
-    ) -> Result<Connection<OAuthEmailAccount>> {
-        let args = ListArgs {
-            first,
-            after,
-            last,
-            before,
-            filter,
-            order_by,
-        };
-        Ok(loaders(ctx)?
-            .children::<OAuthEmailAccount>("user_id", self.id, args)
-            .await?)
-    }
 }
 
 impl Listable for User {
