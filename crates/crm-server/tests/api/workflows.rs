@@ -210,3 +210,54 @@ test_both! {
         assert_eq!(data["contract"]["paidAmount"], "60.00");
     }
 }
+
+test_both! {
+    async fn updates_of_contracts_and_payments_keep_the_rules(app) {
+        let client = fixtures::client(&app.db, "Acme", None).await;
+        let contract = fixtures::contract(&app.db, client.id, "U-1", "100.00", ContractStatus::Active).await;
+        fixtures::contract(&app.db, client.id, "U-2", "5.00", ContractStatus::Draft).await;
+        let paid = app.data(RECORD, json!({ "input": { "contractId": contract.id, "amount": "70.00" } })).await;
+        let update_contract = "mutation($id: UUID!, $input: UpdateContractInput!) { updateContract(id: $id, input: $input) { amount contractNumber endDate } }";
+
+        let response = app.gql(update_contract, json!({ "id": contract.id, "input": { "amount": "69.99" } })).await;
+        assert_error(&response, "CONFLICT", "amount");
+        assert_eq!(response["errors"][0]["extensions"]["reason"], "BELOW_PAID");
+        let response = app.gql(update_contract, json!({ "id": contract.id, "input": { "contractNumber": "U-2" } })).await;
+        assert_error(&response, "CONFLICT", "contractNumber");
+        // The fixture starts on 2026-03-01: an end before it is refused.
+        let response = app.gql(update_contract, json!({ "id": contract.id, "input": { "endDate": "2026-02-01" } })).await;
+        assert_error(&response, "BAD_USER_INPUT", "endDate");
+        let response = app.gql(update_contract, json!({ "id": contract.id, "input": { "title": null } })).await;
+        assert_error(&response, "BAD_USER_INPUT", "title");
+        let ok = app
+            .data(update_contract, json!({ "id": contract.id, "input": { "amount": "120", "endDate": null } }))
+            .await;
+        assert_eq!(ok["updateContract"], json!({ "amount": "120.00", "contractNumber": "U-1", "endDate": null }));
+
+        // A pending payment completed later still may not overpay.
+        let pending = app
+            .data(
+                "mutation($input: CreatePaymentInput!) { createPayment(input: $input) { id status } }",
+                json!({ "input": { "contractId": contract.id, "amount": "60.00", "paymentDate": "2026-05-01" } }),
+            )
+            .await;
+        assert_eq!(pending["createPayment"]["status"], "PENDING");
+        let update_payment = "mutation($id: UUID!, $input: UpdatePaymentInput!) { updatePayment(id: $id, input: $input) { status amount } }";
+        let response = app
+            .gql(update_payment, json!({ "id": pending["createPayment"]["id"], "input": { "status": "COMPLETED" } }))
+            .await;
+        assert_eq!(response["errors"][0]["extensions"]["reason"], "OVERPAYMENT", "{response}");
+        let done = app
+            .data(update_payment, json!({ "id": pending["createPayment"]["id"], "input": { "status": "COMPLETED", "amount": "50" } }))
+            .await;
+        assert_eq!(done["updatePayment"], json!({ "status": "COMPLETED", "amount": "50.00" }));
+        let response = app
+            .gql(update_payment, json!({ "id": paid["recordPayment"]["id"], "input": { "status": "REFUNDED" } }))
+            .await;
+        assert_error(&response, "BAD_USER_INPUT", "status");
+        let deleted = app
+            .gql("mutation($id: UUID!) { deletePayment(id: $id) }", json!({ "id": pending["createPayment"]["id"] }))
+            .await;
+        assert_eq!(error_codes(&deleted), ["CONFLICT"], "completed payments stay: {deleted}");
+    }
+}
