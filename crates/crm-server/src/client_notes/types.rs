@@ -13,7 +13,7 @@ use crate::graphql::scalars::DateTime;
 
 /// An entry in a client's history: a note written by a user, or an event the system recorded.
 #[derive(Debug, Clone, SimpleObject)]
-#[graphql(complex)]
+#[graphql(complex, serial)]
 pub struct ClientNote {
     /// Unique identifier.
     pub id: Uuid,

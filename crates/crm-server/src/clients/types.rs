@@ -18,7 +18,7 @@ use crate::graphql::scalars::DateTime;
 
 /// A company the team sells to.
 #[derive(Debug, Clone, SimpleObject)]
-#[graphql(complex)]
+#[graphql(complex, serial)]
 pub struct Client {
     /// Unique identifier.
     pub id: Uuid,

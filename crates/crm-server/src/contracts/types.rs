@@ -16,7 +16,7 @@ use crate::graphql::scalars::{Date, DateTime, Decimal};
 
 /// A contract signed (or being prepared) with a client.
 #[derive(Debug, Clone, SimpleObject)]
-#[graphql(complex)]
+#[graphql(complex, serial)]
 pub struct Contract {
     /// Unique identifier.
     pub id: Uuid,

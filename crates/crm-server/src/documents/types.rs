@@ -14,7 +14,7 @@ use crate::graphql::scalars::DateTime;
 
 /// A file uploaded for a client, optionally tied to one of its contracts.
 #[derive(Debug, Clone, SimpleObject)]
-#[graphql(complex)]
+#[graphql(complex, serial)]
 pub struct Document {
     /// Unique identifier.
     pub id: Uuid,

@@ -573,7 +573,7 @@ impl<R: Listable> TypeName for Edge<R> {
 }
 
 /// A page of a list (Relay connection).
-#[Object(name_type)]
+#[Object(name_type, serial)]
 impl<R: Listable> Connection<R> {
     /// The rows of the page with their cursors.
     async fn edges(&self) -> &[Edge<R>] {
@@ -633,7 +633,7 @@ async fn count_root<R: Listable>(
 }
 
 /// One row of a page.
-#[Object(name_type)]
+#[Object(name_type, serial)]
 impl<R: Listable> Edge<R> {
     /// The row.
     async fn node(&self) -> &R {

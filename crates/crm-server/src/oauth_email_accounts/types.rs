@@ -12,7 +12,7 @@ use crate::graphql::scalars::DateTime;
 
 /// A mailbox a user connected through OAuth. Its tokens never leave the server.
 #[derive(Debug, Clone, SimpleObject)]
-#[graphql(complex)]
+#[graphql(complex, serial)]
 #[graphql(name = "OAuthEmailAccount")]
 pub struct OAuthEmailAccount {
     /// Unique identifier.

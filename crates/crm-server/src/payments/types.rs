@@ -13,7 +13,7 @@ use crate::graphql::scalars::{Date, DateTime, Decimal};
 
 /// Money received (or expected) on a contract.
 #[derive(Debug, Clone, SimpleObject)]
-#[graphql(complex)]
+#[graphql(complex, serial)]
 pub struct Payment {
     /// Unique identifier.
     pub id: Uuid,

@@ -14,7 +14,7 @@ use crate::graphql::scalars::DateTime;
 
 /// A member of the sales team. The password hash is never exposed.
 #[derive(Debug, Clone, SimpleObject)]
-#[graphql(complex)]
+#[graphql(complex, serial)]
 pub struct User {
     /// Unique identifier.
     pub id: Uuid,
