@@ -35,7 +35,7 @@ pub struct AppState {
 /// Connects, migrates (unless told not to) and builds the state.
 pub async fn build(config: &Config) -> Result<AppState, sea_orm::DbErr> {
     let url = config.database.url();
-    let db = db::connect(&url, config.database.db_max_connections).await?;
+    let db = db::connect(&url, config.database.max_connections(&url)).await?;
     tracing::info!(database = %db::redact(&url), backend = db::backend_name(&db), "connected");
     if config.server.skip_migrations {
         tracing::info!("migrations skipped (CRM_SKIP_MIGRATIONS)");

@@ -53,15 +53,22 @@ pub struct DatabaseConfig {
     #[arg(long, env = "CRM_SQLITE_PATH", default_value = "crm.db")]
     pub sqlite_path: PathBuf,
 
-    /// Most connections the pool opens.
-    #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", default_value_t = 16)]
-    pub db_max_connections: u32,
+    /// Connections in the pool (default 16 on PostgreSQL, 4 on SQLite, where each connection
+    /// is a thread and more of them only contend for the file).
+    #[arg(long, env = "CRM_DB_MAX_CONNECTIONS")]
+    pub db_max_connections: Option<u32>,
 }
 
 /// The seed's development password: fine on a laptop, refused in production.
 pub const DEV_POSTGRES_PASSWORD: &str = "crm_secure_password_2024";
 
 impl DatabaseConfig {
+    /// The pool size for `url`.
+    pub fn max_connections(&self, url: &str) -> u32 {
+        self.db_max_connections
+            .unwrap_or(if url.starts_with("sqlite:") { 4 } else { 16 })
+    }
+
     /// The URL to connect to.
     pub fn url(&self) -> String {
         if let Some(url) = &self.database_url {
