@@ -2,7 +2,8 @@
 
 use entity::client_notes;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, ModelTrait,
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, ModelTrait, SqlErr,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -35,6 +36,8 @@ pub async fn record_event(
     .await?)
 }
 
+/// Adds a note: one INSERT (the foreign keys check the references; only when one fails are
+/// the references looked up, to name the missing one).
 #[tracing::instrument(skip(db, input))]
 pub async fn create(
     db: &DatabaseConnection,
@@ -42,13 +45,8 @@ pub async fn create(
 ) -> AppResult<client_notes::Model> {
     let note_type = required_text("noteType", input.note_type.as_deref().unwrap_or("note"), 50)?;
     let content = required_text("content", &input.content, 10_000)?;
-    let txn = begin_write(db).await?;
-    must_exist::<entity::clients::Entity>(&txn, input.client_id, "clientId", "client").await?;
-    if let Some(user_id) = input.user_id {
-        must_exist::<entity::users::Entity>(&txn, user_id, "userId", "user").await?;
-    }
     let at = now();
-    let note = client_notes::ActiveModel {
+    let inserted = client_notes::ActiveModel {
         id: Set(Uuid::now_v7()),
         client_id: Set(input.client_id),
         user_id: Set(input.user_id),
@@ -57,11 +55,29 @@ pub async fn create(
         created_at: Set(at),
         updated_at: Set(at),
     }
-    .insert(&txn)
-    .await?;
-    txn.commit().await?;
-    tracing::info!(note_id = %note.id, client_id = %note.client_id, "client note created");
-    Ok(note)
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(note) => {
+            tracing::info!(note_id = %note.id, client_id = %note.client_id, "client note created");
+            Ok(note)
+        }
+        Err(err)
+            if matches!(
+                err.sql_err(),
+                Some(SqlErr::ForeignKeyConstraintViolation(_))
+            ) =>
+        {
+            let txn = db.begin().await?;
+            must_exist::<entity::clients::Entity>(&txn, input.client_id, "clientId", "client")
+                .await?;
+            if let Some(user_id) = input.user_id {
+                must_exist::<entity::users::Entity>(&txn, user_id, "userId", "user").await?;
+            }
+            Err(err.into())
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 #[tracing::instrument(skip(db, input))]

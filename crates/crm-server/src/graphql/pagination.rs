@@ -125,9 +125,9 @@ fn plan<F, O: SortField>(args: &ListArgs<F, O>, limits: PageLimits) -> Result<Pl
         .as_deref()
         .map(|c| Cursor::decode(c, "before", &signature))
         .transpose()?;
-    for cursor in after.iter().chain(before.iter()) {
-        if cursor.keys.len() != order.len() {
-            return Err(AppError::bad_input("after", "invalid cursor"));
+    for (cursor, argument) in [(&after, "after"), (&before, "before")] {
+        if cursor.as_ref().is_some_and(|c| c.keys.len() != order.len()) {
+            return Err(AppError::bad_input(argument, "invalid cursor"));
         }
     }
     Ok(Plan {

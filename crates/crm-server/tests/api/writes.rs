@@ -182,6 +182,23 @@ test_both! {
             )
             .await;
         assert_error(&response, "BAD_USER_INPUT", "content");
+        for (input, field) in [
+            (json!({ "clientId": uuid::Uuid::now_v7(), "content": "x" }), "clientId"),
+            (json!({ "clientId": client.id, "userId": uuid::Uuid::now_v7(), "content": "x" }), "userId"),
+        ] {
+            let response = app
+                .gql("mutation($input: CreateClientNoteInput!) { createClientNote(input: $input) { id } }", json!({ "input": input }))
+                .await;
+            assert_error(&response, "NOT_FOUND", field);
+        }
+        // Creating a note is a single statement.
+        app.take_statement_count();
+        app.data(
+            "mutation($input: CreateClientNoteInput!) { createClientNote(input: $input) { id clientId noteType createdAt } }",
+            json!({ "input": { "clientId": client.id, "userId": rep.id, "content": "one statement" } }),
+        )
+        .await;
+        assert_eq!(app.take_statement_count(), 1);
         let updated = app
             .data(
                 "mutation($id: UUID!) { updateClientNote(id: $id, input: { content: \"Edited\" }) { content noteType } }",
