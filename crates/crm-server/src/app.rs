@@ -3,11 +3,13 @@
 
 use std::net::SocketAddr;
 
+use async_graphql::ParseRequestError;
+use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Json};
+use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
@@ -76,6 +78,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
     if config.server.graphiql_enabled() {
         router = router.route("/graphiql/assets/{name}", get(graphiql::asset));
     }
+    if let Some(cors) = cors(config) {
+        router = router.layer(cors);
+    }
     router
         .layer(RequestBodyLimitLayer::new(config.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -88,15 +93,63 @@ pub fn router(state: AppState, config: &Config) -> Router {
 
 async fn graphql_handler(
     State(state): State<AppState>,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
+    request: Result<GraphQLRequest, GraphQLRejection>,
+) -> Response {
+    let request = match request {
+        Ok(request) => request,
+        Err(rejection) => return bad_request(rejection),
+    };
     let loaders = Loaders::new(state.db.clone(), state.page_limits);
     let dispatcher = loaders.dispatcher();
     let request = request.into_inner().data(loaders);
     let query = request.query.clone();
     let mut response = batch::drive(dispatcher, state.schema.execute(request)).await;
     errors::classify_response(&mut response, &query);
-    response.into()
+    GraphQLResponse::from(response).into_response()
+}
+
+/// A body that is not a GraphQL request (malformed JSON, wrong shape, batch): a JSON error
+/// with code `BAD_REQUEST`, like every other error, instead of a bare text body.
+fn bad_request(rejection: GraphQLRejection) -> Response {
+    let (status, message) = match rejection.0 {
+        ParseRequestError::PayloadTooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is too large".to_owned(),
+        ),
+        ParseRequestError::UnsupportedBatch => (
+            StatusCode::BAD_REQUEST,
+            "batched operations are not accepted: send one operation per request".to_owned(),
+        ),
+        ParseRequestError::InvalidRequest(err) => (
+            StatusCode::BAD_REQUEST,
+            format!("the body is not a valid GraphQL request: {err}"),
+        ),
+        other => (StatusCode::BAD_REQUEST, format!("invalid request: {other}")),
+    };
+    let body =
+        json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
+    (status, Json(body)).into_response()
+}
+
+/// CORS for the SPA origins of `CRM_CORS_ORIGINS` (none: same-origin only).
+fn cors(config: &Config) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderValue, Method, header};
+    let origins: Vec<HeaderValue> = config
+        .server
+        .cors_origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin.trim()).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+            .max_age(std::time::Duration::from_secs(3600)),
+    )
 }
 
 /// `GET /health`: 200 when the database answers, 503 otherwise.

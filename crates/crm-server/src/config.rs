@@ -133,8 +133,8 @@ pub struct ServerConfig {
     /// Deepest query nesting accepted.
     #[arg(long, env = "CRM_MAX_QUERY_DEPTH", default_value_t = 12)]
     pub max_query_depth: usize,
-    /// Highest query complexity accepted.
-    #[arg(long, env = "CRM_MAX_QUERY_COMPLEXITY", default_value_t = 20_000)]
+    /// Highest query complexity accepted (each selected field counts one, aliases included).
+    #[arg(long, env = "CRM_MAX_QUERY_COMPLEXITY", default_value_t = 2_000)]
     pub max_query_complexity: usize,
     /// Rows in a page when the query gives neither `first` nor `last`.
     #[arg(long, env = "CRM_DEFAULT_PAGE_SIZE", default_value_t = 20)]
@@ -142,6 +142,10 @@ pub struct ServerConfig {
     /// Largest `first` / `last` accepted.
     #[arg(long, env = "CRM_MAX_PAGE_SIZE", default_value_t = 100)]
     pub max_page_size: usize,
+    /// Origins allowed to call the API from a browser (CORS), comma-separated, e.g.
+    /// `https://crm.example.com`. Empty: same-origin only.
+    #[arg(long, env = "CRM_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// Log format (default: pretty in development, JSON in production). Filter with RUST_LOG.
     #[arg(long, env = "CRM_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,

@@ -48,7 +48,7 @@ impl Default for SchemaLimits {
     fn default() -> Self {
         SchemaLimits {
             max_depth: 12,
-            max_complexity: 20_000,
+            max_complexity: 2_000,
         }
     }
 }

@@ -8,6 +8,7 @@ mod helpers;
 
 mod database;
 mod filters;
+mod hostile;
 mod http;
 mod ordering;
 mod pagination;
