@@ -2,6 +2,8 @@
 //! build the server through [`build`] and [`router`].
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_graphql::ParseRequestError;
 use async_graphql_axum::rejection::GraphQLRejection;
@@ -32,6 +34,16 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: CrmSchema,
     pub page_limits: PageLimits,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Counters served on `GET /metrics` (Prometheus text format).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// GraphQL requests answered.
+    pub graphql_requests: AtomicU64,
+    /// SQL statements run (all connections of the pool).
+    pub sql_statements: AtomicU64,
 }
 
 /// Connects, migrates (unless told not to) and builds the state.
@@ -49,7 +61,12 @@ pub async fn build(config: &Config) -> Result<AppState, sea_orm::DbErr> {
 }
 
 /// The state for an open, migrated database.
-pub fn state(db: DatabaseConnection, config: &Config) -> AppState {
+pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
+    let metrics = Arc::new(Metrics::default());
+    let counter = metrics.clone();
+    db.set_metric_callback(move |_| {
+        counter.sql_statements.fetch_add(1, Ordering::Relaxed);
+    });
     let limits = SchemaLimits {
         max_depth: config.server.max_query_depth,
         max_complexity: config.server.max_query_complexity,
@@ -63,6 +80,7 @@ pub fn state(db: DatabaseConnection, config: &Config) -> AppState {
         db,
         schema,
         page_limits,
+        metrics,
     }
 }
 
@@ -74,7 +92,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
     }
     let mut router = Router::new()
         .route("/graphql", graphql)
-        .route("/health", get(health));
+        .route("/health", get(health))
+        .route("/metrics", get(metrics));
     if config.server.graphiql_enabled() {
         router = router.route("/graphiql/assets/{name}", get(graphiql::asset));
     }
@@ -99,6 +118,10 @@ async fn graphql_handler(
         Ok(request) => request,
         Err(rejection) => return bad_request(rejection),
     };
+    state
+        .metrics
+        .graphql_requests
+        .fetch_add(1, Ordering::Relaxed);
     let loaders = Loaders::new(state.db.clone(), state.page_limits);
     let dispatcher = loaders.dispatcher();
     let request = request.into_inner().data(loaders);
@@ -149,6 +172,28 @@ fn cors(config: &Config) -> Option<tower_http::cors::CorsLayer> {
             .allow_methods([Method::GET, Method::POST])
             .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
             .max_age(std::time::Duration::from_secs(3600)),
+    )
+}
+
+/// `GET /metrics`: request and SQL statement counters, for monitoring and the benchmark.
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let m = &state.metrics;
+    let body = format!(
+        "# HELP crm_graphql_requests_total GraphQL requests answered.\n\
+         # TYPE crm_graphql_requests_total counter\n\
+         crm_graphql_requests_total {}\n\
+         # HELP crm_sql_statements_total SQL statements run.\n\
+         # TYPE crm_sql_statements_total counter\n\
+         crm_sql_statements_total {}\n",
+        m.graphql_requests.load(Ordering::Relaxed),
+        m.sql_statements.load(Ordering::Relaxed),
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        body,
     )
 }
 

@@ -62,3 +62,18 @@ test_both! {
 }
 
 use tower::ServiceExt;
+
+test_both! {
+    async fn metrics_count_requests_and_statements(app) {
+        app.data("{ clients { totalCount } }", serde_json::Value::Null).await;
+        let (status, body) = app.get("/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("crm_graphql_requests_total 1\n"), "{body}");
+        let statements: u64 = body
+            .lines()
+            .find_map(|l| l.strip_prefix("crm_sql_statements_total "))
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        assert!(statements >= 1, "{body}");
+    }
+}

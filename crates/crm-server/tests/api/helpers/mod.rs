@@ -12,7 +12,7 @@ pub mod fixtures;
 
 use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -64,7 +64,8 @@ pub struct TestApp {
     pub backend: Backend,
     pub db: DatabaseConnection,
     pub router: Router,
-    statements: Arc<AtomicUsize>,
+    metrics: Arc<app::Metrics>,
+    counted: AtomicU64,
     _guard: DatabaseGuard,
 }
 
@@ -134,7 +135,7 @@ impl TestApp {
     /// unreachable (and not required).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         telemetry::init_for_tests();
-        let (mut db, guard) = match backend {
+        let (db, guard) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("crm.db").display());
@@ -169,19 +170,16 @@ impl TestApp {
             }
         };
         db::migrate(&db).await.unwrap();
-        let statements = Arc::new(AtomicUsize::new(0));
-        let counter = statements.clone();
-        db.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::SeqCst);
-        });
         let config = test_config();
         let state = app::state(db.clone(), &config);
+        let metrics = state.metrics.clone();
         let router = app::router(state, &config);
         Some(TestApp {
             backend,
             db,
             router,
-            statements,
+            metrics,
+            counted: AtomicU64::new(0),
             _guard: guard,
         })
     }
@@ -220,9 +218,10 @@ impl TestApp {
             .await
     }
 
-    /// SQL statements run since the last call (or since the app started).
-    pub fn take_statement_count(&self) -> usize {
-        self.statements.swap(0, Ordering::SeqCst)
+    /// SQL statements the server ran since the last call (from its `/metrics` counter).
+    pub fn take_statement_count(&self) -> u64 {
+        let now = self.metrics.sql_statements.load(Ordering::SeqCst);
+        now - self.counted.swap(now, Ordering::SeqCst)
     }
 }
 
