@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The project's own benchmark: the four workloads (nested, by_id, filter, mutation) against a
+# release build on the embedded SQLite file and on PostgreSQL, with demo data from
+# `crm-server seed` (the harness's sizes by default). Prints one table: requests/s, p50, p99,
+# SQL statements per request (from the server's /metrics) and peak RSS.
+#
+#   bench/run.sh                         # both backends, 16 connections, 10 s per workload
+#   BACKENDS=sqlite DURATION=5 bench/run.sh
+#
+# Env: BACKENDS (sqlite postgres), CONCURRENCY (16), DURATION (10), WARMUP (3),
+# BENCH_PG_URL (admin URL, default postgres://postgres:postgres@127.0.0.1:5432/postgres; a
+# database crm_own_bench is created there and reused), SEED_ARGS (extra `seed` flags),
+# AUTH_HEADER ('Authorization: Bearer …', sent with every request).
+# Needs wrk (apt-get install -y wrk), curl and python3. Load goes to 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BACKENDS="${BACKENDS:-sqlite postgres}"
+CONC="${CONCURRENCY:-16}"
+SECS="${DURATION:-10}"
+WARMUP="${WARMUP:-3}"
+PG_ADMIN="${BENCH_PG_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}"
+PORT="${BENCH_PORT:-18765}"
+URL="http://127.0.0.1:$PORT/graphql"
+command -v wrk >/dev/null || { echo "bench: wrk not found (apt-get install -y wrk)" >&2; exit 2; }
+
+cargo build --release -p crm-server --quiet
+BIN="$ROOT/target/release/crm-server"
+WORK=$(mktemp -d /tmp/crm-bench.XXXXXX)
+SERVER=""
+cleanup() { [ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+gql() { curl -fsS -H 'Content-Type: application/json' --data-binary "$1" "$URL"; }
+statements() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_sql_statements_total/ {print $2}'; }
+requests() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_graphql_requests_total/ {print $2}'; }
+
+body() { # query file, variables JSON -> request body file
+  python3 - "$1" "$2" > "$WORK/$3.json" <<'PY'
+import json, sys
+print(json.dumps({"query": open(sys.argv[1]).read(), "variables": json.loads(sys.argv[2])}))
+PY
+}
+
+ROWS=()
+for backend in $BACKENDS; do
+  case "$backend" in
+    sqlite) export DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" ;;
+    postgres)
+      if ! psql "$PG_ADMIN" -qAtc 'SELECT 1' >/dev/null 2>&1; then
+        echo "bench: PostgreSQL unreachable at $PG_ADMIN: skipping the postgres run" >&2; continue
+      fi
+      psql "$PG_ADMIN" -qc 'DROP DATABASE IF EXISTS crm_own_bench WITH (FORCE)' -c 'CREATE DATABASE crm_own_bench' >/dev/null
+      export DATABASE_URL="${PG_ADMIN%/*}/crm_own_bench" ;;
+    *) echo "bench: unknown backend $backend" >&2; exit 2 ;;
+  esac
+  echo ">> $backend: seeding" >&2
+  # shellcheck disable=SC2086
+  "$BIN" seed ${SEED_ARGS:-} >/dev/null 2>&1
+  RUST_LOG=warn PORT=$PORT "$BIN" serve >"$WORK/server-$backend.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
+
+  ids=$(gql '{"query":"{ clients(first: 1, orderBy: [{ field: COMPANY_NAME }], filter: { assignedToId: { isNull: false } }) { nodes { id assignedToId } } }"}')
+  client=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["clients"]["nodes"][0]["id"])' <<<"$ids")
+  user=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["clients"]["nodes"][0]["assignedToId"])' <<<"$ids")
+  body bench/queries/nested.graphql '{}' nested
+  body bench/queries/by_id.graphql "{\"id\": \"$client\"}" by_id
+  body bench/queries/filter.graphql '{}' filter
+  body bench/queries/mutation.graphql "{\"clientId\": \"$client\", \"userId\": \"$user\", \"content\": \"Benchmark note: own bench\"}" mutation
+
+  for workload in nested by_id filter mutation; do
+    export BODY_FILE="$WORK/$workload.json"
+    check=$(curl -fsS -H 'Content-Type: application/json' --data-binary @"$BODY_FILE" "$URL")
+    if grep -q '"errors"' <<<"$check"; then echo "bench: $workload failed: $check" >&2; exit 1; fi
+    wrk -t1 -c "$CONC" -d "${WARMUP}s" -s bench/post.lua "$URL" >/dev/null
+    s0=$(statements); r0=$(requests)
+    result=$(wrk -t1 -c "$CONC" -d "${SECS}s" --timeout 10s -s bench/post.lua "$URL" | grep '^RESULT')
+    s1=$(statements); r1=$(requests)
+    get() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$result"; }
+    rss=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$SERVER/status")
+    spr=$(awk -v s=$((s1 - s0)) -v r=$((r1 - r0)) 'BEGIN { printf "%.2f", r ? s / r : 0 }')
+    ROWS+=("| $backend | $workload | $(get rps) | $(awk -v u="$(get p50_us)" 'BEGIN{printf "%.1f", u/1000}') ms | $(awk -v u="$(get p99_us)" 'BEGIN{printf "%.1f", u/1000}') ms | $spr | $rss MiB | $(get errors) |")
+    echo ">> $backend $workload: $result" >&2
+  done
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+done
+
+echo
+echo "## crm-server benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $CONC connections, ${SECS}s per workload)"
+echo
+echo "| backend | workload | requests/s | p50 | p99 | statements/request | peak RSS | errors |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${ROWS[@]}"
