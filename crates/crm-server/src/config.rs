@@ -194,3 +194,64 @@ impl Config {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn database(url: Option<&str>, host: Option<&str>, password: Option<&str>) -> DatabaseConfig {
+        DatabaseConfig {
+            database_url: url.map(str::to_owned),
+            postgres_user: None,
+            postgres_password: password.map(str::to_owned),
+            postgres_db: None,
+            postgres_host: host.map(str::to_owned),
+            postgres_port: None,
+            sqlite_path: PathBuf::from("crm.db"),
+            db_max_connections: None,
+        }
+    }
+
+    #[test]
+    fn no_database_setting_means_the_embedded_sqlite_file() {
+        let url = database(None, None, None).url();
+        assert_eq!(url, "sqlite://crm.db?mode=rwc");
+        assert_eq!(database(None, None, None).max_connections(&url), 4);
+    }
+
+    #[test]
+    fn the_seed_variables_select_postgresql_with_its_defaults() {
+        let url = database(None, Some("db.internal"), None).url();
+        assert_eq!(
+            url,
+            "postgres://crm_admin:crm_secure_password_2024@db.internal:5432/crm_database"
+        );
+        assert_eq!(database(None, None, None).max_connections(&url), 16);
+    }
+
+    #[test]
+    fn database_url_wins() {
+        let url = database(Some("postgres://u:p@h/d"), Some("ignored"), Some("ignored")).url();
+        assert_eq!(url, "postgres://u:p@h/d");
+    }
+
+    #[test]
+    fn production_refuses_the_development_password() {
+        use clap::Parser;
+        let Ok(cli) = crate::cli::Cli::try_parse_from([
+            "crm-server",
+            "--env",
+            "production",
+            "--postgres-host",
+            "db",
+        ]) else {
+            panic!("arguments refused");
+        };
+        let mut config = cli.config;
+        config.database.postgres_password = None;
+        assert!(config.validate().is_err());
+        config.database.postgres_password = Some("a-real-secret".to_owned());
+        assert!(config.validate().is_ok());
+    }
+}
