@@ -71,7 +71,13 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
         max_depth: config.server.max_query_depth,
         max_complexity: config.server.max_query_complexity,
     };
-    let schema = build_schema(Some(db.clone()), limits);
+    // `Config::validate` has checked the keys; a bad set here falls back to none, and
+    // connecting a mailbox then fails with an internal error rather than storing plaintext.
+    let cipher = crate::secrets::TokenCipher::from_config(&config.server.token_keys)
+        .map(Arc::new)
+        .map_err(|err| tracing::error!(error = %err, "mailbox token keys unusable"))
+        .ok();
+    let schema = build_schema(Some(db.clone()), limits, cipher);
     let page_limits = PageLimits {
         default_size: config.server.default_page_size,
         max_size: config.server.max_page_size,

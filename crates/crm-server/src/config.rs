@@ -146,6 +146,11 @@ pub struct ServerConfig {
     /// `https://crm.example.com`. Empty: same-origin only.
     #[arg(long, env = "CRM_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// Keys that encrypt mailbox tokens at rest: `id:base64-of-32-bytes`, comma-separated, the
+    /// first one encrypts (rotate by putting a new key first). Default: a development key that
+    /// production mode refuses. Generate one with `openssl rand -base64 32`.
+    #[arg(long, env = "CRM_TOKEN_KEYS", hide_env_values = true, default_value = crate::secrets::DEV_TOKEN_KEYS, hide_default_value = true)]
+    pub token_keys: String,
     /// Log format (default: pretty in development, JSON in production). Filter with RUST_LOG.
     #[arg(long, env = "CRM_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -181,7 +186,15 @@ pub struct Config {
 impl Config {
     /// Refuses settings that must not reach production.
     pub fn validate(&self) -> Result<(), String> {
+        let cipher = crate::secrets::TokenCipher::from_config(&self.server.token_keys)
+            .map_err(|e| e.to_string())?;
         if self.server.environment == Environment::Production {
+            if cipher.uses_dev_key() {
+                return Err(
+                    "production mode refuses the development token key: set CRM_TOKEN_KEYS"
+                        .to_owned(),
+                );
+            }
             let url = self.database.url();
             if url.contains(DEV_POSTGRES_PASSWORD) {
                 return Err(
@@ -249,9 +262,15 @@ mod tests {
             panic!("arguments refused");
         };
         let mut config = cli.config;
+        config.server.token_keys = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned();
         config.database.postgres_password = None;
         assert!(config.validate().is_err());
         config.database.postgres_password = Some("a-real-secret".to_owned());
         assert!(config.validate().is_ok());
+        config.server.token_keys = crate::secrets::DEV_TOKEN_KEYS.to_owned();
+        assert!(
+            config.validate().is_err(),
+            "the development token key passed in production"
+        );
     }
 }

@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod graphiql;
 pub mod graphql;
+pub mod secrets;
 pub mod seed;
 pub mod telemetry;
 pub mod validate;

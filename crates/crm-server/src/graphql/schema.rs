@@ -7,7 +7,7 @@ use crate::client_notes::{ClientNoteMutation, ClientNoteQuery};
 use crate::clients::{ClientMutation, ClientQuery};
 use crate::contracts::{ContractMutation, ContractQuery};
 use crate::documents::DocumentQuery;
-use crate::oauth_email_accounts::OAuthEmailAccountQuery;
+use crate::oauth_email_accounts::{OAuthEmailAccountMutation, OAuthEmailAccountQuery};
 use crate::payments::{PaymentMutation, PaymentQuery};
 use crate::users::UserQuery;
 
@@ -30,6 +30,7 @@ pub struct Mutation(
     ContractMutation,
     PaymentMutation,
     ClientNoteMutation,
+    OAuthEmailAccountMutation,
 );
 
 /// The CRM schema.
@@ -54,17 +55,24 @@ impl Default for SchemaLimits {
 }
 
 /// Builds the schema. `db` is `None` only to print the SDL.
-pub fn build_schema(db: Option<DatabaseConnection>, limits: SchemaLimits) -> CrmSchema {
+pub fn build_schema(
+    db: Option<DatabaseConnection>,
+    limits: SchemaLimits,
+    cipher: Option<std::sync::Arc<crate::secrets::TokenCipher>>,
+) -> CrmSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if let Some(db) = db {
         builder = builder.data(db);
     }
+    if let Some(cipher) = cipher {
+        builder = builder.data(cipher);
+    }
     builder.finish()
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None, SchemaLimits::default()).sdl()
+    build_schema(None, SchemaLimits::default(), None).sdl()
 }

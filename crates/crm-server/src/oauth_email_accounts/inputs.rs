@@ -86,3 +86,22 @@ impl SortField for OAuthEmailAccountOrderField {
         }
     }
 }
+
+/// A mailbox connected through OAuth, with the tokens the provider returned. The tokens are
+/// encrypted before they are stored and are never returned.
+#[derive(InputObject, Debug)]
+#[graphql(name = "ConnectEmailAccountInput")]
+pub struct ConnectEmailAccountInput {
+    /// The user connecting the mailbox.
+    pub user_id: uuid::Uuid,
+    /// OAuth provider (google, microsoft …).
+    pub provider: String,
+    /// The mailbox address.
+    pub email: String,
+    /// The access token.
+    pub access_token: Option<String>,
+    /// The refresh token.
+    pub refresh_token: Option<String>,
+    /// When the access token expires.
+    pub token_expires_at: Option<crate::graphql::scalars::DateTime>,
+}

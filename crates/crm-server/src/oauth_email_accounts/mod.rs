@@ -2,7 +2,8 @@
 
 pub mod inputs;
 pub mod resolvers;
+pub mod service;
 pub mod types;
 
-pub use resolvers::OAuthEmailAccountQuery;
+pub use resolvers::{OAuthEmailAccountMutation, OAuthEmailAccountQuery};
 pub use types::OAuthEmailAccount;

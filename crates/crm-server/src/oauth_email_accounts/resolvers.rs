@@ -11,3 +11,34 @@ crate::root_queries! {
         oauth_email_accounts;
     }
 }
+
+/// Mutations on connected mailboxes.
+#[derive(Default)]
+pub struct OAuthEmailAccountMutation;
+
+#[async_graphql::Object]
+impl OAuthEmailAccountMutation {
+    /// Connects a mailbox (or refreshes the tokens of one already connected). The tokens are
+    /// stored encrypted and never returned.
+    async fn connect_email_account(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        #[graphql(desc = "The mailbox and its OAuth tokens.")]
+        input: super::inputs::ConnectEmailAccountInput,
+    ) -> async_graphql::Result<super::types::OAuthEmailAccount> {
+        let cipher = ctx
+            .data::<std::sync::Arc<crate::secrets::TokenCipher>>()
+            .map_err(|_| crate::error::AppError::Internal("no token cipher".to_owned()))?;
+        let db = crate::graphql::context::db(ctx)?;
+        Ok(super::service::connect(db, cipher, input).await?.into())
+    }
+
+    /// Disconnects a mailbox: the account and its tokens are deleted. Returns the deleted id.
+    async fn disconnect_email_account(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        #[graphql(desc = "Id of the mailbox account.")] id: uuid::Uuid,
+    ) -> async_graphql::Result<uuid::Uuid> {
+        Ok(super::service::disconnect(crate::graphql::context::db(ctx)?, id).await?)
+    }
+}

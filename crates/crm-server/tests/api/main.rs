@@ -10,6 +10,7 @@ mod database;
 mod filters;
 mod hostile;
 mod http;
+mod mailboxes;
 mod ordering;
 mod pagination;
 mod read_by_id;

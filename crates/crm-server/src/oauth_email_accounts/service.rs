@@ -1,0 +1,89 @@
+//! Connecting and disconnecting mailboxes. Tokens are encrypted (see [`crate::secrets`]) before
+//! they reach the database.
+
+use entity::{oauth_email_accounts, users};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait,
+    QueryFilter,
+};
+use uuid::Uuid;
+
+use super::inputs::ConnectEmailAccountInput;
+use crate::db::{begin_write, for_update, must_exist, now};
+use crate::error::{AppError, AppResult};
+use crate::secrets::TokenCipher;
+use crate::validate::{email, optional_text, required_text};
+
+fn seal(cipher: &TokenCipher, field: &str, token: Option<&str>) -> AppResult<Option<String>> {
+    match optional_text(field, token, 8192)? {
+        Some(token) => cipher
+            .encrypt(&token)
+            .map(Some)
+            .map_err(|err| AppError::Internal(err.to_string())),
+        None => Ok(None),
+    }
+}
+
+/// Connects a mailbox, or refreshes the tokens of one already connected (same user, provider
+/// and address).
+#[tracing::instrument(skip(db, cipher, input))]
+pub async fn connect(
+    db: &DatabaseConnection,
+    cipher: &TokenCipher,
+    input: ConnectEmailAccountInput,
+) -> AppResult<oauth_email_accounts::Model> {
+    let provider = required_text("provider", &input.provider, 50)?.to_lowercase();
+    let address = email("email", Some(&input.email))?
+        .ok_or_else(|| AppError::bad_input("email", "`email` must not be blank"))?;
+    let access = seal(cipher, "accessToken", input.access_token.as_deref())?;
+    let refresh = seal(cipher, "refreshToken", input.refresh_token.as_deref())?;
+    let expires = input.token_expires_at.map(|t| t.0);
+
+    let txn = begin_write(db).await?;
+    must_exist::<users::Entity>(&txn, input.user_id, "userId", "user").await?;
+    let existing = oauth_email_accounts::Entity::find()
+        .filter(oauth_email_accounts::Column::UserId.eq(input.user_id))
+        .filter(oauth_email_accounts::Column::Provider.eq(provider.as_str()))
+        .filter(oauth_email_accounts::Column::Email.eq(address.as_str()))
+        .one(&txn)
+        .await?;
+    let at = now();
+    let account = match existing {
+        Some(current) => {
+            let mut active: oauth_email_accounts::ActiveModel = current.into();
+            active.access_token = Set(access);
+            active.refresh_token = Set(refresh);
+            active.token_expires_at = Set(expires);
+            active.updated_at = Set(at);
+            active.update(&txn).await?
+        }
+        None => {
+            oauth_email_accounts::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                user_id: Set(input.user_id),
+                provider: Set(provider),
+                email: Set(address),
+                access_token: Set(access),
+                refresh_token: Set(refresh),
+                token_expires_at: Set(expires),
+                created_at: Set(at),
+                updated_at: Set(at),
+            }
+            .insert(&txn)
+            .await?
+        }
+    };
+    txn.commit().await?;
+    tracing::info!(account_id = %account.id, user_id = %account.user_id, "mailbox connected");
+    Ok(account)
+}
+
+/// Disconnects a mailbox: the account and its tokens are deleted.
+#[tracing::instrument(skip(db))]
+pub async fn disconnect(db: &DatabaseConnection, id: Uuid) -> AppResult<Uuid> {
+    let txn = begin_write(db).await?;
+    let current = for_update::<oauth_email_accounts::Entity>(&txn, id, "id", "mailbox").await?;
+    current.delete(&txn).await?;
+    txn.commit().await?;
+    Ok(id)
+}
