@@ -70,6 +70,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
     let limits = SchemaLimits {
         max_depth: config.server.max_query_depth,
         max_complexity: config.server.max_query_complexity,
+        introspection: config.server.introspection_enabled(),
     };
     // `Config::validate` has checked the keys; a bad set here falls back to none, and
     // connecting a mailbox then fails with an internal error rather than storing plaintext.

@@ -124,6 +124,9 @@ pub struct ServerConfig {
     /// Serve GraphiQL on `GET /graphql` (default: on in development, off in production).
     #[arg(long, env = "CRM_GRAPHIQL")]
     pub graphiql: Option<bool>,
+    /// Answer introspection queries (default: on in development, off in production).
+    #[arg(long, env = "CRM_INTROSPECTION")]
+    pub introspection: Option<bool>,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CRM_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -159,6 +162,11 @@ pub struct ServerConfig {
 impl ServerConfig {
     pub fn graphiql_enabled(&self) -> bool {
         self.graphiql
+            .unwrap_or(self.environment == Environment::Development)
+    }
+
+    pub fn introspection_enabled(&self) -> bool {
+        self.introspection
             .unwrap_or(self.environment == Environment::Development)
     }
 

@@ -36,13 +36,15 @@ pub struct Mutation(
 /// The CRM schema.
 pub type CrmSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Limits applied to every document.
+/// Limits applied to every document, and whether introspection is answered.
 #[derive(Debug, Clone, Copy)]
 pub struct SchemaLimits {
     /// Deepest selection nesting accepted.
     pub max_depth: usize,
     /// Highest complexity (roughly, fields that may be resolved) accepted.
     pub max_complexity: usize,
+    /// Answer `__schema` / `__type` queries (off by default in production).
+    pub introspection: bool,
 }
 
 impl Default for SchemaLimits {
@@ -50,6 +52,7 @@ impl Default for SchemaLimits {
         SchemaLimits {
             max_depth: 12,
             max_complexity: 2_000,
+            introspection: true,
         }
     }
 }
@@ -68,6 +71,9 @@ pub fn build_schema(
     }
     if let Some(cipher) = cipher {
         builder = builder.data(cipher);
+    }
+    if !limits.introspection {
+        builder = builder.disable_introspection();
     }
     builder.finish()
 }

@@ -78,3 +78,31 @@ test_both! {
         assert!(refused.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
     }
 }
+
+test_both! {
+    async fn production_mode_hides_graphiql_and_introspection(app) {
+        let mut config = test_config();
+        config.server.environment = crm_server::config::Environment::Production;
+        let router = crm_server::app::router(crm_server::app::state(app.db.clone(), &config), &config);
+        let introspect = json!({ "query": "{ __schema { queryType { name } } }" }).to_string();
+        let response = router
+            .clone()
+            .oneshot(
+                Request::post("/graphql")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(introspect.clone()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let bytes = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+        let answer: Value = serde_json::from_slice(&bytes).unwrap();
+        assert!(answer["data"]["__schema"].is_null(), "introspection answered in production: {answer}");
+        let page = router.oneshot(Request::get("/graphql").body(Body::empty()).unwrap()).await.unwrap();
+        assert_ne!(page.status(), StatusCode::OK, "GraphiQL served in production");
+
+        // Development mode answers both.
+        let data = app.data("{ __schema { queryType { name } } }", Value::Null).await;
+        assert_eq!(data["__schema"]["queryType"]["name"], "Query");
+    }
+}
