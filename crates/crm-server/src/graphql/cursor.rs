@@ -34,31 +34,65 @@ pub enum KeyValue {
     Text(String),
 }
 
-impl KeyValue {
+/// A sort value as read from a row. It becomes its wire form ([`KeyValue`]) only when a cursor
+/// is actually made, so pages whose cursors nobody asks for pay no formatting.
+#[derive(Debug, Clone)]
+pub enum SortValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Text(String),
+    Decimal(Decimal),
+    Date(NaiveDate),
+    Timestamp(DateTime<Utc>),
+    Uuid(Uuid),
+}
+
+impl SortValue {
     /// Reads column `column` of `row` as a value of `kind`.
-    pub fn read(row: &QueryResult, column: &str, kind: KeyKind) -> Result<KeyValue, AppError> {
+    pub fn read(row: &QueryResult, column: &str, kind: KeyKind) -> Result<SortValue, AppError> {
         let value = match kind {
             KeyKind::Text => row
                 .try_get::<Option<String>>("", column)?
-                .map(KeyValue::Text),
+                .map(SortValue::Text),
             KeyKind::Decimal => row
                 .try_get::<Option<Decimal>>("", column)?
-                .map(|d| KeyValue::Text(crate::graphql::scalars::Decimal::money(d).0.to_string())),
-            KeyKind::Int => row.try_get::<Option<i64>>("", column)?.map(KeyValue::Int),
-            KeyKind::Bool => row.try_get::<Option<bool>>("", column)?.map(KeyValue::Bool),
+                .map(SortValue::Decimal),
+            KeyKind::Int => row.try_get::<Option<i64>>("", column)?.map(SortValue::Int),
+            KeyKind::Bool => row
+                .try_get::<Option<bool>>("", column)?
+                .map(SortValue::Bool),
             KeyKind::Date => row
                 .try_get::<Option<NaiveDate>>("", column)?
-                .map(|d| KeyValue::Text(d.to_string())),
+                .map(SortValue::Date),
             KeyKind::Timestamp => row
                 .try_get::<Option<DateTime<Utc>>>("", column)?
-                .map(|t| KeyValue::Text(t.to_rfc3339())),
+                .map(SortValue::Timestamp),
             KeyKind::Uuid => row
                 .try_get::<Option<Uuid>>("", column)?
-                .map(|u| KeyValue::Text(u.to_string())),
+                .map(SortValue::Uuid),
         };
-        Ok(value.unwrap_or(KeyValue::Null))
+        Ok(value.unwrap_or(SortValue::Null))
     }
 
+    /// The value as a cursor carries it.
+    pub fn to_wire(&self) -> KeyValue {
+        match self {
+            SortValue::Null => KeyValue::Null,
+            SortValue::Bool(b) => KeyValue::Bool(*b),
+            SortValue::Int(i) => KeyValue::Int(*i),
+            SortValue::Text(s) => KeyValue::Text(s.clone()),
+            SortValue::Decimal(d) => {
+                KeyValue::Text(crate::graphql::scalars::Decimal::money(*d).0.to_string())
+            }
+            SortValue::Date(d) => KeyValue::Text(d.to_string()),
+            SortValue::Timestamp(t) => KeyValue::Text(t.to_rfc3339()),
+            SortValue::Uuid(u) => KeyValue::Text(u.to_string()),
+        }
+    }
+}
+
+impl KeyValue {
     /// The SQL value to compare with, or `None` for null. `None` also when the value does not
     /// fit `kind` (a forged cursor), which the caller reports.
     pub fn to_sql(

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::graphql::context::loaders;
-use crate::graphql::cursor::{Cursor, KeyValue};
+use crate::graphql::cursor::{Cursor, SortValue};
 use crate::graphql::filters::EntityFilter;
 use crate::graphql::loader::Record;
 use crate::graphql::order::{NullsOrder, OrderBy, OrderDirection, SortField};
@@ -308,7 +308,7 @@ fn base_select<R: Listable>(
 #[derive(Clone)]
 pub struct Edge<R> {
     node: R,
-    keys: Vec<KeyValue>,
+    keys: Vec<SortValue>,
     order: Arc<str>,
 }
 
@@ -338,6 +338,7 @@ fn decode_rows<R: Listable>(
 where
     <R::Entity as EntityTrait>::Model: FromQueryResult,
 {
+    let columns: Vec<String> = (0..plan.order.len()).map(|i| format!("__k{i}")).collect();
     rows.into_iter()
         .map(|row| {
             let model = <<R::Entity as EntityTrait>::Model as FromQueryResult>::from_query_result(
@@ -345,7 +346,7 @@ where
             )?;
             let mut keys = Vec::with_capacity(plan.order.len());
             for (i, o) in plan.order.iter().enumerate() {
-                keys.push(KeyValue::read(&row, &format!("__k{i}"), o.field.kind())?);
+                keys.push(SortValue::read(&row, &columns[i], o.field.kind())?);
             }
             let parent = match parent {
                 Some(column) => row.try_get::<Option<Uuid>>("", column)?,
@@ -489,7 +490,8 @@ pub enum CountSource<R: Listable> {
 /// A page of `R` with Relay's `edges`, `nodes`, `pageInfo` and `totalCount`.
 pub struct Connection<R: Listable> {
     page: Arc<Page<R>>,
-    page_info: PageInfo,
+    has_next_page: bool,
+    has_previous_page: bool,
     count: CountSource<R>,
 }
 
@@ -502,15 +504,10 @@ impl<R: Listable> Connection<R> {
         } else {
             (page.has_more || has_before, has_after)
         };
-        let page_info = PageInfo {
-            has_next_page,
-            has_previous_page,
-            start_cursor: page.edges.first().map(Edge::encode_cursor),
-            end_cursor: page.edges.last().map(Edge::encode_cursor),
-        };
         Connection {
             page,
-            page_info,
+            has_next_page,
+            has_previous_page,
             count,
         }
     }
@@ -540,7 +537,7 @@ impl<R: Record> Edge<R> {
     fn encode_cursor(&self) -> String {
         Cursor {
             order: self.order.to_string(),
-            keys: self.keys.clone(),
+            keys: self.keys.iter().map(SortValue::to_wire).collect(),
             id: self.node.id(),
         }
         .encode()
@@ -586,8 +583,14 @@ impl<R: Listable> Connection<R> {
     }
 
     /// Where the page sits in the whole list.
-    async fn page_info(&self) -> &PageInfo {
-        &self.page_info
+    async fn page_info(&self) -> PageInfo {
+        // Cursors are encoded only when asked for.
+        PageInfo {
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+            start_cursor: self.page.edges.first().map(Edge::encode_cursor),
+            end_cursor: self.page.edges.last().map(Edge::encode_cursor),
+        }
     }
 
     /// How many rows match the filter, across all pages (counted only when asked).
