@@ -84,7 +84,8 @@ impl ScalarType for Date {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.format("%Y-%m-%d").to_string())
+        // `Display` is `%Y-%m-%d` without re-parsing a format string for every value.
+        Value::String(self.0.to_string())
     }
 }
 
