@@ -172,6 +172,30 @@ pub fn related<F: EntityFilter>(
     }
 }
 
+/// `eq`, `ne`, `in` and `notIn`, shared by the UUID, text and enum filters.
+fn membership<V: Into<sea_orm::Value>>(
+    expr: &Expr,
+    eq: Option<V>,
+    ne: Option<V>,
+    in_: Option<Vec<V>>,
+    not_in: Option<Vec<V>>,
+) -> Condition {
+    let mut all = Condition::all();
+    if let Some(v) = eq {
+        all = all.add(expr.clone().eq(v.into()));
+    }
+    if let Some(v) = ne {
+        all = all.add(expr.clone().ne(v.into()));
+    }
+    if let Some(values) = in_ {
+        all = all.add(in_list(expr.clone(), values.into_iter(), false));
+    }
+    if let Some(values) = not_in {
+        all = all.add(in_list(expr.clone(), values.into_iter(), true));
+    }
+    all
+}
+
 fn always_false() -> Condition {
     Condition::all().add(Expr::cust("1 = 0"))
 }
@@ -194,19 +218,13 @@ pub struct UuidFilter {
 
 impl FieldFilter for UuidFilter {
     fn condition(&self, expr: Expr, _: &Scope) -> Condition {
-        let mut all = Condition::all();
-        if let Some(v) = self.eq {
-            all = all.add(expr.clone().eq(v));
-        }
-        if let Some(v) = self.ne {
-            all = all.add(expr.clone().ne(v));
-        }
-        if let Some(values) = &self.in_ {
-            all = all.add(in_list(expr.clone(), values.iter().copied(), false));
-        }
-        if let Some(values) = &self.not_in {
-            all = all.add(in_list(expr.clone(), values.iter().copied(), true));
-        }
+        let all = membership(
+            &expr,
+            self.eq,
+            self.ne,
+            self.in_.clone(),
+            self.not_in.clone(),
+        );
         is_null(all, expr, self.is_null)
     }
 }
@@ -326,19 +344,13 @@ fn insensitive(expr: Expr, text: &str, how: Match, scope: &Scope) -> Condition {
 
 impl FieldFilter for StringFilter {
     fn condition(&self, expr: Expr, scope: &Scope) -> Condition {
-        let mut all = Condition::all();
-        if let Some(v) = &self.eq {
-            all = all.add(expr.clone().eq(v.as_str()));
-        }
-        if let Some(v) = &self.ne {
-            all = all.add(expr.clone().ne(v.as_str()));
-        }
-        if let Some(values) = &self.in_ {
-            all = all.add(in_list(expr.clone(), values.iter().cloned(), false));
-        }
-        if let Some(values) = &self.not_in {
-            all = all.add(in_list(expr.clone(), values.iter().cloned(), true));
-        }
+        let mut all = membership(
+            &expr,
+            self.eq.clone(),
+            self.ne.clone(),
+            self.in_.clone(),
+            self.not_in.clone(),
+        );
         for (value, how) in [
             (&self.contains, Match::Contains),
             (&self.starts_with, Match::Prefix),
@@ -499,28 +511,15 @@ impl<E> DbEnum for E where
 
 impl<E: DbEnum> FieldFilter for EnumFilter<E> {
     fn condition(&self, expr: Expr, _: &Scope) -> Condition {
-        let mut all = Condition::all();
-        if let Some(v) = self.eq {
-            all = all.add(expr.clone().eq(sea_orm::ActiveEnum::to_value(&v)));
-        }
-        if let Some(v) = self.ne {
-            all = all.add(expr.clone().ne(sea_orm::ActiveEnum::to_value(&v)));
-        }
-        if let Some(values) = &self.in_ {
-            all = all.add(in_list(
-                expr.clone(),
-                values.iter().map(sea_orm::ActiveEnum::to_value),
-                false,
-            ));
-        }
-        if let Some(values) = &self.not_in {
-            all = all.add(in_list(
-                expr,
-                values.iter().map(sea_orm::ActiveEnum::to_value),
-                true,
-            ));
-        }
-        all
+        let value = |v: &E| sea_orm::ActiveEnum::to_value(v);
+        let values = |vs: &Vec<E>| vs.iter().map(value).collect::<Vec<_>>();
+        membership(
+            &expr,
+            self.eq.as_ref().map(value),
+            self.ne.as_ref().map(value),
+            self.in_.as_ref().map(values),
+            self.not_in.as_ref().map(values),
+        )
     }
 }
 
