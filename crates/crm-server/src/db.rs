@@ -35,6 +35,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
+                // Read pages through a memory map and keep a larger cache per connection:
+                // fewer read syscalls on the hot read path.
+                .pragma("mmap_size", "268435456")
+                .pragma("cache_size", "-32768")
         });
     Database::connect(options).await
 }
