@@ -39,6 +39,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 // fewer read syscalls on the hot read path.
                 .pragma("mmap_size", "268435456")
                 .pragma("cache_size", "-32768")
+                // Let the connection's worker thread hand over a whole page of rows without
+                // waiting for the async side row by row.
+                .row_buffer_size(1024)
         });
     Database::connect(options).await
 }
