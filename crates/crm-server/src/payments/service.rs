@@ -43,16 +43,16 @@ async fn payable_contract(
     Ok(contract)
 }
 
-/// Refuses completed payments beyond the contract amount (`except` = the payment being changed).
+/// Refuses completed payments beyond the contract amount (`replacing` = the payment being
+/// changed, whose current amount no longer counts).
 async fn check_not_overpaid(
     txn: &DatabaseTransaction,
     contract: &contracts::Model,
     amount: Decimal,
-    except: Option<Uuid>,
+    replacing: Option<&payments::Model>,
 ) -> AppResult<()> {
     let mut already = paid(txn, contract.id).await?;
-    if let Some(id) = except
-        && let Some(current) = payments::Entity::find_by_id(id).one(txn).await?
+    if let Some(current) = replacing
         && current.status == PaymentStatus::Completed
     {
         already -= crate::graphql::scalars::Decimal::money(current.amount).0;
@@ -126,13 +126,18 @@ pub async fn create(
     Ok(payment)
 }
 
-fn received(payment: &payments::Model, contract: &contracts::Model) -> String {
+/// The history line of a payment event (`received`, `refunded`).
+fn payment_event(payment: &payments::Model, contract: &contracts::Model, what: &str) -> String {
     format!(
-        "Payment of {} {} received on contract {}",
+        "Payment of {} {} {what} on contract {}",
         crate::graphql::scalars::Decimal::money(payment.amount).0,
         contract.currency,
         contract.contract_number
     )
+}
+
+fn received(payment: &payments::Model, contract: &contracts::Model) -> String {
+    payment_event(payment, contract, "received")
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -269,10 +274,15 @@ pub async fn update(
     }
     let new_status = status.unwrap_or(current.status);
     let new_amount = amount.unwrap_or(crate::graphql::scalars::Decimal::money(current.amount).0);
-    if new_status == PaymentStatus::Completed {
-        let contract = payable_contract(&txn, current.contract_id).await?;
-        check_not_overpaid(&txn, &contract, new_amount, Some(id)).await?;
-    }
+    // Completing a payment locks its contract (and checks it); the history entry reuses it.
+    let contract = match new_status {
+        PaymentStatus::Completed => {
+            let contract = payable_contract(&txn, current.contract_id).await?;
+            check_not_overpaid(&txn, &contract, new_amount, Some(&current)).await?;
+            Some(contract)
+        }
+        _ => None,
+    };
     let was_completed = current.status == PaymentStatus::Completed;
     let mut active: payments::ActiveModel = current.into();
     if let Some(v) = amount {
@@ -290,11 +300,10 @@ pub async fn update(
     active.status = Set(new_status);
     active.updated_at = Set(now());
     let payment = active.update(&txn).await?;
-    if new_status == PaymentStatus::Completed && !was_completed {
-        let contract =
-            for_update::<contracts::Entity>(&txn, payment.contract_id, "contractId", "contract")
-                .await?;
-        record_event(&txn, payment.client_id, None, received(&payment, &contract)).await?;
+    if let Some(contract) = &contract
+        && !was_completed
+    {
+        record_event(&txn, payment.client_id, None, received(&payment, contract)).await?;
     }
     txn.commit().await?;
     Ok(payment)
@@ -319,12 +328,7 @@ pub async fn refund(db: &DatabaseConnection, id: Uuid) -> AppResult<payments::Mo
     active.status = Set(PaymentStatus::Refunded);
     active.updated_at = Set(now());
     let payment = active.update(&txn).await?;
-    let content = format!(
-        "Payment of {} {} refunded on contract {}",
-        crate::graphql::scalars::Decimal::money(payment.amount).0,
-        contract.currency,
-        contract.contract_number
-    );
+    let content = payment_event(&payment, &contract, "refunded");
     record_event(&txn, payment.client_id, None, content).await?;
     txn.commit().await?;
     Ok(payment)
