@@ -94,14 +94,7 @@ where
     E: EntityTrait,
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
 {
-    let mut select = E::find_by_id(id);
-    if txn.get_database_backend() == DbBackend::Postgres {
-        select = select.lock_exclusive();
-    }
-    select
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::not_found(field, format!("no {what} with this id")))
+    find_row::<E>(txn, id, field, what, true).await
 }
 
 /// Checks that a referenced row exists (`NOT_FOUND` naming `field` otherwise).
@@ -115,7 +108,25 @@ where
     E: EntityTrait,
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
 {
-    E::find_by_id(id)
+    find_row::<E>(txn, id, field, what, false).await
+}
+
+async fn find_row<E>(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    field: &str,
+    what: &str,
+    lock: bool,
+) -> AppResult<E::Model>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    let mut select = E::find_by_id(id);
+    if lock && txn.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    select
         .one(txn)
         .await?
         .ok_or_else(|| AppError::not_found(field, format!("no {what} with this id")))
