@@ -8,21 +8,6 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, error_codes, fixtures};
 use crate::writes::assert_error;
 
-async fn system_notes(app: &TestApp, client_id: uuid::Uuid) -> Vec<String> {
-    let data = app
-        .data(
-            "query($id: UUID!) { client(id: $id) { notes(first: 100, orderBy: [{ field: ID }], filter: { noteType: { eq: \"system\" } }) { nodes { content } } } }",
-            json!({ "id": client_id }),
-        )
-        .await;
-    data["client"]["notes"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["content"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 async fn client_without_kyc(app: &TestApp) -> clients::Model {
     let c = fixtures::client(&app.db, "Acme", None).await;
     let mut active = c.into_active_model();
@@ -77,7 +62,7 @@ test_both! {
             .await;
 
         assert_eq!(
-            system_notes(&app, client.id).await,
+            app.system_notes(client.id).await,
             [
                 "KYC completed",
                 "Assigned to judy Tester (judy)",
@@ -141,7 +126,7 @@ test_both! {
         assert_eq!(response["errors"][0]["extensions"]["reason"], "HAS_DEPENDENTS", "{response}");
 
         assert_eq!(
-            system_notes(&app, client.id).await,
+            app.system_notes(client.id).await,
             [
                 "Payment of 60.00 EUR received on contract P-A",
                 "Payment of 40.00 EUR received on contract P-A",
@@ -163,7 +148,7 @@ test_both! {
             .data("query($id: UUID!) { contract(id: $id) { paidAmount payments { totalCount } } }", json!({ "id": contract.id }))
             .await;
         assert_eq!(data["contract"], json!({ "paidAmount": "30.00", "payments": { "totalCount": 1 } }));
-        assert_eq!(system_notes(&app, client.id).await.len(), 1);
+        assert_eq!(app.system_notes(client.id).await.len(), 1);
     }
 }
 

@@ -3,7 +3,7 @@
 use entity::{ContractStatus, Role};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_codes, fixtures};
+use crate::helpers::{error_codes, fixtures};
 
 const CREATE_CLIENT: &str = "mutation($input: CreateClientInput!) {
   createClient(input: $input) { id companyName email phone postalCode status kycCompleted assignedToId updatedAt }
@@ -18,22 +18,6 @@ pub fn assert_error(response: &Value, code: &str, field: &str) {
     );
 }
 
-async fn history(app: &TestApp, client_id: impl serde::Serialize) -> Vec<String> {
-    let data = app
-        .data(
-            "query($id: UUID!) { client(id: $id) { notes(first: 100, orderBy: [{ field: ID }]) { nodes { noteType content } } } }",
-            json!({ "id": client_id }),
-        )
-        .await;
-    data["client"]["notes"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["noteType"] == "system")
-        .map(|n| n["content"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 test_both! {
     async fn create_client_validates_every_field(app) {
         let ok = app
@@ -44,7 +28,7 @@ test_both! {
         assert_eq!(c["companyName"], "Acme");
         assert_eq!(c["status"], "PROSPECT");
         assert_eq!(c["kycCompleted"], false);
-        assert_eq!(history(&app, &c["id"]).await, ["Client Acme created"]);
+        assert_eq!(app.system_notes(&c["id"]).await, ["Client Acme created"]);
 
         for (input, field) in [
             (json!({ "companyName": "   " }), "companyName"),
@@ -84,7 +68,7 @@ test_both! {
         assert_eq!(updated["updateClient"]["email"], Value::Null);
         assert_eq!(updated["updateClient"]["phone"], "0123456789");
         assert_eq!(updated["updateClient"]["status"], "ACTIVE");
-        assert_eq!(history(&app, &id).await, ["Client Acme created", "status changed from prospect to active"]);
+        assert_eq!(app.system_notes(&id).await, ["Client Acme created", "status changed from prospect to active"]);
 
         let response = app.gql(q, json!({ "id": id, "input": { "companyName": null } })).await;
         assert_error(&response, "BAD_USER_INPUT", "companyName");

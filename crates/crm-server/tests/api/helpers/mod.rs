@@ -258,6 +258,23 @@ pub fn error_codes(response: &Value) -> Vec<String> {
 }
 
 impl TestApp {
+    /// The `system` entries of a client's history, oldest first.
+    pub async fn system_notes(&self, client_id: impl serde::Serialize) -> Vec<String> {
+        let data = self
+            .data(
+                "query($id: UUID!) { client(id: $id) { notes(first: 100, orderBy: [{ field: ID }], \
+                   filter: { noteType: { eq: \"system\" } }) { nodes { content } } } }",
+                json!({ "id": client_id }),
+            )
+            .await;
+        data["client"]["notes"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["content"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// Runs an operation that must succeed; returns its `data`.
     pub async fn data(&self, query: &str, variables: Value) -> Value {
         let response = self.gql(query, variables).await;
