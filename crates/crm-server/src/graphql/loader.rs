@@ -196,18 +196,18 @@ impl Loaders {
         parent: Uuid,
         args: Args<R>,
     ) -> Result<Connection<R>, AppError> {
-        let args = Arc::new(args);
+        let filter = args.filter.clone();
         let page = self
             .loader
             .load_one(ChildrenKey {
                 parent_col,
                 parent,
-                args: args.clone(),
+                args: Arc::new(args),
             })
             .await
             .map_err(unshare)?
             .unwrap_or_default();
-        Connection::of_relation(page, &args, self.limits, parent_col, parent)
+        Ok(Connection::of_relation(page, filter, parent_col, parent))
     }
 
     /// `totalCount` of a relation, batched per level.

@@ -315,14 +315,16 @@ pub struct Edge<R> {
 /// A page of rows: what one list field returns before it becomes a connection.
 pub struct Page<R> {
     edges: Vec<Edge<R>>,
-    has_more: bool,
+    has_next_page: bool,
+    has_previous_page: bool,
 }
 
 impl<R> Default for Page<R> {
     fn default() -> Self {
         Page {
             edges: Vec::new(),
-            has_more: false,
+            has_next_page: false,
+            has_previous_page: false,
         }
     }
 }
@@ -364,13 +366,25 @@ where
         .collect()
 }
 
-fn finish_page<R>(mut edges: Vec<Edge<R>>, limit: usize, backward: bool) -> Page<R> {
-    let has_more = edges.len() > limit;
-    edges.truncate(limit);
-    if backward {
+/// Cuts the extra row fetched to know whether more follow, restores list order for `last`,
+/// and works out where the page sits.
+fn finish_page<R, O: SortField>(mut edges: Vec<Edge<R>>, plan: &Plan<O>) -> Page<R> {
+    let has_more = edges.len() > plan.limit;
+    edges.truncate(plan.limit);
+    if plan.backward {
         edges.reverse();
     }
-    Page { edges, has_more }
+    let (has_after, has_before) = (plan.after.is_some(), plan.before.is_some());
+    let (has_next_page, has_previous_page) = if plan.backward {
+        (has_before, has_more || has_after)
+    } else {
+        (has_more || has_before, has_after)
+    };
+    Page {
+        edges,
+        has_next_page,
+        has_previous_page,
+    }
 }
 
 /// Fetches one page of a root list. `scope_condition` restricts the rows the caller may see.
@@ -393,10 +407,9 @@ pub async fn fetch_page<R: Listable>(
         .into_iter()
         .map(|(_, e)| e)
         .collect();
-    let page = finish_page(edges, plan.limit, plan.backward);
+    let page = finish_page(edges, &plan);
     Ok(Connection::new(
         Arc::new(page),
-        &plan,
         CountSource::Root {
             filter: args.filter.map(Arc::new),
             scope: scope_condition,
@@ -437,9 +450,13 @@ pub async fn fetch_children<R: Listable>(
             grouped.entry(parent).or_default().push(edge);
         }
     }
-    Ok(grouped
-        .into_iter()
-        .map(|(parent, edges)| (parent, finish_page(edges, plan.limit, plan.backward)))
+    // Every parent gets its page, empty ones included (their pageInfo still reflects the cursors).
+    Ok(parents
+        .iter()
+        .map(|parent| {
+            let edges = grouped.remove(parent).unwrap_or_default();
+            (*parent, finish_page(edges, &plan))
+        })
         .collect())
 }
 
@@ -490,46 +507,29 @@ pub enum CountSource<R: Listable> {
 /// A page of `R` with Relay's `edges`, `nodes`, `pageInfo` and `totalCount`.
 pub struct Connection<R: Listable> {
     page: Arc<Page<R>>,
-    has_next_page: bool,
-    has_previous_page: bool,
     count: CountSource<R>,
 }
 
 impl<R: Listable> Connection<R> {
-    fn new<O: SortField>(page: Arc<Page<R>>, plan: &Plan<O>, count: CountSource<R>) -> Self {
-        let has_after = plan.after.is_some();
-        let has_before = plan.before.is_some();
-        let (has_next_page, has_previous_page) = if plan.backward {
-            (has_before, page.has_more || has_after)
-        } else {
-            (page.has_more || has_before, has_after)
-        };
-        Connection {
-            page,
-            has_next_page,
-            has_previous_page,
-            count,
-        }
+    fn new(page: Arc<Page<R>>, count: CountSource<R>) -> Self {
+        Connection { page, count }
     }
 
     /// The connection of a relation page already loaded.
     pub fn of_relation(
         page: Arc<Page<R>>,
-        args: &Args<R>,
-        limits: PageLimits,
+        filter: Option<R::Filter>,
         parent_col: &'static str,
         parent: Uuid,
-    ) -> Result<Self, AppError> {
-        let plan = plan(args, limits)?;
-        Ok(Connection::new(
+    ) -> Self {
+        Connection::new(
             page,
-            &plan,
             CountSource::Relation {
                 parent_col,
                 parent,
-                filter: args.filter.clone().map(Arc::new),
+                filter: filter.map(Arc::new),
             },
-        ))
+        )
     }
 }
 
@@ -586,8 +586,8 @@ impl<R: Listable> Connection<R> {
     async fn page_info(&self) -> PageInfo {
         // Cursors are encoded only when asked for.
         PageInfo {
-            has_next_page: self.has_next_page,
-            has_previous_page: self.has_previous_page,
+            has_next_page: self.page.has_next_page,
+            has_previous_page: self.page.has_previous_page,
             start_cursor: self.page.edges.first().map(Edge::encode_cursor),
             end_cursor: self.page.edges.last().map(Edge::encode_cursor),
         }
