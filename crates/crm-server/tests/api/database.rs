@@ -58,21 +58,7 @@ test_both! {
 
 test_both! {
     async fn foreign_keys_are_enforced(app) {
-        let err = contracts::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            contract_number: Set("C-404".into()),
-            client_id: Set(Uuid::now_v7()),
-            title: Set("Ghost".into()),
-            amount: Set(fixtures::dec("10")),
-            currency: Set("EUR".into()),
-            status: Set(ContractStatus::Draft),
-            created_at: Set(Utc::now()),
-            updated_at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(&app.db)
-        .await
-        .unwrap_err();
+        let err = insert_contract(&app, Uuid::now_v7(), "C-404").await.unwrap_err();
         assert!(matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))), "{err:?}");
     }
 }
@@ -102,17 +88,22 @@ test_both! {
         .await;
         assert!(zero_payment.is_err(), "a zero payment was accepted");
 
-        let duplicate = fixtures_contract_number_taken(&app, client.id).await;
+        let duplicate = insert_contract(&app, client.id, "C-1").await.unwrap_err();
         assert!(matches!(duplicate.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))), "{duplicate:?}");
     }
 }
 
-async fn fixtures_contract_number_taken(app: &TestApp, client_id: Uuid) -> DbErr {
+/// Inserts a draft contract straight through SeaORM, to see what the database itself refuses.
+async fn insert_contract(
+    app: &TestApp,
+    client_id: Uuid,
+    number: &str,
+) -> Result<contracts::Model, DbErr> {
     contracts::ActiveModel {
         id: Set(Uuid::now_v7()),
-        contract_number: Set("C-1".into()),
+        contract_number: Set(number.into()),
         client_id: Set(client_id),
-        title: Set("Twin".into()),
+        title: Set("Raw".into()),
         amount: Set(fixtures::dec("1")),
         currency: Set("EUR".into()),
         status: Set(ContractStatus::Draft),
@@ -122,7 +113,6 @@ async fn fixtures_contract_number_taken(app: &TestApp, client_id: Uuid) -> DbErr
     }
     .insert(&app.db)
     .await
-    .unwrap_err()
 }
 
 test_both! {
