@@ -1,8 +1,11 @@
-//! SeaORM 2 entities for the CRM's seven tables.
+//! SeaORM 2 entities for the CRM's seven tables, plus the
+//! sign-in state (`auth_sessions`, `api_tokens`).
 //!
 //! The PostgreSQL schema they map is produced by the `migration` crate (it matches the
 //! reference `schema.sql`); the same entities run unchanged on the embedded SQLite database.
 
+pub mod api_tokens;
+pub mod auth_sessions;
 pub mod client_notes;
 pub mod clients;
 pub mod contracts;

@@ -32,6 +32,10 @@ pub struct Model {
     pub client_notes: HasMany<super::client_notes::Entity>,
     #[sea_orm(has_many)]
     pub oauth_email_accounts: HasMany<super::oauth_email_accounts::Entity>,
+    #[sea_orm(has_many)]
+    pub auth_sessions: HasMany<super::auth_sessions::Entity>,
+    #[sea_orm(has_many)]
+    pub api_tokens: HasMany<super::api_tokens::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -21,6 +21,7 @@ mod m20261125_000006_create_client_notes;
 mod m20261125_000007_create_oauth_email_accounts;
 mod m20261125_000008_updated_at_triggers;
 mod m20261125_000009_payment_idempotency_key;
+mod m20261125_000010_auth_sessions_and_api_tokens;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_create_oauth_email_accounts::Migration),
             Box::new(m20261125_000008_updated_at_triggers::Migration),
             Box::new(m20261125_000009_payment_idempotency_key::Migration),
+            Box::new(m20261125_000010_auth_sessions_and_api_tokens::Migration),
         ]
     }
 }

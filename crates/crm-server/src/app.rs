@@ -9,8 +9,9 @@ use async_graphql::ParseRequestError;
 use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
@@ -20,6 +21,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::AuthService;
+use crate::auth::service::ClientInfo;
 use crate::config::Config;
 use crate::db;
 use crate::graphiql;
@@ -35,6 +38,7 @@ pub struct AppState {
     pub schema: CrmSchema,
     pub page_limits: PageLimits,
     pub metrics: Arc<Metrics>,
+    pub auth: Arc<AuthService>,
 }
 
 /// Counters served on `GET /metrics` (Prometheus text format).
@@ -78,7 +82,8 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
         .map(Arc::new)
         .map_err(|err| tracing::error!(error = %err, "mailbox token keys unusable"))
         .ok();
-    let schema = build_schema(Some(db.clone()), limits, cipher);
+    let auth = Arc::new(AuthService::new(db.clone(), &config.auth));
+    let schema = build_schema(Some(db.clone()), limits, cipher, Some(auth.clone()));
     let page_limits = PageLimits {
         default_size: config.server.default_page_size,
         max_size: config.server.max_page_size,
@@ -88,6 +93,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
         schema,
         page_limits,
         metrics,
+        auth,
     }
 }
 
@@ -119,6 +125,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
 
 async fn graphql_handler(
     State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
     request: Result<GraphQLRequest, GraphQLRejection>,
 ) -> Response {
     let request = match request {
@@ -129,9 +137,22 @@ async fn graphql_handler(
         .metrics
         .graphql_requests
         .fetch_add(1, Ordering::Relaxed);
-    let loaders = Loaders::new(state.db.clone(), state.page_limits);
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|value| value.to_str().unwrap_or_default());
+    let auth = state.auth.authenticate(authorization).await;
+    let client = ClientInfo {
+        ip: extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(|agent| agent.chars().take(200).collect()),
+    };
+    let loaders = Loaders::new(state.db.clone(), state.page_limits, auth);
     let dispatcher = loaders.dispatcher();
-    let request = request.into_inner().data(loaders);
+    let request = request.into_inner().data(loaders).data(client);
     let query = request.query.clone();
     let mut response = batch::drive(dispatcher, state.schema.execute(request)).await;
     errors::classify_response(&mut response, &query);
@@ -224,6 +245,9 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let state = build(&config).await?;
+    if config.server.environment == crate::config::Environment::Development {
+        crate::bootstrap::development_admin(&state.db).await?;
+    }
     let app = router(state.clone(), &config);
     let addr = SocketAddr::new(config.server.host, config.server.port);
     let listener = TcpListener::bind(addr).await?;
@@ -233,9 +257,12 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
         graphiql = config.server.graphiql_enabled(),
         "CRM GraphQL API listening on http://{local}/graphql"
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     state.db.close_by_ref().await?;
     tracing::info!("stopped");
     Ok(())

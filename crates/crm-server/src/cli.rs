@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `schema`.
+//! The command line: `serve` (the default), `migrate`, `schema`, `seed`, `create-admin`,
+//! `api-token`.
 
 use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
@@ -28,6 +29,11 @@ pub enum Command {
     Schema,
     /// Fill an empty database with deterministic demo data (migrating it first).
     Seed(crate::seed::SeedArgs),
+    /// Create an administrator (migrating the database first). Prints a generated password
+    /// once unless CRM_ADMIN_PASSWORD (or --password) gives one.
+    CreateAdmin(crate::bootstrap::CreateAdminArgs),
+    /// Create a personal API token for a user and print it (only its hash is stored).
+    ApiToken(crate::bootstrap::ApiTokenArgs),
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -58,6 +64,45 @@ pub async fn migrate(
     Ok(())
 }
 
+fn message(err: crate::error::AppError) -> String {
+    match err {
+        crate::error::AppError::Database(cause) => cause.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Runs `create-admin`.
+pub async fn create_admin(
+    database: &DatabaseConfig,
+    args: crate::bootstrap::CreateAdminArgs,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let db = crate::db::connect(&database.url(), 2).await?;
+    Migrator::up(&db, None).await?;
+    let (user, generated) = crate::bootstrap::create_admin(&db, args)
+        .await
+        .map_err(message)?;
+    println!("created admin {} ({})", user.email, user.id);
+    if let Some(password) = generated {
+        println!("password (shown once): {password}");
+    }
+    db.close().await?;
+    Ok(())
+}
+
+/// Runs `api-token`: prints the token alone on stdout.
+pub async fn api_token(
+    database: &DatabaseConfig,
+    args: crate::bootstrap::ApiTokenArgs,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let db = crate::db::connect(&database.url(), 2).await?;
+    let token = crate::bootstrap::api_token(&db, args)
+        .await
+        .map_err(message)?;
+    println!("{token}");
+    db.close().await?;
+    Ok(())
+}
+
 /// Runs `seed`.
 pub async fn seed(
     database: &DatabaseConfig,
@@ -65,12 +110,7 @@ pub async fn seed(
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let db = crate::db::connect(&database.url(), 2).await?;
     Migrator::up(&db, None).await?;
-    crate::seed::seed(&db, args)
-        .await
-        .map_err(|err| match err {
-            crate::error::AppError::Database(cause) => cause.to_string(),
-            other => other.to_string(),
-        })?;
+    crate::seed::seed(&db, args).await.map_err(message)?;
     db.close().await?;
     Ok(())
 }

@@ -182,6 +182,47 @@ impl ServerConfig {
     }
 }
 
+/// The development signing key for access tokens: fine on a laptop, refused in production.
+pub const DEV_JWT_SECRET: &str = "development-only-jwt-secret-do-not-use-in-production";
+
+/// Sign-in and tokens.
+#[derive(Args, Clone)]
+pub struct AuthConfig {
+    /// Secret that signs access tokens (HS256), at least 32 characters. Default: a development
+    /// secret that production mode refuses. Generate one with `openssl rand -base64 48`.
+    #[arg(long, env = "CRM_JWT_SECRET", hide_env_values = true, default_value = DEV_JWT_SECRET, hide_default_value = true)]
+    pub jwt_secret: String,
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "CRM_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a session (its refresh token), in days.
+    #[arg(long, env = "CRM_SESSION_TTL_DAYS", default_value_t = 30)]
+    pub session_ttl_days: u32,
+    /// How long a checked credential (a user's role and active flag, a session, an API token)
+    /// is reused before it is read again, in seconds. Changes made through this server take
+    /// effect at once; changes made elsewhere within this delay. 0 reads them on every request.
+    #[arg(long, env = "CRM_AUTH_CACHE_SECS", default_value_t = 10)]
+    pub auth_cache_secs: u64,
+    /// Sign-in attempts allowed per account and per client address each minute; further
+    /// attempts are refused with RATE_LIMITED until the budget refills.
+    #[arg(long, env = "CRM_SIGN_IN_PER_MINUTE", default_value_t = 5)]
+    pub sign_in_per_minute: u32,
+}
+
+impl AuthConfig {
+    pub fn access_token_ttl(&self) -> Duration {
+        Duration::from_secs(self.access_token_ttl_secs)
+    }
+
+    pub fn session_ttl(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.session_ttl_days))
+    }
+
+    pub fn cache_ttl(&self) -> Duration {
+        Duration::from_secs(self.auth_cache_secs)
+    }
+}
+
 /// Everything `serve` needs.
 #[derive(Args, Clone)]
 pub struct Config {
@@ -189,6 +230,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     #[command(flatten)]
     pub server: ServerConfig,
+    #[command(flatten)]
+    pub auth: AuthConfig,
 }
 
 impl Config {
@@ -196,7 +239,19 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         let cipher = crate::secrets::TokenCipher::from_config(&self.server.token_keys)
             .map_err(|e| e.to_string())?;
+        if self.auth.jwt_secret.len() < 32 {
+            return Err("CRM_JWT_SECRET must be at least 32 characters".to_owned());
+        }
+        if self.auth.access_token_ttl_secs == 0 || self.auth.session_ttl_days == 0 {
+            return Err("token lifetimes must be positive".to_owned());
+        }
         if self.server.environment == Environment::Production {
+            if self.auth.jwt_secret == DEV_JWT_SECRET {
+                return Err(
+                    "production mode refuses the development signing key: set CRM_JWT_SECRET"
+                        .to_owned(),
+                );
+            }
             if cipher.uses_dev_key() {
                 return Err(
                     "production mode refuses the development token key: set CRM_TOKEN_KEYS"
@@ -271,6 +326,7 @@ mod tests {
         };
         let mut config = cli.config;
         config.server.token_keys = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned();
+        config.auth.jwt_secret = "a-production-secret-of-at-least-32-characters".to_owned();
         config.database.postgres_password = None;
         assert!(config.validate().is_err());
         config.database.postgres_password = Some("a-real-secret".to_owned());
@@ -279,6 +335,12 @@ mod tests {
         assert!(
             config.validate().is_err(),
             "the development token key passed in production"
+        );
+        config.server.token_keys = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned();
+        config.auth.jwt_secret = DEV_JWT_SECRET.to_owned();
+        assert!(
+            config.validate().is_err(),
+            "the development signing key passed in production"
         );
     }
 }

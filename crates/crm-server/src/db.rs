@@ -5,12 +5,15 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, PrimaryKeyTrait, QuerySelect, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    DbErr, EntityTrait, PrimaryKeyTrait, QueryFilter, QuerySelect, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use uuid::Uuid;
 
+use crate::auth::Viewer;
+use crate::auth::policy::visible;
 use crate::error::{AppError, AppResult};
+use crate::graphql::query::Scope;
 
 /// Opens a connection pool for `url`.
 ///
@@ -83,9 +86,10 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 
 /// Reads one row by id, locking it until the transaction ends (`FOR UPDATE` on PostgreSQL;
 /// SQLite's write transaction already excludes other writers). `NOT_FOUND` naming `field` when
-/// there is no such row.
+/// there is no such row, or `viewer` may not see it.
 pub async fn for_update<E>(
     txn: &DatabaseTransaction,
+    viewer: Viewer,
     id: Uuid,
     field: &str,
     what: &str,
@@ -94,12 +98,14 @@ where
     E: EntityTrait,
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
 {
-    find_row::<E>(txn, id, field, what, true).await
+    find_row::<E>(txn, viewer, id, field, what, true).await
 }
 
-/// Checks that a referenced row exists (`NOT_FOUND` naming `field` otherwise).
+/// Checks that a referenced row exists and `viewer` may see it (`NOT_FOUND` naming `field`
+/// otherwise).
 pub async fn must_exist<E>(
     txn: &DatabaseTransaction,
+    viewer: Viewer,
     id: Uuid,
     field: &str,
     what: &str,
@@ -108,11 +114,12 @@ where
     E: EntityTrait,
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
 {
-    find_row::<E>(txn, id, field, what, false).await
+    find_row::<E>(txn, viewer, id, field, what, false).await
 }
 
 async fn find_row<E>(
     txn: &DatabaseTransaction,
+    viewer: Viewer,
     id: Uuid,
     field: &str,
     what: &str,
@@ -122,7 +129,12 @@ where
     E: EntityTrait,
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
 {
+    let table = E::default().table_name();
+    let scope = Scope::named(table, txn.get_database_backend(), viewer);
     let mut select = E::find_by_id(id);
+    if let Some(condition) = visible(table, &scope) {
+        select = select.filter(condition);
+    }
     if lock && txn.get_database_backend() == DbBackend::Postgres {
         select = select.lock_exclusive();
     }

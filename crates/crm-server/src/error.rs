@@ -14,6 +14,8 @@ pub mod codes {
     pub const CONFLICT: &str = "CONFLICT";
     pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
     pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// Too many attempts (sign-in); `extensions.retryAfterSeconds` says when to try again.
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
     /// The document is not valid GraphQL (syntax).
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
@@ -44,9 +46,13 @@ pub enum AppError {
         message: String,
         reason: Option<&'static str>,
     },
-    /// No valid credentials were sent.
-    #[error("authentication required")]
-    Unauthenticated,
+    /// No valid credentials were sent (none, expired, revoked, or wrong); the message says
+    /// which, without telling which part of a sign-in was wrong.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Too many attempts; try again after this many seconds.
+    #[error("too many attempts: try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// The caller is signed in but may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -71,6 +77,15 @@ impl AppError {
             field: Some(field.into()),
             message: message.into(),
         }
+    }
+
+    /// Signed in, but the role does not allow this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        AppError::Forbidden(message.into())
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        AppError::Unauthenticated(message.into())
     }
 
     pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -104,7 +119,8 @@ impl AppError {
             AppError::BadUserInput { .. } => codes::BAD_USER_INPUT,
             AppError::NotFound { .. } => codes::NOT_FOUND,
             AppError::Conflict { .. } => codes::CONFLICT,
-            AppError::Unauthenticated => codes::UNAUTHENTICATED,
+            AppError::Unauthenticated(_) => codes::UNAUTHENTICATED,
+            AppError::RateLimited { .. } => codes::RATE_LIMITED,
             AppError::Forbidden(_) => codes::FORBIDDEN,
             AppError::Database(_) | AppError::Internal(_) => codes::INTERNAL_SERVER_ERROR,
         }
@@ -206,6 +222,9 @@ impl ErrorExtensions for AppError {
             }
             if let Some(reason) = self.reason() {
                 ext.set("reason", reason);
+            }
+            if let AppError::RateLimited { retry_after_secs } = self {
+                ext.set("retryAfterSeconds", *retry_after_secs);
             }
         })
     }

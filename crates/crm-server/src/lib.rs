@@ -1,6 +1,8 @@
 //! CRM GraphQL API: the server library (`main.rs` is a thin wrapper, tests use it directly).
 
 pub mod app;
+pub mod auth;
+pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -23,6 +23,8 @@ async fn main() -> ExitCode {
     }
     let result = match command {
         Some(Command::Seed(args)) => cli::seed(&config.database, &args).await,
+        Some(Command::CreateAdmin(args)) => cli::create_admin(&config.database, args).await,
+        Some(Command::ApiToken(args)) => cli::api_token(&config.database, args).await,
         Some(Command::Migrate { action }) => {
             cli::migrate(&config.database, action.unwrap_or(MigrateAction::Up)).await
         }

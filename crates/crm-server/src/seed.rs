@@ -50,6 +50,9 @@ pub struct SeedArgs {
     /// Changes every generated value.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Password every demo user signs in with (to try the roles). Default: none can sign in.
+    #[arg(long, env = "CRM_SEED_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
 }
 
 /// A deterministic value for (seed, kind, index): splitmix64 of the three.
@@ -127,12 +130,21 @@ const CITIES: [&str; 8] = [
 
 /// Inserts the demo data into an empty database, in one transaction.
 pub async fn seed(db: &DatabaseConnection, args: &SeedArgs) -> AppResult<()> {
-    if clients::Entity::find().count(db).await? > 0 || users::Entity::find().count(db).await? > 0 {
+    // Admins made beforehand (the development admin, `create-admin`) may stay.
+    if clients::Entity::find().count(db).await? > 0 {
         return Err(AppError::bad_input(
             "database",
-            "the database already has users or clients: seed an empty database",
+            "the database already has clients: seed a database without CRM data",
         ));
     }
+    // One hash for every demo user: they share the demo password anyway.
+    let password_hash = match &args.password {
+        Some(password) => {
+            crate::auth::password::check_strength("password", password)?;
+            crate::auth::password::hash(password.clone()).await?
+        }
+        None => "!demo".to_owned(),
+    };
     let started = Instant::now();
     let g = Gen { seed: args.seed };
     let txn = db.begin().await?;
@@ -156,8 +168,8 @@ pub async fn seed(db: &DatabaseConnection, args: &SeedArgs) -> AppResult<()> {
                 2..=9 => Role::Manager,
                 _ => Role::Commercial,
             }),
-            // Demo users cannot sign in: no password matches this marker.
-            password_hash: Set("!demo".to_owned()),
+            // Without --password no password matches this marker: nobody signs in.
+            password_hash: Set(password_hash.clone()),
             is_active: Set(i % 17 != 16),
             last_login_at: Set(Some(at + Duration::days(30))),
             created_at: Set(at),

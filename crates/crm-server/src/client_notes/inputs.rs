@@ -87,14 +87,12 @@ impl SortField for ClientNoteOrderField {
     }
 }
 
-/// A new note in a client's history.
+/// A new note in a client's history, written by the signed-in user.
 #[derive(async_graphql::InputObject, Debug)]
 pub struct CreateClientNoteInput {
     /// The client the note is about.
     pub client_id: uuid::Uuid,
-    /// The author (optional).
-    pub user_id: Option<uuid::Uuid>,
-    /// Kind of entry: note (default), call, email, meeting …
+    /// Kind of entry: note (default), call, email, meeting … (`system` is the server's own).
     pub note_type: Option<String>,
     /// The text (not blank, at most 10 000 characters).
     pub content: String,

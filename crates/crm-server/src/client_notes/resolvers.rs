@@ -4,7 +4,7 @@ use async_graphql::{Context, Result};
 use uuid::Uuid;
 
 use super::types::ClientNote;
-use crate::graphql::context::db;
+use crate::graphql::context::{db, viewer};
 
 crate::root_queries! {
     /// Root query fields for client notes.
@@ -28,7 +28,9 @@ impl ClientNoteMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new note.")] input: super::inputs::CreateClientNoteInput,
     ) -> Result<ClientNote> {
-        Ok(super::service::create(db(ctx)?, input).await?.into())
+        Ok(super::service::create(db(ctx)?, viewer(ctx)?, input)
+            .await?
+            .into())
     }
 
     /// Changes a note. Returns it as stored.
@@ -38,7 +40,9 @@ impl ClientNoteMutation {
         #[graphql(desc = "Id of the note.")] id: Uuid,
         #[graphql(desc = "The fields to change.")] input: super::inputs::UpdateClientNoteInput,
     ) -> Result<ClientNote> {
-        Ok(super::service::update(db(ctx)?, id, input).await?.into())
+        Ok(super::service::update(db(ctx)?, viewer(ctx)?, id, input)
+            .await?
+            .into())
     }
 
     /// Deletes a note. Returns the deleted id.
@@ -47,6 +51,6 @@ impl ClientNoteMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Id of the note.")] id: Uuid,
     ) -> Result<Uuid> {
-        Ok(super::service::delete(db(ctx)?, id).await?)
+        Ok(super::service::delete(db(ctx)?, viewer(ctx)?, id).await?)
     }
 }

@@ -8,8 +8,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::inputs::{CreateClientNoteInput, UpdateClientNoteInput};
+use crate::auth::{Action, Viewer};
 use crate::db::{begin_write, check_unchanged, for_update, must_exist, now};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::validate::{not_null, required_text};
 
 /// The `noteType` of entries written by the system.
@@ -36,20 +37,50 @@ pub async fn record_event(
     .await?)
 }
 
+/// The history the server writes is kept as written; people change their own notes (managers
+/// and admins anyone's).
+fn may_edit(viewer: Viewer, note: &client_notes::Model) -> AppResult<()> {
+    if note.note_type == SYSTEM {
+        return Err(AppError::rule(
+            Some("id"),
+            "SYSTEM_ENTRY",
+            "history entries written by the server cannot be changed or deleted",
+        ));
+    }
+    if note.user_id != Some(viewer.user_id) {
+        viewer.require(Action::ModerateNotes)?;
+    }
+    Ok(())
+}
+
 /// Adds a note: one INSERT (the foreign keys check the references; only when one fails are
 /// the references looked up, to name the missing one).
 #[tracing::instrument(skip(db, input))]
 pub async fn create(
     db: &DatabaseConnection,
+    viewer: Viewer,
     input: CreateClientNoteInput,
 ) -> AppResult<client_notes::Model> {
     let note_type = required_text("noteType", input.note_type.as_deref().unwrap_or("note"), 50)?;
+    if note_type == SYSTEM {
+        return Err(AppError::bad_input(
+            "noteType",
+            "`system` entries are written by the server",
+        ));
+    }
     let content = required_text("content", &input.content, 10_000)?;
+    // Viewers who see every client write in one INSERT; others first prove they see this one.
+    if !viewer.sees_all_clients() {
+        let txn = db.begin().await?;
+        must_exist::<entity::clients::Entity>(&txn, viewer, input.client_id, "clientId", "client")
+            .await?;
+        txn.commit().await?;
+    }
     let at = now();
     let inserted = client_notes::ActiveModel {
         id: Set(Uuid::now_v7()),
         client_id: Set(input.client_id),
-        user_id: Set(input.user_id),
+        user_id: Set(Some(viewer.user_id)),
         note_type: Set(note_type),
         content: Set(content),
         created_at: Set(at),
@@ -69,11 +100,14 @@ pub async fn create(
             ) =>
         {
             let txn = db.begin().await?;
-            must_exist::<entity::clients::Entity>(&txn, input.client_id, "clientId", "client")
-                .await?;
-            if let Some(user_id) = input.user_id {
-                must_exist::<entity::users::Entity>(&txn, user_id, "userId", "user").await?;
-            }
+            must_exist::<entity::clients::Entity>(
+                &txn,
+                viewer,
+                input.client_id,
+                "clientId",
+                "client",
+            )
+            .await?;
             Err(err.into())
         }
         Err(err) => Err(err.into()),
@@ -83,17 +117,25 @@ pub async fn create(
 #[tracing::instrument(skip(db, input))]
 pub async fn update(
     db: &DatabaseConnection,
+    viewer: Viewer,
     id: Uuid,
     input: UpdateClientNoteInput,
 ) -> AppResult<client_notes::Model> {
     let note_type = not_null("noteType", input.note_type)?
         .map(|v| required_text("noteType", &v, 50))
         .transpose()?;
+    if note_type.as_deref() == Some(SYSTEM) {
+        return Err(AppError::bad_input(
+            "noteType",
+            "`system` entries are written by the server",
+        ));
+    }
     let content = not_null("content", input.content)?
         .map(|v| required_text("content", &v, 10_000))
         .transpose()?;
     let txn = begin_write(db).await?;
-    let current = for_update::<client_notes::Entity>(&txn, id, "id", "client note").await?;
+    let current = for_update::<client_notes::Entity>(&txn, viewer, id, "id", "client note").await?;
+    may_edit(viewer, &current)?;
     check_unchanged(current.updated_at, input.expected_updated_at)?;
     let mut active: client_notes::ActiveModel = current.into();
     if let Some(v) = note_type {
@@ -109,9 +151,10 @@ pub async fn update(
 }
 
 #[tracing::instrument(skip(db))]
-pub async fn delete(db: &DatabaseConnection, id: Uuid) -> AppResult<Uuid> {
+pub async fn delete(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppResult<Uuid> {
     let txn = begin_write(db).await?;
-    let current = for_update::<client_notes::Entity>(&txn, id, "id", "client note").await?;
+    let current = for_update::<client_notes::Entity>(&txn, viewer, id, "id", "client note").await?;
+    may_edit(viewer, &current)?;
     current.delete(&txn).await?;
     txn.commit().await?;
     Ok(id)

@@ -77,6 +77,7 @@ impl Loader<ClientTotalsKey> for CrmLoader {
     ) -> Result<HashMap<ClientTotalsKey, ClientTotals>, Self::Error> {
         let rows = select_by_ids(
             &self.db,
+            self.viewer().map_err(Arc::new)?,
             "clients",
             keys.iter().map(|k| k.0),
             |s| {

@@ -4,7 +4,7 @@ use async_graphql::{Context, Result};
 use uuid::Uuid;
 
 use super::types::Client;
-use crate::graphql::context::db;
+use crate::graphql::context::{db, viewer};
 
 crate::root_queries! {
     /// Root query fields for clients.
@@ -28,7 +28,9 @@ impl ClientMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new client.")] input: super::inputs::CreateClientInput,
     ) -> Result<Client> {
-        Ok(super::service::create(db(ctx)?, input).await?.into())
+        Ok(super::service::create(db(ctx)?, viewer(ctx)?, input)
+            .await?
+            .into())
     }
 
     /// Changes a client's details. Returns the client as stored.
@@ -38,7 +40,9 @@ impl ClientMutation {
         #[graphql(desc = "Id of the client.")] id: Uuid,
         #[graphql(desc = "The fields to change.")] input: super::inputs::UpdateClientInput,
     ) -> Result<Client> {
-        Ok(super::service::update(db(ctx)?, id, input).await?.into())
+        Ok(super::service::update(db(ctx)?, viewer(ctx)?, id, input)
+            .await?
+            .into())
     }
 
     /// Deletes a client that has no contracts (refused with CONFLICT / HAS_DEPENDENTS
@@ -48,7 +52,7 @@ impl ClientMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Id of the client.")] id: Uuid,
     ) -> Result<Uuid> {
-        Ok(super::service::delete(db(ctx)?, id).await?)
+        Ok(super::service::delete(db(ctx)?, viewer(ctx)?, id).await?)
     }
 
     /// Marks the client's know-your-customer checks as complete (required before signing a
@@ -58,7 +62,9 @@ impl ClientMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Id of the client.")] id: Uuid,
     ) -> Result<Client> {
-        Ok(super::service::complete_kyc(db(ctx)?, id).await?.into())
+        Ok(super::service::complete_kyc(db(ctx)?, viewer(ctx)?, id)
+            .await?
+            .into())
     }
 
     /// Assigns the client to a user, or unassigns it with `userId: null`. Writes the event to
@@ -69,6 +75,8 @@ impl ClientMutation {
         #[graphql(desc = "Id of the client.")] id: Uuid,
         #[graphql(desc = "The user to assign it to; null to unassign.")] user_id: Option<Uuid>,
     ) -> Result<Client> {
-        Ok(super::service::assign(db(ctx)?, id, user_id).await?.into())
+        Ok(super::service::assign(db(ctx)?, viewer(ctx)?, id, user_id)
+            .await?
+            .into())
     }
 }

@@ -10,6 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::inputs::{CreateClientInput, UpdateClientInput};
+use crate::auth::{Action, Viewer};
 use crate::client_notes::service::record_event;
 use crate::db::{begin_write, check_unchanged, for_update, must_exist, now};
 use crate::error::{AppError, AppResult};
@@ -35,6 +36,7 @@ fn text(max: usize) -> impl Fn(&str, Option<&str>) -> AppResult<Option<String>> 
 #[tracing::instrument(skip(db, input))]
 pub async fn create(
     db: &DatabaseConnection,
+    viewer: Viewer,
     input: CreateClientInput,
 ) -> AppResult<clients::Model> {
     let company_name = required_text("companyName", &input.company_name, 200)?;
@@ -44,9 +46,23 @@ pub async fn create(
     let city = optional_text("city", input.city.as_deref(), 100)?;
     let postal_code = postal_code("postalCode", input.postal_code.as_deref())?;
     let country = optional_text("country", input.country.as_deref(), 100)?;
+    // Commercials bring in their own prospects: the client is theirs.
+    let assigned_to = if viewer.can(Action::ReassignClients) {
+        input.assigned_to_id
+    } else {
+        match input.assigned_to_id {
+            None => Some(viewer.user_id),
+            Some(user_id) if user_id == viewer.user_id => Some(user_id),
+            Some(_) => {
+                return Err(AppError::forbidden(
+                    "your role (COMMERCIAL) creates clients assigned to yourself: leave `assignedToId` out",
+                ));
+            }
+        }
+    };
     let txn = begin_write(db).await?;
-    if let Some(user_id) = input.assigned_to_id {
-        must_exist::<users::Entity>(&txn, user_id, "assignedToId", "user").await?;
+    if let Some(user_id) = assigned_to {
+        must_exist::<users::Entity>(&txn, viewer, user_id, "assignedToId", "user").await?;
     }
     let at = now();
     let client = clients::ActiveModel {
@@ -61,7 +77,7 @@ pub async fn create(
         status: Set(input.status.unwrap_or(ClientStatus::Prospect)),
         kyc_completed: Set(false),
         kyc_completed_at: Set(None),
-        assigned_to: Set(input.assigned_to_id),
+        assigned_to: Set(assigned_to),
         created_at: Set(at),
         updated_at: Set(at),
     }
@@ -70,7 +86,7 @@ pub async fn create(
     record_event(
         &txn,
         client.id,
-        None,
+        Some(viewer.user_id),
         format!("Client {} created", client.company_name),
     )
     .await?;
@@ -82,6 +98,7 @@ pub async fn create(
 #[tracing::instrument(skip(db, input))]
 pub async fn update(
     db: &DatabaseConnection,
+    viewer: Viewer,
     id: Uuid,
     input: UpdateClientInput,
 ) -> AppResult<clients::Model> {
@@ -97,7 +114,7 @@ pub async fn update(
     let country = optional_update("country", input.country, text(100))?;
 
     let txn = begin_write(db).await?;
-    let current = for_update::<clients::Entity>(&txn, id, "id", "client").await?;
+    let current = for_update::<clients::Entity>(&txn, viewer, id, "id", "client").await?;
     check_unchanged(current.updated_at, input.expected_updated_at)?;
     let old_status = current.status;
     let mut active: clients::ActiveModel = current.into();
@@ -130,7 +147,7 @@ pub async fn update(
     if client.status != old_status {
         let content =
             format!("Status changed from {old_status:?} to {:?}", client.status).to_lowercase();
-        record_event(&txn, client.id, None, content).await?;
+        record_event(&txn, client.id, Some(viewer.user_id), content).await?;
     }
     txn.commit().await?;
     Ok(client)
@@ -139,9 +156,10 @@ pub async fn update(
 /// Deletes a client with no contracts (its notes and documents go with it). A client with
 /// contracts is refused: cancel or complete them and keep the client, or set it `CHURNED`.
 #[tracing::instrument(skip(db))]
-pub async fn delete(db: &DatabaseConnection, id: Uuid) -> AppResult<Uuid> {
+pub async fn delete(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppResult<Uuid> {
+    viewer.require(Action::DeleteClients)?;
     let txn = begin_write(db).await?;
-    let current = for_update::<clients::Entity>(&txn, id, "id", "client").await?;
+    let current = for_update::<clients::Entity>(&txn, viewer, id, "id", "client").await?;
     let contracts = contracts::Entity::find()
         .filter(contracts::Column::ClientId.eq(id))
         .count(&txn)
@@ -163,9 +181,13 @@ pub async fn delete(db: &DatabaseConnection, id: Uuid) -> AppResult<Uuid> {
 
 /// Marks the client's know-your-customer checks as done.
 #[tracing::instrument(skip(db))]
-pub async fn complete_kyc(db: &DatabaseConnection, id: Uuid) -> AppResult<clients::Model> {
+pub async fn complete_kyc(
+    db: &DatabaseConnection,
+    viewer: Viewer,
+    id: Uuid,
+) -> AppResult<clients::Model> {
     let txn = begin_write(db).await?;
-    let current = for_update::<clients::Entity>(&txn, id, "id", "client").await?;
+    let current = for_update::<clients::Entity>(&txn, viewer, id, "id", "client").await?;
     if current.kyc_completed {
         return Err(AppError::rule(
             Some("id"),
@@ -179,7 +201,13 @@ pub async fn complete_kyc(db: &DatabaseConnection, id: Uuid) -> AppResult<client
     active.kyc_completed_at = Set(Some(at));
     active.updated_at = Set(at);
     let client = active.update(&txn).await?;
-    record_event(&txn, client.id, None, "KYC completed".to_owned()).await?;
+    record_event(
+        &txn,
+        client.id,
+        Some(viewer.user_id),
+        "KYC completed".to_owned(),
+    )
+    .await?;
     txn.commit().await?;
     Ok(client)
 }
@@ -188,14 +216,16 @@ pub async fn complete_kyc(db: &DatabaseConnection, id: Uuid) -> AppResult<client
 #[tracing::instrument(skip(db))]
 pub async fn assign(
     db: &DatabaseConnection,
+    viewer: Viewer,
     id: Uuid,
     user_id: Option<Uuid>,
 ) -> AppResult<clients::Model> {
+    viewer.require(Action::ReassignClients)?;
     let txn = begin_write(db).await?;
-    let current = for_update::<clients::Entity>(&txn, id, "id", "client").await?;
+    let current = for_update::<clients::Entity>(&txn, viewer, id, "id", "client").await?;
     let content = match user_id {
         Some(user_id) => {
-            let user = must_exist::<users::Entity>(&txn, user_id, "userId", "user").await?;
+            let user = must_exist::<users::Entity>(&txn, viewer, user_id, "userId", "user").await?;
             format!(
                 "Assigned to {} {} ({})",
                 user.first_name, user.last_name, user.username
@@ -207,7 +237,7 @@ pub async fn assign(
     active.assigned_to = Set(user_id);
     active.updated_at = Set(now());
     let client = active.update(&txn).await?;
-    record_event(&txn, client.id, None, content).await?;
+    record_event(&txn, client.id, Some(viewer.user_id), content).await?;
     txn.commit().await?;
     Ok(client)
 }
@@ -215,8 +245,9 @@ pub async fn assign(
 /// Loads a client inside a transaction (for other domains' rules).
 pub async fn find(
     txn: &sea_orm::DatabaseTransaction,
+    viewer: Viewer,
     id: Uuid,
     field: &str,
 ) -> AppResult<clients::Model> {
-    must_exist::<clients::Entity>(txn, id, field, "client").await
+    must_exist::<clients::Entity>(txn, viewer, id, field, "client").await
 }

@@ -80,6 +80,7 @@ impl Loader<ContractTotalsKey> for CrmLoader {
     ) -> Result<HashMap<ContractTotalsKey, ContractTotals>, Self::Error> {
         let rows = select_by_ids(
             &self.db,
+            self.viewer().map_err(Arc::new)?,
             "contracts",
             keys.iter().map(|k| k.0),
             |s| {

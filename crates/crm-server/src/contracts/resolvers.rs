@@ -4,7 +4,7 @@ use async_graphql::{Context, Result};
 use uuid::Uuid;
 
 use super::types::Contract;
-use crate::graphql::context::db;
+use crate::graphql::context::{db, viewer};
 
 crate::root_queries! {
     /// Root query fields for contracts.
@@ -28,7 +28,9 @@ impl ContractMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new contract.")] input: super::inputs::CreateContractInput,
     ) -> Result<Contract> {
-        Ok(super::service::create(db(ctx)?, input).await?.into())
+        Ok(super::service::create(db(ctx)?, viewer(ctx)?, input)
+            .await?
+            .into())
     }
 
     /// Changes a contract's details. Returns the contract as stored.
@@ -38,7 +40,9 @@ impl ContractMutation {
         #[graphql(desc = "Id of the contract.")] id: Uuid,
         #[graphql(desc = "The fields to change.")] input: super::inputs::UpdateContractInput,
     ) -> Result<Contract> {
-        Ok(super::service::update(db(ctx)?, id, input).await?.into())
+        Ok(super::service::update(db(ctx)?, viewer(ctx)?, id, input)
+            .await?
+            .into())
     }
 
     /// Deletes a contract that has no payments (refused with CONFLICT / HAS_DEPENDENTS
@@ -48,7 +52,7 @@ impl ContractMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Id of the contract.")] id: Uuid,
     ) -> Result<Uuid> {
-        Ok(super::service::delete(db(ctx)?, id).await?)
+        Ok(super::service::delete(db(ctx)?, viewer(ctx)?, id).await?)
     }
 
     /// Signs a DRAFT contract: it becomes ACTIVE with `signedAt` set. Requires the client's KYC
@@ -61,7 +65,9 @@ impl ContractMutation {
             crate::graphql::scalars::DateTime,
         >,
     ) -> Result<Contract> {
-        Ok(super::service::sign(db(ctx)?, id, signed_at).await?.into())
+        Ok(super::service::sign(db(ctx)?, viewer(ctx)?, id, signed_at)
+            .await?
+            .into())
     }
 
     /// Completes an ACTIVE contract.
@@ -70,7 +76,9 @@ impl ContractMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Id of the contract.")] id: Uuid,
     ) -> Result<Contract> {
-        Ok(super::service::complete(db(ctx)?, id).await?.into())
+        Ok(super::service::complete(db(ctx)?, viewer(ctx)?, id)
+            .await?
+            .into())
     }
 
     /// Cancels a DRAFT or ACTIVE contract; the reason is kept in the client's history.
@@ -80,6 +88,8 @@ impl ContractMutation {
         #[graphql(desc = "Id of the contract.")] id: Uuid,
         #[graphql(desc = "Why it was cancelled.")] reason: Option<String>,
     ) -> Result<Contract> {
-        Ok(super::service::cancel(db(ctx)?, id, reason).await?.into())
+        Ok(super::service::cancel(db(ctx)?, viewer(ctx)?, id, reason)
+            .await?
+            .into())
     }
 }

@@ -13,6 +13,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::inputs::{CreateContractInput, UpdateContractInput};
+use crate::auth::{Action, Viewer};
 use crate::client_notes::service::record_event;
 use crate::db::{begin_write, check_unchanged, for_update, must_exist, now};
 use crate::error::{AppError, AppResult};
@@ -67,8 +68,10 @@ pub async fn paid(txn: &DatabaseTransaction, contract_id: Uuid) -> AppResult<Dec
 #[tracing::instrument(skip(db, input))]
 pub async fn create(
     db: &DatabaseConnection,
+    viewer: Viewer,
     input: CreateContractInput,
 ) -> AppResult<contracts::Model> {
+    viewer.require(Action::ManageContracts)?;
     let number = required_text("contractNumber", &input.contract_number, 50)?;
     let title = required_text("title", &input.title, 200)?;
     let amount = money("amount", input.amount.0, false)?;
@@ -78,9 +81,9 @@ pub async fn create(
     check_dates(start, end)?;
 
     let txn = begin_write(db).await?;
-    let client = crate::clients::service::find(&txn, input.client_id, "clientId").await?;
+    let client = crate::clients::service::find(&txn, viewer, input.client_id, "clientId").await?;
     if let Some(user_id) = input.commercial_id {
-        must_exist::<users::Entity>(&txn, user_id, "commercialId", "user").await?;
+        must_exist::<users::Entity>(&txn, viewer, user_id, "commercialId", "user").await?;
     }
     number_is_free(&txn, &number, None).await?;
     let at = now();
@@ -104,7 +107,7 @@ pub async fn create(
     record_event(
         &txn,
         client.id,
-        None,
+        Some(viewer.user_id),
         format!(
             "Contract {} drafted ({} {})",
             contract.contract_number, contract.amount, contract.currency
@@ -119,9 +122,11 @@ pub async fn create(
 #[tracing::instrument(skip(db, input))]
 pub async fn update(
     db: &DatabaseConnection,
+    viewer: Viewer,
     id: Uuid,
     input: UpdateContractInput,
 ) -> AppResult<contracts::Model> {
+    viewer.require(Action::ManageContracts)?;
     let number = not_null("contractNumber", input.contract_number)?
         .map(|v| required_text("contractNumber", &v, 50))
         .transpose()?;
@@ -136,7 +141,7 @@ pub async fn update(
         .transpose()?;
 
     let txn = begin_write(db).await?;
-    let current = for_update::<contracts::Entity>(&txn, id, "id", "contract").await?;
+    let current = for_update::<contracts::Entity>(&txn, viewer, id, "id", "contract").await?;
     check_unchanged(current.updated_at, input.expected_updated_at)?;
     let start = match input.start_date {
         MaybeUndefined::Undefined => current.start_date,
@@ -166,7 +171,7 @@ pub async fn update(
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),
         MaybeUndefined::Value(user_id) => {
-            must_exist::<users::Entity>(&txn, user_id, "commercialId", "user").await?;
+            must_exist::<users::Entity>(&txn, viewer, user_id, "commercialId", "user").await?;
             Some(Some(user_id))
         }
     };
@@ -196,9 +201,10 @@ pub async fn update(
 
 /// Deletes a contract with no payments.
 #[tracing::instrument(skip(db))]
-pub async fn delete(db: &DatabaseConnection, id: Uuid) -> AppResult<Uuid> {
+pub async fn delete(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppResult<Uuid> {
+    viewer.require(Action::ManageContracts)?;
     let txn = begin_write(db).await?;
-    let current = for_update::<contracts::Entity>(&txn, id, "id", "contract").await?;
+    let current = for_update::<contracts::Entity>(&txn, viewer, id, "id", "contract").await?;
     let count = payments::Entity::find()
         .filter(payments::Column::ContractId.eq(id))
         .count(&txn)
@@ -212,7 +218,13 @@ pub async fn delete(db: &DatabaseConnection, id: Uuid) -> AppResult<Uuid> {
     }
     let (client_id, number) = (current.client_id, current.contract_number.clone());
     current.delete(&txn).await?;
-    record_event(&txn, client_id, None, format!("Contract {number} deleted")).await?;
+    record_event(
+        &txn,
+        client_id,
+        Some(viewer.user_id),
+        format!("Contract {number} deleted"),
+    )
+    .await?;
     txn.commit().await?;
     Ok(id)
 }
@@ -220,14 +232,16 @@ pub async fn delete(db: &DatabaseConnection, id: Uuid) -> AppResult<Uuid> {
 /// A status change with its rule and history entry.
 async fn transition(
     db: &DatabaseConnection,
+    viewer: Viewer,
     id: Uuid,
     from: &[ContractStatus],
     to: ContractStatus,
     signed_at: Option<DateTime>,
     note: Option<String>,
 ) -> AppResult<contracts::Model> {
+    viewer.require(Action::ManageContracts)?;
     let txn = begin_write(db).await?;
-    let current = for_update::<contracts::Entity>(&txn, id, "id", "contract").await?;
+    let current = for_update::<contracts::Entity>(&txn, viewer, id, "id", "contract").await?;
     if !from.contains(&current.status) {
         return Err(AppError::rule(
             Some("id"),
@@ -236,7 +250,8 @@ async fn transition(
         ));
     }
     if to == ContractStatus::Active {
-        let client = crate::clients::service::find(&txn, current.client_id, "clientId").await?;
+        let client =
+            crate::clients::service::find(&txn, viewer, current.client_id, "clientId").await?;
         if !client.kyc_completed {
             return Err(AppError::rule(
                 Some("id"),
@@ -264,7 +279,7 @@ async fn transition(
         content.push_str(": ");
         content.push_str(&note);
     }
-    record_event(&txn, contract.client_id, None, content).await?;
+    record_event(&txn, contract.client_id, Some(viewer.user_id), content).await?;
     txn.commit().await?;
     tracing::info!(contract_id = %contract.id, status = ?to, "contract status changed");
     Ok(contract)
@@ -273,11 +288,13 @@ async fn transition(
 /// DRAFT → ACTIVE, once the client's KYC is complete.
 pub async fn sign(
     db: &DatabaseConnection,
+    viewer: Viewer,
     id: Uuid,
     signed_at: Option<DateTime>,
 ) -> AppResult<contracts::Model> {
     transition(
         db,
+        viewer,
         id,
         &[ContractStatus::Draft],
         ContractStatus::Active,
@@ -288,9 +305,14 @@ pub async fn sign(
 }
 
 /// ACTIVE → COMPLETED.
-pub async fn complete(db: &DatabaseConnection, id: Uuid) -> AppResult<contracts::Model> {
+pub async fn complete(
+    db: &DatabaseConnection,
+    viewer: Viewer,
+    id: Uuid,
+) -> AppResult<contracts::Model> {
     transition(
         db,
+        viewer,
         id,
         &[ContractStatus::Active],
         ContractStatus::Completed,
@@ -303,12 +325,14 @@ pub async fn complete(db: &DatabaseConnection, id: Uuid) -> AppResult<contracts:
 /// DRAFT or ACTIVE → CANCELLED, with an optional reason kept in the history.
 pub async fn cancel(
     db: &DatabaseConnection,
+    viewer: Viewer,
     id: Uuid,
     reason: Option<String>,
 ) -> AppResult<contracts::Model> {
     let reason = crate::validate::optional_text("reason", reason.as_deref(), 1000)?;
     transition(
         db,
+        viewer,
         id,
         &[ContractStatus::Draft, ContractStatus::Active],
         ContractStatus::Cancelled,

@@ -11,6 +11,11 @@ pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, AppError> {
         .map_err(|_| AppError::Internal("request has no loaders".to_owned()))
 }
 
+/// Who is asking (`UNAUTHENTICATED` for anonymous requests and refused credentials).
+pub fn viewer(ctx: &Context<'_>) -> Result<crate::auth::Viewer, AppError> {
+    loaders(ctx)?.viewer()
+}
+
 /// The database connection (schema data).
 pub fn db<'a>(ctx: &Context<'a>) -> Result<&'a sea_orm::DatabaseConnection, AppError> {
     ctx.data::<sea_orm::DatabaseConnection>()

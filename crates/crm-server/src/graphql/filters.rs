@@ -92,6 +92,8 @@ pub fn exists<F: EntityFilter>(
             condition
         });
     }
+    // Related rows the viewer may not see do not exist for the filter either.
+    let inner = crate::auth::policy::restrict(inner, table, &child);
     Expr::exists(
         Query::select()
             .expr(Expr::val(1))

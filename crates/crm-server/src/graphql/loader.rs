@@ -10,16 +10,20 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
+use sea_orm::sea_query::Condition;
 use sea_orm::sea_query::{Alias, Expr};
-use sea_orm::{DatabaseConnection, EntityTrait, ExprTrait, QueryFilter};
+use sea_orm::{DatabaseConnection, EntityName, EntityTrait, ExprTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::auth::policy::restrict;
+use crate::auth::{RequestAuth, Viewer};
 use crate::error::AppError;
 use crate::graphql::batch::{Batcher, Dispatcher};
 use crate::graphql::pagination::{
     Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, count_children,
-    fetch_children,
+    fetch_children, fetch_page,
 };
+use crate::graphql::query::Scope;
 
 /// An API type backed by one table row.
 pub trait Record:
@@ -62,6 +66,14 @@ impl<R> Hash for ById<R> {
 pub struct CrmLoader {
     pub(crate) db: DatabaseConnection,
     pub(crate) limits: PageLimits,
+    auth: RequestAuth,
+}
+
+impl CrmLoader {
+    /// Who is asking; `UNAUTHENTICATED` for anonymous requests.
+    pub(crate) fn viewer(&self) -> Result<Viewer, AppError> {
+        self.auth.viewer()
+    }
 }
 
 impl<R: Record> Loader<ById<R>> for CrmLoader {
@@ -69,11 +81,14 @@ impl<R: Record> Loader<ById<R>> for CrmLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[ById<R>]) -> Result<HashMap<ById<R>, R>, Self::Error> {
+        let viewer = self.viewer().map_err(Arc::new)?;
+        let entity = R::Entity::default();
+        let table = entity.table_name();
+        let scope = Scope::named(table, self.db.get_database_backend(), viewer);
+        let ids = Condition::all()
+            .add(Expr::col((entity, Alias::new("id"))).is_in(keys.iter().map(|key| key.0)));
         let rows = R::Entity::find()
-            .filter(
-                Expr::col((R::Entity::default(), Alias::new("id")))
-                    .is_in(keys.iter().map(|key| key.0)),
-            )
+            .filter(restrict(ids, table, &scope))
             .all(&self.db)
             .await
             .map_err(|err| Arc::new(AppError::from(err)))?;
@@ -105,9 +120,11 @@ impl<R: Listable> Loader<ChildrenKey<R>> for CrmLoader {
         }
         let mut out = HashMap::with_capacity(keys.len());
         for ((parent_col, args), parents) in groups {
-            let mut pages = fetch_children::<R>(&self.db, parent_col, &parents, &args, self.limits)
-                .await
-                .map_err(Arc::new)?;
+            let viewer = self.viewer().map_err(Arc::new)?;
+            let mut pages =
+                fetch_children::<R>(&self.db, viewer, parent_col, &parents, &args, self.limits)
+                    .await
+                    .map_err(Arc::new)?;
             for parent in parents {
                 let page = pages.remove(&parent).unwrap_or_default();
                 out.insert(
@@ -139,9 +156,11 @@ impl<R: Listable> Loader<CountKey<R>> for CrmLoader {
         }
         let mut out = HashMap::with_capacity(keys.len());
         for ((parent_col, filter), parents) in groups {
-            let counts = count_children::<R>(&self.db, parent_col, &parents, filter.as_deref())
-                .await
-                .map_err(Arc::new)?;
+            let viewer = self.viewer().map_err(Arc::new)?;
+            let counts =
+                count_children::<R>(&self.db, viewer, parent_col, &parents, filter.as_deref())
+                    .await
+                    .map_err(Arc::new)?;
             for parent in parents {
                 let n = counts.get(&parent).copied().unwrap_or(0);
                 out.insert(
@@ -158,19 +177,43 @@ impl<R: Listable> Loader<CountKey<R>> for CrmLoader {
     }
 }
 
-/// The loaders of one request.
+/// The loaders of one request, and who is asking.
 pub struct Loaders {
     loader: Batcher<CrmLoader>,
+    db: DatabaseConnection,
     limits: PageLimits,
+    auth: RequestAuth,
 }
 
 impl Loaders {
     /// Loaders whose batches run when the request is driven by [`crate::graphql::batch::drive`].
-    pub fn new(db: DatabaseConnection, limits: PageLimits) -> Self {
+    pub fn new(db: DatabaseConnection, limits: PageLimits, auth: RequestAuth) -> Self {
         Loaders {
-            loader: Batcher::new(CrmLoader { db, limits }),
+            loader: Batcher::new(CrmLoader {
+                db: db.clone(),
+                limits,
+                auth: auth.clone(),
+            }),
+            db,
             limits,
+            auth,
         }
+    }
+
+    /// Who is asking; `UNAUTHENTICATED` for anonymous requests and refused tokens.
+    pub fn viewer(&self) -> Result<Viewer, AppError> {
+        self.auth.viewer()
+    }
+
+    /// How the request authenticated.
+    pub fn auth(&self) -> &RequestAuth {
+        &self.auth
+    }
+
+    /// A page of a root list: the rows the viewer may see.
+    pub async fn list<R: Listable>(&self, args: Args<R>) -> Result<Connection<R>, AppError> {
+        let viewer = self.viewer()?;
+        fetch_page::<R>(&self.db, viewer, args, self.limits).await
     }
 
     /// What the request handler drives.
@@ -196,6 +239,7 @@ impl Loaders {
         parent: Uuid,
         args: Args<R>,
     ) -> Result<Connection<R>, AppError> {
+        self.viewer()?;
         let filter = args.filter.clone();
         let page = self
             .loader
@@ -231,6 +275,7 @@ impl Loaders {
 
     /// One row by id, batched with every other id asked for at the same time.
     pub async fn by_id<R: Record>(&self, id: Uuid) -> Result<Option<R>, AppError> {
+        self.viewer()?;
         self.loader
             .load_one(ById::<R>::new(id))
             .await
@@ -259,7 +304,10 @@ pub fn unshare(err: Arc<AppError>) -> AppError {
             message: message.clone(),
             reason: *reason,
         },
-        AppError::Unauthenticated => AppError::Unauthenticated,
+        AppError::Unauthenticated(message) => AppError::Unauthenticated(message.clone()),
+        AppError::RateLimited { retry_after_secs } => AppError::RateLimited {
+            retry_after_secs: *retry_after_secs,
+        },
         AppError::Forbidden(message) => AppError::Forbidden(message.clone()),
         AppError::Database(err) => AppError::Internal(format!("database error: {err}")),
         AppError::Internal(message) => AppError::Internal(message.clone()),

@@ -15,6 +15,8 @@ use sea_orm::sea_query::{
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult};
 use uuid::Uuid;
 
+use crate::auth::Viewer;
+use crate::auth::policy::restrict;
 use crate::error::AppError;
 use crate::graphql::context::loaders;
 use crate::graphql::cursor::{Cursor, SortValue};
@@ -300,7 +302,7 @@ fn base_select<R: Listable>(
     if let Some(filter) = filter {
         condition = condition.add(filter.condition(scope));
     }
-    select.cond_where(condition);
+    select.cond_where(restrict(condition, R::TABLE, scope));
     Ok(select)
 }
 
@@ -387,17 +389,16 @@ fn finish_page<R, O: SortField>(mut edges: Vec<Edge<R>>, plan: &Plan<O>) -> Page
     }
 }
 
-/// Fetches one page of a root list. `scope_condition` restricts the rows the caller may see.
+/// Fetches one page of a root list (the rows `viewer` may see).
 pub async fn fetch_page<R: Listable>(
     db: &DatabaseConnection,
+    viewer: Viewer,
     args: Args<R>,
     limits: PageLimits,
-    scope_condition: Condition,
 ) -> Result<Connection<R>, AppError> {
     let plan = plan(&args, limits)?;
-    let scope = Scope::root(db.get_database_backend());
-    let mut select =
-        base_select::<R>(&plan, args.filter.as_ref(), scope_condition.clone(), &scope)?;
+    let scope = Scope::root(db.get_database_backend(), viewer);
+    let mut select = base_select::<R>(&plan, args.filter.as_ref(), Condition::all(), &scope)?;
     for (expr, order) in plan.order_exprs(&scope) {
         select.order_by_expr(expr, order);
     }
@@ -412,7 +413,7 @@ pub async fn fetch_page<R: Listable>(
         Arc::new(page),
         CountSource::Root {
             filter: args.filter.map(Arc::new),
-            scope: scope_condition,
+            viewer,
             _r: PhantomData,
         },
     ))
@@ -421,13 +422,14 @@ pub async fn fetch_page<R: Listable>(
 /// Fetches the pages of a to-many relation for many parents in one statement.
 pub async fn fetch_children<R: Listable>(
     db: &DatabaseConnection,
+    viewer: Viewer,
     parent_col: &'static str,
     parents: &[Uuid],
     args: &Args<R>,
     limits: PageLimits,
 ) -> Result<HashMap<Uuid, Page<R>>, AppError> {
     let plan = plan(args, limits)?;
-    let scope = Scope::root(db.get_database_backend());
+    let scope = Scope::root(db.get_database_backend(), viewer);
     let parent_filter = Condition::all().add(scope.col(parent_col).is_in(parents.iter().copied()));
     let mut inner = base_select::<R>(&plan, args.filter.as_ref(), parent_filter, &scope)?;
     inner.expr_as(scope.col(parent_col), Alias::new("__parent"));
@@ -463,15 +465,17 @@ pub async fn fetch_children<R: Listable>(
 /// Counts rows per parent, for `totalCount` on relations.
 pub async fn count_children<R: Listable>(
     db: &DatabaseConnection,
+    viewer: Viewer,
     parent_col: &'static str,
     parents: &[Uuid],
     filter: Option<&R::Filter>,
 ) -> Result<HashMap<Uuid, i64>, AppError> {
-    let scope = Scope::root(db.get_database_backend());
+    let scope = Scope::root(db.get_database_backend(), viewer);
     let mut condition = Condition::all().add(scope.col(parent_col).is_in(parents.iter().copied()));
     if let Some(filter) = filter {
         condition = condition.add(filter.condition(&scope));
     }
+    let condition = restrict(condition, R::TABLE, &scope);
     let select = Query::select()
         .expr_as(scope.col(parent_col), Alias::new("parent"))
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
@@ -494,7 +498,7 @@ pub async fn count_children<R: Listable>(
 pub enum CountSource<R: Listable> {
     Root {
         filter: Option<Arc<R::Filter>>,
-        scope: Condition,
+        viewer: Viewer,
         _r: PhantomData<fn() -> R>,
     },
     Relation {
@@ -596,11 +600,11 @@ impl<R: Listable> Connection<R> {
     /// How many rows match the filter, across all pages (counted only when asked).
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         match &self.count {
-            CountSource::Root { filter, scope, .. } => {
+            CountSource::Root { filter, viewer, .. } => {
                 let db = ctx
                     .data::<DatabaseConnection>()
                     .map_err(|_| AppError::Internal("no database".into()))?;
-                Ok(count_root::<R>(db, filter.as_deref(), scope.clone()).await?)
+                Ok(count_root::<R>(db, *viewer, filter.as_deref()).await?)
             }
             CountSource::Relation {
                 parent_col,
@@ -615,14 +619,15 @@ impl<R: Listable> Connection<R> {
 
 async fn count_root<R: Listable>(
     db: &DatabaseConnection,
+    viewer: Viewer,
     filter: Option<&R::Filter>,
-    scope_condition: Condition,
 ) -> Result<i64, AppError> {
-    let scope = Scope::root(db.get_database_backend());
-    let mut condition = scope_condition;
+    let scope = Scope::root(db.get_database_backend(), viewer);
+    let mut condition = Condition::all();
     if let Some(filter) = filter {
         condition = condition.add(filter.condition(&scope));
     }
+    let condition = restrict(condition, R::TABLE, &scope);
     let select = Query::select()
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
         .from_as(Alias::new(R::TABLE), Alias::new(&scope.alias))
@@ -800,9 +805,7 @@ macro_rules! root_queries {
                 order_by: Option<Vec<$crate::graphql::order::OrderBy<<$ty as $crate::graphql::pagination::Listable>::OrderField>>>,
             ) -> async_graphql::Result<$crate::graphql::pagination::Connection<$ty>> {
                 let args = $crate::graphql::pagination::ListArgs { first, after, last, before, filter, order_by };
-                let limits = $crate::graphql::context::loaders(ctx)?.limits();
-                let db = $crate::graphql::context::db(ctx)?;
-                Ok($crate::graphql::pagination::fetch_page::<$ty>(db, args, limits, sea_orm::sea_query::Condition::all()).await?)
+                Ok($crate::graphql::context::loaders(ctx)?.list::<$ty>(args).await?)
             }
         }
     };

@@ -6,21 +6,31 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use sea_orm::DbBackend;
 use sea_orm::sea_query::{Alias, Expr};
 
-/// The table alias a condition or sort expression refers to, and the backend it targets.
-/// Subqueries (relation filters, computed fields) get fresh aliases from [`Scope::child`].
+use crate::auth::Viewer;
+
+/// The table alias a condition or sort expression refers to, the backend it targets and who
+/// is asking (see [`crate::auth::policy::visible`]). Subqueries (relation filters, computed
+/// fields) get fresh aliases from [`Scope::child`].
 #[derive(Debug)]
 pub struct Scope {
     pub alias: String,
     pub backend: DbBackend,
+    pub viewer: Viewer,
     counter: std::sync::Arc<AtomicUsize>,
 }
 
 impl Scope {
     /// The scope of the outermost table, aliased `t0`.
-    pub fn root(backend: DbBackend) -> Scope {
+    pub fn root(backend: DbBackend, viewer: Viewer) -> Scope {
+        Scope::named("t0", backend, viewer)
+    }
+
+    /// The scope of a table referred to by `name` (its own name, in SeaORM's queries).
+    pub fn named(name: &str, backend: DbBackend, viewer: Viewer) -> Scope {
         Scope {
-            alias: "t0".to_owned(),
+            alias: name.to_owned(),
             backend,
+            viewer,
             counter: std::sync::Arc::new(AtomicUsize::new(1)),
         }
     }
@@ -31,6 +41,7 @@ impl Scope {
         Scope {
             alias: format!("t{n}"),
             backend: self.backend,
+            viewer: self.viewer,
             counter: self.counter.clone(),
         }
     }
@@ -85,6 +96,7 @@ impl Scope {
 /// how computed fields are loaded for a whole level at once.
 pub async fn select_by_ids<T>(
     db: &sea_orm::DatabaseConnection,
+    viewer: Viewer,
     table: &str,
     ids: impl Iterator<Item = uuid::Uuid>,
     columns: impl Fn(&Scope) -> Vec<(&'static str, Expr)>,
@@ -92,12 +104,16 @@ pub async fn select_by_ids<T>(
 ) -> Result<std::collections::HashMap<uuid::Uuid, T>, crate::error::AppError> {
     use sea_orm::ConnectionTrait;
     use sea_orm::sea_query::{ExprTrait, Query};
-    let s = Scope::root(db.get_database_backend());
+    let s = Scope::root(db.get_database_backend(), viewer);
     let mut select = Query::select();
     select
         .expr_as(s.col("id"), Alias::new("id"))
         .from_as(Alias::new(table), Alias::new(&s.alias))
-        .and_where(s.col("id").is_in(ids));
+        .cond_where(crate::auth::policy::restrict(
+            sea_orm::sea_query::Condition::all().add(s.col("id").is_in(ids)),
+            table,
+            &s,
+        ));
     for (name, expr) in columns(&s) {
         select.expr_as(expr, Alias::new(name));
     }

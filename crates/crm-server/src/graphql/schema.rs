@@ -3,17 +3,19 @@
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
+use crate::auth::{AuthMutation, AuthQuery, AuthService};
 use crate::client_notes::{ClientNoteMutation, ClientNoteQuery};
 use crate::clients::{ClientMutation, ClientQuery};
 use crate::contracts::{ContractMutation, ContractQuery};
 use crate::documents::DocumentQuery;
 use crate::oauth_email_accounts::{OAuthEmailAccountMutation, OAuthEmailAccountQuery};
 use crate::payments::{PaymentMutation, PaymentQuery};
-use crate::users::UserQuery;
+use crate::users::{UserMutation, UserQuery};
 
 /// Every root query field.
 #[derive(MergedObject, Default)]
 pub struct Query(
+    AuthQuery,
     ClientQuery,
     ContractQuery,
     PaymentQuery,
@@ -26,6 +28,8 @@ pub struct Query(
 /// Every mutation.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
+    AuthMutation,
+    UserMutation,
     ClientMutation,
     ContractMutation,
     PaymentMutation,
@@ -62,6 +66,7 @@ pub fn build_schema(
     db: Option<DatabaseConnection>,
     limits: SchemaLimits,
     cipher: Option<std::sync::Arc<crate::secrets::TokenCipher>>,
+    auth: Option<std::sync::Arc<AuthService>>,
 ) -> CrmSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(limits.max_depth)
@@ -72,6 +77,9 @@ pub fn build_schema(
     if let Some(cipher) = cipher {
         builder = builder.data(cipher);
     }
+    if let Some(auth) = auth {
+        builder = builder.data(auth);
+    }
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -80,5 +88,5 @@ pub fn build_schema(
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None, SchemaLimits::default(), None).sdl()
+    build_schema(None, SchemaLimits::default(), None, None).sdl()
 }

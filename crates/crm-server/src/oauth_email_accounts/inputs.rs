@@ -92,8 +92,8 @@ impl SortField for OAuthEmailAccountOrderField {
 #[derive(InputObject, Debug)]
 #[graphql(name = "ConnectEmailAccountInput")]
 pub struct ConnectEmailAccountInput {
-    /// The user connecting the mailbox.
-    pub user_id: uuid::Uuid,
+    /// Whose mailbox it is (default: yours; only admins connect mailboxes for others).
+    pub user_id: Option<uuid::Uuid>,
     /// OAuth provider (google, microsoft …).
     pub provider: String,
     /// The mailbox address.

@@ -30,7 +30,10 @@ impl OAuthEmailAccountMutation {
             .data::<std::sync::Arc<crate::secrets::TokenCipher>>()
             .map_err(|_| crate::error::AppError::Internal("no token cipher".to_owned()))?;
         let db = crate::graphql::context::db(ctx)?;
-        Ok(super::service::connect(db, cipher, input).await?.into())
+        let viewer = crate::graphql::context::viewer(ctx)?;
+        Ok(super::service::connect(db, viewer, cipher, input)
+            .await?
+            .into())
     }
 
     /// Disconnects a mailbox: the account and its tokens are deleted. Returns the deleted id.
@@ -39,6 +42,7 @@ impl OAuthEmailAccountMutation {
         ctx: &async_graphql::Context<'_>,
         #[graphql(desc = "Id of the mailbox account.")] id: uuid::Uuid,
     ) -> async_graphql::Result<uuid::Uuid> {
-        Ok(super::service::disconnect(crate::graphql::context::db(ctx)?, id).await?)
+        let viewer = crate::graphql::context::viewer(ctx)?;
+        Ok(super::service::disconnect(crate::graphql::context::db(ctx)?, viewer, id).await?)
     }
 }

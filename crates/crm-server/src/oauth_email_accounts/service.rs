@@ -9,6 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::inputs::ConnectEmailAccountInput;
+use crate::auth::{Action, Viewer};
 use crate::db::{begin_write, for_update, must_exist, now};
 use crate::error::{AppError, AppResult};
 use crate::secrets::TokenCipher;
@@ -29,6 +30,7 @@ fn seal(cipher: &TokenCipher, field: &str, token: Option<&str>) -> AppResult<Opt
 #[tracing::instrument(skip(db, cipher, input))]
 pub async fn connect(
     db: &DatabaseConnection,
+    viewer: Viewer,
     cipher: &TokenCipher,
     input: ConnectEmailAccountInput,
 ) -> AppResult<oauth_email_accounts::Model> {
@@ -38,11 +40,15 @@ pub async fn connect(
     let access = seal(cipher, "accessToken", input.access_token.as_deref())?;
     let refresh = seal(cipher, "refreshToken", input.refresh_token.as_deref())?;
     let expires = input.token_expires_at.map(|t| t.0);
+    let owner = input.user_id.unwrap_or(viewer.user_id);
+    if owner != viewer.user_id {
+        viewer.require(Action::ManageUsers)?;
+    }
 
     let txn = begin_write(db).await?;
-    must_exist::<users::Entity>(&txn, input.user_id, "userId", "user").await?;
+    must_exist::<users::Entity>(&txn, viewer, owner, "userId", "user").await?;
     let existing = oauth_email_accounts::Entity::find()
-        .filter(oauth_email_accounts::Column::UserId.eq(input.user_id))
+        .filter(oauth_email_accounts::Column::UserId.eq(owner))
         .filter(oauth_email_accounts::Column::Provider.eq(provider.as_str()))
         .filter(oauth_email_accounts::Column::Email.eq(address.as_str()))
         .one(&txn)
@@ -60,7 +66,7 @@ pub async fn connect(
         None => {
             oauth_email_accounts::ActiveModel {
                 id: Set(Uuid::now_v7()),
-                user_id: Set(input.user_id),
+                user_id: Set(owner),
                 provider: Set(provider),
                 email: Set(address),
                 access_token: Set(access),
@@ -80,9 +86,10 @@ pub async fn connect(
 
 /// Disconnects a mailbox: the account and its tokens are deleted.
 #[tracing::instrument(skip(db))]
-pub async fn disconnect(db: &DatabaseConnection, id: Uuid) -> AppResult<Uuid> {
+pub async fn disconnect(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppResult<Uuid> {
     let txn = begin_write(db).await?;
-    let current = for_update::<oauth_email_accounts::Entity>(&txn, id, "id", "mailbox").await?;
+    let current =
+        for_update::<oauth_email_accounts::Entity>(&txn, viewer, id, "id", "mailbox").await?;
     current.delete(&txn).await?;
     txn.commit().await?;
     Ok(id)

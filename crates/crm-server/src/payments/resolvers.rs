@@ -4,7 +4,7 @@ use async_graphql::{Context, Result};
 use uuid::Uuid;
 
 use super::types::Payment;
-use crate::graphql::context::db;
+use crate::graphql::context::{db, viewer};
 
 crate::root_queries! {
     /// Root query fields for payments.
@@ -28,7 +28,9 @@ impl PaymentMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new payment.")] input: super::inputs::CreatePaymentInput,
     ) -> Result<Payment> {
-        Ok(super::service::create(db(ctx)?, input).await?.into())
+        Ok(super::service::create(db(ctx)?, viewer(ctx)?, input)
+            .await?
+            .into())
     }
 
     /// Records a payment received (COMPLETED) and writes it to the client's history. Safe to
@@ -38,7 +40,9 @@ impl PaymentMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The payment received.")] input: super::inputs::RecordPaymentInput,
     ) -> Result<Payment> {
-        Ok(super::service::record(db(ctx)?, input).await?.into())
+        Ok(super::service::record(db(ctx)?, viewer(ctx)?, input)
+            .await?
+            .into())
     }
 
     /// Changes a payment. Returns the payment as stored.
@@ -48,7 +52,9 @@ impl PaymentMutation {
         #[graphql(desc = "Id of the payment.")] id: Uuid,
         #[graphql(desc = "The fields to change.")] input: super::inputs::UpdatePaymentInput,
     ) -> Result<Payment> {
-        Ok(super::service::update(db(ctx)?, id, input).await?.into())
+        Ok(super::service::update(db(ctx)?, viewer(ctx)?, id, input)
+            .await?
+            .into())
     }
 
     /// Refunds a COMPLETED payment and writes it to the client's history.
@@ -57,7 +63,9 @@ impl PaymentMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Id of the payment.")] id: Uuid,
     ) -> Result<Payment> {
-        Ok(super::service::refund(db(ctx)?, id).await?.into())
+        Ok(super::service::refund(db(ctx)?, viewer(ctx)?, id)
+            .await?
+            .into())
     }
 
     /// Deletes a PENDING or FAILED payment. Returns the deleted id.
@@ -66,6 +74,6 @@ impl PaymentMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Id of the payment.")] id: Uuid,
     ) -> Result<Uuid> {
-        Ok(super::service::delete(db(ctx)?, id).await?)
+        Ok(super::service::delete(db(ctx)?, viewer(ctx)?, id).await?)
     }
 }

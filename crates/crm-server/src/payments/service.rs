@@ -13,19 +13,24 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::inputs::{CreatePaymentInput, RecordPaymentInput, UpdatePaymentInput};
+use crate::auth::policy::restrict;
+use crate::auth::{Action, Viewer};
 use crate::client_notes::service::record_event;
 use crate::contracts::service::paid;
 use crate::db::{begin_write, check_unchanged, for_update, now};
 use crate::error::{AppError, AppResult};
+use crate::graphql::query::Scope;
 use crate::validate::{money, not_null, optional_text};
+use sea_orm::sea_query::Condition;
 
 /// Locks the contract and checks it takes payments.
 async fn payable_contract(
     txn: &DatabaseTransaction,
+    viewer: Viewer,
     contract_id: Uuid,
 ) -> AppResult<contracts::Model> {
     let contract =
-        for_update::<contracts::Entity>(txn, contract_id, "contractId", "contract").await?;
+        for_update::<contracts::Entity>(txn, viewer, contract_id, "contractId", "contract").await?;
     if matches!(
         contract.status,
         ContractStatus::Draft | ContractStatus::Cancelled
@@ -83,6 +88,7 @@ fn allowed_status(field: &str, status: PaymentStatus) -> AppResult<PaymentStatus
 #[tracing::instrument(skip(db, input))]
 pub async fn create(
     db: &DatabaseConnection,
+    viewer: Viewer,
     input: CreatePaymentInput,
 ) -> AppResult<payments::Model> {
     let amount = money("amount", input.amount.0, true)?;
@@ -90,7 +96,7 @@ pub async fn create(
     let method = optional_text("paymentMethod", input.payment_method.as_deref(), 50)?;
     let reference = optional_text("reference", input.reference.as_deref(), 200)?;
     let txn = begin_write(db).await?;
-    let contract = payable_contract(&txn, input.contract_id).await?;
+    let contract = payable_contract(&txn, viewer, input.contract_id).await?;
     if let Some(client_id) = input.client_id
         && client_id != contract.client_id
     {
@@ -117,7 +123,7 @@ pub async fn create(
         record_event(
             &txn,
             contract.client_id,
-            None,
+            Some(viewer.user_id),
             received(&payment, &contract),
         )
         .await?;
@@ -174,6 +180,7 @@ async fn insert(
 #[tracing::instrument(skip(db, input))]
 pub async fn record(
     db: &DatabaseConnection,
+    viewer: Viewer,
     input: RecordPaymentInput,
 ) -> AppResult<payments::Model> {
     let amount = money("amount", input.amount.0, true)?;
@@ -185,12 +192,12 @@ pub async fn record(
         .map(|d| d.0)
         .unwrap_or_else(|| now().date_naive());
 
-    if let Some(existing) = find_by_key(db, key.as_deref()).await? {
+    if let Some(existing) = find_by_key(db, viewer, key.as_deref()).await? {
         return Ok(existing);
     }
     let result = async {
         let txn = begin_write(db).await?;
-        let contract = payable_contract(&txn, input.contract_id).await?;
+        let contract = payable_contract(&txn, viewer, input.contract_id).await?;
         check_not_overpaid(&txn, &contract, amount, None).await?;
         let payment = insert(
             &txn,
@@ -206,7 +213,7 @@ pub async fn record(
         record_event(
             &txn,
             contract.client_id,
-            None,
+            Some(viewer.user_id),
             received(&payment, &contract),
         )
         .await?;
@@ -219,32 +226,40 @@ pub async fn record(
         // The same key raced us and won: answer with its payment.
         Err(AppError::Conflict {
             field: Some(field), ..
-        }) if field == "idempotencyKey" => find_by_key(db, key.as_deref())
+        }) if field == "idempotencyKey" => find_by_key(db, viewer, key.as_deref())
             .await?
             .ok_or_else(|| AppError::Internal("idempotency key vanished".into())),
         other => other,
     }
 }
 
+/// The payment recorded with `key`, if the viewer may see it (a key used on another
+/// portfolio then fails on the unique constraint instead of revealing that payment).
 async fn find_by_key(
     db: &DatabaseConnection,
+    viewer: Viewer,
     key: Option<&str>,
 ) -> AppResult<Option<payments::Model>> {
-    match key {
-        Some(key) => Ok(payments::Entity::find()
-            .filter(payments::Column::IdempotencyKey.eq(key))
-            .one(db)
-            .await?),
-        None => Ok(None),
-    }
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let scope = Scope::named("payments", db.get_database_backend(), viewer);
+    let condition = restrict(
+        Condition::all().add(payments::Column::IdempotencyKey.eq(key)),
+        "payments",
+        &scope,
+    );
+    Ok(payments::Entity::find().filter(condition).one(db).await?)
 }
 
 #[tracing::instrument(skip(db, input))]
 pub async fn update(
     db: &DatabaseConnection,
+    viewer: Viewer,
     id: Uuid,
     input: UpdatePaymentInput,
 ) -> AppResult<payments::Model> {
+    viewer.require(Action::CorrectPayments)?;
     let amount = not_null("amount", input.amount)?
         .map(|v| money("amount", v.0, true))
         .transpose()?;
@@ -263,7 +278,7 @@ pub async fn update(
         MaybeUndefined::Value(v) => Some(optional_text("reference", Some(&v), 200)?),
     };
     let txn = begin_write(db).await?;
-    let current = for_update::<payments::Entity>(&txn, id, "id", "payment").await?;
+    let current = for_update::<payments::Entity>(&txn, viewer, id, "id", "payment").await?;
     check_unchanged(current.updated_at, input.expected_updated_at)?;
     if current.status == PaymentStatus::Refunded {
         return Err(AppError::rule(
@@ -277,7 +292,7 @@ pub async fn update(
     // Completing a payment locks its contract (and checks it); the history entry reuses it.
     let contract = match new_status {
         PaymentStatus::Completed => {
-            let contract = payable_contract(&txn, current.contract_id).await?;
+            let contract = payable_contract(&txn, viewer, current.contract_id).await?;
             check_not_overpaid(&txn, &contract, new_amount, Some(&current)).await?;
             Some(contract)
         }
@@ -303,7 +318,13 @@ pub async fn update(
     if let Some(contract) = &contract
         && !was_completed
     {
-        record_event(&txn, payment.client_id, None, received(&payment, contract)).await?;
+        record_event(
+            &txn,
+            payment.client_id,
+            Some(viewer.user_id),
+            received(&payment, contract),
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(payment)
@@ -311,9 +332,14 @@ pub async fn update(
 
 /// COMPLETED → REFUNDED, with its history entry.
 #[tracing::instrument(skip(db))]
-pub async fn refund(db: &DatabaseConnection, id: Uuid) -> AppResult<payments::Model> {
+pub async fn refund(
+    db: &DatabaseConnection,
+    viewer: Viewer,
+    id: Uuid,
+) -> AppResult<payments::Model> {
+    viewer.require(Action::CorrectPayments)?;
     let txn = begin_write(db).await?;
-    let current = for_update::<payments::Entity>(&txn, id, "id", "payment").await?;
+    let current = for_update::<payments::Entity>(&txn, viewer, id, "id", "payment").await?;
     if current.status != PaymentStatus::Completed {
         return Err(AppError::rule(
             Some("id"),
@@ -321,24 +347,30 @@ pub async fn refund(db: &DatabaseConnection, id: Uuid) -> AppResult<payments::Mo
             "only a completed payment can be refunded",
         ));
     }
-    let contract =
-        for_update::<contracts::Entity>(&txn, current.contract_id, "contractId", "contract")
-            .await?;
+    let contract = for_update::<contracts::Entity>(
+        &txn,
+        viewer,
+        current.contract_id,
+        "contractId",
+        "contract",
+    )
+    .await?;
     let mut active: payments::ActiveModel = current.into();
     active.status = Set(PaymentStatus::Refunded);
     active.updated_at = Set(now());
     let payment = active.update(&txn).await?;
     let content = payment_event(&payment, &contract, "refunded");
-    record_event(&txn, payment.client_id, None, content).await?;
+    record_event(&txn, payment.client_id, Some(viewer.user_id), content).await?;
     txn.commit().await?;
     Ok(payment)
 }
 
 /// Deletes a PENDING or FAILED payment; money that moved (COMPLETED, REFUNDED) stays on record.
 #[tracing::instrument(skip(db))]
-pub async fn delete(db: &DatabaseConnection, id: Uuid) -> AppResult<Uuid> {
+pub async fn delete(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppResult<Uuid> {
+    viewer.require(Action::CorrectPayments)?;
     let txn = begin_write(db).await?;
-    let current = for_update::<payments::Entity>(&txn, id, "id", "payment").await?;
+    let current = for_update::<payments::Entity>(&txn, viewer, id, "id", "payment").await?;
     if matches!(
         current.status,
         PaymentStatus::Completed | PaymentStatus::Refunded

@@ -110,3 +110,40 @@ impl SortField for UserOrderField {
         }
     }
 }
+
+/// A new member of the team.
+#[derive(async_graphql::InputObject, Debug)]
+pub struct CreateUserInput {
+    /// Sign-in e-mail address (unique, stored in lower case).
+    pub email: String,
+    /// Sign-in name (unique; letters, digits, `.`, `_`, `-`).
+    pub username: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// What the user may do (default COMMERCIAL).
+    pub role: Option<Role>,
+    /// The initial password (10 to 128 characters); the user can change it.
+    #[graphql(secret)]
+    pub password: String,
+}
+
+/// Changes to a user; absent fields are left as they are.
+#[derive(async_graphql::InputObject, Debug)]
+pub struct UpdateUserInput {
+    /// Sign-in e-mail address.
+    pub email: Option<String>,
+    /// Sign-in name.
+    pub username: Option<String>,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// What the user may do.
+    pub role: Option<Role>,
+    /// Whether the user may sign in (false ends their sessions).
+    pub is_active: Option<bool>,
+    /// The `updatedAt` you last read: the update fails with CONFLICT if the user changed since.
+    pub expected_updated_at: Option<crate::graphql::scalars::DateTime>,
+}

@@ -1,8 +1,9 @@
-//! Users: the sales team.
+//! Users: the sales team, and their management.
 
 pub mod inputs;
 pub mod resolvers;
+pub mod service;
 pub mod types;
 
-pub use resolvers::UserQuery;
+pub use resolvers::{UserMutation, UserQuery};
 pub use types::User;

@@ -154,7 +154,8 @@ test_both! {
                 Value::Null,
             )
             .await;
-        for list in ["users", "clients", "contracts", "payments", "documents", "clientNotes", "oauthEmailAccounts"] {
+        assert_eq!(data["users"]["totalCount"], 2, "the user and the test admin");
+        for list in ["clients", "contracts", "payments", "documents", "clientNotes", "oauthEmailAccounts"] {
             assert_eq!(data[list]["totalCount"], 1, "{list}");
         }
     }

@@ -13,6 +13,7 @@ fn small() -> SeedArgs {
         documents: 20,
         email_accounts: 5,
         seed: 7,
+        password: None,
     }
 }
 
@@ -28,7 +29,7 @@ test_both! {
                 Value::Null,
             )
             .await;
-        assert_eq!(data["users"]["totalCount"], 12);
+        assert_eq!(data["users"]["totalCount"], 12 + 1, "the demo users and the test admin");
         assert_eq!(data["clients"]["totalCount"], 40);
         assert_eq!(data["clientNotes"]["totalCount"], 30);
         assert_eq!(data["documents"]["totalCount"], 20);

@@ -26,6 +26,7 @@ use tower::ServiceExt;
 
 use crm_server::cli::Cli;
 use crm_server::{app, db, telemetry};
+use entity::Role;
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,11 @@ pub struct TestApp {
     pub backend: Backend,
     pub db: DatabaseConnection,
     pub router: Router,
+    pub auth: Arc<crm_server::auth::AuthService>,
+    /// The admin every request is sent as, unless a test says otherwise.
+    pub admin_id: uuid::Uuid,
+    /// The admin's access token.
+    pub token: String,
     metrics: Arc<app::Metrics>,
     counted: AtomicU64,
     _guard: DatabaseGuard,
@@ -173,15 +179,36 @@ impl TestApp {
         let config = test_config();
         let state = app::state(db.clone(), &config);
         let metrics = state.metrics.clone();
+        let auth = state.auth.clone();
         let router = app::router(state, &config);
+        let admin = insert_user(&db, "test-admin", Role::Admin, None).await;
+        let token = session_token(&auth, admin.clone()).await;
+        // Check the admin's session once, as any first request would.
+        auth.authenticate(Some(&format!("Bearer {token}"))).await;
         Some(TestApp {
             backend,
             db,
             router,
+            auth,
+            admin_id: admin.id,
+            token,
             metrics,
             counted: AtomicU64::new(0),
             _guard: guard,
         })
+    }
+
+    /// A new user with `role` (and `password`, when the test signs in with it), and an access
+    /// token of a fresh session of theirs.
+    pub async fn user(
+        &self,
+        handle: &str,
+        role: Role,
+        password: Option<&str>,
+    ) -> (uuid::Uuid, String) {
+        let user = insert_user(&self.db, handle, role, password).await;
+        let token = session_token(&self.auth, user.clone()).await;
+        (user.id, token)
     }
 
     /// The backend of the database under test.
@@ -189,17 +216,20 @@ impl TestApp {
         self.db.get_database_backend()
     }
 
-    /// Runs a GraphQL operation through the router; returns the JSON answer.
+    /// Runs a GraphQL operation through the router, as the test admin; returns the JSON answer.
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.gql_as(Some(&self.token), query, variables).await
+    }
+
+    /// Runs a GraphQL operation with this bearer token (none: anonymous).
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let body = json!({ "query": query, "variables": variables }).to_string();
-        let (status, body) = self
-            .request(
-                Request::post("/graphql")
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .body(Body::from(body))
-                    .unwrap(),
-            )
-            .await;
+        let mut request =
+            Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let (status, body) = self.request(request.body(Body::from(body)).unwrap()).await;
         assert_eq!(status, StatusCode::OK, "GraphQL answered {status}: {body}");
         serde_json::from_str(&body).unwrap()
     }
@@ -234,9 +264,45 @@ fn unreachable_pg(url: &str, error: &str) -> Option<TestApp> {
     None
 }
 
+/// Inserts a user (see [`fixtures::user`]); the password is hashed only when the test will
+/// sign in with it.
+pub async fn insert_user(
+    db: &DatabaseConnection,
+    handle: &str,
+    role: Role,
+    password: Option<&str>,
+) -> entity::users::Model {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let user = fixtures::user(db, handle, role).await;
+    let Some(password) = password else {
+        return user;
+    };
+    let hash = crm_server::auth::password::hash(password.to_owned())
+        .await
+        .unwrap();
+    let mut active: entity::users::ActiveModel = user.into();
+    active.password_hash = Set(hash);
+    active.update(db).await.unwrap()
+}
+
+/// An access token of a new session of `user`.
+pub async fn session_token(
+    auth: &crm_server::auth::AuthService,
+    user: entity::users::Model,
+) -> String {
+    crm_server::auth::service::open_session(auth, user, &Default::default())
+        .await
+        .unwrap()
+        .access_token
+}
+
 /// The server configuration tests use: defaults, whatever the environment says.
 pub fn test_config() -> crm_server::config::Config {
-    Cli::parse_from(["crm-server"]).config
+    let mut config = Cli::parse_from(["crm-server"]).config;
+    // Checked credentials stay cached for the whole test (changes through the API clear the
+    // cache), so statement counts do not depend on how long a test runs.
+    config.auth.auth_cache_secs = 3600;
+    config
 }
 
 /// The error codes of a GraphQL answer, in order.

@@ -1,0 +1,347 @@
+//! Sign-in, sessions, password changes and API tokens. Each change is one transaction, and
+//! clears the credential cache so that it applies to the very next request.
+
+use std::net::IpAddr;
+
+use chrono::Utc;
+use entity::{api_tokens, auth_sessions, users};
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::credentials::AuthService;
+use super::password;
+use super::tokens::{API_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, digest, opaque_token};
+use super::{Action, RequestAuth, Viewer};
+use crate::db::{begin_write, now};
+use crate::error::{AppError, AppResult};
+use crate::validate::required_text;
+
+/// Where a request comes from (for the sign-in rate limit and the session list).
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+/// A new or refreshed session.
+pub struct SessionTokens {
+    pub access_token: String,
+    pub access_expires_at: chrono::DateTime<Utc>,
+    pub refresh_token: String,
+    pub session_expires_at: chrono::DateTime<Utc>,
+    pub user: users::Model,
+}
+
+const WRONG_CREDENTIALS: &str = "wrong e-mail or password";
+
+/// The user with this e-mail address (compared case-insensitively).
+async fn user_by_email(
+    db: &impl sea_orm::ConnectionTrait,
+    email: &str,
+) -> AppResult<Option<users::Model>> {
+    Ok(users::Entity::find()
+        .filter(
+            Expr::expr(Func::lower(Expr::col(users::Column::Email)))
+                .eq(email.trim().to_lowercase()),
+        )
+        .one(db)
+        .await?)
+}
+
+/// Checks the password and opens a session.
+#[tracing::instrument(skip(auth, password, client))]
+pub async fn sign_in(
+    auth: &AuthService,
+    email: &str,
+    password: String,
+    client: &ClientInfo,
+) -> AppResult<SessionTokens> {
+    auth.sign_in_attempt(email, client.ip)?;
+    let user = user_by_email(auth.db(), email).await?;
+    let ok = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    let user = match user {
+        Some(user) if ok => user,
+        _ => {
+            tracing::info!("sign-in refused: wrong credentials");
+            return Err(AppError::unauthenticated(WRONG_CREDENTIALS));
+        }
+    };
+    if !user.is_active {
+        // Told only to someone who knows the password.
+        return Err(AppError::unauthenticated("this account is disabled"));
+    }
+    open_session(auth, user, client).await
+}
+
+/// Opens a session for `user` (whose credentials were checked) and records the sign-in.
+pub async fn open_session(
+    auth: &AuthService,
+    user: users::Model,
+    client: &ClientInfo,
+) -> AppResult<SessionTokens> {
+    let txn = begin_write(auth.db()).await?;
+    let refresh_token = opaque_token(REFRESH_TOKEN_PREFIX)?;
+    let at = now();
+    let session = auth_sessions::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        refresh_token_hash: Set(digest(&refresh_token)),
+        previous_token_hash: Set(None),
+        user_agent: Set(client.user_agent.clone()),
+        created_at: Set(at),
+        last_used_at: Set(at),
+        expires_at: Set(at + auth.session_ttl),
+        revoked_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    let mut signed_in: users::ActiveModel = user.into();
+    signed_in.last_login_at = Set(Some(at));
+    let user = signed_in.update(&txn).await?;
+    txn.commit().await?;
+    tracing::info!(user_id = %user.id, session_id = %session.id, "signed in");
+    let (access_token, access_expires_at) = auth.access_tokens.issue(user.id, session.id)?;
+    Ok(SessionTokens {
+        access_token,
+        access_expires_at,
+        refresh_token,
+        session_expires_at: session.expires_at,
+        user,
+    })
+}
+
+/// Exchanges a refresh token for new tokens; the old refresh token stops working. Presenting
+/// a refresh token that was already exchanged ends the session: someone else has a copy.
+#[tracing::instrument(skip(auth, refresh_token))]
+pub async fn refresh(auth: &AuthService, refresh_token: &str) -> AppResult<SessionTokens> {
+    let ended = || AppError::unauthenticated("the session has ended: sign in again");
+    if !refresh_token.starts_with(REFRESH_TOKEN_PREFIX) {
+        return Err(ended());
+    }
+    let presented = digest(refresh_token);
+    let txn = begin_write(auth.db()).await?;
+    let found = auth_sessions::Entity::find()
+        .filter(auth_sessions::Column::RefreshTokenHash.eq(presented.as_str()))
+        .find_also_related(users::Entity)
+        .one(&txn)
+        .await?;
+    let at = now();
+    let Some((session, Some(user))) = found else {
+        // An exchanged token: revoke its session.
+        let reused = auth_sessions::Entity::update_many()
+            .col_expr(auth_sessions::Column::RevokedAt, Expr::value(at))
+            .filter(auth_sessions::Column::PreviousTokenHash.eq(presented.as_str()))
+            .filter(auth_sessions::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        if reused.rows_affected > 0 {
+            tracing::warn!("refresh token reused: session revoked");
+            auth.forget_credentials();
+        }
+        return Err(ended());
+    };
+    if session.revoked_at.is_some() || session.expires_at <= at || !user.is_active {
+        return Err(ended());
+    }
+    let next = opaque_token(REFRESH_TOKEN_PREFIX)?;
+    // Compare-and-swap on the presented hash: of two concurrent refreshes, one wins.
+    let swapped = auth_sessions::Entity::update_many()
+        .col_expr(
+            auth_sessions::Column::RefreshTokenHash,
+            Expr::value(digest(&next)),
+        )
+        .col_expr(
+            auth_sessions::Column::PreviousTokenHash,
+            Expr::value(presented.clone()),
+        )
+        .col_expr(auth_sessions::Column::LastUsedAt, Expr::value(at))
+        .filter(auth_sessions::Column::Id.eq(session.id))
+        .filter(auth_sessions::Column::RefreshTokenHash.eq(presented.as_str()))
+        .exec(&txn)
+        .await?;
+    if swapped.rows_affected != 1 {
+        return Err(ended());
+    }
+    txn.commit().await?;
+    let (access_token, access_expires_at) = auth.access_tokens.issue(user.id, session.id)?;
+    Ok(SessionTokens {
+        access_token,
+        access_expires_at,
+        refresh_token: next,
+        session_expires_at: session.expires_at,
+        user,
+    })
+}
+
+/// Ends the request's session (or every session of the user).
+#[tracing::instrument(skip(auth, request))]
+pub async fn sign_out(
+    auth: &AuthService,
+    request: &RequestAuth,
+    everywhere: bool,
+) -> AppResult<bool> {
+    let viewer = request.viewer()?;
+    let mut update = auth_sessions::Entity::update_many()
+        .col_expr(auth_sessions::Column::RevokedAt, Expr::value(now()))
+        .filter(auth_sessions::Column::RevokedAt.is_null());
+    update = match (request, everywhere) {
+        (_, true) => update.filter(auth_sessions::Column::UserId.eq(viewer.user_id)),
+        (RequestAuth::Session { session_id, .. }, false) => {
+            update.filter(auth_sessions::Column::Id.eq(*session_id))
+        }
+        _ => {
+            return Err(AppError::bad_input(
+                "allSessions",
+                "an API token has no session: revoke it with revokeApiToken, or pass allSessions: true",
+            ));
+        }
+    };
+    update.exec(auth.db()).await?;
+    auth.forget_credentials();
+    Ok(true)
+}
+
+/// Ends every session of `user_id` (inside the caller's transaction).
+pub async fn end_sessions(
+    txn: &impl sea_orm::ConnectionTrait,
+    user_id: Uuid,
+    except: Option<Uuid>,
+) -> AppResult<()> {
+    let mut update = auth_sessions::Entity::update_many()
+        .col_expr(auth_sessions::Column::RevokedAt, Expr::value(now()))
+        .filter(auth_sessions::Column::UserId.eq(user_id))
+        .filter(auth_sessions::Column::RevokedAt.is_null());
+    if let Some(keep) = except {
+        update = update.filter(auth_sessions::Column::Id.ne(keep));
+    }
+    update.exec(txn).await?;
+    Ok(())
+}
+
+/// Changes the viewer's own password, given the current one. Other sessions end.
+#[tracing::instrument(skip_all)]
+pub async fn change_password(
+    auth: &AuthService,
+    request: &RequestAuth,
+    current: String,
+    new: String,
+    client: &ClientInfo,
+) -> AppResult<bool> {
+    let viewer = request.viewer()?;
+    password::check_strength("newPassword", &new)?;
+    let user = users::Entity::find_by_id(viewer.user_id)
+        .one(auth.db())
+        .await?
+        .ok_or_else(|| AppError::unauthenticated("the session has ended: sign in again"))?;
+    auth.sign_in_attempt(&user.email, client.ip)?;
+    if !password::verify(current, Some(user.password_hash.clone())).await {
+        return Err(AppError::bad_input(
+            "currentPassword",
+            "the current password is wrong",
+        ));
+    }
+    let hash = password::hash(new).await?;
+    let txn = begin_write(auth.db()).await?;
+    let mut active: users::ActiveModel = user.into();
+    active.password_hash = Set(hash);
+    active.updated_at = Set(now());
+    active.update(&txn).await?;
+    let keep = match request {
+        RequestAuth::Session { session_id, .. } => Some(*session_id),
+        _ => None,
+    };
+    end_sessions(&txn, viewer.user_id, keep).await?;
+    txn.commit().await?;
+    auth.forget_credentials();
+    tracing::info!(user_id = %viewer.user_id, "password changed");
+    Ok(true)
+}
+
+/// Creates a personal API token for the viewer; returns it with its secret (shown once).
+#[tracing::instrument(skip(auth))]
+pub async fn create_api_token(
+    auth: &AuthService,
+    viewer: Viewer,
+    name: &str,
+    expires_at: Option<chrono::DateTime<Utc>>,
+) -> AppResult<(String, api_tokens::Model)> {
+    issue_api_token(auth.db(), viewer.user_id, name, expires_at).await
+}
+
+/// Creates an API token for `user_id` (also used by the `api-token` CLI command).
+pub async fn issue_api_token(
+    db: &sea_orm::DatabaseConnection,
+    user_id: Uuid,
+    name: &str,
+    expires_at: Option<chrono::DateTime<Utc>>,
+) -> AppResult<(String, api_tokens::Model)> {
+    let name = required_text("name", name, 100)?;
+    if expires_at.is_some_and(|at| at <= Utc::now()) {
+        return Err(AppError::bad_input(
+            "expiresAt",
+            "`expiresAt` must be in the future",
+        ));
+    }
+    let token = opaque_token(API_TOKEN_PREFIX)?;
+    let model = api_tokens::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        name: Set(name),
+        token_prefix: Set(token.chars().take(API_TOKEN_PREFIX.len() + 6).collect()),
+        token_hash: Set(digest(&token)),
+        created_at: Set(now()),
+        last_used_at: Set(None),
+        expires_at: Set(expires_at.map(|at| crate::graphql::scalars::DateTime::from(at).0)),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok((token, model))
+}
+
+/// The viewer's API tokens, newest first (admins may ask for another user's).
+pub async fn api_tokens(
+    auth: &AuthService,
+    viewer: Viewer,
+    user_id: Option<Uuid>,
+) -> AppResult<Vec<api_tokens::Model>> {
+    let owner = user_id.unwrap_or(viewer.user_id);
+    if owner != viewer.user_id {
+        viewer.require(Action::ManageUsers)?;
+    }
+    Ok(api_tokens::Entity::find()
+        .filter(api_tokens::Column::UserId.eq(owner))
+        .order_by_desc(api_tokens::Column::CreatedAt)
+        .order_by_desc(api_tokens::Column::Id)
+        .all(auth.db())
+        .await?)
+}
+
+/// Revokes an API token of the viewer's (admins: anyone's). Returns it.
+#[tracing::instrument(skip(auth))]
+pub async fn revoke_api_token(
+    auth: &AuthService,
+    viewer: Viewer,
+    id: Uuid,
+) -> AppResult<api_tokens::Model> {
+    let txn = auth.db().begin().await?;
+    let token = api_tokens::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .filter(|t| t.user_id == viewer.user_id || viewer.can(Action::ManageUsers))
+        .ok_or_else(|| AppError::not_found("id", "no API token of yours with this id"))?;
+    if token.revoked_at.is_some() {
+        return Ok(token);
+    }
+    let mut active: api_tokens::ActiveModel = token.into();
+    active.revoked_at = Set(Some(now()));
+    let token = active.update(&txn).await?;
+    txn.commit().await?;
+    auth.forget_credentials();
+    Ok(token)
+}
