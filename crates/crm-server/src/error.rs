@@ -113,6 +113,14 @@ impl AppError {
         }
     }
 
+    /// Seconds to wait before trying again (`RATE_LIMITED`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
     /// The stable `extensions.code`.
     pub fn code(&self) -> &'static str {
         match self {
@@ -223,8 +231,8 @@ impl ErrorExtensions for AppError {
             if let Some(reason) = self.reason() {
                 ext.set("reason", reason);
             }
-            if let AppError::RateLimited { retry_after_secs } = self {
-                ext.set("retryAfterSeconds", *retry_after_secs);
+            if let Some(seconds) = self.retry_after() {
+                ext.set("retryAfterSeconds", seconds);
             }
         })
     }

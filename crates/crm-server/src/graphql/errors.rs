@@ -62,9 +62,13 @@ fn classify(error: &mut ServerError, stage: Stage, document: Option<&ExecutableD
             app.code(),
             app.field().map(str::to_owned),
             app.reason(),
+            app.retry_after(),
         )
     });
-    if let Some((message, code, field, reason)) = from_app {
+    if let Some((message, code, field, reason, retry_after)) = from_app {
+        if let Some(seconds) = retry_after {
+            set_ext(error, "retryAfterSeconds", seconds);
+        }
         error.message = message;
         set_ext(error, "code", code);
         if let Some(field) = field {

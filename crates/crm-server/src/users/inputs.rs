@@ -4,10 +4,12 @@ use async_graphql::{Enum, InputObject};
 use entity::Role;
 use sea_orm::sea_query::{Condition, Expr};
 
+use crate::clients::inputs::ClientFilter;
+use crate::contracts::inputs::ContractFilter;
 use crate::graphql::cursor::KeyKind;
 use crate::graphql::filters::{
-    BooleanFilter, DateTimeFilter, EntityFilter, EnumFilter, StringFilter, UuidFilter, combine,
-    field,
+    BooleanFilter, DateTimeFilter, EntityFilter, EnumFilter, ListFilter, StringFilter, UuidFilter,
+    combine, field,
 };
 use crate::graphql::order::SortField;
 use crate::graphql::query::Scope;
@@ -39,6 +41,10 @@ pub struct UserFilter {
     pub last_login_at: Option<DateTimeFilter>,
     /// Filter on the creation time.
     pub created_at: Option<DateTimeFilter>,
+    /// Filter on the clients assigned to the user.
+    pub clients: Option<ListFilter<ClientFilter>>,
+    /// Filter on the contracts the user is in charge of.
+    pub contracts: Option<ListFilter<ContractFilter>>,
 }
 
 impl EntityFilter for UserFilter {
@@ -53,6 +59,12 @@ impl EntityFilter for UserFilter {
         c = field(c, &self.is_active, s.col("is_active"), s);
         c = field(c, &self.last_login_at, s.col("last_login_at"), s);
         c = field(c, &self.created_at, s.col("created_at"), s);
+        if let Some(clients) = &self.clients {
+            c = c.add(clients.condition(s, "clients", "assigned_to"));
+        }
+        if let Some(contracts) = &self.contracts {
+            c = c.add(contracts.condition(s, "contracts", "commercial_id"));
+        }
         combine(c, &self.and, &self.or, &self.not, s)
     }
 }

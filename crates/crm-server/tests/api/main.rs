@@ -6,6 +6,8 @@
 #[macro_use]
 mod helpers;
 
+mod access;
+mod auth;
 mod database;
 mod filters;
 mod hostile;

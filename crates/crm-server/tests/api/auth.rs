@@ -1,0 +1,280 @@
+//! Signing in, sessions, API tokens, passwords and user management.
+
+use entity::Role;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+
+use crate::helpers::error_codes;
+use crate::writes::assert_error;
+
+const SIGN_IN: &str = "mutation($email: String!, $password: String!) {
+  signIn(email: $email, password: $password) { accessToken accessTokenExpiresAt refreshToken sessionExpiresAt user { username role } }
+}";
+const REFRESH: &str =
+    "mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken } }";
+const ME: &str = "{ me { username role lastLoginAt } }";
+const PASSWORD: &str = "correct horse battery";
+
+/// The single error of a response: its code and message.
+fn error_of(response: &Value) -> (String, String) {
+    let codes = error_codes(response);
+    assert_eq!(codes.len(), 1, "expected one error: {response}");
+    (
+        codes[0].clone(),
+        response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+async fn sign_in(app: &crate::helpers::TestApp, email: &str, password: &str) -> Value {
+    app.gql_as(
+        None,
+        SIGN_IN,
+        json!({ "email": email, "password": password }),
+    )
+    .await
+}
+
+test_both! {
+    async fn nothing_is_served_without_valid_credentials(app) {
+        for query in ["{ clients { totalCount } }", "{ me { id } }", "{ user(id: \"00000000-0000-0000-0000-000000000000\") { id } }"] {
+            let response = app.gql_as(None, query, Value::Null).await;
+            assert_eq!(error_of(&response).0, "UNAUTHENTICATED", "{query}: {response}");
+            assert!(response["data"].is_null() || response["data"].as_object().is_some_and(|d| d.values().all(Value::is_null)));
+        }
+        let response = app
+            .gql_as(None, "mutation { createClient(input: { companyName: \"Sneaky\" }) { id } }", Value::Null)
+            .await;
+        assert_eq!(error_of(&response).0, "UNAUTHENTICATED");
+        let count = app.data("{ clients { totalCount } }", Value::Null).await;
+        assert_eq!(count["clients"]["totalCount"], 0, "nothing was written");
+
+        // A token signed with another key, a garbled one, or another scheme.
+        let forged = crm_server::auth::tokens::AccessTokens::new(
+            "someone-elses-secret-of-at-least-32-chars",
+            std::time::Duration::from_secs(600),
+        )
+        .issue(app.admin_id, uuid::Uuid::now_v7())
+        .unwrap()
+        .0;
+        for token in [forged.as_str(), "garbage", "crm_pat_notarealtoken"] {
+            let response = app.gql_as(Some(token), "{ clients { totalCount } }", Value::Null).await;
+            let (code, message) = error_of(&response);
+            assert_eq!(code, "UNAUTHENTICATED");
+            assert!(message.contains("not valid"), "{message}");
+        }
+        let response = app
+            .request(
+                axum::http::Request::post("/graphql")
+                    .header("content-type", "application/json")
+                    .header("authorization", "Basic YWRtaW46YWRtaW4=")
+                    .body(axum::body::Body::from(json!({ "query": "{ me { id } }" }).to_string()))
+                    .unwrap(),
+            )
+            .await;
+        assert!(response.1.contains("UNAUTHENTICATED") && response.1.contains("Bearer"), "{}", response.1);
+    }
+}
+
+test_both! {
+    async fn sign_in_refresh_and_sign_out(app) {
+        let (_, _) = app.user("nina", Role::Manager, Some(PASSWORD)).await;
+        // Wrong password and unknown e-mail get the same answer.
+        for (email, password) in [("nina@crm.example", "wrong password!"), ("nobody@crm.example", PASSWORD)] {
+            let (code, message) = error_of(&sign_in(&app, email, password).await);
+            assert_eq!((code.as_str(), message.as_str()), ("UNAUTHENTICATED", "wrong e-mail or password"));
+        }
+        // The e-mail address is compared case-insensitively.
+        let signed = sign_in(&app, "Nina@CRM.example", PASSWORD).await;
+        let session = &signed["data"]["signIn"];
+        assert_eq!(session["user"], json!({ "username": "nina", "role": "MANAGER" }), "{signed}");
+        let access = session["accessToken"].as_str().unwrap().to_owned();
+        let refresh = session["refreshToken"].as_str().unwrap().to_owned();
+        assert!(refresh.starts_with("crm_rt_"));
+        let me = app.gql_as(Some(&access), ME, Value::Null).await;
+        assert_eq!(me["data"]["me"]["username"], "nina");
+        assert!(me["data"]["me"]["lastLoginAt"].is_string());
+
+        // The refresh token is stored hashed.
+        let raw = app
+            .db
+            .query_all_raw(Statement::from_string(app.db_backend(), "SELECT refresh_token_hash FROM auth_sessions"))
+            .await
+            .unwrap();
+        for row in raw {
+            let hash: String = row.try_get("", "refresh_token_hash").unwrap();
+            assert_ne!(hash, refresh);
+            assert!(!hash.contains(&refresh[7..]));
+        }
+
+        // Refreshing rotates the refresh token.
+        let renewed = app.gql_as(None, REFRESH, json!({ "t": refresh })).await;
+        let access2 = renewed["data"]["refreshSession"]["accessToken"].as_str().unwrap().to_owned();
+        let refresh2 = renewed["data"]["refreshSession"]["refreshToken"].as_str().unwrap().to_owned();
+        assert_ne!(refresh2, refresh);
+        assert_eq!(app.gql_as(Some(&access2), ME, Value::Null).await["data"]["me"]["username"], "nina");
+
+        // Replaying the old refresh token ends the session: someone else has a copy.
+        let replay = app.gql_as(None, REFRESH, json!({ "t": refresh })).await;
+        assert_eq!(error_of(&replay).0, "UNAUTHENTICATED");
+        assert_eq!(error_of(&app.gql_as(Some(&access2), ME, Value::Null).await).0, "UNAUTHENTICATED");
+        assert_eq!(error_of(&app.gql_as(None, REFRESH, json!({ "t": refresh2 })).await).0, "UNAUTHENTICATED");
+
+        // Signing out ends the session at once, refresh token included.
+        let again = sign_in(&app, "nina@crm.example", PASSWORD).await;
+        let access3 = again["data"]["signIn"]["accessToken"].as_str().unwrap().to_owned();
+        let refresh3 = again["data"]["signIn"]["refreshToken"].as_str().unwrap().to_owned();
+        let out = app.gql_as(Some(&access3), "mutation { signOut }", Value::Null).await;
+        assert_eq!(out["data"]["signOut"], true, "{out}");
+        let (code, message) = error_of(&app.gql_as(Some(&access3), ME, Value::Null).await);
+        assert_eq!(code, "UNAUTHENTICATED");
+        assert!(message.contains("session has ended"), "{message}");
+        assert_eq!(error_of(&app.gql_as(None, REFRESH, json!({ "t": refresh3 })).await).0, "UNAUTHENTICATED");
+    }
+}
+
+test_both! {
+    async fn repeated_sign_in_attempts_are_slowed_down(app) {
+        app.user("olga", Role::Commercial, Some(PASSWORD)).await;
+        for _ in 0..5 {
+            assert_eq!(error_of(&sign_in(&app, "olga@crm.example", "not her password").await).0, "UNAUTHENTICATED");
+        }
+        // Over the budget even the right password is not checked.
+        let limited = sign_in(&app, "olga@crm.example", PASSWORD).await;
+        assert_eq!(error_of(&limited).0, "RATE_LIMITED", "{limited}");
+        assert!(limited["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().unwrap() >= 1);
+        // Other accounts are not affected.
+        app.user("pia", Role::Commercial, Some(PASSWORD)).await;
+        assert!(sign_in(&app, "pia@crm.example", PASSWORD).await["data"]["signIn"]["accessToken"].is_string());
+    }
+}
+
+test_both! {
+    async fn disabled_users_lose_access_at_once(app) {
+        let (rita, token) = app.user("rita", Role::Commercial, Some(PASSWORD)).await;
+        assert_eq!(app.gql_as(Some(&token), ME, Value::Null).await["data"]["me"]["username"], "rita");
+        let off = app
+            .data("mutation($id: UUID!) { deactivateUser(id: $id) { isActive } }", json!({ "id": rita }))
+            .await;
+        assert_eq!(off["deactivateUser"]["isActive"], false);
+        assert_eq!(error_of(&app.gql_as(Some(&token), ME, Value::Null).await).0, "UNAUTHENTICATED");
+        let (code, message) = error_of(&sign_in(&app, "rita@crm.example", PASSWORD).await);
+        assert_eq!((code.as_str(), message.as_str()), ("UNAUTHENTICATED", "this account is disabled"));
+        // With a wrong password the answer stays the generic one.
+        let (_, message) = error_of(&sign_in(&app, "rita@crm.example", "wrong password!").await);
+        assert_eq!(message, "wrong e-mail or password");
+    }
+}
+
+test_both! {
+    async fn api_tokens_are_shown_once_stored_hashed_and_revocable(app) {
+        let (_, token) = app.user("sam", Role::Manager, None).await;
+        let created = app
+            .gql_as(Some(&token), "mutation { createApiToken(name: \"nightly export\") { token apiToken { id name tokenPrefix lastUsedAt revokedAt } } }", Value::Null)
+            .await;
+        let created = &created["data"]["createApiToken"];
+        let secret = created["token"].as_str().unwrap().to_owned();
+        assert!(secret.starts_with("crm_pat_"));
+        assert!(secret.starts_with(created["apiToken"]["tokenPrefix"].as_str().unwrap()));
+        let me = app.gql_as(Some(&secret), ME, Value::Null).await;
+        assert_eq!(me["data"]["me"]["role"], "MANAGER", "{me}");
+
+        // Only a digest is stored.
+        let rows = app
+            .db
+            .query_all_raw(Statement::from_string(app.db_backend(), "SELECT token_hash FROM api_tokens"))
+            .await
+            .unwrap();
+        let hash: String = rows[0].try_get("", "token_hash").unwrap();
+        assert!(!hash.contains(&secret[8..]) && hash.len() == 64);
+
+        let listed = app.gql_as(Some(&token), "{ apiTokens { name lastUsedAt revokedAt } }", Value::Null).await;
+        assert_eq!(listed["data"]["apiTokens"][0]["name"], "nightly export");
+        assert!(listed["data"]["apiTokens"][0]["lastUsedAt"].is_string(), "{listed}");
+        assert!(!listed.to_string().contains(&secret));
+
+        // Someone else cannot revoke it; its owner can, and it stops working at once.
+        let id = created["apiToken"]["id"].clone();
+        let (_, other) = app.user("tom", Role::Commercial, None).await;
+        let refused = app.gql_as(Some(&other), "mutation($id: UUID!) { revokeApiToken(id: $id) { id } }", json!({ "id": id })).await;
+        assert_error(&refused, "NOT_FOUND", "id");
+        let revoked = app.gql_as(Some(&token), "mutation($id: UUID!) { revokeApiToken(id: $id) { revokedAt } }", json!({ "id": id })).await;
+        assert!(revoked["data"]["revokeApiToken"]["revokedAt"].is_string(), "{revoked}");
+        assert_eq!(error_of(&app.gql_as(Some(&secret), ME, Value::Null).await).0, "UNAUTHENTICATED");
+    }
+}
+
+test_both! {
+    async fn passwords_change_with_the_current_one(app) {
+        // Sign-in attempts are rate limited (5 a minute): this test makes 4.
+        let (_, first) = app.user("uma", Role::Commercial, Some(PASSWORD)).await;
+        let second = sign_in(&app, "uma@crm.example", PASSWORD).await["data"]["signIn"]["accessToken"].as_str().unwrap().to_owned();
+        const CHANGE: &str = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }";
+        let wrong = app.gql_as(Some(&second), CHANGE, json!({ "c": "not my password", "n": "a brand new secret" })).await;
+        assert_error(&wrong, "BAD_USER_INPUT", "currentPassword");
+        let short = app.gql_as(Some(&second), CHANGE, json!({ "c": PASSWORD, "n": "short" })).await;
+        assert_error(&short, "BAD_USER_INPUT", "newPassword");
+        let done = app.gql_as(Some(&second), CHANGE, json!({ "c": PASSWORD, "n": "a brand new secret" })).await;
+        assert_eq!(done["data"]["changePassword"], true, "{done}");
+        // This session goes on; the other one ended; only the new password signs in.
+        assert_eq!(app.gql_as(Some(&second), ME, Value::Null).await["data"]["me"]["username"], "uma");
+        assert_eq!(error_of(&app.gql_as(Some(&first), ME, Value::Null).await).0, "UNAUTHENTICATED");
+        assert_eq!(error_of(&sign_in(&app, "uma@crm.example", PASSWORD).await).0, "UNAUTHENTICATED");
+        assert!(sign_in(&app, "uma@crm.example", "a brand new secret").await["data"]["signIn"].is_object());
+    }
+}
+
+test_both! {
+    async fn admins_manage_users(app) {
+        const CREATE: &str = "mutation($input: CreateUserInput!) { createUser(input: $input) { id email role isActive } }";
+        let input = json!({ "email": "Vera@CRM.example", "username": "vera", "firstName": "Vera", "lastName": "Rossi",
+                            "role": "COMMERCIAL", "password": PASSWORD });
+        let created = app.data(CREATE, json!({ "input": input })).await;
+        let vera = created["createUser"]["id"].clone();
+        assert_eq!(created["createUser"]["email"], "vera@crm.example");
+        assert!(sign_in(&app, "vera@crm.example", PASSWORD).await["data"]["signIn"].is_object());
+
+        let mut same_email = input.clone();
+        same_email["username"] = json!("vera2");
+        let duplicate = app.gql(CREATE, json!({ "input": same_email })).await;
+        assert_error(&duplicate, "CONFLICT", "email");
+        let weak = app.gql(CREATE, json!({ "input": { "email": "w@crm.example", "username": "w-user", "firstName": "W", "lastName": "W", "password": "123" } })).await;
+        assert_error(&weak, "BAD_USER_INPUT", "password");
+
+        // Managers and commercials do not manage users.
+        let (_, manager) = app.user("walt", Role::Manager, None).await;
+        let refused = app.gql_as(Some(&manager), CREATE, json!({ "input": { "email": "x@crm.example", "username": "xavier", "firstName": "X", "lastName": "X", "password": PASSWORD } })).await;
+        assert_eq!(error_of(&refused).0, "FORBIDDEN");
+        let refused = app.gql_as(Some(&manager), "mutation($id: UUID!) { resetUserPassword(id: $id, newPassword: \"whatever1234\") { id } }", json!({ "id": vera })).await;
+        assert_eq!(error_of(&refused).0, "FORBIDDEN");
+
+        // A role change applies to the user's next request.
+        let vera_token = sign_in(&app, "vera@crm.example", PASSWORD).await["data"]["signIn"]["accessToken"].as_str().unwrap().to_owned();
+        crate::helpers::fixtures::client(&app.db, "Not hers", None).await;
+        let seen = |r: Value| r["data"]["clients"]["totalCount"].clone();
+        assert_eq!(seen(app.gql_as(Some(&vera_token), "{ clients { totalCount } }", Value::Null).await), 0);
+        app.data("mutation($id: UUID!) { updateUser(id: $id, input: { role: MANAGER }) { role } }", json!({ "id": vera })).await;
+        assert_eq!(seen(app.gql_as(Some(&vera_token), "{ clients { totalCount } }", Value::Null).await), 1);
+
+        // Admins cannot lock themselves out.
+        let me = app.gql("mutation($id: UUID!) { updateUser(id: $id, input: { isActive: false }) { id } }", json!({ "id": app.admin_id })).await;
+        assert_error(&me, "CONFLICT", "isActive");
+
+        // A reset password ends the user's sessions.
+        let reset = app.data("mutation($id: UUID!) { resetUserPassword(id: $id, newPassword: \"a reset password\") { id } }", json!({ "id": vera })).await;
+        assert_eq!(reset["resetUserPassword"]["id"], vera);
+        assert_eq!(error_of(&app.gql_as(Some(&vera_token), ME, Value::Null).await).0, "UNAUTHENTICATED");
+        assert!(sign_in(&app, "vera@crm.example", "a reset password").await["data"]["signIn"].is_object());
+    }
+}
+
+test_both! {
+    async fn the_password_hash_never_leaves_the_server(app) {
+        let sdl = crm_server::graphql::sdl();
+        assert!(!sdl.to_lowercase().contains("passwordhash") && !sdl.contains("password_hash"));
+        let response = app.gql("{ users { nodes { passwordHash } } }", Value::Null).await;
+        assert_eq!(error_codes(&response), ["GRAPHQL_VALIDATION_FAILED"]);
+    }
+}
