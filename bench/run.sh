@@ -10,7 +10,8 @@
 # Env: BACKENDS (sqlite postgres), CONCURRENCY (16), DURATION (10), WARMUP (3),
 # BENCH_PG_URL (admin URL, default postgres://postgres:postgres@127.0.0.1:5432/postgres; a
 # database crm_own_bench is created there and reused), SEED_ARGS (extra `seed` flags),
-# AUTH_HEADER ('Authorization: Bearer …', sent with every request).
+# AUTH_HEADER ('Authorization: Bearer …'; default: an API token of an admin created for the
+# run, so every request goes through authentication and access control).
 # Needs wrk (apt-get install -y wrk), curl and python3. Load goes to 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,7 @@ WARMUP="${WARMUP:-3}"
 PG_ADMIN="${BENCH_PG_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}"
 PORT="${BENCH_PORT:-18765}"
 URL="http://127.0.0.1:$PORT/graphql"
+GIVEN_AUTH="${AUTH_HEADER:-}"
 command -v wrk >/dev/null || { echo "bench: wrk not found (apt-get install -y wrk)" >&2; exit 2; }
 
 cargo build --release -p crm-server --quiet
@@ -31,7 +33,7 @@ SERVER=""
 cleanup() { [ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-gql() { curl -fsS -H 'Content-Type: application/json' --data-binary "$1" "$URL"; }
+gql() { curl -fsS -H 'Content-Type: application/json' -H "$AUTH" --data-binary "$1" "$URL"; }
 statements() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_sql_statements_total/ {print $2}'; }
 requests() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_graphql_requests_total/ {print $2}'; }
 
@@ -57,22 +59,28 @@ for backend in $BACKENDS; do
   echo ">> $backend: seeding" >&2
   # shellcheck disable=SC2086
   "$BIN" seed ${SEED_ARGS:-} >/dev/null 2>&1
+  if [ -n "$GIVEN_AUTH" ]; then
+    AUTH="$GIVEN_AUTH"
+  else
+    CRM_ADMIN_PASSWORD="bench-admin-password" "$BIN" create-admin --email bench@crm.local >/dev/null
+    AUTH="Authorization: Bearer $("$BIN" api-token --email bench@crm.local --name bench)"
+  fi
   RUST_LOG=warn PORT=$PORT "$BIN" serve >"$WORK/server-$backend.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
 
-  ids=$(gql '{"query":"{ clients(first: 1, orderBy: [{ field: COMPANY_NAME }], filter: { assignedToId: { isNull: false } }) { nodes { id assignedToId } } }"}')
+  ids=$(gql '{"query":"{ clients(first: 1, orderBy: [{ field: COMPANY_NAME }]) { nodes { id } } }"}')
   client=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["clients"]["nodes"][0]["id"])' <<<"$ids")
-  user=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["clients"]["nodes"][0]["assignedToId"])' <<<"$ids")
   body bench/queries/nested.graphql '{}' nested
   body bench/queries/by_id.graphql "{\"id\": \"$client\"}" by_id
   body bench/queries/filter.graphql '{}' filter
-  body bench/queries/mutation.graphql "{\"clientId\": \"$client\", \"userId\": \"$user\", \"content\": \"Benchmark note: own bench\"}" mutation
+  body bench/queries/mutation.graphql "{\"clientId\": \"$client\", \"content\": \"Benchmark note: own bench\"}" mutation
 
   for workload in nested by_id filter mutation; do
     export BODY_FILE="$WORK/$workload.json"
-    check=$(curl -fsS -H 'Content-Type: application/json' --data-binary @"$BODY_FILE" "$URL")
+    check=$(curl -fsS -H 'Content-Type: application/json' -H "$AUTH" --data-binary @"$BODY_FILE" "$URL")
     if grep -q '"errors"' <<<"$check"; then echo "bench: $workload failed: $check" >&2; exit 1; fi
+    export AUTH_HEADER="$AUTH"
     wrk -t1 -c "$CONC" -d "${WARMUP}s" -s bench/post.lua "$URL" >/dev/null
     s0=$(statements); r0=$(requests)
     result=$(wrk -t1 -c "$CONC" -d "${SECS}s" --timeout 10s -s bench/post.lua "$URL" | grep '^RESULT')

@@ -1,5 +1,6 @@
-// Browser test: GraphiQL served by the server itself (no CDN) loads in headless Chromium,
-// runs a query typed in the page, and shows the answer.
+// Browser test: GraphiQL served by the server itself (no CDN) loads in headless Chromium; a
+// person signs in with the development admin (a mutation typed in the page), pastes the access
+// token into the header editor, runs a query and sees the answer.
 //
 //   node .ci/browser/graphiql.mjs http://127.0.0.1:8000/graphql
 //
@@ -31,24 +32,50 @@ try {
   await page.goto(endpoint, { waitUntil: 'load' });
   await page.waitForSelector('.graphiql-query-editor .CodeMirror', { timeout: 30_000 });
 
-  // Type the query into the editor, as a person would.
-  await page.click('.graphiql-query-editor .CodeMirror');
+  // Type an operation into the query editor and run it, as a person would.
+  const run = async (operation, expect) => {
+    await page.click('.graphiql-query-editor .CodeMirror');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+    await page.keyboard.type(operation);
+    await page.click('.graphiql-execute-button');
+    const result = page.locator('.graphiql-response .CodeMirror');
+    await result.filter({ hasText: expect }).waitFor({ timeout: 30_000 });
+    return result.innerText();
+  };
+
+  // Without a token the API answers UNAUTHENTICATED.
+  const anonymous = await run('{ me { username } }', 'UNAUTHENTICATED');
+  if (!anonymous.includes('UNAUTHENTICATED')) throw new Error(`anonymous answer:\n${anonymous}`);
+
+  // Sign in (an empty database in development mode has the development admin).
+  const signedIn = await run(
+    'mutation { signIn(email: "admin@crm.local", password: "crm-dev-admin-password") { accessToken } }',
+    'accessToken',
+  );
+  const token = /"accessToken":\s*"([^"]+)"/.exec(signedIn.replace(/\s+/g, ' '))?.[1];
+  if (!token) throw new Error(`no access token in GraphiQL:\n${signedIn}`);
+
+  // Paste it into the header editor.
+  await page.getByRole('button', { name: 'Headers' }).click();
+  const headers = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror');
+  await headers.click();
   await page.keyboard.press('Control+A');
   await page.keyboard.press('Delete');
-  await page.keyboard.type('{ client(id: "00000000-0000-7000-8000-000000000000") { id } __typename }');
-  await page.click('.graphiql-execute-button');
+  await page.keyboard.type(`{"Authorization": "Bearer ${token}"}`);
 
-  const result = page.locator('.graphiql-response .CodeMirror');
-  await result.filter({ hasText: '__typename' }).waitFor({ timeout: 30_000 });
-  const text = await result.innerText();
-  if (!text.includes('"Query"') || !text.includes('"client": null')) {
+  const text = await run(
+    '{ me { username role } client(id: "00000000-0000-7000-8000-000000000000") { id } __typename }',
+    '__typename',
+  );
+  if (!text.includes('"Query"') || !text.includes('"client": null') || !text.includes('"ADMIN"')) {
     throw new Error(`unexpected answer in GraphiQL:\n${text}`);
   }
   if (offsite.length > 0) {
     throw new Error(`GraphiQL fetched from outside the server: ${offsite.join(', ')}`);
   }
   await page.screenshot({ path: process.env.SCREENSHOT ?? '/tmp/graphiql.png' });
-  console.log('browser test: GraphiQL ran a query and showed the answer');
+  console.log('browser test: signed in through GraphiQL, sent the token from the header editor, got the answer');
 } catch (error) {
   failed = true;
   console.error(`browser test FAILED: ${error.message}`);

@@ -23,8 +23,21 @@ const PAGE: &str = r#"<!doctype html>
     const endpoint = window.location.pathname;
     const fetcher = GraphiQL.createFetcher({ url: endpoint });
     const root = ReactDOM.createRoot(document.getElementById('graphiql'));
+    const defaultQuery = [
+      '# CRM GraphQL API. Every query needs a signed-in user:',
+      '#  1. run signIn below (a new development database has the development admin,',
+      '#     see the README), or create an API token;',
+      '#  2. open Headers (below) and paste {"Authorization": "Bearer <accessToken>"};',
+      '#  3. query away: { me { username role } clients(first: 5) { nodes { companyName } } }',
+      '',
+      'mutation SignIn($email: String!, $password: String!) {',
+      '  signIn(email: $email, password: $password) { accessToken accessTokenExpiresAt user { username role } }',
+      '}',
+      '',
+    ].join('\n');
     root.render(React.createElement(GraphiQL, {
       fetcher,
+      defaultQuery,
       defaultEditorToolsVisibility: true,
       isHeadersEditorEnabled: true,
       shouldPersistHeaders: true,

@@ -16,8 +16,8 @@ use entity::{
 };
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -386,6 +386,9 @@ pub async fn seed(db: &DatabaseConnection, args: &SeedArgs) -> AppResult<()> {
     }
     insert_chunks(&txn, accounts).await?;
     txn.commit().await?;
+    // Fresh statistics for the planner: without them the first queries after a bulk load
+    // (and the autovacuum that catches up meanwhile) are much slower.
+    db.execute_unprepared("ANALYZE").await?;
     tracing::info!(
         users = args.users,
         clients = args.clients,
