@@ -189,7 +189,9 @@ fn cors(config: &Config) -> Option<tower_http::cors::CorsLayer> {
         .server
         .cors_origins
         .iter()
-        .filter_map(|origin| HeaderValue::from_str(origin.trim()).ok())
+        .map(|origin| origin.trim())
+        .filter(|origin| !origin.is_empty())
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
         .collect();
     if origins.is_empty() {
         return None;

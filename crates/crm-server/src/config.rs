@@ -152,7 +152,7 @@ pub struct ServerConfig {
     /// Keys that encrypt mailbox tokens at rest: `id:base64-of-32-bytes`, comma-separated, the
     /// first one encrypts (rotate by putting a new key first). Default: a development key that
     /// production mode refuses. Generate one with `openssl rand -base64 32`.
-    #[arg(long, env = "CRM_TOKEN_KEYS", hide_env_values = true, default_value = crate::secrets::DEV_TOKEN_KEYS, hide_default_value = true)]
+    #[arg(long, env = "CRM_TOKEN_KEYS", hide_env_values = true, default_value = crate::secrets::DEV_TOKEN_KEYS, hide_default_value = true, value_parser = token_keys_or_default)]
     pub token_keys: String,
     /// Log format (default: pretty in development, JSON in production). Filter with RUST_LOG.
     #[arg(long, env = "CRM_LOG_FORMAT", value_enum)]
@@ -182,6 +182,24 @@ impl ServerConfig {
     }
 }
 
+/// An empty value (`CRM_TOKEN_KEYS=` as Docker Compose passes an unset variable) means the
+/// default.
+fn token_keys_or_default(value: &str) -> Result<String, String> {
+    Ok(non_empty_or(value, crate::secrets::DEV_TOKEN_KEYS))
+}
+
+fn jwt_secret_or_default(value: &str) -> Result<String, String> {
+    Ok(non_empty_or(value, DEV_JWT_SECRET))
+}
+
+fn non_empty_or(value: &str, default: &str) -> String {
+    if value.trim().is_empty() {
+        default.to_owned()
+    } else {
+        value.to_owned()
+    }
+}
+
 /// The development signing key for access tokens: fine on a laptop, refused in production.
 pub const DEV_JWT_SECRET: &str = "development-only-jwt-secret-do-not-use-in-production";
 
@@ -190,7 +208,7 @@ pub const DEV_JWT_SECRET: &str = "development-only-jwt-secret-do-not-use-in-prod
 pub struct AuthConfig {
     /// Secret that signs access tokens (HS256), at least 32 characters. Default: a development
     /// secret that production mode refuses. Generate one with `openssl rand -base64 48`.
-    #[arg(long, env = "CRM_JWT_SECRET", hide_env_values = true, default_value = DEV_JWT_SECRET, hide_default_value = true)]
+    #[arg(long, env = "CRM_JWT_SECRET", hide_env_values = true, default_value = DEV_JWT_SECRET, hide_default_value = true, value_parser = jwt_secret_or_default)]
     pub jwt_secret: String,
     /// Lifetime of an access token, in seconds.
     #[arg(long, env = "CRM_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
