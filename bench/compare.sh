@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Side by side with PostGraphile through the shared harness (../shared/bench), access control
 # on: loads the reference data into a database made by our own migrations, creates an API token
-# for the seed's first user (an admin: the user the mutation workload writes notes as), then
-# runs the harness's run-all.sh with this server as the contender, sending that token.
+# for the seed's first user (an admin, so every workload sees all the data; the mutation logs
+# its note in the name of the harness's user), then runs the harness's run-all.sh with this
+# server as the contender, sending that token.
 #
 #   bench/compare.sh                       # every workload, the harness's defaults
 #   WORKLOADS="nested" DURATION=10 bench/compare.sh
@@ -17,7 +18,7 @@ HARNESS="${BENCH_HARNESS:-$ROOT/../shared/bench}"
 DB="${BENCH_DB:-crm_bench}"
 PORT="${CONTENDER_PORT:-8000}"
 # The seed's `md5('user:1')::uuid`: an admin.
-BENCH_USER=d03fad84-5111-9a9e-71dc-3eaf99e4bdbb
+BENCH_USER=bdb1dd10-5679-979c-a82b-28edd1c8ccd2
 
 cargo build --release -p crm-server --quiet
 BIN="$ROOT/target/release/crm-server"

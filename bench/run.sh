@@ -69,12 +69,13 @@ for backend in $BACKENDS; do
   SERVER=$!
   for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
 
-  ids=$(gql '{"query":"{ clients(first: 1, orderBy: [{ field: COMPANY_NAME }]) { nodes { id } } }"}')
+  ids=$(gql '{"query":"{ clients(first: 1, orderBy: [{ field: COMPANY_NAME }], filter: { assignedToId: { isNull: false } }) { nodes { id assignedToId } } }"}')
   client=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["clients"]["nodes"][0]["id"])' <<<"$ids")
+  user=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["clients"]["nodes"][0]["assignedToId"])' <<<"$ids")
   body bench/queries/nested.graphql '{}' nested
   body bench/queries/by_id.graphql "{\"id\": \"$client\"}" by_id
   body bench/queries/filter.graphql '{}' filter
-  body bench/queries/mutation.graphql "{\"clientId\": \"$client\", \"content\": \"Benchmark note: own bench\"}" mutation
+  body bench/queries/mutation.graphql "{\"clientId\": \"$client\", \"userId\": \"$user\", \"content\": \"Benchmark note: own bench\"}" mutation
 
   for workload in nested by_id filter mutation; do
     export BODY_FILE="$WORK/$workload.json"

@@ -42,7 +42,7 @@ pub enum Action {
     ManageContracts,
     /// Change, refund and delete recorded payments.
     CorrectPayments,
-    /// Change or delete another user's notes.
+    /// Write notes on someone else's behalf; change or delete other users' notes.
     ModerateNotes,
 }
 
@@ -54,7 +54,7 @@ impl Action {
             Action::DeleteClients => "delete clients",
             Action::ManageContracts => "manage contracts",
             Action::CorrectPayments => "change, refund or delete recorded payments",
-            Action::ModerateNotes => "change other users' notes",
+            Action::ModerateNotes => "write or change notes in another user's name",
         }
     }
 }

@@ -87,11 +87,14 @@ impl SortField for ClientNoteOrderField {
     }
 }
 
-/// A new note in a client's history, written by the signed-in user.
+/// A new note in a client's history.
 #[derive(async_graphql::InputObject, Debug)]
 pub struct CreateClientNoteInput {
     /// The client the note is about.
     pub client_id: uuid::Uuid,
+    /// The author (default: you). Managers and admins may log a note for someone else, e.g. a
+    /// call a rep made.
+    pub user_id: Option<uuid::Uuid>,
     /// Kind of entry: note (default), call, email, meeting … (`system` is the server's own).
     pub note_type: Option<String>,
     /// The text (not blank, at most 10 000 characters).

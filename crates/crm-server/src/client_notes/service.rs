@@ -69,6 +69,10 @@ pub async fn create(
         ));
     }
     let content = required_text("content", &input.content, 10_000)?;
+    let author = input.user_id.unwrap_or(viewer.user_id);
+    if author != viewer.user_id {
+        viewer.require(Action::ModerateNotes)?;
+    }
     // Viewers who see every client write in one INSERT; others first prove they see this one.
     if !viewer.sees_all_clients() {
         let txn = db.begin().await?;
@@ -80,7 +84,7 @@ pub async fn create(
     let inserted = client_notes::ActiveModel {
         id: Set(Uuid::now_v7()),
         client_id: Set(input.client_id),
-        user_id: Set(Some(viewer.user_id)),
+        user_id: Set(Some(author)),
         note_type: Set(note_type),
         content: Set(content),
         created_at: Set(at),
@@ -108,6 +112,7 @@ pub async fn create(
                 "client",
             )
             .await?;
+            must_exist::<entity::users::Entity>(&txn, viewer, author, "userId", "user").await?;
             Err(err.into())
         }
         Err(err) => Err(err.into()),

@@ -168,13 +168,31 @@ test_both! {
             )
             .await;
         assert_error(&response, "BAD_USER_INPUT", "content");
-        let response = app
-            .gql(
-                "mutation($input: CreateClientNoteInput!) { createClientNote(input: $input) { id } }",
-                json!({ "input": { "clientId": uuid::Uuid::now_v7(), "content": "x" } }),
+        for (input, field) in [
+            (json!({ "clientId": uuid::Uuid::now_v7(), "content": "x" }), "clientId"),
+            (json!({ "clientId": client.id, "userId": uuid::Uuid::now_v7(), "content": "x" }), "userId"),
+        ] {
+            let response = app
+                .gql("mutation($input: CreateClientNoteInput!) { createClientNote(input: $input) { id } }", json!({ "input": input }))
+                .await;
+            assert_error(&response, "NOT_FOUND", field);
+        }
+        // Admins and managers may log a note in a rep's name; the rep may not use someone else's.
+        let logged = app
+            .data(
+                "mutation($input: CreateClientNoteInput!) { createClientNote(input: $input) { author { username } } }",
+                json!({ "input": { "clientId": client.id, "userId": rep, "noteType": "call", "content": "logged for ivan" } }),
             )
             .await;
-        assert_error(&response, "NOT_FOUND", "clientId");
+        assert_eq!(logged["createClientNote"]["author"]["username"], "ivan");
+        let forged = app
+            .gql_as(
+                Some(&rep_token),
+                "mutation($input: CreateClientNoteInput!) { createClientNote(input: $input) { id } }",
+                json!({ "input": { "clientId": client.id, "userId": app.admin_id, "content": "in the admin's name" } }),
+            )
+            .await;
+        assert_eq!(crate::helpers::error_codes(&forged), ["FORBIDDEN"]);
         let response = app
             .gql(
                 "mutation($input: CreateClientNoteInput!) { createClientNote(input: $input) { id } }",
@@ -186,7 +204,7 @@ test_both! {
         app.take_statement_count();
         app.data(
             "mutation($input: CreateClientNoteInput!) { createClientNote(input: $input) { id clientId noteType createdAt } }",
-            json!({ "input": { "clientId": client.id, "content": "one statement" } }),
+            json!({ "input": { "clientId": client.id, "userId": rep, "content": "one statement" } }),
         )
         .await;
         assert_eq!(app.take_statement_count(), 1);
