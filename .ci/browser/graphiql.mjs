@@ -79,6 +79,12 @@ try {
 } catch (error) {
   failed = true;
   console.error(`browser test FAILED: ${error.message}`);
+  const page = browser.contexts()[0]?.pages()[0];
+  if (page) {
+    await page.screenshot({ path: process.env.SCREENSHOT ?? '/tmp/graphiql.png' }).catch(() => {});
+    const answer = await page.locator('.graphiql-response').innerText().catch(() => '');
+    console.error(`GraphiQL showed:\n${answer}`);
+  }
 } finally {
   await browser.close();
 }

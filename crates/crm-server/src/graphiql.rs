@@ -30,7 +30,7 @@ const PAGE: &str = r#"<!doctype html>
       '#  2. open Headers (below) and paste {"Authorization": "Bearer <accessToken>"};',
       '#  3. query away: { me { username role } clients(first: 5) { nodes { companyName } } }',
       '',
-      'mutation SignIn($email: String!, $password: String!) {',
+      'mutation ($email: String!, $password: String!) {',
       '  signIn(email: $email, password: $password) { accessToken accessTokenExpiresAt user { username role } }',
       '}',
       '',
