@@ -43,6 +43,12 @@ async fn world(app: &TestApp) -> World {
             ContractStatus::Active,
         )
         .await;
+        // The rep is in charge of it too, so `User.contracts` reaches it.
+        let mut in_charge: entity::contracts::ActiveModel = contract.into();
+        in_charge.commercial_id = sea_orm::ActiveValue::Set(Some(owner));
+        let contract = sea_orm::ActiveModelTrait::update(in_charge, &app.db)
+            .await
+            .unwrap();
         let payment =
             fixtures::payment(&app.db, &contract, "100.00", PaymentStatus::Completed).await;
         let document = fixtures::document(&app.db, client.id, Some(contract.id), Some(owner)).await;
@@ -158,14 +164,15 @@ test_both! {
         let response = app.gql_as(Some(&w.ann_token), through_ben, json!({ "u": w.ben })).await;
         let ben = &response["data"]["user"];
         assert_eq!(ben["username"], "ben", "users themselves are visible: {response}");
-        for relation in ["clients", "notes", "emailAccounts"] {
+        for relation in ["clients", "contracts", "notes", "emailAccounts"] {
             assert_eq!(ben[relation]["totalCount"], 0, "{relation} of Ben seen by Ann: {response}");
             assert_eq!(ben[relation]["nodes"], json!([]));
         }
         // And through her own user, hers are there.
         let response = app.gql_as(Some(&w.ann_token), through_ben, json!({ "u": w.ann })).await;
-        assert_eq!(response["data"]["user"]["clients"]["totalCount"], 1);
-        assert_eq!(response["data"]["user"]["emailAccounts"]["totalCount"], 1);
+        for relation in ["clients", "contracts", "notes", "emailAccounts"] {
+            assert_eq!(response["data"]["user"][relation]["totalCount"], 1, "Ann's own {relation}: {response}");
+        }
     }
 }
 
