@@ -210,10 +210,14 @@ impl Loaders {
         &self.auth
     }
 
-    /// A page of a root list: the rows the viewer may see.
-    pub async fn list<R: Listable>(&self, args: Args<R>) -> Result<Connection<R>, AppError> {
+    /// A page of a root list: the rows the viewer may see (`count`: `totalCount` is selected).
+    pub async fn list<R: Listable>(
+        &self,
+        args: Args<R>,
+        count: bool,
+    ) -> Result<Connection<R>, AppError> {
         let viewer = self.viewer()?;
-        fetch_page::<R>(&self.db, viewer, args, self.limits).await
+        fetch_page::<R>(&self.db, viewer, args, self.limits, count).await
     }
 
     /// What the request handler drives.

@@ -389,34 +389,48 @@ fn finish_page<R, O: SortField>(mut edges: Vec<Edge<R>>, plan: &Plan<O>) -> Page
     }
 }
 
-/// Fetches one page of a root list (the rows `viewer` may see).
+/// Fetches one page of a root list (the rows `viewer` may see). With `count` (the query
+/// selects `totalCount`) and no cursor, the same statement counts the matching rows
+/// (`COUNT(*) OVER ()`, computed before `LIMIT`): one scan instead of two.
 pub async fn fetch_page<R: Listable>(
     db: &DatabaseConnection,
     viewer: Viewer,
     args: Args<R>,
     limits: PageLimits,
+    count: bool,
 ) -> Result<Connection<R>, AppError> {
     let plan = plan(&args, limits)?;
     let scope = Scope::root(db.get_database_backend(), viewer);
     let mut select = base_select::<R>(&plan, args.filter.as_ref(), Condition::all(), &scope)?;
+    let count_here = count && plan.after.is_none() && plan.before.is_none();
+    if count_here {
+        select.expr_as(Expr::cust("COUNT(*) OVER ()"), Alias::new("__total"));
+    }
     for (expr, order) in plan.order_exprs(&scope) {
         select.order_by_expr(expr, order);
     }
     select.limit(plan.limit as u64 + 1);
     let rows = db.query_all(&select).await?;
+    let total = match rows.first() {
+        Some(row) if count_here => Some(row.try_get::<i64>("", "__total")?),
+        // Without a cursor, no row at all means nothing matches.
+        None if count_here => Some(0),
+        _ => None,
+    };
     let edges = decode_rows::<R>(rows, &plan, None)?
         .into_iter()
         .map(|(_, e)| e)
         .collect();
     let page = finish_page(edges, &plan);
-    Ok(Connection::new(
-        Arc::new(page),
-        CountSource::Root {
+    let count = match total {
+        Some(total) => CountSource::Known(total),
+        None => CountSource::Root {
             filter: args.filter.map(Arc::new),
             viewer,
             _r: PhantomData,
         },
-    ))
+    };
+    Ok(Connection::new(Arc::new(page), count))
 }
 
 /// Fetches the pages of a to-many relation for many parents in one statement.
@@ -496,6 +510,8 @@ pub async fn count_children<R: Listable>(
 
 /// Where `totalCount` comes from, computed only when asked.
 pub enum CountSource<R: Listable> {
+    /// Counted with the page.
+    Known(i64),
     Root {
         filter: Option<Arc<R::Filter>>,
         viewer: Viewer,
@@ -600,6 +616,7 @@ impl<R: Listable> Connection<R> {
     /// How many rows match the filter, across all pages (counted only when asked).
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         match &self.count {
+            CountSource::Known(total) => Ok(*total),
             CountSource::Root { filter, viewer, .. } => {
                 let db = ctx
                     .data::<DatabaseConnection>()
@@ -805,7 +822,9 @@ macro_rules! root_queries {
                 order_by: Option<Vec<$crate::graphql::order::OrderBy<<$ty as $crate::graphql::pagination::Listable>::OrderField>>>,
             ) -> async_graphql::Result<$crate::graphql::pagination::Connection<$ty>> {
                 let args = $crate::graphql::pagination::ListArgs { first, after, last, before, filter, order_by };
-                Ok($crate::graphql::context::loaders(ctx)?.list::<$ty>(args).await?)
+                // Counted in the page's own statement when the query asks for it.
+                let count = ctx.look_ahead().field("totalCount").exists();
+                Ok($crate::graphql::context::loaders(ctx)?.list::<$ty>(args, count).await?)
             }
         }
     };

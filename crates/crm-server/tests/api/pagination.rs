@@ -160,3 +160,32 @@ test_both! {
         }
     }
 }
+
+test_both! {
+    async fn a_first_page_and_its_total_come_from_one_statement(app) {
+        seed_names(&app, &["Alpha Tech", "Beta", "Gamma Tech", "Delta tech"]).await;
+        const FILTERED: &str = "query($first: Int, $after: String, $text: String!) {
+          clients(first: $first, after: $after, filter: { companyName: { containsInsensitive: $text } },
+                  orderBy: [{ field: COMPANY_NAME }]) {
+            totalCount nodes { companyName } pageInfo { endCursor } } }";
+        app.take_statement_count();
+        let page = app.data(FILTERED, json!({ "first": 2, "text": "tech" })).await;
+        assert_eq!(pluck_str(&page["clients"], "companyName"), ["Alpha Tech", "Delta tech"]);
+        assert_eq!(page["clients"]["totalCount"], 3);
+        assert_eq!(app.take_statement_count(), 1, "page and count in one statement");
+
+        // After a cursor the page no longer holds every match: the count is its own statement.
+        let end = page["clients"]["pageInfo"]["endCursor"].clone();
+        let next = app.data(FILTERED, json!({ "first": 2, "after": end, "text": "tech" })).await;
+        assert_eq!(pluck_str(&next["clients"], "companyName"), ["Gamma Tech"]);
+        assert_eq!(next["clients"]["totalCount"], 3);
+        assert_eq!(app.take_statement_count(), 2);
+
+        // No match, and an empty page of a non-empty list.
+        let none = app.data(FILTERED, json!({ "first": 2, "text": "nothing" })).await;
+        assert_eq!(none["clients"]["totalCount"], 0);
+        let zero = app.data(FILTERED, json!({ "first": 0, "text": "tech" })).await;
+        assert_eq!(zero["clients"]["nodes"], json!([]));
+        assert_eq!(zero["clients"]["totalCount"], 3);
+    }
+}
