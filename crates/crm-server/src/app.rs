@@ -39,6 +39,8 @@ pub struct AppState {
     pub page_limits: PageLimits,
     pub metrics: Arc<Metrics>,
     pub auth: Arc<AuthService>,
+    /// Operations executing at once; the others wait their turn (bounds memory under load).
+    pub executions: Arc<tokio::sync::Semaphore>,
 }
 
 /// Counters served on `GET /metrics` (Prometheus text format).
@@ -94,6 +96,9 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
         page_limits,
         metrics,
         auth,
+        executions: Arc::new(tokio::sync::Semaphore::new(
+            config.server.max_concurrent_operations(),
+        )),
     }
 }
 
@@ -150,6 +155,9 @@ async fn graphql_handler(
             .and_then(|value| value.to_str().ok())
             .map(|agent| agent.chars().take(200).collect()),
     };
+    // Past the limit, requests queue here rather than all holding their results in memory at
+    // once; the semaphore is never closed, so acquiring cannot fail.
+    let _turn = state.executions.acquire().await.ok();
     let loaders = Loaders::new(state.db.clone(), state.page_limits, auth);
     let dispatcher = loaders.dispatcher();
     let request = request.into_inner().data(loaders).data(client);

@@ -154,6 +154,10 @@ pub struct ServerConfig {
     /// production mode refuses. Generate one with `openssl rand -base64 32`.
     #[arg(long, env = "CRM_TOKEN_KEYS", hide_env_values = true, default_value = crate::secrets::DEV_TOKEN_KEYS, hide_default_value = true, value_parser = token_keys_or_default)]
     pub token_keys: String,
+    /// GraphQL operations executed at once (default: 2 per CPU core, at least 4); further
+    /// requests wait their turn. Bounds the memory a burst of large queries takes.
+    #[arg(long, env = "CRM_MAX_CONCURRENT_OPERATIONS")]
+    pub max_concurrent_operations: Option<usize>,
     /// Log format (default: pretty in development, JSON in production). Filter with RUST_LOG.
     #[arg(long, env = "CRM_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -168,6 +172,13 @@ impl ServerConfig {
     pub fn introspection_enabled(&self) -> bool {
         self.introspection
             .unwrap_or(self.environment == Environment::Development)
+    }
+
+    pub fn max_concurrent_operations(&self) -> usize {
+        self.max_concurrent_operations.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(2, usize::from);
+            (cores * 2).max(4)
+        })
     }
 
     pub fn request_timeout(&self) -> Duration {
