@@ -53,6 +53,24 @@ pub struct ApiTokenArgs {
     pub expires_in_days: Option<u32>,
 }
 
+/// A user name from an e-mail address: its allowed characters before `@`, padded to the
+/// minimum length (`b@example.com` → `b-admin`).
+fn default_username(email: &str) -> String {
+    let local: String = email
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .take(44)
+        .collect();
+    if local.len() < 3 {
+        format!("{local}-admin")
+    } else {
+        local
+    }
+}
+
 fn random_password() -> AppResult<String> {
     // 256 random bits, URL-safe: well within the 128-character limit.
     opaque_token("")
@@ -69,7 +87,7 @@ pub async fn create_admin(
     };
     let username = args
         .username
-        .unwrap_or_else(|| args.email.split('@').next().unwrap_or("admin").to_owned());
+        .unwrap_or_else(|| default_username(&args.email));
     let user = insert(
         db,
         NewUser::try_from(crate::users::inputs::CreateUserInput {
@@ -132,4 +150,16 @@ pub async fn development_admin(db: &DatabaseConnection) -> AppResult<()> {
          password or create your own admin with `crm-server create-admin`)"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_user_names_are_valid() {
+        assert_eq!(default_username("jane.doe@example.com"), "jane.doe");
+        assert_eq!(default_username("b@example.com"), "b-admin");
+        assert_eq!(default_username("é+x@example.com"), "x-admin");
+    }
 }
