@@ -111,6 +111,26 @@ pub async fn seed(
     let db = crate::db::connect(&database.url(), 2).await?;
     Migrator::up(&db, None).await?;
     crate::seed::seed(&db, args).await.map_err(message)?;
+    if args.password.is_some() {
+        // Someone to sign in as, per role.
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        for role in [
+            entity::Role::Admin,
+            entity::Role::Manager,
+            entity::Role::Commercial,
+        ] {
+            let user = entity::users::Entity::find()
+                .filter(entity::users::Column::Role.eq(role))
+                .filter(entity::users::Column::IsActive.eq(true))
+                .filter(entity::users::Column::Email.like("%@crm.example"))
+                .order_by_asc(entity::users::Column::CreatedAt)
+                .one(&db)
+                .await?;
+            if let Some(user) = user {
+                println!("demo {role:?}: {} (password: the one given)", user.email);
+            }
+        }
+    }
     db.close().await?;
     Ok(())
 }
