@@ -223,12 +223,19 @@ pub async fn record(
     }
     .await;
     match result {
-        // The same key raced us and won: answer with its payment.
+        // The same key raced us and won: answer with its payment. A key already used outside
+        // the viewer's portfolio is refused without showing that payment.
         Err(AppError::Conflict {
             field: Some(field), ..
         }) if field == "idempotencyKey" => find_by_key(db, viewer, key.as_deref())
             .await?
-            .ok_or_else(|| AppError::Internal("idempotency key vanished".into())),
+            .ok_or_else(|| {
+                AppError::rule(
+                    Some("idempotencyKey"),
+                    "DUPLICATE",
+                    "this idempotency key was already used for another payment",
+                )
+            }),
         other => other,
     }
 }

@@ -252,6 +252,13 @@ test_both! {
             let text = response.to_string();
             assert!(text.contains("ann") || text.contains("Lyon") || text.contains("COMPLETED"), "{text}");
         }
+        // An idempotency key used in Ben's portfolio does not hand her Ben's payment.
+        const RECORD: &str = "mutation($c: UUID!) { recordPayment(input: { contractId: $c, amount: \"5.00\", idempotencyKey: \"bank-tx-7\" }) { id contract { id } } }";
+        let bens = app.data(RECORD, json!({ "c": b.contract })).await;
+        assert_eq!(bens["recordPayment"]["contract"]["id"], json!(b.contract));
+        let hers = app.gql_as(ann, RECORD, json!({ "c": a.contract })).await;
+        assert_eq!(refusal(&hers), ("CONFLICT".to_owned(), Some("idempotencyKey".to_owned())), "{hers}");
+
         // The history names her as the actor.
         let history = app
             .data("query($c: UUID!) { client(id: $c) { notes(filter: { noteType: { eq: \"system\" } }) { nodes { content author { username } } } } }", json!({ "c": a.client }))
