@@ -11,9 +11,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth::Viewer;
-use crate::auth::policy::visible;
+use crate::auth::policy::visible_in;
 use crate::error::{AppError, AppResult};
-use crate::graphql::query::Scope;
 
 /// Opens a connection pool for `url`.
 ///
@@ -129,10 +128,8 @@ where
     E: EntityTrait,
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
 {
-    let table = E::default().table_name();
-    let scope = Scope::named(table, txn.get_database_backend(), viewer);
     let mut select = E::find_by_id(id);
-    if let Some(condition) = visible(table, &scope) {
+    if let Some(condition) = visible_in::<E>(txn.get_database_backend(), viewer) {
         select = select.filter(condition);
     }
     if lock && txn.get_database_backend() == DbBackend::Postgres {

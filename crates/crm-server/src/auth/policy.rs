@@ -17,6 +17,7 @@
 
 use entity::Role;
 use sea_orm::sea_query::{Alias, Condition, ExprTrait, Query};
+use sea_orm::{DbBackend, EntityTrait};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -118,6 +119,12 @@ pub fn visible(table: &str, scope: &Scope) -> Option<Condition> {
         }
         _ => None,
     }
+}
+
+/// [`visible`] for a SeaORM query on `E` itself (such queries name the table, not an alias).
+pub fn visible_in<E: EntityTrait>(backend: DbBackend, viewer: Viewer) -> Option<Condition> {
+    let table = E::default().table_name();
+    visible(table, &Scope::named(table, backend, viewer))
 }
 
 /// `condition AND visible(table)`.

@@ -10,12 +10,11 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use sea_orm::sea_query::Condition;
 use sea_orm::sea_query::{Alias, Expr};
-use sea_orm::{DatabaseConnection, EntityName, EntityTrait, ExprTrait, QueryFilter};
+use sea_orm::{DatabaseConnection, EntityTrait, ExprTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::auth::policy::restrict;
+use crate::auth::policy::visible_in;
 use crate::auth::{RequestAuth, Viewer};
 use crate::error::AppError;
 use crate::graphql::batch::{Batcher, Dispatcher};
@@ -23,7 +22,6 @@ use crate::graphql::pagination::{
     Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, count_children,
     fetch_children, fetch_page,
 };
-use crate::graphql::query::Scope;
 
 /// An API type backed by one table row.
 pub trait Record:
@@ -82,13 +80,13 @@ impl<R: Record> Loader<ById<R>> for CrmLoader {
 
     async fn load(&self, keys: &[ById<R>]) -> Result<HashMap<ById<R>, R>, Self::Error> {
         let viewer = self.viewer().map_err(Arc::new)?;
-        let entity = R::Entity::default();
-        let table = entity.table_name();
-        let scope = Scope::named(table, self.db.get_database_backend(), viewer);
-        let ids = Condition::all()
-            .add(Expr::col((entity, Alias::new("id"))).is_in(keys.iter().map(|key| key.0)));
-        let rows = R::Entity::find()
-            .filter(restrict(ids, table, &scope))
+        let mut select = R::Entity::find().filter(
+            Expr::col((R::Entity::default(), Alias::new("id"))).is_in(keys.iter().map(|key| key.0)),
+        );
+        if let Some(visible) = visible_in::<R::Entity>(self.db.get_database_backend(), viewer) {
+            select = select.filter(visible);
+        }
+        let rows = select
             .all(&self.db)
             .await
             .map_err(|err| Arc::new(AppError::from(err)))?;

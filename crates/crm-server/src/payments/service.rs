@@ -13,15 +13,13 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::inputs::{CreatePaymentInput, RecordPaymentInput, UpdatePaymentInput};
-use crate::auth::policy::restrict;
+use crate::auth::policy::visible_in;
 use crate::auth::{Action, Viewer};
 use crate::client_notes::service::record_event;
 use crate::contracts::service::paid;
 use crate::db::{begin_write, check_unchanged, for_update, now};
 use crate::error::{AppError, AppResult};
-use crate::graphql::query::Scope;
 use crate::validate::{money, not_null, optional_text};
-use sea_orm::sea_query::Condition;
 
 /// Locks the contract and checks it takes payments.
 async fn payable_contract(
@@ -250,13 +248,11 @@ async fn find_by_key(
     let Some(key) = key else {
         return Ok(None);
     };
-    let scope = Scope::named("payments", db.get_database_backend(), viewer);
-    let condition = restrict(
-        Condition::all().add(payments::Column::IdempotencyKey.eq(key)),
-        "payments",
-        &scope,
-    );
-    Ok(payments::Entity::find().filter(condition).one(db).await?)
+    let mut select = payments::Entity::find().filter(payments::Column::IdempotencyKey.eq(key));
+    if let Some(visible) = visible_in::<payments::Entity>(db.get_database_backend(), viewer) {
+        select = select.filter(visible);
+    }
+    Ok(select.one(db).await?)
 }
 
 #[tracing::instrument(skip(db, input))]
