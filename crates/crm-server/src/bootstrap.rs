@@ -3,7 +3,7 @@
 
 use clap::Args;
 use entity::{Role, users};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
 use crate::auth::tokens::opaque_token;
@@ -107,12 +107,7 @@ pub async fn create_admin(
 pub async fn api_token(db: &DatabaseConnection, args: ApiTokenArgs) -> AppResult<String> {
     let user = match (&args.email, args.user_id) {
         (_, Some(id)) => users::Entity::find_by_id(id).one(db).await?,
-        (Some(email), None) => {
-            users::Entity::find()
-                .filter(users::Column::Email.eq(email.trim().to_lowercase()))
-                .one(db)
-                .await?
-        }
+        (Some(email), None) => crate::auth::service::user_by_email(db, email).await?,
         (None, None) => None,
     }
     .ok_or_else(|| AppError::not_found("email", "no such user"))?;

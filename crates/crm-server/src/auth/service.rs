@@ -8,7 +8,7 @@ use entity::{api_tokens, auth_sessions, users};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder, TransactionTrait, UpdateMany,
 };
 use uuid::Uuid;
 
@@ -38,8 +38,16 @@ pub struct SessionTokens {
 
 const WRONG_CREDENTIALS: &str = "wrong e-mail or password";
 
+/// `UPDATE auth_sessions SET revoked_at = <at> WHERE revoked_at IS NULL`, for the caller to
+/// narrow: every way a session ends.
+fn revoke_sessions(at: chrono::DateTime<Utc>) -> UpdateMany<auth_sessions::Entity> {
+    auth_sessions::Entity::update_many()
+        .col_expr(auth_sessions::Column::RevokedAt, Expr::value(at))
+        .filter(auth_sessions::Column::RevokedAt.is_null())
+}
+
 /// The user with this e-mail address (compared case-insensitively).
-async fn user_by_email(
+pub async fn user_by_email(
     db: &impl sea_orm::ConnectionTrait,
     email: &str,
 ) -> AppResult<Option<users::Model>> {
@@ -132,10 +140,8 @@ pub async fn refresh(auth: &AuthService, refresh_token: &str) -> AppResult<Sessi
     let at = now();
     let Some((session, Some(user))) = found else {
         // An exchanged token: revoke its session.
-        let reused = auth_sessions::Entity::update_many()
-            .col_expr(auth_sessions::Column::RevokedAt, Expr::value(at))
+        let reused = revoke_sessions(at)
             .filter(auth_sessions::Column::PreviousTokenHash.eq(presented.as_str()))
-            .filter(auth_sessions::Column::RevokedAt.is_null())
             .exec(&txn)
             .await?;
         txn.commit().await?;
@@ -186,13 +192,13 @@ pub async fn sign_out(
     everywhere: bool,
 ) -> AppResult<bool> {
     let viewer = request.viewer()?;
-    let mut update = auth_sessions::Entity::update_many()
-        .col_expr(auth_sessions::Column::RevokedAt, Expr::value(now()))
-        .filter(auth_sessions::Column::RevokedAt.is_null());
-    update = match (request, everywhere) {
-        (_, true) => update.filter(auth_sessions::Column::UserId.eq(viewer.user_id)),
+    match (request, everywhere) {
+        (_, true) => end_sessions(auth.db(), viewer.user_id, None).await?,
         (RequestAuth::Session { session_id, .. }, false) => {
-            update.filter(auth_sessions::Column::Id.eq(*session_id))
+            revoke_sessions(now())
+                .filter(auth_sessions::Column::Id.eq(*session_id))
+                .exec(auth.db())
+                .await?;
         }
         _ => {
             return Err(AppError::bad_input(
@@ -200,8 +206,7 @@ pub async fn sign_out(
                 "an API token has no session: revoke it with revokeApiToken, or pass allSessions: true",
             ));
         }
-    };
-    update.exec(auth.db()).await?;
+    }
     auth.forget_credentials();
     Ok(true)
 }
@@ -212,10 +217,7 @@ pub async fn end_sessions(
     user_id: Uuid,
     except: Option<Uuid>,
 ) -> AppResult<()> {
-    let mut update = auth_sessions::Entity::update_many()
-        .col_expr(auth_sessions::Column::RevokedAt, Expr::value(now()))
-        .filter(auth_sessions::Column::UserId.eq(user_id))
-        .filter(auth_sessions::Column::RevokedAt.is_null());
+    let mut update = revoke_sessions(now()).filter(auth_sessions::Column::UserId.eq(user_id));
     if let Some(keep) = except {
         update = update.filter(auth_sessions::Column::Id.ne(keep));
     }
