@@ -35,7 +35,7 @@ pub struct AuthService {
     db: DatabaseConnection,
     pub access_tokens: AccessTokens,
     pub session_ttl: chrono::Duration,
-    pub throttle: SignInThrottle,
+    throttle: SignInThrottle,
     cache_ttl: Duration,
     cache: Mutex<HashMap<CacheKey, (Instant, RequestAuth)>>,
 }

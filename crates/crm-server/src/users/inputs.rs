@@ -142,7 +142,7 @@ pub struct CreateUserInput {
 }
 
 /// Changes to a user; absent fields are left as they are.
-#[derive(async_graphql::InputObject, Debug)]
+#[derive(async_graphql::InputObject, Debug, Default)]
 pub struct UpdateUserInput {
     /// Sign-in e-mail address.
     pub email: Option<String>,

@@ -59,13 +59,8 @@ impl UserMutation {
         #[graphql(desc = "Id of the user.")] id: Uuid,
     ) -> Result<User> {
         let input = UpdateUserInput {
-            email: None,
-            username: None,
-            first_name: None,
-            last_name: None,
-            role: None,
             is_active: Some(false),
-            expected_updated_at: None,
+            ..Default::default()
         };
         let auth = auth_service(ctx)?;
         Ok(
