@@ -491,16 +491,9 @@ pub async fn count_children<R: Listable>(
     filter: Option<&R::Filter>,
 ) -> Result<HashMap<Uuid, i64>, AppError> {
     let scope = Scope::root(db.get_database_backend(), viewer);
-    let mut condition = Condition::all().add(scope.col(parent_col).is_in(parents.iter().copied()));
-    if let Some(filter) = filter {
-        condition = condition.add(filter.condition(&scope));
-    }
-    let condition = restrict(condition, R::TABLE, &scope);
-    let select = Query::select()
+    let select = count_select::<R>(&scope, filter)
         .expr_as(scope.col(parent_col), Alias::new("parent"))
-        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-        .from_as(Alias::new(R::TABLE), Alias::new(&scope.alias))
-        .cond_where(condition)
+        .and_where(scope.col(parent_col).is_in(parents.iter().copied()))
         .group_by_col((Alias::new(&scope.alias), Alias::new(parent_col)))
         .to_owned();
     let rows = db.query_all(&select).await?;
