@@ -16,7 +16,7 @@ use super::credentials::AuthService;
 use super::password;
 use super::tokens::{API_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, digest, opaque_token};
 use super::{Action, RequestAuth, Viewer};
-use crate::db::{begin_write, now};
+use crate::db::{begin_write, for_update, now};
 use crate::error::{AppError, AppResult};
 use crate::validate::required_text;
 
@@ -247,21 +247,35 @@ pub async fn change_password(
             "the current password is wrong",
         ));
     }
-    let hash = password::hash(new).await?;
-    let txn = begin_write(auth.db()).await?;
-    let mut active: users::ActiveModel = user.into();
-    active.password_hash = Set(hash);
-    active.updated_at = Set(now());
-    active.update(&txn).await?;
     let keep = match request {
         RequestAuth::Session { session_id, .. } => Some(*session_id),
         _ => None,
     };
-    end_sessions(&txn, viewer.user_id, keep).await?;
-    txn.commit().await?;
-    auth.forget_credentials();
+    set_password(auth, viewer, viewer.user_id, new, keep).await?;
     tracing::info!(user_id = %viewer.user_id, "password changed");
     Ok(true)
+}
+
+/// Stores a new password (strength already checked) for user `id` and ends their sessions but
+/// `keep`, in one transaction; the change applies to the next request.
+pub async fn set_password(
+    auth: &AuthService,
+    viewer: Viewer,
+    id: Uuid,
+    new: String,
+    keep: Option<Uuid>,
+) -> AppResult<users::Model> {
+    let hash = password::hash(new).await?;
+    let txn = begin_write(auth.db()).await?;
+    let current = for_update::<users::Entity>(&txn, viewer, id, "id", "user").await?;
+    let mut active: users::ActiveModel = current.into();
+    active.password_hash = Set(hash);
+    active.updated_at = Set(now());
+    let user = active.update(&txn).await?;
+    end_sessions(&txn, id, keep).await?;
+    txn.commit().await?;
+    auth.forget_credentials();
+    Ok(user)
 }
 
 /// Creates a personal API token for the viewer; returns it with its secret (shown once).

@@ -44,11 +44,9 @@ impl UserMutation {
         #[graphql(desc = "The fields to change.")] input: UpdateUserInput,
     ) -> Result<User> {
         let auth = auth_service(ctx)?;
-        Ok(
-            super::service::update(db(ctx)?, auth, viewer(ctx)?, id, input)
-                .await?
-                .into(),
-        )
+        Ok(super::service::update(auth, viewer(ctx)?, id, input)
+            .await?
+            .into())
     }
 
     /// Deactivates a user: they cannot sign in, their sessions end and their API tokens stop
@@ -63,11 +61,9 @@ impl UserMutation {
             ..Default::default()
         };
         let auth = auth_service(ctx)?;
-        Ok(
-            super::service::update(db(ctx)?, auth, viewer(ctx)?, id, input)
-                .await?
-                .into(),
-        )
+        Ok(super::service::update(auth, viewer(ctx)?, id, input)
+            .await?
+            .into())
     }
 
     /// Sets a user's password (when they forgot theirs); their sessions end.
@@ -79,7 +75,7 @@ impl UserMutation {
     ) -> Result<User> {
         let auth = auth_service(ctx)?;
         Ok(
-            super::service::reset_password(db(ctx)?, auth, viewer(ctx)?, id, new_password)
+            super::service::reset_password(auth, viewer(ctx)?, id, new_password)
                 .await?
                 .into(),
         )

@@ -7,7 +7,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::inputs::{CreateUserInput, UpdateUserInput};
-use crate::auth::service::end_sessions;
+use crate::auth::service::{end_sessions, set_password};
 use crate::auth::{Action, AuthService, Viewer, password};
 use crate::db::{begin_write, check_unchanged, for_update, now};
 use crate::error::{AppError, AppResult};
@@ -94,9 +94,8 @@ pub async fn create(
     Ok(user)
 }
 
-#[tracing::instrument(skip(db, auth, input))]
+#[tracing::instrument(skip(auth, input))]
 pub async fn update(
-    db: &DatabaseConnection,
     auth: &AuthService,
     viewer: Viewer,
     id: Uuid,
@@ -132,7 +131,7 @@ pub async fn update(
             "you cannot deactivate yourself or change your own role: ask another admin",
         ));
     }
-    let txn = begin_write(db).await?;
+    let txn = begin_write(auth.db()).await?;
     let current = for_update::<users::Entity>(&txn, viewer, id, "id", "user").await?;
     check_unchanged(current.updated_at, input.expected_updated_at)?;
     let deactivating = current.is_active && input.is_active == Some(false);
@@ -167,9 +166,8 @@ pub async fn update(
 }
 
 /// Sets a user's password (admins); their sessions end.
-#[tracing::instrument(skip(db, auth, new_password))]
+#[tracing::instrument(skip(auth, new_password))]
 pub async fn reset_password(
-    db: &DatabaseConnection,
     auth: &AuthService,
     viewer: Viewer,
     id: Uuid,
@@ -177,16 +175,7 @@ pub async fn reset_password(
 ) -> AppResult<users::Model> {
     viewer.require(Action::ManageUsers)?;
     password::check_strength("newPassword", &new_password)?;
-    let hash = password::hash(new_password).await?;
-    let txn = begin_write(db).await?;
-    let current = for_update::<users::Entity>(&txn, viewer, id, "id", "user").await?;
-    let mut active: users::ActiveModel = current.into();
-    active.password_hash = Set(hash);
-    active.updated_at = Set(now());
-    let user = active.update(&txn).await?;
-    end_sessions(&txn, id, None).await?;
-    txn.commit().await?;
-    auth.forget_credentials();
+    let user = set_password(auth, viewer, id, new_password, None).await?;
     tracing::info!(user_id = %id, "password reset");
     Ok(user)
 }
