@@ -31,6 +31,16 @@ pub struct ClientNote {
     pub updated_at: DateTime,
 }
 
+crate::columns!(ClientNote {
+    id: "id",
+    client_id: "clientId",
+    user_id: "userId",
+    note_type: "noteType",
+    content: "content",
+    created_at: "createdAt",
+    updated_at: "updatedAt",
+});
+
 impl From<client_notes::Model> for ClientNote {
     fn from(m: client_notes::Model) -> Self {
         ClientNote {

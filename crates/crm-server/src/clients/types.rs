@@ -50,6 +50,23 @@ pub struct Client {
     pub updated_at: DateTime,
 }
 
+crate::columns!(Client {
+    id: "id",
+    company_name: "companyName",
+    email: "email",
+    phone: "phone",
+    address: "address",
+    city: "city",
+    postal_code: "postalCode",
+    country: "country",
+    status: "status",
+    kyc_completed: "kycCompleted",
+    kyc_completed_at: "kycCompletedAt",
+    assigned_to_id: "assignedToId",
+    created_at: "createdAt",
+    updated_at: "updatedAt",
+});
+
 impl From<clients::Model> for Client {
     fn from(m: clients::Model) -> Self {
         Client {

@@ -46,6 +46,22 @@ pub struct Contract {
     pub updated_at: DateTime,
 }
 
+crate::columns!(Contract {
+    id: "id",
+    contract_number: "contractNumber",
+    client_id: "clientId",
+    commercial_id: "commercialId",
+    title: "title",
+    amount: "amount",
+    currency: "currency",
+    status: "status",
+    start_date: "startDate",
+    end_date: "endDate",
+    signed_at: "signedAt",
+    created_at: "createdAt",
+    updated_at: "updatedAt",
+});
+
 impl From<contracts::Model> for Contract {
     fn from(m: contracts::Model) -> Self {
         Contract {

@@ -40,6 +40,20 @@ pub struct Document {
     pub updated_at: DateTime,
 }
 
+crate::columns!(Document {
+    id: "id",
+    client_id: "clientId",
+    contract_id: "contractId",
+    uploaded_by_id: "uploadedById",
+    file_name: "fileName",
+    file_path: "filePath",
+    mime_type: "mimeType",
+    file_size: "fileSize",
+    document_type: "documentType",
+    created_at: "createdAt",
+    updated_at: "updatedAt",
+});
+
 impl From<documents::Model> for Document {
     fn from(m: documents::Model) -> Self {
         Document {

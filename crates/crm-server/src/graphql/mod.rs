@@ -9,6 +9,7 @@ pub mod loader;
 pub mod order;
 pub mod pagination;
 pub mod query;
+pub mod rows;
 pub mod scalars;
 pub mod schema;
 

@@ -8,7 +8,7 @@ use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, OutputType, SimpleObject, TypeName};
+use async_graphql::{Context, Object, SimpleObject, TypeName};
 use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, ExprTrait, Order, Query, QueryStatementBuilder,
     SelectStatement, WindowStatement,
@@ -25,9 +25,10 @@ use crate::graphql::filters::EntityFilter;
 use crate::graphql::loader::Record;
 use crate::graphql::order::{NullsOrder, OrderBy, OrderDirection, SortField};
 use crate::graphql::query::Scope;
+use crate::graphql::rows::{Columns, RowList, RowRef};
 
 /// A type that can be listed: its table, filter and sort fields.
-pub trait Listable: Record + OutputType {
+pub trait Listable: Record + Columns {
     /// The GraphQL type name (`Client`), for `ClientConnection` and `ClientEdge`.
     const NAME: &'static str;
     /// The table.
@@ -153,18 +154,31 @@ struct Key {
 
 impl<O: SortField> Plan<O> {
     fn keys(&self, scope: &Scope) -> Vec<Key> {
+        self.keys_from(|_, o| o.field.expr(scope), scope.col("id"))
+    }
+
+    /// The effective order over the sort keys a relation page's inner select exposes
+    /// (`w.__k0`, …, `w.id`): ordering the outer select by them, after the parent, keeps the
+    /// window's own order, so PostgreSQL does not sort the rows a second time.
+    fn window_output_keys(&self) -> Vec<Key> {
+        let w = |c: String| Expr::col((Alias::new("w"), Alias::new(c)));
+        self.keys_from(|i, _| w(format!("__k{i}")), w("id".to_owned()))
+    }
+
+    fn keys_from(&self, expr: impl Fn(usize, &OrderBy<O>) -> Expr, id: Expr) -> Vec<Key> {
         let mut keys: Vec<Key> = self
             .order
             .iter()
-            .map(|o| Key {
-                expr: o.field.expr(scope),
+            .enumerate()
+            .map(|(i, o)| Key {
+                expr: expr(i, o),
                 desc: o.direction == OrderDirection::Desc,
                 nulls_first: o.nulls == NullsOrder::First,
                 nullable: o.field.nullable(),
             })
             .collect();
         keys.push(Key {
-            expr: scope.col("id"),
+            expr: id,
             desc: false,
             nulls_first: false,
             nullable: false,
@@ -174,13 +188,22 @@ impl<O: SortField> Plan<O> {
 
     /// `(expr, order)` pairs in the order rows are fetched (reversed for `last`).
     fn order_exprs(&self, scope: &Scope) -> Vec<(Expr, Order)> {
+        self.ordering(self.keys(scope))
+    }
+
+    fn ordering(&self, mut keys: Vec<Key>) -> Vec<(Expr, Order)> {
+        // The `id` tie-break adds nothing when the list is already ordered by `id` (and a
+        // repeated key makes PostgreSQL sort again where the rows are already in order).
+        if self.order.iter().any(|o| o.field.name() == "id") {
+            keys.pop();
+        }
         let flip = |o: Order| match (o, self.backward) {
             (Order::Asc, true) => Order::Desc,
             (Order::Desc, true) => Order::Asc,
             (o, _) => o,
         };
         let mut out = Vec::new();
-        for key in self.keys(scope) {
+        for key in keys {
             if key.nullable {
                 // `(x IS NULL)` sorts false before true on both backends.
                 let nulls = if key.nulls_first {
@@ -459,12 +482,16 @@ pub async fn fetch_children<R: Listable>(
         window.order_by_expr(expr, order);
     }
     inner.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("__rn"));
-    let outer = Query::select()
+    let mut outer = Query::select()
         .column(Asterisk)
         .from_subquery(inner, Alias::new("w"))
         .and_where(Expr::col((Alias::new("w"), Alias::new("__rn"))).lte(plan.limit as i64 + 1))
-        .order_by((Alias::new("w"), Alias::new("__rn")), Order::Asc)
+        .order_by((Alias::new("w"), Alias::new("__parent")), Order::Asc)
         .to_owned();
+    // Each parent's rows in the page's order: the order the window already produced.
+    for (expr, order) in plan.ordering(plan.window_output_keys()) {
+        outer.order_by_expr(expr, order);
+    }
     let rows = db.query_all(&outer).await?;
     let mut grouped: HashMap<Uuid, Vec<Edge<R>>> = HashMap::with_capacity(parents.len());
     for (parent, edge) in decode_rows::<R>(rows, &plan, Some("__parent"))? {
@@ -597,8 +624,8 @@ impl<R: Listable> Connection<R> {
     }
 
     /// The rows of the page.
-    async fn nodes(&self) -> Vec<&R> {
-        self.page.edges.iter().map(|e| &e.node).collect()
+    async fn nodes(&self) -> RowList<'_, R> {
+        RowList(self.page.edges.iter().map(|e| &e.node).collect())
     }
 
     /// Where the page sits in the whole list.
@@ -664,8 +691,8 @@ async fn count_root<R: Listable>(
 #[Object(name_type, serial)]
 impl<R: Listable> Edge<R> {
     /// The row.
-    async fn node(&self) -> &R {
-        &self.node
+    async fn node(&self) -> RowRef<'_, R> {
+        RowRef(&self.node)
     }
 
     /// Opaque cursor of the row, for `after` / `before`.

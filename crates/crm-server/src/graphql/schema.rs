@@ -68,6 +68,7 @@ pub fn build_schema(
     cipher: Option<std::sync::Arc<crate::secrets::TokenCipher>>,
     auth: Option<std::sync::Arc<AuthService>>,
 ) -> CrmSchema {
+    // No extensions: the row fast path (`graphql::rows`) does not call per-field hooks.
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);

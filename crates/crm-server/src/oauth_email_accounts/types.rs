@@ -35,6 +35,18 @@ pub struct OAuthEmailAccount {
     pub updated_at: DateTime,
 }
 
+crate::columns!(OAuthEmailAccount {
+    id: "id",
+    user_id: "userId",
+    provider: "provider",
+    email: "email",
+    has_access_token: "hasAccessToken",
+    has_refresh_token: "hasRefreshToken",
+    token_expires_at: "tokenExpiresAt",
+    created_at: "createdAt",
+    updated_at: "updatedAt",
+});
+
 impl From<oauth_email_accounts::Model> for OAuthEmailAccount {
     fn from(m: oauth_email_accounts::Model) -> Self {
         OAuthEmailAccount {

@@ -37,6 +37,19 @@ pub struct Payment {
     pub updated_at: DateTime,
 }
 
+crate::columns!(Payment {
+    id: "id",
+    contract_id: "contractId",
+    client_id: "clientId",
+    amount: "amount",
+    payment_date: "paymentDate",
+    payment_method: "paymentMethod",
+    status: "status",
+    reference: "reference",
+    created_at: "createdAt",
+    updated_at: "updatedAt",
+});
+
 impl From<payments::Model> for Payment {
     fn from(m: payments::Model) -> Self {
         Payment {

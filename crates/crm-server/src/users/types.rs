@@ -38,6 +38,19 @@ pub struct User {
     pub updated_at: DateTime,
 }
 
+crate::columns!(User {
+    id: "id",
+    email: "email",
+    username: "username",
+    first_name: "firstName",
+    last_name: "lastName",
+    role: "role",
+    is_active: "isActive",
+    last_login_at: "lastLoginAt",
+    created_at: "createdAt",
+    updated_at: "updatedAt",
+});
+
 impl From<users::Model> for User {
     fn from(m: users::Model) -> Self {
         User {

@@ -250,3 +250,88 @@ test_both! {
         assert_eq!(pluck_str(&data["clients"], "companyName"), ["Acme"]);
     }
 }
+
+/// Every column of a client, with aliases, fragments, `__typename`, computed fields and
+/// relations: what the row fast path (lists) and async-graphql's own resolution (`client(id:)`)
+/// must answer alike.
+const CLIENT_ROW: &str = "
+fragment Row on Client {
+  __typename id companyName email phone address city postalCode country status kycCompleted
+  kycCompletedAt assignedToId createdAt updatedAt
+  name: companyName
+  ... on Client { town: city }
+  ... { country }
+  contractCount totalContractValue outstandingAmount
+  assignedTo { __typename username role }
+  contracts(first: 2, orderBy: [{ field: CONTRACT_NUMBER }]) {
+    totalCount
+    nodes { __typename ...ContractRow }
+    edges { cursor node { id amount currency } }
+  }
+}
+fragment ContractRow on Contract {
+  id contractNumber clientId commercialId title amount currency status startDate endDate signedAt
+  createdAt updatedAt paidAmount
+  payments { nodes { id contractId clientId amount paymentDate paymentMethod status reference } }
+}";
+
+test_both! {
+    async fn rows_in_lists_resolve_like_rows_alone(app) {
+        let rep = fixtures::user(&app.db, "hank", Role::Commercial).await;
+        let mut ids = Vec::new();
+        for (name, assigned) in [("Acme", Some(rep.id)), ("Bolt", None), ("Crux", Some(rep.id))] {
+            let client = fixtures::client(&app.db, name, assigned).await;
+            for number in ["1", "2", "3"] {
+                let contract = fixtures::contract(
+                    &app.db, client.id, &format!("{name}-{number}"), "100.50", ContractStatus::Active,
+                )
+                .await;
+                fixtures::payment(&app.db, &contract, "10.25", PaymentStatus::Completed).await;
+            }
+            ids.push(client.id);
+        }
+        let listed = app
+            .data(
+                &format!("{{ clients(orderBy: [{{ field: COMPANY_NAME }}]) {{
+                    nodes {{ ...Row }} edges {{ node {{ ...Row }} }} }} }} {CLIENT_ROW}"),
+                Value::Null,
+            )
+            .await;
+        for (i, id) in ids.iter().enumerate() {
+            let alone = app
+                .data(&format!("query($id: UUID!) {{ client(id: $id) {{ ...Row }} }} {CLIENT_ROW}"), json!({ "id": id }))
+                .await;
+            let node = &listed["clients"]["nodes"][i];
+            assert_eq!(node["id"], json!(id));
+            assert_eq!(node["contracts"]["nodes"].as_array().unwrap().len(), 2);
+            assert_eq!(node["contracts"]["nodes"][0]["payments"]["nodes"][0]["amount"], "10.25");
+            assert_eq!(node, &alone["client"], "nodes[{i}]");
+            assert_eq!(&listed["clients"]["edges"][i]["node"], &alone["client"], "edges[{i}].node");
+        }
+
+        // One response key selected twice: the sub-selections merge.
+        let data = app
+            .data(
+                "{ clients(first: 1, orderBy: [{ field: COMPANY_NAME }]) { nodes {
+                    c: contracts(orderBy: [{ field: ID }]) { totalCount }
+                    c: contracts(orderBy: [{ field: ID }]) { nodes { status } } } } }",
+                Value::Null,
+            )
+            .await;
+        assert_eq!(
+            data["clients"]["nodes"][0]["c"],
+            json!({ "totalCount": 3, "nodes": [{ "status": "ACTIVE" }, { "status": "ACTIVE" }, { "status": "ACTIVE" }] })
+        );
+
+        // Fields come back in the order they were selected.
+        let body = serde_json::json!({ "query": "{ clients(first: 1) { nodes { status __typename id companyName } } }" });
+        let request = axum::http::Request::post("/graphql")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {}", app.token))
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        let (_, text) = app.request(request).await;
+        let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap();
+        assert!(at("status") < at("__typename") && at("__typename") < at("id") && at("id") < at("companyName"), "{text}");
+    }
+}

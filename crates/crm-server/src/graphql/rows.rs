@@ -1,0 +1,367 @@
+//! Row objects resolved without a future per field.
+//!
+//! async-graphql resolves every selected field of every object through its own boxed future,
+//! looked up by name, and every list item through another; for the nested page (~800 rows,
+//! ~3,500 fields) that machinery cost more than the SQL. A row type lists its plain column
+//! fields with [`columns!`]; [`RowList`] (a connection's `nodes`) and [`RowRef`] (an edge's
+//! `node`) work the selection out once per list, copy the columns straight from each row, in
+//! selection order, and send only the other fields (relations, computed fields) through the
+//! type's resolvers, all rows' at once, so the loads of a whole level still batch into one
+//! statement. The result is the value tree async-graphql would build (the API tests compare
+//! both paths). Column fields do not pass through extensions' `resolve` hooks: the schema
+//! registers no extension (see `schema.rs`).
+
+use std::borrow::Cow;
+
+use async_graphql::indexmap::IndexMap;
+use async_graphql::parser::types::{Field, Selection, SelectionSet};
+use async_graphql::registry::Registry;
+use async_graphql::resolver_utils::resolve_list;
+use async_graphql::{
+    ContainerType, ContextSelectionSet, OutputType, Positioned, ServerResult, Value,
+};
+use futures_util::future::join_all;
+
+/// A row type whose plain column fields can be read without their resolvers.
+pub trait Columns: ContainerType + Sync {
+    /// Which column the field `name` (its GraphQL name) reads; `None` for a field that needs
+    /// its resolver.
+    fn column_index(name: &str) -> Option<usize>;
+
+    /// The value of column `index` as the field's resolver would return it.
+    fn column(&self, index: usize) -> Value;
+
+    /// The column fields (GraphQL name and type), for the test that holds them to the schema.
+    #[cfg(test)]
+    fn column_types() -> Vec<(&'static str, String)>;
+}
+
+/// A column value as its field resolver returns it.
+pub trait ColumnValue {
+    fn column_value(&self) -> Value;
+}
+
+impl<T: ColumnValue> ColumnValue for Option<T> {
+    fn column_value(&self) -> Value {
+        self.as_ref().map_or(Value::Null, ColumnValue::column_value)
+    }
+}
+
+/// Scalars: their `ScalarType::to_value`.
+macro_rules! scalar_columns {
+    ($($ty:ty),* $(,)?) => {$(
+        impl ColumnValue for $ty {
+            fn column_value(&self) -> Value {
+                async_graphql::ScalarType::to_value(self)
+            }
+        }
+    )*};
+}
+scalar_columns!(
+    uuid::Uuid,
+    String,
+    bool,
+    i32,
+    i64,
+    crate::graphql::scalars::Decimal,
+    crate::graphql::scalars::Date,
+    crate::graphql::scalars::DateTime,
+);
+
+/// Enums: their GraphQL name.
+macro_rules! enum_columns {
+    ($($ty:ty),* $(,)?) => {$(
+        impl ColumnValue for $ty {
+            fn column_value(&self) -> Value {
+                async_graphql::resolver_utils::enum_value(*self)
+            }
+        }
+    )*};
+}
+enum_columns!(
+    entity::ClientStatus,
+    entity::ContractStatus,
+    entity::PaymentStatus,
+    entity::Role,
+);
+
+/// Implements [`Columns`] for a row type: `columns!(Client { id: "id", company_name:
+/// "companyName", … })`, each Rust field with its GraphQL name.
+#[macro_export]
+macro_rules! columns {
+    ($ty:ty { $($field:ident: $name:literal),* $(,)? }) => {
+        impl $crate::graphql::rows::Columns for $ty {
+            fn column_index(name: &str) -> Option<usize> {
+                [$($name),*].iter().position(|n| *n == name)
+            }
+
+            fn column(&self, index: usize) -> async_graphql::Value {
+                use $crate::graphql::rows::ColumnValue;
+                const COLUMNS: &[fn(&$ty) -> async_graphql::Value] =
+                    &[$(|r| r.$field.column_value()),*];
+                COLUMNS.get(index).map_or(async_graphql::Value::Null, |read| read(self))
+            }
+
+            #[cfg(test)]
+            fn column_types() -> Vec<(&'static str, String)> {
+                fn type_of<T: async_graphql::OutputType>(_: impl Fn(&$ty) -> &T) -> String {
+                    T::qualified_type_name()
+                }
+                vec![$(($name, type_of(|r: &$ty| &r.$field)),)*]
+            }
+        }
+    };
+}
+
+/// What to do for one selected field of every row.
+enum Slot<'a> {
+    Typename,
+    Column(usize),
+    Resolver(&'a Positioned<Field>),
+}
+
+/// The selection on rows of type `R`, worked out once per list: response keys and slots;
+/// `None` when async-graphql's own resolution must do it (a fragment on an interface or a
+/// union, one response key selected twice).
+fn plan_rows<'a, R: Columns>(
+    ctx: &ContextSelectionSet<'a>,
+) -> Option<Vec<(async_graphql::Name, Slot<'a>)>> {
+    let type_name = R::type_name();
+    let mut fields = Vec::new();
+    if !collect_fields(ctx, &ctx.item.node, &type_name, &mut fields) {
+        return None;
+    }
+    let mut plan: Vec<(async_graphql::Name, Slot<'a>)> = Vec::with_capacity(fields.len());
+    for field in fields {
+        let key = field.node.response_key().node.clone();
+        if plan.iter().any(|(k, _)| *k == key) {
+            return None;
+        }
+        let name = field.node.name.node.as_str();
+        let slot = match R::column_index(name) {
+            _ if name == "__typename" => Slot::Typename,
+            Some(index) if field.node.directives.is_empty() => Slot::Column(index),
+            _ => Slot::Resolver(field),
+        };
+        plan.push((key, slot));
+    }
+    Some(plan)
+}
+
+/// Resolves the selection on each row: columns inline, the other fields through the type's
+/// resolvers, all rows' at once (so their loads batch). `indexed`: the rows are list items.
+async fn resolve_rows<R: Columns>(
+    ctx: &ContextSelectionSet<'_>,
+    plan: &[(async_graphql::Name, Slot<'_>)],
+    rows: &[&R],
+    indexed: bool,
+) -> Vec<Value> {
+    let type_name = R::type_name();
+    let mut objects = Vec::with_capacity(rows.len());
+    let mut pending = Vec::new();
+    for (row_index, row) in rows.iter().enumerate() {
+        let mut object = IndexMap::with_capacity(plan.len());
+        for (slot_index, (key, slot)) in plan.iter().enumerate() {
+            let value = match slot {
+                Slot::Typename => Value::String(type_name.to_string()),
+                Slot::Column(index) => row.column(*index),
+                Slot::Resolver(field) => {
+                    pending.push((row_index, slot_index, *field));
+                    Value::Null
+                }
+            };
+            object.insert(key.clone(), value);
+        }
+        objects.push(object);
+    }
+    if !pending.is_empty() {
+        let resolved = join_all(pending.iter().map(|&(row_index, _, field)| async move {
+            let ctx_row = if indexed {
+                ctx.with_index(row_index)
+            } else {
+                ctx.clone()
+            };
+            let ctx_field = ctx_row.with_field(field);
+            rows[row_index].resolve_field(&ctx_field).await
+        }))
+        .await;
+        let mut failed = Vec::new();
+        for (&(row_index, slot_index, _), result) in pending.iter().zip(resolved) {
+            match result {
+                Ok(value) => {
+                    if let Some((_, slot)) = objects[row_index].get_index_mut(slot_index) {
+                        *slot = value.unwrap_or_default();
+                    }
+                }
+                // As async-graphql does: the error is reported and the field left out.
+                Err(error) => {
+                    ctx.add_error(error);
+                    failed.push((row_index, slot_index));
+                }
+            }
+        }
+        for (row_index, slot_index) in failed.into_iter().rev() {
+            objects[row_index].shift_remove_index(slot_index);
+        }
+    }
+    objects
+        .into_iter()
+        .map(|object| {
+            if object.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(object)
+            }
+        })
+        .collect()
+}
+
+/// The fields selected on a row of type `type_name`, fragments flattened; `false` when a
+/// fragment's condition names another type (an interface or union).
+fn collect_fields<'a>(
+    ctx: &ContextSelectionSet<'a>,
+    set: &'a SelectionSet,
+    type_name: &str,
+    out: &mut Vec<&'a Positioned<Field>>,
+) -> bool {
+    for selection in &set.items {
+        let (condition, inner) = match &selection.node {
+            Selection::Field(field) => {
+                out.push(field);
+                continue;
+            }
+            Selection::FragmentSpread(spread) => {
+                match ctx.query_env.fragments.get(&spread.node.fragment_name.node) {
+                    Some(fragment) => (
+                        Some(&fragment.node.type_condition),
+                        &fragment.node.selection_set,
+                    ),
+                    None => return false,
+                }
+            }
+            Selection::InlineFragment(fragment) => (
+                fragment.node.type_condition.as_ref(),
+                &fragment.node.selection_set,
+            ),
+        };
+        if condition.is_some_and(|c| c.node.on.node.as_str() != type_name)
+            || !collect_fields(ctx, &inner.node, type_name, out)
+        {
+            return false;
+        }
+    }
+    true
+}
+
+/// A list of rows (`[R!]!`, a connection's `nodes`), resolved by [`resolve_rows`].
+pub struct RowList<'a, R>(pub Vec<&'a R>);
+
+impl<R: Columns> OutputType for RowList<'_, R> {
+    fn type_name() -> Cow<'static, str> {
+        <Vec<R> as OutputType>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        <Vec<R> as OutputType>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <Vec<R> as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        match plan_rows::<R>(ctx) {
+            Some(plan) => Ok(Value::List(resolve_rows(ctx, &plan, &self.0, true).await)),
+            None => resolve_list(ctx, field, self.0.iter().copied(), Some(self.0.len())).await,
+        }
+    }
+}
+
+/// One row (`R!`, an edge's `node`), resolved by [`resolve_rows`].
+pub struct RowRef<'a, R>(pub &'a R);
+
+impl<R: Columns> OutputType for RowRef<'_, R> {
+    fn type_name() -> Cow<'static, str> {
+        R::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        R::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        R::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        match plan_rows::<R>(ctx) {
+            Some(plan) => Ok(resolve_rows(ctx, &plan, &[self.0], false)
+                .await
+                .pop()
+                .unwrap_or_default()),
+            None => self.0.resolve(ctx, field).await,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use async_graphql::parser::parse_schema;
+    use async_graphql::parser::types::{ServiceDocument, TypeKind, TypeSystemDefinition};
+
+    use super::Columns;
+
+    /// Each column a row type reads is a field of that type in the schema, without arguments
+    /// and of the same type.
+    fn check<R: Columns>(schema: &ServiceDocument) {
+        let name = R::type_name();
+        let fields = schema
+            .definitions
+            .iter()
+            .find_map(|definition| match definition {
+                TypeSystemDefinition::Type(ty) if ty.node.name.node == *name => match &ty.node.kind
+                {
+                    TypeKind::Object(object) => Some(&object.fields),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no object type {name}"));
+        let columns = R::column_types();
+        assert!(!columns.is_empty());
+        for (index, (column, ty)) in columns.into_iter().enumerate() {
+            let field = fields
+                .iter()
+                .find(|f| f.node.name.node == column)
+                .unwrap_or_else(|| panic!("{name}.{column} is not in the schema"));
+            assert!(
+                field.node.arguments.is_empty(),
+                "{name}.{column} takes arguments"
+            );
+            assert_eq!(field.node.ty.node.to_string(), ty, "{name}.{column}");
+            assert_eq!(R::column_index(column), Some(index));
+        }
+        assert_eq!(R::column_index("noSuchField"), None);
+    }
+
+    #[test]
+    fn columns_are_fields_of_the_schema() {
+        let schema = parse_schema(crate::graphql::sdl()).expect("the SDL parses");
+        check::<crate::clients::Client>(&schema);
+        check::<crate::contracts::Contract>(&schema);
+        check::<crate::payments::Payment>(&schema);
+        check::<crate::users::User>(&schema);
+        check::<crate::documents::Document>(&schema);
+        check::<crate::client_notes::ClientNote>(&schema);
+        check::<crate::oauth_email_accounts::OAuthEmailAccount>(&schema);
+    }
+}
