@@ -26,6 +26,7 @@ use crate::auth::service::ClientInfo;
 use crate::config::Config;
 use crate::db;
 use crate::graphiql;
+use crate::graphql::documents::DocumentCache;
 use crate::graphql::loader::Loaders;
 use crate::graphql::pagination::PageLimits;
 use crate::graphql::schema::{CrmSchema, SchemaLimits, build_schema};
@@ -41,6 +42,8 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     /// Operations executing at once; the others wait their turn (bounds memory under load).
     pub executions: Arc<tokio::sync::Semaphore>,
+    /// Parsed documents of recent query texts.
+    pub documents: Arc<DocumentCache>,
 }
 
 /// Counters served on `GET /metrics` (Prometheus text format).
@@ -51,6 +54,9 @@ pub struct Metrics {
     /// SQL statements run (all connections of the pool).
     pub sql_statements: AtomicU64,
 }
+
+/// Query texts whose parsed document is kept: far more than the distinct operations of an SPA.
+const DOCUMENT_CACHE_CAPACITY: usize = 512;
 
 /// Connects, migrates (unless told not to) and builds the state.
 pub async fn build(config: &Config) -> Result<AppState, sea_orm::DbErr> {
@@ -99,6 +105,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
         executions: Arc::new(tokio::sync::Semaphore::new(
             config.server.max_concurrent_operations(),
         )),
+        documents: Arc::new(DocumentCache::new(DOCUMENT_CACHE_CAPACITY)),
     }
 }
 
@@ -160,7 +167,8 @@ async fn graphql_handler(
     let _turn = state.executions.acquire().await.ok();
     let loaders = Loaders::new(state.db.clone(), state.page_limits, auth);
     let dispatcher = loaders.dispatcher();
-    let request = request.into_inner().data(loaders).data(client);
+    let mut request = request.into_inner().data(loaders).data(client);
+    state.documents.prepare(&mut request);
     let query = request.query.clone();
     let mut response = batch::drive(dispatcher, state.schema.execute(request)).await;
     errors::classify_response(&mut response, &query);

@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod context;
 pub mod cursor;
+pub mod documents;
 pub mod errors;
 pub mod filters;
 pub mod loader;

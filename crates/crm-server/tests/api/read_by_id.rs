@@ -134,3 +134,26 @@ test_both! {
         assert_eq!(error_codes(&response), ["GRAPHQL_VALIDATION_FAILED"]);
     }
 }
+
+test_both! {
+    async fn a_query_text_sent_again_answers_for_its_own_variables_and_directives(app) {
+        // The server keeps the parsed document of a text: each request must still get its own
+        // variables, its own @include/@skip outcome, and syntax errors every time.
+        let db = &app.db;
+        let acme = fixtures::client(db, "Acme", None).await;
+        let globex = fixtures::client(db, "Globex", None).await;
+        let query = "query($id: UUID!, $withCity: Boolean!) {
+                       client(id: $id) { companyName city @include(if: $withCity) }
+                     }";
+        for _ in 0..2 {
+            let data = app.data(query, json!({ "id": acme.id, "withCity": true })).await;
+            assert_eq!(data["client"], json!({ "companyName": "Acme", "city": "Paris" }));
+            let data = app.data(query, json!({ "id": globex.id, "withCity": false })).await;
+            assert_eq!(data["client"], json!({ "companyName": "Globex" }));
+        }
+        for _ in 0..2 {
+            let response = app.gql("{ client(id: ", Value::Null).await;
+            assert_eq!(error_codes(&response), ["GRAPHQL_PARSE_FAILED"]);
+        }
+    }
+}
