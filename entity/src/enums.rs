@@ -5,7 +5,16 @@ use sea_orm::entity::prelude::*;
 
 /// What a user may do in the CRM.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
 )]
 #[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum Role {
@@ -17,17 +26,28 @@ pub enum Role {
     Manager,
     /// A sales rep: works on the clients assigned to them.
     #[sea_orm(string_value = "commercial")]
+    #[default]
     Commercial,
 }
 
 /// Where a client stands in the sales pipeline.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
 )]
 #[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum ClientStatus {
     /// Not yet a customer.
     #[sea_orm(string_value = "prospect")]
+    #[default]
     Prospect,
     /// A current customer.
     #[sea_orm(string_value = "active")]
@@ -42,12 +62,22 @@ pub enum ClientStatus {
 
 /// The life cycle of a contract.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
 )]
 #[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum ContractStatus {
     /// Being prepared; not signed yet.
     #[sea_orm(string_value = "draft")]
+    #[default]
     Draft,
     /// Signed and running.
     #[sea_orm(string_value = "active")]
@@ -62,12 +92,22 @@ pub enum ContractStatus {
 
 /// The state of a payment.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
 )]
 #[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum PaymentStatus {
     /// Announced but not received yet.
     #[sea_orm(string_value = "pending")]
+    #[default]
     Pending,
     /// Received.
     #[sea_orm(string_value = "completed")]

@@ -41,6 +41,16 @@ crate::columns!(ClientNote {
     updated_at: "updatedAt",
 });
 
+crate::partial_model!(client_notes::Model {
+    id,
+    client_id,
+    user_id,
+    note_type,
+    content,
+    created_at,
+    updated_at
+});
+
 impl From<client_notes::Model> for ClientNote {
     fn from(m: client_notes::Model) -> Self {
         ClientNote {

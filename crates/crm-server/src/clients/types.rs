@@ -62,9 +62,26 @@ crate::columns!(Client {
     status: "status",
     kyc_completed: "kycCompleted",
     kyc_completed_at: "kycCompletedAt",
-    assigned_to_id: "assignedToId",
+    assigned_to_id: "assignedToId" = assigned_to,
     created_at: "createdAt",
     updated_at: "updatedAt",
+} lists ["contracts", "payments", "documents", "notes"]);
+
+crate::partial_model!(clients::Model {
+    id,
+    company_name,
+    email,
+    phone,
+    address,
+    city,
+    postal_code,
+    country,
+    status,
+    kyc_completed,
+    kyc_completed_at,
+    assigned_to,
+    created_at,
+    updated_at
 });
 
 impl From<clients::Model> for Client {

@@ -60,6 +60,22 @@ crate::columns!(Contract {
     signed_at: "signedAt",
     created_at: "createdAt",
     updated_at: "updatedAt",
+} lists ["payments", "documents"]);
+
+crate::partial_model!(contracts::Model {
+    id,
+    contract_number,
+    client_id,
+    commercial_id,
+    title,
+    amount,
+    currency,
+    status,
+    start_date,
+    end_date,
+    signed_at,
+    created_at,
+    updated_at
 });
 
 impl From<contracts::Model> for Contract {

@@ -44,7 +44,7 @@ crate::columns!(Document {
     id: "id",
     client_id: "clientId",
     contract_id: "contractId",
-    uploaded_by_id: "uploadedById",
+    uploaded_by_id: "uploadedById" = uploaded_by,
     file_name: "fileName",
     file_path: "filePath",
     mime_type: "mimeType",
@@ -52,6 +52,20 @@ crate::columns!(Document {
     document_type: "documentType",
     created_at: "createdAt",
     updated_at: "updatedAt",
+});
+
+crate::partial_model!(documents::Model {
+    id,
+    client_id,
+    contract_id,
+    uploaded_by,
+    file_name,
+    file_path,
+    mime_type,
+    file_size,
+    document_type,
+    created_at,
+    updated_at
 });
 
 impl From<documents::Model> for Document {

@@ -18,8 +18,9 @@ use crate::auth::policy::visible_in;
 use crate::auth::{RequestAuth, Viewer};
 use crate::error::AppError;
 use crate::graphql::batch::{Batcher, Dispatcher};
+use crate::graphql::columns::{ColumnSet, PartialModel};
 use crate::graphql::pagination::{
-    Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, count_children,
+    Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, Relation, count_children,
     fetch_children, fetch_page,
 };
 
@@ -27,8 +28,8 @@ use crate::graphql::pagination::{
 pub trait Record:
     From<<Self::Entity as EntityTrait>::Model> + Clone + Send + Sync + 'static
 {
-    /// The table.
-    type Entity: EntityTrait + Default;
+    /// The table (its rows readable column by column, see [`crate::graphql::columns`]).
+    type Entity: EntityTrait<Model: PartialModel> + Default;
     /// The row's primary key.
     fn id(&self) -> Uuid;
 }
@@ -109,18 +110,23 @@ impl<R: Listable> Loader<ChildrenKey<R>> for CrmLoader {
         keys: &[ChildrenKey<R>],
     ) -> Result<HashMap<ChildrenKey<R>, Arc<Page<R>>>, Self::Error> {
         // One statement per distinct (relation, arguments): normally one for the whole level.
-        let mut groups: HashMap<(&'static str, Arc<Args<R>>), Vec<Uuid>> = HashMap::new();
+        type Group<R> = (&'static str, Arc<Args<R>>, ColumnSet);
+        let mut groups: HashMap<Group<R>, Vec<Uuid>> = HashMap::new();
         for key in keys {
             groups
-                .entry((key.parent_col, key.args.clone()))
+                .entry((key.parent_col, key.args.clone(), key.columns))
                 .or_default()
                 .push(key.parent);
         }
         let mut out = HashMap::with_capacity(keys.len());
-        for ((parent_col, args), parents) in groups {
+        for ((parent_col, args, columns), parents) in groups {
             let viewer = self.viewer().map_err(Arc::new)?;
+            let relation = Relation {
+                parent_col,
+                parents: &parents,
+            };
             let mut pages =
-                fetch_children::<R>(&self.db, viewer, parent_col, &parents, &args, self.limits)
+                fetch_children::<R>(&self.db, viewer, relation, &args, columns, self.limits)
                     .await
                     .map_err(Arc::new)?;
             for parent in parents {
@@ -130,6 +136,7 @@ impl<R: Listable> Loader<ChildrenKey<R>> for CrmLoader {
                         parent_col,
                         parent,
                         args: args.clone(),
+                        columns,
                     },
                     Arc::new(page),
                 );
@@ -208,14 +215,16 @@ impl Loaders {
         &self.auth
     }
 
-    /// A page of a root list: the rows the viewer may see (`count`: `totalCount` is selected).
+    /// A page of a root list: the rows the viewer may see, with the `columns` the selection
+    /// reads (`count`: `totalCount` is selected).
     pub async fn list<R: Listable>(
         &self,
         args: Args<R>,
+        columns: ColumnSet,
         count: bool,
     ) -> Result<Connection<R>, AppError> {
         let viewer = self.viewer()?;
-        fetch_page::<R>(&self.db, viewer, args, self.limits, count).await
+        fetch_page::<R>(&self.db, viewer, args, columns, self.limits, count).await
     }
 
     /// What the request handler drives.
@@ -240,6 +249,7 @@ impl Loaders {
         parent_col: &'static str,
         parent: Uuid,
         args: Args<R>,
+        columns: ColumnSet,
     ) -> Result<Connection<R>, AppError> {
         let filter = args.filter.clone();
         let page = self
@@ -248,6 +258,7 @@ impl Loaders {
                 parent_col,
                 parent,
                 args: Arc::new(args),
+                columns,
             })
             .await
             .map_err(unshare)?

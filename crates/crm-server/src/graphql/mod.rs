@@ -1,6 +1,7 @@
 //! The GraphQL layer shared by every domain: schema assembly, scalars, errors and loading.
 
 pub mod batch;
+pub mod columns;
 pub mod context;
 pub mod cursor;
 pub mod documents;

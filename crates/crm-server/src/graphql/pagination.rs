@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::auth::policy::restrict;
 use crate::error::AppError;
+use crate::graphql::columns::{ColumnSet, PartialModel, selected};
 use crate::graphql::context::loaders;
 use crate::graphql::cursor::{Cursor, SortValue};
 use crate::graphql::filters::EntityFilter;
@@ -308,17 +309,27 @@ fn clone_key(key: &crate::graphql::cursor::SqlKey) -> crate::graphql::cursor::Sq
     }
 }
 
-/// `SELECT t0.*, <sort keys> FROM <table> t0 WHERE <filter> AND <cursor>`.
+/// `SELECT <columns>, <sort keys> FROM <table> t0 WHERE <filter> AND <cursor>`.
 fn base_select<R: Listable>(
     plan: &Plan<R::OrderField>,
     filter: Option<&R::Filter>,
+    columns: ColumnSet,
     extra: Condition,
     scope: &Scope,
 ) -> Result<SelectStatement, AppError> {
     let mut select = Query::select();
-    select
-        .column((Alias::new(&scope.alias), Asterisk))
-        .from_as(Alias::new(R::TABLE), Alias::new(&scope.alias));
+    let table = Alias::new(&scope.alias);
+    if columns.is_all() {
+        select.column((table, Asterisk));
+    } else {
+        let names = <<R::Entity as EntityTrait>::Model as PartialModel>::COLUMNS;
+        for (index, name) in names.iter().enumerate() {
+            if columns.has(index) {
+                select.column((table.clone(), Alias::new(*name)));
+            }
+        }
+    }
+    select.from_as(Alias::new(R::TABLE), Alias::new(&scope.alias));
     for (i, o) in plan.order.iter().enumerate() {
         select.expr_as(o.field.expr(scope), Alias::new(format!("__k{i}")));
     }
@@ -361,17 +372,18 @@ type Decoded<R> = Vec<(Option<Uuid>, Edge<R>)>;
 fn decode_rows<R: Listable>(
     rows: Vec<sea_orm::QueryResult>,
     plan: &Plan<R::OrderField>,
+    selected: ColumnSet,
     parent: Option<&str>,
-) -> Result<Decoded<R>, AppError>
-where
-    <R::Entity as EntityTrait>::Model: FromQueryResult,
-{
+) -> Result<Decoded<R>, AppError> {
+    type Model<R> = <<R as Record>::Entity as EntityTrait>::Model;
     let columns: Vec<String> = (0..plan.order.len()).map(|i| format!("__k{i}")).collect();
     rows.into_iter()
         .map(|row| {
-            let model = <<R::Entity as EntityTrait>::Model as FromQueryResult>::from_query_result(
-                &row, "",
-            )?;
+            let model = if selected.is_all() {
+                <Model<R> as FromQueryResult>::from_query_result(&row, "")?
+            } else {
+                <Model<R> as PartialModel>::from_partial(&row, selected)?
+            };
             let mut keys = Vec::with_capacity(plan.order.len());
             for (i, o) in plan.order.iter().enumerate() {
                 keys.push(SortValue::read(&row, &columns[i], o.field.kind())?);
@@ -421,12 +433,19 @@ pub async fn fetch_page<R: Listable>(
     db: &DatabaseConnection,
     viewer: Viewer,
     args: Args<R>,
+    columns: ColumnSet,
     limits: PageLimits,
     count: bool,
 ) -> Result<Connection<R>, AppError> {
     let plan = plan(&args, limits)?;
     let scope = Scope::root(db.get_database_backend(), viewer);
-    let mut select = base_select::<R>(&plan, args.filter.as_ref(), Condition::all(), &scope)?;
+    let mut select = base_select::<R>(
+        &plan,
+        args.filter.as_ref(),
+        columns,
+        Condition::all(),
+        &scope,
+    )?;
     let count_here = count && plan.after.is_none() && plan.before.is_none();
     if count_here {
         let counted = count_select::<R>(&scope.child(), args.filter.as_ref());
@@ -446,7 +465,7 @@ pub async fn fetch_page<R: Listable>(
         None if count_here => Some(0),
         _ => None,
     };
-    let edges = decode_rows::<R>(rows, &plan, None)?
+    let edges = decode_rows::<R>(rows, &plan, columns, None)?
         .into_iter()
         .map(|(_, e)| e)
         .collect();
@@ -462,19 +481,29 @@ pub async fn fetch_page<R: Listable>(
     Ok(Connection::new(Arc::new(page), count))
 }
 
+/// Which rows a relation page belongs to: the column naming the parent, and the parents.
+pub struct Relation<'a> {
+    pub parent_col: &'static str,
+    pub parents: &'a [Uuid],
+}
+
 /// Fetches the pages of a to-many relation for many parents in one statement.
 pub async fn fetch_children<R: Listable>(
     db: &DatabaseConnection,
     viewer: Viewer,
-    parent_col: &'static str,
-    parents: &[Uuid],
+    relation: Relation<'_>,
     args: &Args<R>,
+    columns: ColumnSet,
     limits: PageLimits,
 ) -> Result<HashMap<Uuid, Page<R>>, AppError> {
+    let Relation {
+        parent_col,
+        parents,
+    } = relation;
     let plan = plan(args, limits)?;
     let scope = Scope::root(db.get_database_backend(), viewer);
     let parent_filter = Condition::all().add(scope.col(parent_col).is_in(parents.iter().copied()));
-    let mut inner = base_select::<R>(&plan, args.filter.as_ref(), parent_filter, &scope)?;
+    let mut inner = base_select::<R>(&plan, args.filter.as_ref(), columns, parent_filter, &scope)?;
     inner.expr_as(scope.col(parent_col), Alias::new("__parent"));
     let mut window =
         WindowStatement::partition_by((Alias::new(&scope.alias), Alias::new(parent_col)));
@@ -494,7 +523,7 @@ pub async fn fetch_children<R: Listable>(
     }
     let rows = db.query_all(&outer).await?;
     let mut grouped: HashMap<Uuid, Vec<Edge<R>>> = HashMap::with_capacity(parents.len());
-    for (parent, edge) in decode_rows::<R>(rows, &plan, Some("__parent"))? {
+    for (parent, edge) in decode_rows::<R>(rows, &plan, columns, Some("__parent"))? {
         if let Some(parent) = parent {
             grouped.entry(parent).or_default().push(edge);
         }
@@ -660,6 +689,14 @@ impl<R: Listable> Connection<R> {
     }
 }
 
+/// The columns of `R` the list field being resolved reads (see [`crate::graphql::columns`]).
+pub fn selected_columns<R: Listable>(ctx: &Context<'_>) -> ColumnSet {
+    selected::<R>(
+        ctx,
+        <<R::Entity as EntityTrait>::Model as PartialModel>::COLUMNS,
+    )
+}
+
 /// `SELECT COUNT(*) FROM <table> <scope> WHERE <filter> AND <visible>`.
 fn count_select<R: Listable>(scope: &Scope, filter: Option<&R::Filter>) -> SelectStatement {
     let mut condition = Condition::all();
@@ -706,6 +743,8 @@ pub struct ChildrenKey<R: Listable> {
     pub parent_col: &'static str,
     pub parent: Uuid,
     pub args: Arc<Args<R>>,
+    /// The columns the selection reads (aliases of one relation may select differently).
+    pub columns: ColumnSet,
 }
 
 impl<R: Listable> Clone for ChildrenKey<R> {
@@ -714,6 +753,7 @@ impl<R: Listable> Clone for ChildrenKey<R> {
             parent_col: self.parent_col,
             parent: self.parent,
             args: self.args.clone(),
+            columns: self.columns,
         }
     }
 }
@@ -722,6 +762,7 @@ impl<R: Listable> PartialEq for ChildrenKey<R> {
         self.parent_col == other.parent_col
             && self.parent == other.parent
             && self.args == other.args
+            && self.columns == other.columns
     }
 }
 impl<R: Listable> Eq for ChildrenKey<R> {}
@@ -730,6 +771,7 @@ impl<R: Listable> Hash for ChildrenKey<R> {
         self.parent_col.hash(state);
         self.parent.hash(state);
         self.args.hash(state);
+        self.columns.hash(state);
     }
 }
 
@@ -804,7 +846,8 @@ macro_rules! relation_lists {
                     order_by: Option<Vec<$crate::graphql::order::OrderBy<<$target as $crate::graphql::pagination::Listable>::OrderField>>>,
                 ) -> async_graphql::Result<$crate::graphql::pagination::Connection<$target>> {
                     let args = $crate::graphql::pagination::ListArgs { first, after, last, before, filter, order_by };
-                    Ok($crate::graphql::context::loaders(ctx)?.children::<$target>($col, self.id, args).await?)
+                    let columns = $crate::graphql::pagination::selected_columns::<$target>(ctx);
+                    Ok($crate::graphql::context::loaders(ctx)?.children::<$target>($col, self.id, args, columns).await?)
                 }
             )*
             $($rest)*
@@ -854,7 +897,8 @@ macro_rules! root_queries {
                 let args = $crate::graphql::pagination::ListArgs { first, after, last, before, filter, order_by };
                 // Counted in the page's own statement when the query asks for it.
                 let count = ctx.look_ahead().field("totalCount").exists();
-                Ok($crate::graphql::context::loaders(ctx)?.list::<$ty>(args, count).await?)
+                let columns = $crate::graphql::pagination::selected_columns::<$ty>(ctx);
+                Ok($crate::graphql::context::loaders(ctx)?.list::<$ty>(args, columns, count).await?)
             }
         }
     };

@@ -31,9 +31,29 @@ pub trait Columns: ContainerType + Sync {
     /// The value of column `index` as the field's resolver would return it.
     fn column(&self, index: usize) -> Value;
 
+    /// What the field `name` (its GraphQL name) reads of the table row.
+    fn need(name: &str) -> Need;
+
     /// The column fields (GraphQL name and type), for the test that holds them to the schema.
     #[cfg(test)]
     fn column_types() -> Vec<(&'static str, String)>;
+
+    /// The to-many relation fields (they read only the row's id), for the same test.
+    #[cfg(test)]
+    fn list_fields() -> Vec<&'static str>;
+}
+
+/// What a field reads of its table row (see [`crate::graphql::columns`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// That column of the table.
+    Column(&'static str),
+    /// The row's id (to-many relations).
+    Id,
+    /// Nothing (`__typename`).
+    Nothing,
+    /// Possibly any column (to-one relations, computed fields, unknown names).
+    All,
 }
 
 /// A column value as its field resolver returns it.
@@ -86,13 +106,31 @@ enum_columns!(
 );
 
 /// Implements [`Columns`] for a row type: `columns!(Client { id: "id", company_name:
-/// "companyName", … })`, each Rust field with its GraphQL name.
+/// "companyName", assigned_to_id: "assignedToId" = assigned_to, … } lists ["contracts", …])`,
+/// each Rust field with its GraphQL name and, when its name differs, the table column it
+/// reads; then the to-many relation fields.
 #[macro_export]
 macro_rules! columns {
-    ($ty:ty { $($field:ident: $name:literal),* $(,)? }) => {
+    (@column $field:ident) => { stringify!($field) };
+    (@column $field:ident $column:ident) => { stringify!($column) };
+    (
+        $ty:ty { $($field:ident: $name:literal $(= $column:ident)?),* $(,)? }
+        $(lists [$($list:literal),* $(,)?])?
+    ) => {
         impl $crate::graphql::rows::Columns for $ty {
             fn column_index(name: &str) -> Option<usize> {
                 [$($name),*].iter().position(|n| *n == name)
+            }
+
+            fn need(name: &str) -> $crate::graphql::rows::Need {
+                use $crate::graphql::rows::Need;
+                $(if name == $name {
+                    return Need::Column($crate::columns!(@column $field $($column)?));
+                })*
+                $($(if name == $list {
+                    return Need::Id;
+                })*)?
+                if name == "__typename" { Need::Nothing } else { Need::All }
             }
 
             fn column(&self, index: usize) -> async_graphql::Value {
@@ -108,6 +146,11 @@ macro_rules! columns {
                     T::qualified_type_name()
                 }
                 vec![$(($name, type_of(|r: &$ty| &r.$field)),)*]
+            }
+
+            #[cfg(test)]
+            fn list_fields() -> Vec<&'static str> {
+                vec![$($($list),*)?]
             }
         }
     };
@@ -318,11 +361,20 @@ mod tests {
     use async_graphql::parser::parse_schema;
     use async_graphql::parser::types::{ServiceDocument, TypeKind, TypeSystemDefinition};
 
-    use super::Columns;
+    use sea_orm::{EntityTrait, IdenStatic, Iterable};
+
+    use super::Need;
+    use crate::graphql::columns::PartialModel;
+    use crate::graphql::pagination::Listable;
 
     /// Each column a row type reads is a field of that type in the schema, without arguments
-    /// and of the same type.
-    fn check<R: Columns>(schema: &ServiceDocument) {
+    /// and of the same type, and reads a column of the table.
+    fn check<R: Listable>(schema: &ServiceDocument) {
+        let table: Vec<&str> = <R::Entity as EntityTrait>::Column::iter()
+            .map(|c| c.as_str())
+            .collect();
+        let model = <<R::Entity as EntityTrait>::Model as PartialModel>::COLUMNS;
+        assert_eq!(model, table.as_slice(), "partial_model! of {}", R::TABLE);
         let name = R::type_name();
         let fields = schema
             .definitions
@@ -349,8 +401,25 @@ mod tests {
             );
             assert_eq!(field.node.ty.node.to_string(), ty, "{name}.{column}");
             assert_eq!(R::column_index(column), Some(index));
+            match R::need(column) {
+                Need::Column(read) => assert!(table.contains(&read), "{name}.{column}: {read}"),
+                other => panic!("{name}.{column} needs {other:?}"),
+            }
         }
         assert_eq!(R::column_index("noSuchField"), None);
+        assert_eq!(R::need("noSuchField"), Need::All);
+        assert_eq!(R::need("__typename"), Need::Nothing);
+        for list in R::list_fields() {
+            let field = fields
+                .iter()
+                .find(|f| f.node.name.node == list)
+                .unwrap_or_else(|| panic!("{name}.{list} is not in the schema"));
+            assert!(
+                field.node.ty.node.to_string().ends_with("Connection!"),
+                "{name}.{list} is not a to-many relation"
+            );
+            assert_eq!(R::need(list), Need::Id);
+        }
     }
 
     #[test]

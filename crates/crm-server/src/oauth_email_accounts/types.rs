@@ -40,11 +40,23 @@ crate::columns!(OAuthEmailAccount {
     user_id: "userId",
     provider: "provider",
     email: "email",
-    has_access_token: "hasAccessToken",
-    has_refresh_token: "hasRefreshToken",
+    has_access_token: "hasAccessToken" = access_token,
+    has_refresh_token: "hasRefreshToken" = refresh_token,
     token_expires_at: "tokenExpiresAt",
     created_at: "createdAt",
     updated_at: "updatedAt",
+});
+
+crate::partial_model!(oauth_email_accounts::Model {
+    id,
+    user_id,
+    provider,
+    email,
+    access_token,
+    refresh_token,
+    token_expires_at,
+    created_at,
+    updated_at
 });
 
 impl From<oauth_email_accounts::Model> for OAuthEmailAccount {

@@ -50,6 +50,20 @@ crate::columns!(Payment {
     updated_at: "updatedAt",
 });
 
+crate::partial_model!(payments::Model {
+    id,
+    contract_id,
+    client_id,
+    amount,
+    payment_date,
+    payment_method,
+    status,
+    reference,
+    idempotency_key,
+    created_at,
+    updated_at
+});
+
 impl From<payments::Model> for Payment {
     fn from(m: payments::Model) -> Self {
         Payment {

@@ -49,6 +49,20 @@ crate::columns!(User {
     last_login_at: "lastLoginAt",
     created_at: "createdAt",
     updated_at: "updatedAt",
+} lists ["clients", "contracts", "notes", "emailAccounts"]);
+
+crate::partial_model!(users::Model {
+    id,
+    email,
+    username,
+    first_name,
+    last_name,
+    role,
+    password_hash,
+    is_active,
+    last_login_at,
+    created_at,
+    updated_at
 });
 
 impl From<users::Model> for User {

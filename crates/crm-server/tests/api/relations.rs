@@ -335,3 +335,53 @@ test_both! {
         assert!(at("status") < at("__typename") && at("__typename") < at("id") && at("id") < at("companyName"), "{text}");
     }
 }
+
+test_both! {
+    async fn list_rows_read_only_what_their_selection_needs_and_every_field_is_right(app) {
+        // A page selects only the columns of its selection (plus what relations need): two
+        // aliases of one relation with different selections, fragments, edges, to-one
+        // relations and computed fields on pruned rows must all read the right values.
+        let rep = fixtures::user(&app.db, "hank", Role::Commercial).await;
+        let client = fixtures::client(&app.db, "Acme", Some(rep.id)).await;
+        let contract =
+            fixtures::contract(&app.db, client.id, "K-1", "100.50", ContractStatus::Active).await;
+        fixtures::payment(&app.db, &contract, "10.25", PaymentStatus::Completed).await;
+        let data = app
+            .data(
+                "fragment Money on Payment { amount }
+                 { clients(first: 1) { nodes {
+                     companyName
+                     a: contracts { nodes { title } }
+                     b: contracts { nodes { contractNumber currency outstandingAmount
+                                            client { companyName city } } }
+                     contracts { edges { cursor node { __typename status
+                         payments { nodes { ...Money reference paymentDate
+                                            contract { contractNumber amount } } } } } }
+                     assignedTo { username clients { nodes { city kycCompleted } } }
+                 } } }",
+                Value::Null,
+            )
+            .await;
+        let node = &data["clients"]["nodes"][0];
+        assert_eq!(node["companyName"], "Acme");
+        assert_eq!(node["a"]["nodes"][0], json!({ "title": "Contract K-1" }));
+        assert_eq!(
+            node["b"]["nodes"][0],
+            json!({ "contractNumber": "K-1", "currency": "EUR", "outstandingAmount": "90.25",
+                    "client": { "companyName": "Acme", "city": "Paris" } })
+        );
+        let edge = &node["contracts"]["edges"][0];
+        assert!(edge["cursor"].is_string());
+        assert_eq!(edge["node"]["__typename"], "Contract");
+        assert_eq!(edge["node"]["status"], "ACTIVE");
+        assert_eq!(
+            edge["node"]["payments"]["nodes"][0],
+            json!({ "amount": "10.25", "reference": "VIR-0001", "paymentDate": "2026-04-15",
+                    "contract": { "contractNumber": "K-1", "amount": "100.50" } })
+        );
+        assert_eq!(
+            node["assignedTo"],
+            json!({ "username": "hank", "clients": { "nodes": [{ "city": "Paris", "kycCompleted": true }] } })
+        );
+    }
+}

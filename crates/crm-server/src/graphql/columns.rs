@@ -1,0 +1,132 @@
+//! Selection-aware SQL for lists: a page reads only the table columns its selection needs.
+//!
+//! A list of rows (a root list or a to-many relation) works out, from the fields selected under
+//! `nodes` / `edges { node }`, which columns of the table it needs ([`selected`]): a column
+//! field its own column, a to-many relation only the row's id, anything else (a to-one
+//! relation, a computed field) every column, to be safe. The page's statement then selects
+//! those columns only and [`PartialModel`] fills the others with their type's default, values
+//! that no selected field reads. On the nested page the payments go from eleven columns to
+//! four: less for the database to send, less to decode (and, on SQLite, fewer values copied
+//! across the connection's thread).
+
+use async_graphql::Context;
+use sea_orm::{DbErr, QueryResult};
+
+use crate::graphql::rows::{Columns, Need};
+
+/// A set of a table's columns, by their position in [`PartialModel::COLUMNS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ColumnSet(u64);
+
+impl ColumnSet {
+    /// Every column.
+    pub const ALL: ColumnSet = ColumnSet(u64::MAX);
+
+    /// Whether every column is in the set.
+    pub fn is_all(self) -> bool {
+        self == Self::ALL
+    }
+
+    /// Whether the column at `index` is in the set.
+    pub fn has(self, index: usize) -> bool {
+        index < 64 && self.0 & (1 << index) != 0
+    }
+
+    fn with(self, index: usize) -> ColumnSet {
+        if index < 64 {
+            ColumnSet(self.0 | (1 << index))
+        } else {
+            Self::ALL
+        }
+    }
+
+    /// The set of the columns named, for a model with columns `columns`.
+    fn of(columns: &[&str], names: impl IntoIterator<Item = Need>) -> ColumnSet {
+        let mut set = ColumnSet(0);
+        for need in names {
+            let name = match need {
+                Need::Column(name) => name,
+                Need::Id => "id",
+                Need::Nothing => continue,
+                Need::All => return Self::ALL,
+            };
+            match columns.iter().position(|c| *c == name) {
+                Some(index) => set = set.with(index),
+                None => return Self::ALL,
+            }
+        }
+        set
+    }
+}
+
+/// A table row model that can be read from a row holding only some of its columns.
+pub trait PartialModel: Sized {
+    /// The columns, in the order of the model's fields.
+    const COLUMNS: &'static [&'static str];
+
+    /// The model from a row holding (at least) the columns of `set`; the others take their
+    /// type's default.
+    fn from_partial(row: &QueryResult, set: ColumnSet) -> Result<Self, DbErr>;
+}
+
+/// Implements [`PartialModel`]: `partial_model!(payments::Model { id, contract_id, … })`,
+/// every field of the model (the struct literal does not compile otherwise).
+#[macro_export]
+macro_rules! partial_model {
+    ($model:ty { $($col:ident),* $(,)? }) => {
+        impl $crate::graphql::columns::PartialModel for $model {
+            const COLUMNS: &'static [&'static str] = &[$(stringify!($col)),*];
+
+            fn from_partial(
+                row: &sea_orm::QueryResult,
+                set: $crate::graphql::columns::ColumnSet,
+            ) -> Result<Self, sea_orm::DbErr> {
+                #[allow(non_camel_case_types, clippy::enum_variant_names)]
+                enum Index { $($col),* }
+                Ok(Self {
+                    $($col: if set.has(Index::$col as usize) {
+                        row.try_get("", stringify!($col))?
+                    } else {
+                        Default::default()
+                    },)*
+                })
+            }
+        }
+    };
+}
+
+/// The columns the selection of the list field being resolved needs from each row: the
+/// fields under `nodes` and `edges { node }` (fragments included, `@skip`/`@include`
+/// ignored: a superset), plus the id (cursors).
+pub fn selected<R: Columns>(ctx: &Context<'_>, columns: &[&str]) -> ColumnSet {
+    let mut needs = vec![Need::Id];
+    for field in ctx.field().selection_set() {
+        match field.name() {
+            "nodes" => needs.extend(field.selection_set().map(|f| R::need(f.name()))),
+            "edges" => {
+                for edge_field in field.selection_set() {
+                    if edge_field.name() == "node" {
+                        needs.extend(edge_field.selection_set().map(|f| R::need(f.name())));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    ColumnSet::of(columns, needs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_names_its_columns_and_anything_unknown_means_all() {
+        let columns = ["id", "title", "amount", "status"];
+        let set = ColumnSet::of(&columns, [Need::Id, Need::Column("amount"), Need::Nothing]);
+        assert!(set.has(0) && set.has(2));
+        assert!(!set.has(1) && !set.has(3) && !set.is_all());
+        assert!(ColumnSet::of(&columns, [Need::Column("amount"), Need::All]).is_all());
+        assert!(ColumnSet::of(&columns, [Need::Column("no_such_column")]).is_all());
+    }
+}
