@@ -7,7 +7,7 @@ use entity::{
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, DbErr, EntityTrait, ModelTrait,
-    SqlErr, Statement,
+    SqlErr, Statement, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -31,10 +31,16 @@ async fn execute(app: &TestApp, sql: &str, values: Vec<sea_orm::Value>) -> Resul
 test_both! {
     async fn migrations_go_down_and_up_again(app) {
         assert!(Migrator::get_pending_migrations(&app.db).await.unwrap().is_empty());
-        Migrator::down(&app.db, None).await.unwrap();
-        assert_eq!(Migrator::get_pending_migrations(&app.db).await.unwrap().len(), Migrator::migrations().len());
-        assert!(users::Entity::find().all(&app.db).await.is_err(), "users survived the way down");
-        Migrator::up(&app.db, None).await.unwrap();
+        // On one connection: another SQLite connection of the pool still reading from before
+        // the way down would see the old schema (and its indexes) on the way up.
+        let txn = app.db.begin().await.unwrap();
+        Migrator::down(&txn, None).await.unwrap();
+        assert_eq!(Migrator::get_pending_migrations(&txn).await.unwrap().len(), Migrator::migrations().len());
+        let savepoint = txn.begin().await.unwrap();
+        assert!(users::Entity::find().all(&savepoint).await.is_err(), "users survived the way down");
+        savepoint.rollback().await.unwrap();
+        Migrator::up(&txn, None).await.unwrap();
+        txn.commit().await.unwrap();
         let rep = fixtures::user(&app.db, "bob", Role::Manager).await;
         fixtures::client(&app.db, "Back again", Some(rep.id)).await;
     }
