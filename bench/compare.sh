@@ -10,7 +10,9 @@
 #
 # Env: BENCH_HARNESS (../shared/bench), BENCH_DB (crm_bench), CONTENDER_PORT (8000), and any
 # run-all.sh setting (DURATION, WARMUP, CONCURRENCY, WORKLOADS, SKIP_POSTGRAPHILE, …).
-# PostGraphile needs `npm ci` in the harness's postgraphile/ directory once.
+# PostGraphile needs `npm ci` in the harness's postgraphile/ directory once; the harness writes
+# its results under its own directory: copy it first if it is read-only
+# (`cp -r ../shared/bench /tmp/harness && BENCH_HARNESS=/tmp/harness bench/compare.sh`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -33,3 +35,9 @@ SKIP_SETUP=1 BENCH_DB="$DB" \
   CONTENDER_CMD="RUST_LOG=warn exec $BIN" \
   CONTENDER_AUTH_HEADER="Authorization: Bearer $TOKEN" \
   ./run-all.sh
+# The harness's data check compares enum values literally (ours are GraphQL's `ACTIVE`, the
+# tables say `active`): the same check with that one difference taken out.
+RUN=$(ls -d "$HARNESS"/results/*/ | sort | tail -1)
+echo
+echo "data check with enum values as the database stores them ($RUN):"
+BENCH_HARNESS="$HARNESS" python3 "$ROOT/bench/data_check.py" "$RUN"
