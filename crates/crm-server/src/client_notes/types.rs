@@ -51,6 +51,9 @@ crate::partial_model!(client_notes::Model {
     updated_at
 });
 
+/// No to-many relations.
+impl crate::graphql::rows::ListRelations for ClientNote {}
+
 impl From<client_notes::Model> for ClientNote {
     fn from(m: client_notes::Model) -> Self {
         ClientNote {

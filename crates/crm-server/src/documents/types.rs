@@ -68,6 +68,9 @@ crate::partial_model!(documents::Model {
     updated_at
 });
 
+/// No to-many relations.
+impl crate::graphql::rows::ListRelations for Document {}
+
 impl From<documents::Model> for Document {
     fn from(m: documents::Model) -> Self {
         Document {

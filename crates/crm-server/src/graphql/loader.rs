@@ -253,17 +253,30 @@ impl Loaders {
     ) -> Result<Connection<R>, AppError> {
         let filter = args.filter.clone();
         let page = self
+            .page_of(parent_col, parent, Arc::new(args), columns)
+            .await?;
+        Ok(Connection::of_relation(page, filter, parent_col, parent))
+    }
+
+    /// The page of a to-many relation of `parent`, batched like [`Loaders::children`].
+    pub async fn page_of<R: Listable>(
+        &self,
+        parent_col: &'static str,
+        parent: Uuid,
+        args: Arc<Args<R>>,
+        columns: ColumnSet,
+    ) -> Result<Arc<Page<R>>, AppError> {
+        Ok(self
             .loader
             .load_one(ChildrenKey {
                 parent_col,
                 parent,
-                args: Arc::new(args),
+                args,
                 columns,
             })
             .await
             .map_err(unshare)?
-            .unwrap_or_default();
-        Ok(Connection::of_relation(page, filter, parent_col, parent))
+            .unwrap_or_default())
     }
 
     /// `totalCount` of a relation, batched per level.

@@ -356,6 +356,13 @@ pub struct Page<R> {
     has_previous_page: bool,
 }
 
+impl<R> Page<R> {
+    /// The rows of the page, in order.
+    pub fn nodes(&self) -> impl Iterator<Item = &R> {
+        self.edges.iter().map(|e| &e.node)
+    }
+}
+
 impl<R> Default for Page<R> {
     fn default() -> Self {
         Page {
@@ -654,7 +661,7 @@ impl<R: Listable> Connection<R> {
 
     /// The rows of the page.
     async fn nodes(&self) -> RowList<'_, R> {
-        RowList(self.page.edges.iter().map(|e| &e.node).collect())
+        RowList(self.page.nodes().collect())
     }
 
     /// Where the page sits in the whole list.
@@ -851,6 +858,21 @@ macro_rules! relation_lists {
                 }
             )*
             $($rest)*
+        }
+
+        impl $crate::graphql::rows::ListRelations for $ty {
+            fn list_relation(name: &str) -> Option<$crate::graphql::rows::ListHandler<Self>> {
+                $(
+                    if $crate::graphql::rows::is_graphql_name(stringify!($field), name) {
+                        return Some(|ctx, field, rows, indexed| {
+                            Box::pin($crate::graphql::rows::resolve_list_relation::<$ty, $target>(
+                                ctx, field, rows, indexed, $col,
+                            ))
+                        });
+                    }
+                )*
+                None
+            }
         }
     };
 }

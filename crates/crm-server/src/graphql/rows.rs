@@ -7,8 +7,10 @@
 //! `node`) work the selection out once per list, copy the columns straight from each row, in
 //! selection order, and send only the other fields (relations, computed fields) through the
 //! type's resolvers, all rows' at once, so the loads of a whole level still batch into one
-//! statement. The result is the value tree async-graphql would build (the API tests compare
-//! both paths). Column fields do not pass through extensions' `resolve` hooks: the schema
+//! statement. A to-many relation that selects only `nodes` (the SPA's nested page) is resolved
+//! for every parent of the list at once ([`resolve_list_relation`]): its arguments read once,
+//! one plan for all the pages' rows, no connection object per parent. The result is the value
+//! tree async-graphql would build (the API tests compare both paths). Column fields do not pass through extensions' `resolve` hooks: the schema
 //! registers no extension (see `schema.rs`).
 
 use std::borrow::Cow;
@@ -20,10 +22,17 @@ use async_graphql::resolver_utils::resolve_list;
 use async_graphql::{
     ContainerType, ContextSelectionSet, OutputType, Positioned, ServerResult, Value,
 };
-use futures_util::future::join_all;
+use std::sync::Arc;
+
+use async_graphql::{InputType, TypeName};
+use futures_util::future::{BoxFuture, join_all};
+
+use crate::graphql::loader::{Loaders, Record};
+use crate::graphql::order::OrderBy;
+use crate::graphql::pagination::{Connection, ListArgs, Listable, selected_columns};
 
 /// A row type whose plain column fields can be read without their resolvers.
-pub trait Columns: ContainerType + Sync {
+pub trait Columns: ContainerType + ListRelations + Sync {
     /// Which column the field `name` (its GraphQL name) reads; `None` for a field that needs
     /// its resolver.
     fn column_index(name: &str) -> Option<usize>;
@@ -41,6 +50,40 @@ pub trait Columns: ContainerType + Sync {
     /// The to-many relation fields (they read only the row's id), for the same test.
     #[cfg(test)]
     fn list_fields() -> Vec<&'static str>;
+}
+
+/// Resolves a to-many relation field for every row of a list at once (see
+/// [`resolve_list_relation`]): `None` when it cannot, and each row's resolver must do it.
+pub type ListHandler<R> = for<'a> fn(
+    &'a ContextSelectionSet<'a>,
+    &'a Positioned<Field>,
+    &'a [&'a R],
+    bool,
+) -> BoxFuture<'a, Option<Vec<Value>>>;
+
+/// The to-many relation fields of a row type (written by `relation_lists!`).
+pub trait ListRelations: Sized {
+    /// The handler of the to-many relation field `name` (its GraphQL name), if it is one.
+    fn list_relation(_name: &str) -> Option<ListHandler<Self>> {
+        None
+    }
+}
+
+/// Whether the snake_case Rust name `snake` is the camelCase GraphQL name `camel`.
+pub fn is_graphql_name(snake: &str, camel: &str) -> bool {
+    let mut expected = snake.chars();
+    let mut got = camel.chars();
+    loop {
+        match (expected.next(), got.next()) {
+            (None, None) => return true,
+            (Some('_'), Some(c)) => match expected.next() {
+                Some(e) if e.to_ascii_uppercase() == c => {}
+                _ => return false,
+            },
+            (Some(e), Some(c)) if e == c => {}
+            _ => return false,
+        }
+    }
 }
 
 /// What a field reads of its table row (see [`crate::graphql::columns`]).
@@ -157,9 +200,11 @@ macro_rules! columns {
 }
 
 /// What to do for one selected field of every row.
-enum Slot<'a> {
+enum Slot<'a, R> {
     Typename,
     Column(usize),
+    /// A to-many relation selecting only `nodes`: resolved for all rows at once.
+    List(&'a Positioned<Field>, ListHandler<R>),
     Resolver(&'a Positioned<Field>),
 }
 
@@ -168,22 +213,26 @@ enum Slot<'a> {
 /// union, one response key selected twice).
 fn plan_rows<'a, R: Columns>(
     ctx: &ContextSelectionSet<'a>,
-) -> Option<Vec<(async_graphql::Name, Slot<'a>)>> {
+) -> Option<Vec<(async_graphql::Name, Slot<'a, R>)>> {
     let type_name = R::type_name();
     let mut fields = Vec::new();
     if !collect_fields(ctx, &ctx.item.node, &type_name, &mut fields) {
         return None;
     }
-    let mut plan: Vec<(async_graphql::Name, Slot<'a>)> = Vec::with_capacity(fields.len());
+    let mut plan: Vec<(async_graphql::Name, Slot<'a, R>)> = Vec::with_capacity(fields.len());
     for field in fields {
         let key = field.node.response_key().node.clone();
         if plan.iter().any(|(k, _)| *k == key) {
             return None;
         }
         let name = field.node.name.node.as_str();
-        let slot = match R::column_index(name) {
+        let plain = field.node.directives.is_empty();
+        let slot = match (R::column_index(name), R::list_relation(name)) {
             _ if name == "__typename" => Slot::Typename,
-            Some(index) if field.node.directives.is_empty() => Slot::Column(index),
+            (Some(index), _) if plain => Slot::Column(index),
+            (_, Some(handler)) if plain && nodes_only(&field.node.selection_set.node) => {
+                Slot::List(field, handler)
+            }
             _ => Slot::Resolver(field),
         };
         plan.push((key, slot));
@@ -191,23 +240,50 @@ fn plan_rows<'a, R: Columns>(
     Some(plan)
 }
 
-/// Resolves the selection on each row: columns inline, the other fields through the type's
-/// resolvers, all rows' at once (so their loads batch). `indexed`: the rows are list items.
+/// Whether a connection's selection is `nodes { … }` (and maybe `__typename`), plain fields
+/// only: the shape [`resolve_list_relation`] resolves for all parents at once.
+fn nodes_only(set: &SelectionSet) -> bool {
+    let mut nodes = 0;
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(field) if field.node.directives.is_empty() => {
+                match field.node.name.node.as_str() {
+                    "nodes" => nodes += 1,
+                    "__typename" => {}
+                    _ => return false,
+                }
+            }
+            _ => return false,
+        }
+    }
+    nodes == 1
+}
+
+/// Resolves the selection on each row: columns inline, to-many relations for all rows at
+/// once, the other fields through the type's resolvers, all rows' at once (so their loads
+/// batch). `indexed`: the rows are list items.
 async fn resolve_rows<R: Columns>(
     ctx: &ContextSelectionSet<'_>,
-    plan: &[(async_graphql::Name, Slot<'_>)],
+    plan: &[(async_graphql::Name, Slot<'_, R>)],
     rows: &[&R],
     indexed: bool,
 ) -> Vec<Value> {
     let type_name = R::type_name();
     let mut objects = Vec::with_capacity(rows.len());
     let mut pending = Vec::new();
+    let mut lists = Vec::new();
+    for (slot_index, (_, slot)) in plan.iter().enumerate() {
+        if let Slot::List(field, handler) = slot {
+            lists.push((slot_index, *field, *handler));
+        }
+    }
     for (row_index, row) in rows.iter().enumerate() {
         let mut object = IndexMap::with_capacity(plan.len());
         for (slot_index, (key, slot)) in plan.iter().enumerate() {
             let value = match slot {
                 Slot::Typename => Value::String(type_name.to_string()),
                 Slot::Column(index) => row.column(*index),
+                Slot::List(..) => Value::Null,
                 Slot::Resolver(field) => {
                     pending.push((row_index, slot_index, *field));
                     Value::Null
@@ -217,35 +293,53 @@ async fn resolve_rows<R: Columns>(
         }
         objects.push(object);
     }
-    if !pending.is_empty() {
-        let resolved = join_all(pending.iter().map(|&(row_index, _, field)| async move {
-            let ctx_row = if indexed {
-                ctx.with_index(row_index)
-            } else {
-                ctx.clone()
-            };
-            let ctx_field = ctx_row.with_field(field);
-            rows[row_index].resolve_field(&ctx_field).await
-        }))
-        .await;
-        let mut failed = Vec::new();
-        for (&(row_index, slot_index, _), result) in pending.iter().zip(resolved) {
-            match result {
-                Ok(value) => {
-                    if let Some((_, slot)) = objects[row_index].get_index_mut(slot_index) {
-                        *slot = value.unwrap_or_default();
+    // Every load of this level must be waited for together, so that they batch.
+    let (mut resolved, listed) = futures_util::future::join(
+        resolve_each(ctx, &pending, rows, indexed),
+        join_all(
+            lists
+                .iter()
+                .map(|&(_, field, handler)| handler(ctx, field, rows, indexed)),
+        ),
+    )
+    .await;
+    let mut fallback = Vec::new();
+    for (&(slot_index, field, _), values) in lists.iter().zip(listed) {
+        match values {
+            Some(values) => {
+                for (object, value) in objects.iter_mut().zip(values) {
+                    if let Some((_, slot)) = object.get_index_mut(slot_index) {
+                        *slot = value;
                     }
                 }
-                // As async-graphql does: the error is reported and the field left out.
-                Err(error) => {
-                    ctx.add_error(error);
-                    failed.push((row_index, slot_index));
+            }
+            // Not resolvable for all rows at once (an argument or the load failed): each
+            // row's resolver does it, and reports the error as it would.
+            None => fallback.extend((0..rows.len()).map(|row| (row, slot_index, field))),
+        }
+    }
+    if !fallback.is_empty() {
+        resolved.extend(resolve_each(ctx, &fallback, rows, indexed).await);
+        pending.extend(fallback);
+    }
+    let mut failed = Vec::new();
+    for (&(row_index, slot_index, _), result) in pending.iter().zip(resolved) {
+        match result {
+            Ok(value) => {
+                if let Some((_, slot)) = objects[row_index].get_index_mut(slot_index) {
+                    *slot = value.unwrap_or_default();
                 }
             }
+            // As async-graphql does: the error is reported and the field left out.
+            Err(error) => {
+                ctx.add_error(error);
+                failed.push((row_index, slot_index));
+            }
         }
-        for (row_index, slot_index) in failed.into_iter().rev() {
-            objects[row_index].shift_remove_index(slot_index);
-        }
+    }
+    failed.sort_unstable();
+    for (row_index, slot_index) in failed.into_iter().rev() {
+        objects[row_index].shift_remove_index(slot_index);
     }
     objects
         .into_iter()
@@ -257,6 +351,110 @@ async fn resolve_rows<R: Columns>(
             }
         })
         .collect()
+}
+
+/// Runs the resolver of each `(row, slot, field)`, all at once.
+async fn resolve_each<R: Columns>(
+    ctx: &ContextSelectionSet<'_>,
+    pending: &[(usize, usize, &Positioned<Field>)],
+    rows: &[&R],
+    indexed: bool,
+) -> Vec<ServerResult<Option<Value>>> {
+    join_all(pending.iter().map(|&(row_index, _, field)| async move {
+        let ctx_row = if indexed {
+            ctx.with_index(row_index)
+        } else {
+            ctx.clone()
+        };
+        let ctx_field = ctx_row.with_field(field);
+        rows[row_index].resolve_field(&ctx_field).await
+    }))
+    .await
+}
+
+/// A to-many relation (`Client.contracts`) selecting only `nodes`, for every parent row at
+/// once: the arguments are read and the selected columns worked out once, every parent's page
+/// comes from one batched load, and all pages' rows are resolved with one plan. Per parent,
+/// the value async-graphql would build (`{ nodes: [...] }`), with the same error paths. `None`
+/// (the caller then resolves each parent the usual way) when an argument does not parse or
+/// the load fails.
+pub async fn resolve_list_relation<'a, P, T>(
+    ctx: &'a ContextSelectionSet<'a>,
+    field: &'a Positioned<Field>,
+    parents: &'a [&'a P],
+    indexed: bool,
+    parent_col: &'static str,
+) -> Option<Vec<Value>>
+where
+    P: Record,
+    T: Listable,
+    OrderBy<T::OrderField>: InputType,
+{
+    let ctx_field = ctx.with_field(field);
+    let args = Arc::new(ListArgs::<T::Filter, T::OrderField> {
+        first: ctx_field.param_value("first", None).ok()?.1,
+        after: ctx_field.param_value("after", None).ok()?.1,
+        last: ctx_field.param_value("last", None).ok()?.1,
+        before: ctx_field.param_value("before", None).ok()?.1,
+        filter: ctx_field.param_value("filter", None).ok()?.1,
+        order_by: ctx_field.param_value("orderBy", None).ok()?.1,
+    });
+    let columns = selected_columns::<T>(&ctx_field);
+    let loaders = ctx.data::<Loaders>().ok()?;
+    let pages = join_all(
+        parents
+            .iter()
+            .map(|parent| loaders.page_of::<T>(parent_col, parent.id(), args.clone(), columns)),
+    )
+    .await
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()
+    .ok()?;
+    let nodes_field = field
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .find_map(|s| match &s.node {
+            Selection::Field(f) if f.node.name.node == "nodes" => Some(f),
+            _ => None,
+        })?;
+    let plan = plan_rows::<T>(&ctx_field.with_selection_set(&nodes_field.node.selection_set))?;
+    let connection_type = <Connection<T> as TypeName>::type_name();
+    Some(
+        join_all(pages.iter().enumerate().map(|(index, page)| {
+            let (plan, connection_type) = (&plan, &connection_type);
+            async move {
+                let ctx_parent = if indexed {
+                    ctx.with_index(index)
+                } else {
+                    ctx.clone()
+                };
+                let ctx_field = ctx_parent.with_field(field);
+                let ctx_connection = ctx_field.with_selection_set(&field.node.selection_set);
+                let ctx_nodes = ctx_connection.with_field(nodes_field);
+                let ctx_rows = ctx_nodes.with_selection_set(&nodes_field.node.selection_set);
+                let rows: Vec<&T> = page.nodes().collect();
+                let mut nodes = Some(Value::List(
+                    resolve_rows(&ctx_rows, plan, &rows, true).await,
+                ));
+                let mut object = IndexMap::with_capacity(field.node.selection_set.node.items.len());
+                for selection in &field.node.selection_set.node.items {
+                    if let Selection::Field(f) = &selection.node {
+                        let value = if f.node.name.node == "nodes" {
+                            nodes.take().unwrap_or_default()
+                        } else {
+                            Value::String(connection_type.to_string())
+                        };
+                        object.insert(f.node.response_key().node.clone(), value);
+                    }
+                }
+                Value::Object(object)
+            }
+        }))
+        .await,
+    )
 }
 
 /// The fields selected on a row of type `type_name`, fragments flattened; `false` when a

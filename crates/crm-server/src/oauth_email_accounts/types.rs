@@ -59,6 +59,9 @@ crate::partial_model!(oauth_email_accounts::Model {
     updated_at
 });
 
+/// No to-many relations.
+impl crate::graphql::rows::ListRelations for OAuthEmailAccount {}
+
 impl From<oauth_email_accounts::Model> for OAuthEmailAccount {
     fn from(m: oauth_email_accounts::Model) -> Self {
         OAuthEmailAccount {

@@ -64,6 +64,9 @@ crate::partial_model!(payments::Model {
     updated_at
 });
 
+/// No to-many relations.
+impl crate::graphql::rows::ListRelations for Payment {}
+
 impl From<payments::Model> for Payment {
     fn from(m: payments::Model) -> Self {
         Payment {

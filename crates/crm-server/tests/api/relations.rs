@@ -3,7 +3,7 @@
 use entity::{ContractStatus, PaymentStatus, Role};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, fixtures, pluck_str};
+use crate::helpers::{TestApp, error_codes, fixtures, pluck_str};
 
 test_both! {
     async fn every_relation_is_a_field_both_ways(app) {
@@ -382,6 +382,45 @@ test_both! {
         assert_eq!(
             node["assignedTo"],
             json!({ "username": "hank", "clients": { "nodes": [{ "city": "Paris", "kycCompleted": true }] } })
+        );
+    }
+}
+
+test_both! {
+    async fn relation_lists_of_a_whole_level_answer_like_each_parent_alone(app) {
+        // `contracts { nodes { … } }` is resolved for all parents of a level at once; with
+        // `totalCount` beside `nodes`, parent by parent. Both give the same rows, and errors
+        // keep their place in the response.
+        seed_nested(&app, 3).await;
+        let rows = "id contractNumber payments(orderBy: [{ field: ID }]) { nodes { id amount } }";
+        let whole = app
+            .data(&format!("{{ clients(first: 3) {{ nodes {{ id contracts(first: 2) {{ nodes {{ {rows} }} }} }} }} }}"), Value::Null)
+            .await;
+        let each = app
+            .data(&format!("{{ clients(first: 3) {{ nodes {{ id contracts(first: 2) {{ totalCount nodes {{ {rows} }} }} }} }} }}"), Value::Null)
+            .await;
+        for i in 0..3 {
+            let nodes = &whole["clients"]["nodes"][i]["contracts"]["nodes"];
+            assert_eq!(nodes.as_array().unwrap().len(), 2);
+            assert_eq!(nodes, &each["clients"]["nodes"][i]["contracts"]["nodes"], "client {i}");
+        }
+
+        let bad = app
+            .gql("{ clients(first: 2) { nodes { contracts(after: \"garbage\") { nodes { id } } } } }", Value::Null)
+            .await;
+        assert_eq!(error_codes(&bad), ["BAD_USER_INPUT", "BAD_USER_INPUT"], "{bad}");
+        assert_eq!(bad["errors"][0]["extensions"]["field"], "after");
+        assert_eq!(bad["errors"][1]["path"], json!(["clients", "nodes", 1, "contracts"]));
+
+        use sea_orm::ConnectionTrait;
+        app.db.execute_unprepared("DROP TABLE payments").await.unwrap();
+        let broken = app
+            .gql("{ clients(first: 1) { nodes { contracts(first: 1) { nodes { id paidAmount } } } } }", Value::Null)
+            .await;
+        assert_eq!(error_codes(&broken), ["INTERNAL_SERVER_ERROR"], "{broken}");
+        assert_eq!(
+            broken["errors"][0]["path"],
+            json!(["clients", "nodes", 0, "contracts", "nodes", 0, "paidAmount"])
         );
     }
 }
