@@ -20,8 +20,8 @@ use crate::error::AppError;
 use crate::graphql::batch::{Batcher, Dispatcher};
 use crate::graphql::columns::{ColumnSet, PartialModel};
 use crate::graphql::pagination::{
-    Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, Relation, count_children,
-    fetch_children, fetch_page,
+    Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, Prehashed, Relation,
+    SharedArgs, count_children, fetch_children, fetch_page,
 };
 
 /// An API type backed by one table row.
@@ -110,7 +110,7 @@ impl<R: Listable> Loader<ChildrenKey<R>> for CrmLoader {
         keys: &[ChildrenKey<R>],
     ) -> Result<HashMap<ChildrenKey<R>, Arc<Page<R>>>, Self::Error> {
         // One statement per distinct (relation, arguments): normally one for the whole level.
-        type Group<R> = (&'static str, Arc<Args<R>>, ColumnSet);
+        type Group<R> = (&'static str, SharedArgs<R>, ColumnSet);
         let mut groups: HashMap<Group<R>, Vec<Uuid>> = HashMap::new();
         for key in keys {
             groups
@@ -253,7 +253,7 @@ impl Loaders {
     ) -> Result<Connection<R>, AppError> {
         let filter = args.filter.clone();
         let page = self
-            .page_of(parent_col, parent, Arc::new(args), columns)
+            .page_of(parent_col, parent, Arc::new(Prehashed::new(args)), columns)
             .await?;
         Ok(Connection::of_relation(page, filter, parent_col, parent))
     }
@@ -263,7 +263,7 @@ impl Loaders {
         &self,
         parent_col: &'static str,
         parent: Uuid,
-        args: Arc<Args<R>>,
+        args: SharedArgs<R>,
         columns: ColumnSet,
     ) -> Result<Arc<Page<R>>, AppError> {
         Ok(self

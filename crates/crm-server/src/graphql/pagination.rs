@@ -72,6 +72,48 @@ pub struct ListArgs<F, O: SortField> {
 /// The arguments of a list of `R`.
 pub type Args<R> = ListArgs<<R as Listable>::Filter, <R as Listable>::OrderField>;
 
+/// The arguments of a relation list, shared by the keys of every parent and hashed once: a
+/// level's loads hash their key several times per parent (batch, groups, answers), and the
+/// arguments (filters, sort keys) are the costly part.
+pub type SharedArgs<R> = Arc<Prehashed<Args<R>>>;
+
+/// A value with its hash worked out once.
+#[derive(Debug)]
+pub struct Prehashed<T> {
+    hash: u64,
+    value: T,
+}
+
+impl<T: Hash> Prehashed<T> {
+    pub fn new(value: T) -> Self {
+        let mut hasher = std::hash::DefaultHasher::new();
+        value.hash(&mut hasher);
+        Prehashed {
+            hash: hasher.finish(),
+            value,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Prehashed<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: PartialEq> PartialEq for Prehashed<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.value == other.value
+    }
+}
+impl<T: Eq> Eq for Prehashed<T> {}
+impl<T> Hash for Prehashed<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
 /// Checked arguments: what to fetch.
 struct Plan<O: SortField> {
     limit: usize,
@@ -749,7 +791,7 @@ impl<R: Listable> Edge<R> {
 pub struct ChildrenKey<R: Listable> {
     pub parent_col: &'static str,
     pub parent: Uuid,
-    pub args: Arc<Args<R>>,
+    pub args: SharedArgs<R>,
     /// The columns the selection reads (aliases of one relation may select differently).
     pub columns: ColumnSet,
 }
@@ -768,7 +810,7 @@ impl<R: Listable> PartialEq for ChildrenKey<R> {
     fn eq(&self, other: &Self) -> bool {
         self.parent_col == other.parent_col
             && self.parent == other.parent
-            && self.args == other.args
+            && (Arc::ptr_eq(&self.args, &other.args) || self.args == other.args)
             && self.columns == other.columns
     }
 }

@@ -29,7 +29,7 @@ use futures_util::future::{BoxFuture, join_all};
 
 use crate::graphql::loader::{Loaders, Record};
 use crate::graphql::order::OrderBy;
-use crate::graphql::pagination::{Connection, ListArgs, Listable, selected_columns};
+use crate::graphql::pagination::{Connection, ListArgs, Listable, Prehashed, selected_columns};
 
 /// A row type whose plain column fields can be read without their resolvers.
 pub trait Columns: ContainerType + ListRelations + Sync {
@@ -391,14 +391,14 @@ where
     OrderBy<T::OrderField>: InputType,
 {
     let ctx_field = ctx.with_field(field);
-    let args = Arc::new(ListArgs::<T::Filter, T::OrderField> {
+    let args = Arc::new(Prehashed::new(ListArgs::<T::Filter, T::OrderField> {
         first: ctx_field.param_value("first", None).ok()?.1,
         after: ctx_field.param_value("after", None).ok()?.1,
         last: ctx_field.param_value("last", None).ok()?.1,
         before: ctx_field.param_value("before", None).ok()?.1,
         filter: ctx_field.param_value("filter", None).ok()?.1,
         order_by: ctx_field.param_value("orderBy", None).ok()?.1,
-    });
+    }));
     let columns = selected_columns::<T>(&ctx_field);
     let loaders = ctx.data::<Loaders>().ok()?;
     let pages = join_all(
