@@ -29,7 +29,9 @@ use futures_util::future::{BoxFuture, join_all};
 
 use crate::graphql::loader::{Loaders, Record};
 use crate::graphql::order::OrderBy;
-use crate::graphql::pagination::{Connection, ListArgs, Listable, Prehashed, selected_columns};
+use crate::graphql::pagination::{
+    Connection, ListArgs, Listable, Prehashed, Shared, selected_columns,
+};
 
 /// A row type whose plain column fields can be read without their resolvers.
 pub trait Columns: ContainerType + ListRelations + Sync {
@@ -396,7 +398,11 @@ where
         after: ctx_field.param_value("after", None).ok()?.1,
         last: ctx_field.param_value("last", None).ok()?.1,
         before: ctx_field.param_value("before", None).ok()?.1,
-        filter: ctx_field.param_value("filter", None).ok()?.1,
+        filter: ctx_field
+            .param_value::<Option<Shared<T::Filter>>>("filter", None)
+            .ok()?
+            .1
+            .map(|f| f.0),
         order_by: ctx_field.param_value("orderBy", None).ok()?.1,
     }));
     let columns = selected_columns::<T>(&ctx_field);
