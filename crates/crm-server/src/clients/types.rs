@@ -65,7 +65,7 @@ crate::columns!(Client {
     assigned_to_id: "assignedToId" = assigned_to,
     created_at: "createdAt",
     updated_at: "updatedAt",
-} lists ["contracts", "payments", "documents", "notes"]);
+});
 
 crate::partial_model!(clients::Model {
     id,

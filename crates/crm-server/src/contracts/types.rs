@@ -60,7 +60,7 @@ crate::columns!(Contract {
     signed_at: "signedAt",
     created_at: "createdAt",
     updated_at: "updatedAt",
-} lists ["payments", "documents"]);
+});
 
 crate::partial_model!(contracts::Model {
     id,

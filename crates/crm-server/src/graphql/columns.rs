@@ -2,7 +2,7 @@
 //!
 //! A list of rows (a root list or a to-many relation) works out, from the fields selected under
 //! `nodes` / `edges { node }`, which columns of the table it needs ([`selected`]): a column
-//! field its own column, a to-many relation only the row's id, anything else (a to-one
+//! field its own column, a to-many relation (`relation_lists!`) only the row's id, anything else (a to-one
 //! relation, a computed field) every column, to be safe. The page's statement then selects
 //! those columns only and [`PartialModel`] fills the others with their type's default, values
 //! that no selected field reads. On the nested page the payments go from eleven columns to

@@ -10,21 +10,21 @@
 //! statement. A to-many relation that selects only `nodes` (the SPA's nested page) is resolved
 //! for every parent of the list at once ([`resolve_list_relation`]): its arguments read once,
 //! one plan for all the pages' rows, no connection object per parent. The result is the value
-//! tree async-graphql would build (the API tests compare both paths). Column fields do not pass through extensions' `resolve` hooks: the schema
-//! registers no extension (see `schema.rs`).
+//! tree async-graphql would build (the API tests compare both paths). Column fields do not
+//! pass through extensions' `resolve` hooks: the schema registers no extension (see
+//! `schema.rs`).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::resolver_utils::resolve_list;
 use async_graphql::{
-    ContainerType, ContextSelectionSet, OutputType, Positioned, ServerResult, Value,
+    ContainerType, ContextSelectionSet, InputType, OutputType, Positioned, ServerResult, TypeName,
+    Value,
 };
-use std::sync::Arc;
-
-use async_graphql::{InputType, TypeName};
 use futures_util::future::{BoxFuture, join_all};
 
 use crate::graphql::loader::{Loaders, Record};
@@ -48,10 +48,6 @@ pub trait Columns: ContainerType + ListRelations + Sync {
     /// The column fields (GraphQL name and type), for the test that holds them to the schema.
     #[cfg(test)]
     fn column_types() -> Vec<(&'static str, String)>;
-
-    /// The to-many relation fields (they read only the row's id), for the same test.
-    #[cfg(test)]
-    fn list_fields() -> Vec<&'static str>;
 }
 
 /// Resolves a to-many relation field for every row of a list at once (see
@@ -151,17 +147,13 @@ enum_columns!(
 );
 
 /// Implements [`Columns`] for a row type: `columns!(Client { id: "id", company_name:
-/// "companyName", assigned_to_id: "assignedToId" = assigned_to, … } lists ["contracts", …])`,
-/// each Rust field with its GraphQL name and, when its name differs, the table column it
-/// reads; then the to-many relation fields.
+/// "companyName", assigned_to_id: "assignedToId" = assigned_to, … })`, each Rust field with
+/// its GraphQL name and, when their names differ, the table column it reads.
 #[macro_export]
 macro_rules! columns {
     (@column $field:ident) => { stringify!($field) };
     (@column $field:ident $column:ident) => { stringify!($column) };
-    (
-        $ty:ty { $($field:ident: $name:literal $(= $column:ident)?),* $(,)? }
-        $(lists [$($list:literal),* $(,)?])?
-    ) => {
+    ($ty:ty { $($field:ident: $name:literal $(= $column:ident)?),* $(,)? }) => {
         impl $crate::graphql::rows::Columns for $ty {
             fn column_index(name: &str) -> Option<usize> {
                 [$($name),*].iter().position(|n| *n == name)
@@ -172,10 +164,14 @@ macro_rules! columns {
                 $(if name == $name {
                     return Need::Column($crate::columns!(@column $field $($column)?));
                 })*
-                $($(if name == $list {
-                    return Need::Id;
-                })*)?
-                if name == "__typename" { Need::Nothing } else { Need::All }
+                // To-many relations (`relation_lists!`) read only the row's id.
+                if <$ty as $crate::graphql::rows::ListRelations>::list_relation(name).is_some() {
+                    Need::Id
+                } else if name == "__typename" {
+                    Need::Nothing
+                } else {
+                    Need::All
+                }
             }
 
             fn column(&self, index: usize) -> async_graphql::Value {
@@ -191,11 +187,6 @@ macro_rules! columns {
                     T::qualified_type_name()
                 }
                 vec![$(($name, type_of(|r: &$ty| &r.$field)),)*]
-            }
-
-            #[cfg(test)]
-            fn list_fields() -> Vec<&'static str> {
-                vec![$($($list),*)?]
             }
         }
     };
@@ -613,16 +604,15 @@ mod tests {
         assert_eq!(R::column_index("noSuchField"), None);
         assert_eq!(R::need("noSuchField"), Need::All);
         assert_eq!(R::need("__typename"), Need::Nothing);
-        for list in R::list_fields() {
-            let field = fields
-                .iter()
-                .find(|f| f.node.name.node == list)
-                .unwrap_or_else(|| panic!("{name}.{list} is not in the schema"));
-            assert!(
-                field.node.ty.node.to_string().ends_with("Connection!"),
-                "{name}.{list} is not a to-many relation"
+        // The to-many relations (connection fields) read only the id; nothing else does.
+        for field in fields {
+            let field_name = field.node.name.node.as_str();
+            let connection = field.node.ty.node.to_string().ends_with("Connection!");
+            assert_eq!(
+                R::need(field_name) == Need::Id,
+                connection,
+                "{name}.{field_name}"
             );
-            assert_eq!(R::need(list), Need::Id);
         }
     }
 

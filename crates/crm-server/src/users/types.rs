@@ -49,7 +49,7 @@ crate::columns!(User {
     last_login_at: "lastLoginAt",
     created_at: "createdAt",
     updated_at: "updatedAt",
-} lists ["clients", "contracts", "notes", "emailAccounts"]);
+});
 
 crate::partial_model!(users::Model {
     id,
