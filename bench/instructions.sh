@@ -21,14 +21,9 @@ WORKLOADS=("$@")
 [ ${#WORKLOADS[@]} -gt 0 ] || WORKLOADS=(nested by_id filter mutation)
 command -v valgrind >/dev/null || { echo "instructions: valgrind not found (apt-get install -y valgrind)" >&2; exit 2; }
 
-if [ -z "${BIN:-}" ]; then
-  cargo build --release -p crm-server --quiet
-  BIN="$ROOT/target/release/crm-server"
-fi
-WORK=$(mktemp -d /tmp/crm-instructions.XXXXXX)
-SERVER=""
-cleanup() { [ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+bench_start instructions
 
 if [ -z "${DATABASE_URL:-}" ]; then
   export DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc"
@@ -45,12 +40,6 @@ ids() { # a client with a user in charge, for by_id and mutation
   post "$WORK/ids.json"
   python3 -c 'import json; n = json.load(open("'"$WORK"'/out.json"))["data"]["clients"]["nodes"][0]; print(n["id"], n["assignedToId"])'
 }
-body() { # workload -> request body file
-  python3 - "$ROOT/bench/queries/$1.graphql" "$2" > "$WORK/$1.json" <<'PY'
-import json, sys
-print(json.dumps({"query": open(sys.argv[1]).read(), "variables": json.loads(sys.argv[2])}))
-PY
-}
 
 printf '| workload | requests | M instructions per request |\n|---|---:|---:|\n'
 for workload in "${WORKLOADS[@]}"; do
@@ -61,9 +50,9 @@ for workload in "${WORKLOADS[@]}"; do
   for _ in $(seq 1 600); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.2; done
   read -r client user < <(ids)
   case "$workload" in
-    by_id) body by_id "{\"id\": \"$client\"}" ;;
-    mutation) body mutation "{\"clientId\": \"$client\", \"userId\": \"$user\", \"content\": \"Benchmark note: instructions\"}" ;;
-    *) body "$workload" '{}' ;;
+    by_id) bench_body by_id "{\"id\": \"$client\"}" ;;
+    mutation) bench_body mutation "{\"clientId\": \"$client\", \"userId\": \"$user\", \"content\": \"Benchmark note: instructions\"}" ;;
+    *) bench_body "$workload" '{}' ;;
   esac
   for _ in 1 2 3 4 5; do post "$WORK/$workload.json"; done
   if grep -q '"errors"' "$WORK/out.json"; then echo "instructions: $workload failed: $(cat "$WORK/out.json")" >&2; exit 1; fi

@@ -7,7 +7,8 @@
 #   bench/run.sh                         # both backends, 16 connections, 10 s per workload
 #   BACKENDS=sqlite DURATION=5 bench/run.sh
 #
-# Env: BACKENDS (sqlite postgres), CONCURRENCY (16), DURATION (10), WARMUP (3),
+# Env: BIN (a server binary; default: a release build of this checkout), BACKENDS (sqlite
+# postgres), CONCURRENCY (16), DURATION (10), WARMUP (3),
 # BENCH_PG_URL (admin URL, default postgres://postgres:postgres@127.0.0.1:5432/postgres; a
 # database crm_own_bench is created there and reused), SEED_ARGS (extra `seed` flags),
 # AUTH_HEADER ('Authorization: Bearer …'; default: an API token of an admin created for the
@@ -26,23 +27,14 @@ URL="http://127.0.0.1:$PORT/graphql"
 GIVEN_AUTH="${AUTH_HEADER:-}"
 command -v wrk >/dev/null || { echo "bench: wrk not found (apt-get install -y wrk)" >&2; exit 2; }
 
-cargo build --release -p crm-server --quiet
-BIN="$ROOT/target/release/crm-server"
-WORK=$(mktemp -d /tmp/crm-bench.XXXXXX)
-SERVER=""
-cleanup() { [ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+bench_start bench
 
 gql() { curl -fsS -H 'Content-Type: application/json' -H "$AUTH" --data-binary "$1" "$URL"; }
 statements() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_sql_statements_total/ {print $2}'; }
 requests() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_graphql_requests_total/ {print $2}'; }
 
-body() { # query file, variables JSON -> request body file
-  python3 - "$1" "$2" > "$WORK/$3.json" <<'PY'
-import json, sys
-print(json.dumps({"query": open(sys.argv[1]).read(), "variables": json.loads(sys.argv[2])}))
-PY
-}
 
 ROWS=()
 for backend in $BACKENDS; do
@@ -72,10 +64,10 @@ for backend in $BACKENDS; do
   ids=$(gql '{"query":"{ clients(first: 1, orderBy: [{ field: COMPANY_NAME }], filter: { assignedToId: { isNull: false } }) { nodes { id assignedToId } } }"}')
   client=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["clients"]["nodes"][0]["id"])' <<<"$ids")
   user=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["clients"]["nodes"][0]["assignedToId"])' <<<"$ids")
-  body bench/queries/nested.graphql '{}' nested
-  body bench/queries/by_id.graphql "{\"id\": \"$client\"}" by_id
-  body bench/queries/filter.graphql '{}' filter
-  body bench/queries/mutation.graphql "{\"clientId\": \"$client\", \"userId\": \"$user\", \"content\": \"Benchmark note: own bench\"}" mutation
+  bench_body nested '{}'
+  bench_body by_id "{\"id\": \"$client\"}"
+  bench_body filter '{}'
+  bench_body mutation "{\"clientId\": \"$client\", \"userId\": \"$user\", \"content\": \"Benchmark note: own bench\"}"
 
   for workload in nested by_id filter mutation; do
     export BODY_FILE="$WORK/$workload.json"

@@ -1,21 +1,11 @@
 //! Roles and statuses: stored as the lowercase strings of the schema's CHECK constraints,
 //! exposed in GraphQL as SCREAMING_CASE enum values.
 
+use async_graphql::Enum;
 use sea_orm::entity::prelude::*;
 
 /// What a user may do in the CRM.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    async_graphql::Enum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum Role {
     /// Full access, including user management.
@@ -31,18 +21,7 @@ pub enum Role {
 }
 
 /// Where a client stands in the sales pipeline.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    async_graphql::Enum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum ClientStatus {
     /// Not yet a customer.
@@ -61,18 +40,7 @@ pub enum ClientStatus {
 }
 
 /// The life cycle of a contract.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    async_graphql::Enum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum ContractStatus {
     /// Being prepared; not signed yet.
@@ -91,18 +59,7 @@ pub enum ContractStatus {
 }
 
 /// The state of a payment.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    async_graphql::Enum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum PaymentStatus {
     /// Announced but not received yet.
