@@ -5,7 +5,7 @@
 //! field its own column, a to-many relation (`relation_lists!`) only the row's id, anything else (a to-one
 //! relation, a computed field) every column, to be safe. The page's statement then selects
 //! those columns only and [`PartialModel`] fills the others with their type's default, values
-//! that no selected field reads. On the nested page the payments go from eleven columns to
+//! that no selected field reads. Values are read by position (the statement lists the columns). On the nested page the payments go from eleven columns to
 //! four: less for the database to send, less to decode (and, on SQLite, fewer values copied
 //! across the connection's thread).
 
@@ -30,6 +30,11 @@ impl ColumnSet {
     /// Whether the column at `index` is in the set.
     pub fn has(self, index: usize) -> bool {
         index < 64 && self.0 & (1 << index) != 0
+    }
+
+    /// How many of a model's `columns` columns are in the set.
+    pub fn count(self, columns: usize) -> usize {
+        (0..columns).filter(|&index| self.has(index)).count()
     }
 
     fn with(self, index: usize) -> ColumnSet {
@@ -64,8 +69,9 @@ pub trait PartialModel: Sized {
     /// The columns, in the order of the model's fields.
     const COLUMNS: &'static [&'static str];
 
-    /// The model from a row holding (at least) the columns of `set`; the others take their
-    /// type's default.
+    /// The model from a row whose first values are the columns of `set`, in the order of
+    /// [`PartialModel::COLUMNS`]; the others take their type's default. Read by position: by
+    /// name, each value was a hash-map lookup of its column's name.
     fn from_partial(row: &QueryResult, set: ColumnSet) -> Result<Self, DbErr>;
 }
 
@@ -83,9 +89,15 @@ macro_rules! partial_model {
             ) -> Result<Self, sea_orm::DbErr> {
                 #[allow(non_camel_case_types, clippy::enum_variant_names)]
                 enum Index { $($col),* }
+                // Struct fields are evaluated in the order written: the row's order.
+                let mut at = 0;
+                let mut next = || {
+                    at += 1;
+                    at - 1
+                };
                 Ok(Self {
                     $($col: if set.has(Index::$col as usize) {
-                        row.try_get("", stringify!($col))?
+                        row.try_get_by_index(next())?
                     } else {
                         Default::default()
                     },)*

@@ -49,27 +49,29 @@ pub enum SortValue {
 }
 
 impl SortValue {
-    /// Reads column `column` of `row` as a value of `kind`.
-    pub fn read(row: &QueryResult, column: &str, kind: KeyKind) -> Result<SortValue, AppError> {
+    /// Reads the value at position `index` of `row` as a value of `kind`.
+    pub fn read(row: &QueryResult, index: usize, kind: KeyKind) -> Result<SortValue, AppError> {
         let value = match kind {
             KeyKind::Text => row
-                .try_get::<Option<String>>("", column)?
+                .try_get_by_index::<Option<String>>(index)?
                 .map(SortValue::Text),
             KeyKind::Decimal => row
-                .try_get::<Option<Decimal>>("", column)?
+                .try_get_by_index::<Option<Decimal>>(index)?
                 .map(SortValue::Decimal),
-            KeyKind::Int => row.try_get::<Option<i64>>("", column)?.map(SortValue::Int),
+            KeyKind::Int => row
+                .try_get_by_index::<Option<i64>>(index)?
+                .map(SortValue::Int),
             KeyKind::Bool => row
-                .try_get::<Option<bool>>("", column)?
+                .try_get_by_index::<Option<bool>>(index)?
                 .map(SortValue::Bool),
             KeyKind::Date => row
-                .try_get::<Option<NaiveDate>>("", column)?
+                .try_get_by_index::<Option<NaiveDate>>(index)?
                 .map(SortValue::Date),
             KeyKind::Timestamp => row
-                .try_get::<Option<DateTime<Utc>>>("", column)?
+                .try_get_by_index::<Option<DateTime<Utc>>>(index)?
                 .map(SortValue::Timestamp),
             KeyKind::Uuid => row
-                .try_get::<Option<Uuid>>("", column)?
+                .try_get_by_index::<Option<Uuid>>(index)?
                 .map(SortValue::Uuid),
         };
         Ok(value.unwrap_or(SortValue::Null))

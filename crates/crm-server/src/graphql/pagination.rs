@@ -13,7 +13,7 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, ExprTrait, Order, Query, QueryStatementBuilder,
     SelectStatement, WindowStatement,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
@@ -399,14 +399,11 @@ fn base_select<R: Listable>(
 ) -> Result<SelectStatement, AppError> {
     let mut select = Query::select();
     let table = Alias::new(&scope.alias);
-    if columns.is_all() {
-        select.column((table, Asterisk));
-    } else {
-        let names = <<R::Entity as EntityTrait>::Model as PartialModel>::COLUMNS;
-        for (index, name) in names.iter().enumerate() {
-            if columns.has(index) {
-                select.column((table.clone(), Alias::new(*name)));
-            }
+    // Listed, in the model's order: the rows are read by position.
+    let names = <<R::Entity as EntityTrait>::Model as PartialModel>::COLUMNS;
+    for (index, name) in names.iter().enumerate() {
+        if columns.has(index) {
+            select.column((table.clone(), Alias::new(*name)));
         }
     }
     select.from_as(Alias::new(R::TABLE), Alias::new(&scope.alias));
@@ -460,24 +457,23 @@ fn decode_rows<R: Listable>(
     rows: Vec<sea_orm::QueryResult>,
     plan: &Plan<R::OrderField>,
     selected: ColumnSet,
-    parent: Option<&str>,
+    parent: bool,
 ) -> Result<Decoded<R>, AppError> {
     type Model<R> = <<R as Record>::Entity as EntityTrait>::Model;
-    let columns: Vec<String> = (0..plan.order.len()).map(|i| format!("__k{i}")).collect();
+    // The row: the selected columns, the sort keys, then (relation pages) the parent.
+    let first_key = selected.count(<Model<R> as PartialModel>::COLUMNS.len());
+    let parent_at = first_key + plan.order.len();
     rows.into_iter()
         .map(|row| {
-            let model = if selected.is_all() {
-                <Model<R> as FromQueryResult>::from_query_result(&row, "")?
-            } else {
-                <Model<R> as PartialModel>::from_partial(&row, selected)?
-            };
+            let model = <Model<R> as PartialModel>::from_partial(&row, selected)?;
             let mut keys = Vec::with_capacity(plan.order.len());
             for (i, o) in plan.order.iter().enumerate() {
-                keys.push(SortValue::read(&row, &columns[i], o.field.kind())?);
+                keys.push(SortValue::read(&row, first_key + i, o.field.kind())?);
             }
-            let parent = match parent {
-                Some(column) => row.try_get::<Option<Uuid>>("", column)?,
-                None => None,
+            let parent = if parent {
+                row.try_get_by_index::<Option<Uuid>>(parent_at)?
+            } else {
+                None
             };
             Ok((
                 parent,
@@ -552,7 +548,7 @@ pub async fn fetch_page<R: Listable>(
         None if count_here => Some(0),
         _ => None,
     };
-    let edges = decode_rows::<R>(rows, &plan, columns, None)?
+    let edges = decode_rows::<R>(rows, &plan, columns, false)?
         .into_iter()
         .map(|(_, e)| e)
         .collect();
@@ -616,7 +612,7 @@ pub async fn fetch_children<R: Listable>(
     }
     let rows = db.query_all(&outer).await?;
     let mut grouped: HashMap<Uuid, Vec<Edge<R>>> = HashMap::with_capacity(parents.len());
-    for (parent, edge) in decode_rows::<R>(rows, &plan, columns, Some("__parent"))? {
+    for (parent, edge) in decode_rows::<R>(rows, &plan, columns, true)? {
         if let Some(parent) = parent {
             grouped.entry(parent).or_default().push(edge);
         }
