@@ -20,8 +20,8 @@ use crate::error::AppError;
 use crate::graphql::batch::{Batcher, Dispatcher};
 use crate::graphql::columns::{ColumnSet, PartialModel};
 use crate::graphql::pagination::{
-    Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, Prehashed, Relation,
-    SharedArgs, count_children, fetch_children, fetch_page,
+    Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, Prehashed, SharedArgs,
+    count_children, fetch_children, fetch_page,
 };
 
 /// An API type backed by one table row.
@@ -121,14 +121,17 @@ impl<R: Listable> Loader<ChildrenKey<R>> for CrmLoader {
         let mut out = HashMap::with_capacity(keys.len());
         for ((parent_col, args, columns), parents) in groups {
             let viewer = self.viewer().map_err(Arc::new)?;
-            let relation = Relation {
+            let mut pages = fetch_children::<R>(
+                &self.db,
+                viewer,
                 parent_col,
-                parents: &parents,
-            };
-            let mut pages =
-                fetch_children::<R>(&self.db, viewer, relation, &args, columns, self.limits)
-                    .await
-                    .map_err(Arc::new)?;
+                &parents,
+                &args,
+                columns,
+                self.limits,
+            )
+            .await
+            .map_err(Arc::new)?;
             for parent in parents {
                 let page = pages.remove(&parent).unwrap_or_default();
                 out.insert(

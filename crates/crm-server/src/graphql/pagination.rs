@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::auth::policy::restrict;
 use crate::error::AppError;
-use crate::graphql::columns::{ColumnSet, PartialModel, selected};
+use crate::graphql::columns::{ColumnSet, PartialModel};
 use crate::graphql::context::loaders;
 use crate::graphql::cursor::{Cursor, SortValue};
 use crate::graphql::filters::EntityFilter;
@@ -564,25 +564,16 @@ pub async fn fetch_page<R: Listable>(
     Ok(Connection::new(Arc::new(page), count))
 }
 
-/// Which rows a relation page belongs to: the column naming the parent, and the parents.
-pub struct Relation<'a> {
-    pub parent_col: &'static str,
-    pub parents: &'a [Uuid],
-}
-
 /// Fetches the pages of a to-many relation for many parents in one statement.
 pub async fn fetch_children<R: Listable>(
     db: &DatabaseConnection,
     viewer: Viewer,
-    relation: Relation<'_>,
+    parent_col: &'static str,
+    parents: &[Uuid],
     args: &Args<R>,
     columns: ColumnSet,
     limits: PageLimits,
 ) -> Result<HashMap<Uuid, Page<R>>, AppError> {
-    let Relation {
-        parent_col,
-        parents,
-    } = relation;
     let plan = plan(args, limits)?;
     let scope = Scope::root(db.get_database_backend(), viewer);
     let parent_filter = Condition::all().add(scope.col(parent_col).is_in(parents.iter().copied()));
@@ -778,14 +769,6 @@ impl<R: Listable> Connection<R> {
     }
 }
 
-/// The columns of `R` the list field being resolved reads (see [`crate::graphql::columns`]).
-pub fn selected_columns<R: Listable>(ctx: &Context<'_>) -> ColumnSet {
-    selected::<R>(
-        ctx,
-        <<R::Entity as EntityTrait>::Model as PartialModel>::COLUMNS,
-    )
-}
-
 /// `SELECT COUNT(*) FROM <table> <scope> WHERE <filter> AND <visible>`.
 fn count_select<R: Listable>(scope: &Scope, filter: Option<&R::Filter>) -> SelectStatement {
     let mut condition = Condition::all();
@@ -936,7 +919,7 @@ macro_rules! relation_lists {
                 ) -> async_graphql::Result<$crate::graphql::pagination::Connection<$target>> {
                     let filter = filter.map(|f| f.0);
                     let args = $crate::graphql::pagination::ListArgs { first, after, last, before, filter, order_by };
-                    let columns = $crate::graphql::pagination::selected_columns::<$target>(ctx);
+                    let columns = $crate::graphql::columns::selected::<$target>(ctx);
                     Ok($crate::graphql::context::loaders(ctx)?.children::<$target>($col, self.id, args, columns).await?)
                 }
             )*
@@ -1003,7 +986,7 @@ macro_rules! root_queries {
                 let args = $crate::graphql::pagination::ListArgs { first, after, last, before, filter, order_by };
                 // Counted in the page's own statement when the query asks for it.
                 let count = ctx.look_ahead().field("totalCount").exists();
-                let columns = $crate::graphql::pagination::selected_columns::<$ty>(ctx);
+                let columns = $crate::graphql::columns::selected::<$ty>(ctx);
                 Ok($crate::graphql::context::loaders(ctx)?.list::<$ty>(args, columns, count).await?)
             }
         }

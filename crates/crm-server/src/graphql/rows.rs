@@ -29,9 +29,7 @@ use futures_util::future::{BoxFuture, join_all};
 
 use crate::graphql::loader::{Loaders, Record};
 use crate::graphql::order::OrderBy;
-use crate::graphql::pagination::{
-    Connection, ListArgs, Listable, Prehashed, Shared, selected_columns,
-};
+use crate::graphql::pagination::{Connection, ListArgs, Listable, Prehashed, Shared};
 
 /// A row type whose plain column fields can be read without their resolvers.
 pub trait Columns: ContainerType + ListRelations + Sync {
@@ -396,7 +394,7 @@ where
             .map(|f| f.0),
         order_by: ctx_field.param_value("orderBy", None).ok()?.1,
     }));
-    let columns = selected_columns::<T>(&ctx_field);
+    let columns = crate::graphql::columns::selected::<T>(&ctx_field);
     let loaders = ctx.data::<Loaders>().ok()?;
     let pages = join_all(
         parents
