@@ -10,7 +10,9 @@
 #
 # Env: BIN (a server binary; default: a release build of this checkout), REQUESTS (30),
 # DATABASE_URL (default: a fresh SQLite file seeded with `crm-server seed`), AUTH_HEADER
-# (default: an API token of an admin created for the run). Needs valgrind, curl, python3.
+# (default: an API token of an admin created for the run), KEEP (a directory to keep each
+# workload's profile in, as <workload>.callgrind for `callgrind_annotate --inclusive=yes`).
+# Needs valgrind, curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -63,4 +65,10 @@ for workload in "${WORKLOADS[@]}"; do
   # The dump taken after the reset holds the N requests; the one written at exit, what came after.
   total=$(for f in "$WORK"/callgrind.*; do awk '/^summary:/ {print $2; exit}' "$f"; done | sort -n | tail -1)
   awk -v t="$total" -v n="$N" -v w="$workload" 'BEGIN { printf "| %s | %d | %.2f |\n", w, n, t / n / 1e6 }'
+  if [ -n "${KEEP:-}" ]; then # the profile itself, for callgrind_annotate
+    mkdir -p "$KEEP"
+    for f in "$WORK"/callgrind.*; do
+      if awk '/^summary:/ {print $2; exit}' "$f" | grep -qx "$total"; then cp "$f" "$KEEP/$workload.callgrind"; fi
+    done
+  fi
 done

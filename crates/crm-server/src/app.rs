@@ -165,10 +165,11 @@ async fn graphql_handler(
     // Past the limit, requests queue here rather than all holding their results in memory at
     // once; the semaphore is never closed, so acquiring cannot fail.
     let _turn = state.executions.acquire().await.ok();
-    let loaders = Loaders::new(state.db.clone(), state.page_limits, auth);
+    let mut request = request.into_inner();
+    let read_only = state.documents.prepare(&mut request);
+    let loaders = Loaders::new(state.db.clone(), state.page_limits, auth, read_only);
     let dispatcher = loaders.dispatcher();
-    let mut request = request.into_inner().data(loaders).data(client);
-    state.documents.prepare(&mut request);
+    let request = request.data(loaders).data(client);
     let query = request.query.clone();
     let mut response = batch::drive(dispatcher, state.schema.execute(request)).await;
     errors::classify_response(&mut response, &query);

@@ -7,6 +7,7 @@ use async_graphql::{ComplexObject, Context, Result, SimpleObject};
 use entity::client_notes;
 use uuid::Uuid;
 
+use crate::graphql::joins::ToOne;
 use crate::graphql::loader::Record;
 use crate::graphql::pagination::Listable;
 use crate::graphql::scalars::DateTime;
@@ -70,6 +71,10 @@ impl From<client_notes::Model> for ClientNote {
 
 impl Record for ClientNote {
     type Entity = client_notes::Entity;
+    const TO_ONE: &'static [ToOne] = &[
+        ToOne::new::<Client>("client", "client_id"),
+        ToOne::new::<User>("author", "user_id"),
+    ];
     fn id(&self) -> Uuid {
         self.id
     }
@@ -80,7 +85,7 @@ impl ClientNote {
     /// The client.
     async fn client(&self, ctx: &Context<'_>) -> Result<Client> {
         Ok(required(
-            loaders(ctx)?.by_id::<Client>(self.client_id).await?,
+            loaders(ctx)?.one::<Client>(ctx, self.client_id).await?,
             "Client",
         )?)
     }
@@ -88,7 +93,7 @@ impl ClientNote {
     /// The user who wrote it (none for system entries).
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         Ok(match self.user_id {
-            Some(id) => loaders(ctx)?.by_id::<User>(id).await?,
+            Some(id) => loaders(ctx)?.one::<User>(ctx, id).await?,
             None => None,
         })
     }

@@ -12,6 +12,7 @@ use async_graphql::{Context, Result, SimpleObject};
 use entity::{ClientStatus, clients};
 use uuid::Uuid;
 
+use crate::graphql::joins::ToOne;
 use crate::graphql::loader::Record;
 use crate::graphql::pagination::Listable;
 use crate::graphql::scalars::DateTime;
@@ -107,6 +108,7 @@ impl From<clients::Model> for Client {
 
 impl Record for Client {
     type Entity = clients::Entity;
+    const TO_ONE: &'static [ToOne] = &[ToOne::new::<User>("assignedTo", "assigned_to")];
     fn id(&self) -> Uuid {
         self.id
     }
@@ -127,7 +129,7 @@ crate::relation_lists! {
     /// The user the client is assigned to.
     async fn assigned_to(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         Ok(match self.assigned_to_id {
-            Some(id) => loaders(ctx)?.by_id::<User>(id).await?,
+            Some(id) => loaders(ctx)?.one::<User>(ctx, id).await?,
             None => None,
         })
     }

@@ -10,6 +10,7 @@ use async_graphql::{Context, Result, SimpleObject};
 use entity::{ContractStatus, contracts};
 use uuid::Uuid;
 
+use crate::graphql::joins::ToOne;
 use crate::graphql::loader::Record;
 use crate::graphql::pagination::Listable;
 use crate::graphql::scalars::{Date, DateTime, Decimal};
@@ -100,6 +101,10 @@ impl From<contracts::Model> for Contract {
 
 impl Record for Contract {
     type Entity = contracts::Entity;
+    const TO_ONE: &'static [ToOne] = &[
+        ToOne::new::<Client>("client", "client_id"),
+        ToOne::new::<User>("commercial", "commercial_id"),
+    ];
     fn id(&self) -> Uuid {
         self.id
     }
@@ -116,7 +121,7 @@ crate::relation_lists! {
     /// The client.
     async fn client(&self, ctx: &Context<'_>) -> Result<Client> {
         Ok(required(
-            loaders(ctx)?.by_id::<Client>(self.client_id).await?,
+            loaders(ctx)?.one::<Client>(ctx, self.client_id).await?,
             "Client",
         )?)
     }
@@ -124,7 +129,7 @@ crate::relation_lists! {
     /// The sales rep in charge.
     async fn commercial(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         Ok(match self.commercial_id {
-            Some(id) => loaders(ctx)?.by_id::<User>(id).await?,
+            Some(id) => loaders(ctx)?.one::<User>(ctx, id).await?,
             None => None,
         })
     }

@@ -8,6 +8,7 @@ use async_graphql::{ComplexObject, Context, Result, SimpleObject};
 use entity::documents;
 use uuid::Uuid;
 
+use crate::graphql::joins::ToOne;
 use crate::graphql::loader::Record;
 use crate::graphql::pagination::Listable;
 use crate::graphql::scalars::DateTime;
@@ -91,6 +92,11 @@ impl From<documents::Model> for Document {
 
 impl Record for Document {
     type Entity = documents::Entity;
+    const TO_ONE: &'static [ToOne] = &[
+        ToOne::new::<Client>("client", "client_id"),
+        ToOne::new::<Contract>("contract", "contract_id"),
+        ToOne::new::<User>("uploadedBy", "uploaded_by"),
+    ];
     fn id(&self) -> Uuid {
         self.id
     }
@@ -101,7 +107,7 @@ impl Document {
     /// The client.
     async fn client(&self, ctx: &Context<'_>) -> Result<Client> {
         Ok(required(
-            loaders(ctx)?.by_id::<Client>(self.client_id).await?,
+            loaders(ctx)?.one::<Client>(ctx, self.client_id).await?,
             "Client",
         )?)
     }
@@ -109,7 +115,7 @@ impl Document {
     /// The contract, if the document belongs to one.
     async fn contract(&self, ctx: &Context<'_>) -> Result<Option<Contract>> {
         Ok(match self.contract_id {
-            Some(id) => loaders(ctx)?.by_id::<Contract>(id).await?,
+            Some(id) => loaders(ctx)?.one::<Contract>(ctx, id).await?,
             None => None,
         })
     }
@@ -117,7 +123,7 @@ impl Document {
     /// The user who uploaded it.
     async fn uploaded_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         Ok(match self.uploaded_by_id {
-            Some(id) => loaders(ctx)?.by_id::<User>(id).await?,
+            Some(id) => loaders(ctx)?.one::<User>(ctx, id).await?,
             None => None,
         })
     }

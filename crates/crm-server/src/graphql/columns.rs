@@ -66,10 +66,10 @@ pub trait PartialModel: Sized {
     /// The columns, in the order of the model's fields.
     const COLUMNS: &'static [&'static str];
 
-    /// The model from a row whose first values are the columns of `set`, in the order of
-    /// [`PartialModel::COLUMNS`]; the others take their type's default. Read by position: by
-    /// name, each value was a hash-map lookup of its column's name.
-    fn from_partial(row: &QueryResult, set: ColumnSet) -> Result<Self, DbErr>;
+    /// The model from a row whose values from position `first` on are the columns of `set`,
+    /// in the order of [`PartialModel::COLUMNS`]; the others take their type's default. Read
+    /// by position: by name, each value was a hash-map lookup of its column's name.
+    fn from_partial(row: &QueryResult, set: ColumnSet, first: usize) -> Result<Self, DbErr>;
 }
 
 /// Implements [`PartialModel`]: `partial_model!(payments::Model { id, contract_id, … })`,
@@ -83,11 +83,12 @@ macro_rules! partial_model {
             fn from_partial(
                 row: &sea_orm::QueryResult,
                 set: $crate::graphql::columns::ColumnSet,
+                first: usize,
             ) -> Result<Self, sea_orm::DbErr> {
                 #[allow(non_camel_case_types, clippy::enum_variant_names)]
                 enum Index { $($col),* }
                 // Struct fields are evaluated in the order written: the row's order.
-                let mut at = 0;
+                let mut at = first;
                 let mut next = || {
                     at += 1;
                     at - 1

@@ -12,7 +12,7 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::Request;
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use lru::LruCache;
 
 /// Longest query text kept (longer ones are parsed every time): bounds the memory the cache
@@ -34,12 +34,13 @@ impl DocumentCache {
 
     /// Gives `request` the parsed document of its text: a copy of the cached one, or a fresh
     /// parse that is then cached. A text that does not parse is left to async-graphql.
-    pub fn prepare(&self, request: &mut Request) {
+    /// Returns whether the document holds only queries (false when it was not parsed here).
+    pub fn prepare(&self, request: &mut Request) -> bool {
         let Some(documents) = &self.documents else {
-            return;
+            return false;
         };
         if request.query.len() > MAX_TEXT {
-            return;
+            return false;
         }
         let cached = documents
             .lock()
@@ -54,10 +55,15 @@ impl DocumentCache {
                     }
                     document
                 }
-                Err(_) => return,
+                Err(_) => return false,
             },
         };
+        let read_only = document
+            .operations
+            .iter()
+            .all(|(_, operation)| operation.node.ty == OperationType::Query);
         request.set_parsed_query(document);
+        read_only
     }
 
     /// Whether the document of `text` is held.
@@ -121,5 +127,21 @@ mod tests {
         let off = DocumentCache::new(0);
         off.prepare(&mut Request::new("{ a }"));
         assert!(!off.holds("{ a }"));
+    }
+
+    #[test]
+    fn only_documents_of_queries_alone_are_read_only() {
+        let cache = DocumentCache::new(4);
+        for _ in 0..2 {
+            // Cached or not, the same answer.
+            assert!(cache.prepare(&mut Request::new(
+                "query A { me { id } } query B { me { id } }"
+            )));
+            assert!(!cache.prepare(&mut Request::new("mutation { logout }")));
+            assert!(!cache.prepare(&mut Request::new(
+                "query A { me { id } } mutation B { logout }"
+            )));
+        }
+        assert!(!cache.prepare(&mut Request::new("{ me { id ")));
     }
 }

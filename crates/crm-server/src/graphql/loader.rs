@@ -9,16 +9,16 @@ use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use async_graphql::Context;
 use async_graphql::dataloader::Loader;
-use sea_orm::sea_query::{Alias, Expr};
-use sea_orm::{DatabaseConnection, EntityTrait, ExprTrait, QueryFilter};
+use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
-use crate::auth::policy::visible_in;
 use crate::auth::{RequestAuth, Viewer};
 use crate::error::AppError;
 use crate::graphql::batch::{Batcher, Dispatcher};
 use crate::graphql::columns::{ColumnSet, PartialModel};
+use crate::graphql::joins::{Primed, ToOne, fetch_by_ids, selected_joins};
 use crate::graphql::pagination::{
     Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, Prehashed, SharedArgs,
     count_children, fetch_children, fetch_page,
@@ -30,16 +30,28 @@ pub trait Record:
 {
     /// The table (its rows readable column by column, see [`crate::graphql::columns`]).
     type Entity: EntityTrait<Model: PartialModel> + Default;
+    /// The to-one relations a lookup by id can read in its own statement
+    /// ([`crate::graphql::joins`]).
+    const TO_ONE: &'static [ToOne] = &[];
     /// The row's primary key.
     fn id(&self) -> Uuid;
 }
 
-/// The key that loads one `R` by id.
-pub struct ById<R>(pub Uuid, PhantomData<fn() -> R>);
+/// The key that loads one `R` by id, with the to-one relations to join (bits of positions in
+/// [`Record::TO_ONE`]).
+pub struct ById<R> {
+    id: Uuid,
+    joins: u64,
+    row: PhantomData<fn() -> R>,
+}
 
 impl<R> ById<R> {
-    pub fn new(id: Uuid) -> Self {
-        ById(id, PhantomData)
+    pub fn new(id: Uuid, joins: u64) -> Self {
+        ById {
+            id,
+            joins,
+            row: PhantomData,
+        }
     }
 }
 
@@ -51,13 +63,14 @@ impl<R> Clone for ById<R> {
 impl<R> Copy for ById<R> {}
 impl<R> PartialEq for ById<R> {
     fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
+        self.id == other.id && self.joins == other.joins
     }
 }
 impl<R> Eq for ById<R> {}
 impl<R> Hash for ById<R> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
+        self.id.hash(state);
+        self.joins.hash(state);
     }
 }
 
@@ -66,6 +79,7 @@ pub struct CrmLoader {
     pub(crate) db: DatabaseConnection,
     pub(crate) limits: PageLimits,
     auth: RequestAuth,
+    primed: Arc<Primed>,
 }
 
 impl CrmLoader {
@@ -81,23 +95,22 @@ impl<R: Record> Loader<ById<R>> for CrmLoader {
 
     async fn load(&self, keys: &[ById<R>]) -> Result<HashMap<ById<R>, R>, Self::Error> {
         let viewer = self.viewer().map_err(Arc::new)?;
-        let mut select = R::Entity::find().filter(
-            Expr::col((R::Entity::default(), Alias::new("id"))).is_in(keys.iter().map(|key| key.0)),
-        );
-        if let Some(visible) = visible_in::<R::Entity>(self.db.get_database_backend(), viewer) {
-            select = select.filter(visible);
+        // One statement per set of joined relations: normally one for the whole level.
+        let mut groups: HashMap<u64, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            groups.entry(key.joins).or_default().push(key.id);
         }
-        let rows = select
-            .all(&self.db)
-            .await
-            .map_err(|err| Arc::new(AppError::from(err)))?;
-        Ok(rows
-            .into_iter()
-            .map(|model| {
-                let record = R::from(model);
-                (ById::new(record.id()), record)
-            })
-            .collect())
+        let mut out = HashMap::with_capacity(keys.len());
+        for (joins, ids) in groups {
+            let rows = fetch_by_ids::<R>(&self.db, viewer, ids, joins, &self.primed)
+                .await
+                .map_err(Arc::new)?;
+            out.extend(
+                rows.into_iter()
+                    .map(|record| (ById::new(record.id(), joins), record)),
+            );
+        }
+        Ok(out)
     }
 }
 
@@ -191,20 +204,34 @@ pub struct Loaders {
     db: DatabaseConnection,
     limits: PageLimits,
     auth: RequestAuth,
+    primed: Arc<Primed>,
+    /// Whether lookups by id join the to-one relations they select (queries only).
+    joining: bool,
 }
 
 impl Loaders {
     /// Loaders whose batches run when the request is driven by [`crate::graphql::batch::drive`].
-    pub fn new(db: DatabaseConnection, limits: PageLimits, auth: RequestAuth) -> Self {
+    /// `read_only`: the request holds only queries, so a row read early may answer later
+    /// fields (see [`crate::graphql::joins`]).
+    pub fn new(
+        db: DatabaseConnection,
+        limits: PageLimits,
+        auth: RequestAuth,
+        read_only: bool,
+    ) -> Self {
+        let primed = Arc::new(Primed::default());
         Loaders {
             loader: Batcher::new(CrmLoader {
                 db: db.clone(),
                 limits,
                 auth: auth.clone(),
+                primed: primed.clone(),
             }),
             db,
             limits,
             auth,
+            primed,
+            joining: read_only,
         }
     }
 
@@ -303,8 +330,26 @@ impl Loaders {
 
     /// One row by id, batched with every other id asked for at the same time.
     pub async fn by_id<R: Record>(&self, id: Uuid) -> Result<Option<R>, AppError> {
+        self.load_by_id(id, 0).await
+    }
+
+    /// The row with this id that the field being resolved returns, read with the to-one
+    /// relations its selection reads ([`crate::graphql::joins`]).
+    pub async fn one<R: Record>(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<R>, AppError> {
+        let joins = if self.joining {
+            selected_joins::<R>(ctx)
+        } else {
+            0
+        };
+        self.load_by_id(id, joins).await
+    }
+
+    async fn load_by_id<R: Record>(&self, id: Uuid, joins: u64) -> Result<Option<R>, AppError> {
+        if let Some(row) = self.primed.get::<R>(id) {
+            return Ok(Some(row));
+        }
         self.loader
-            .load_one(ById::<R>::new(id))
+            .load_one(ById::<R>::new(id, joins))
             .await
             .map_err(unshare)
     }

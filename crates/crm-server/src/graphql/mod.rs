@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod documents;
 pub mod errors;
 pub mod filters;
+pub mod joins;
 pub mod loader;
 pub mod order;
 pub mod pagination;

@@ -465,7 +465,7 @@ fn decode_rows<R: Listable>(
     let parent_at = first_key + plan.order.len();
     rows.into_iter()
         .map(|row| {
-            let model = <Model<R> as PartialModel>::from_partial(&row, selected)?;
+            let model = <Model<R> as PartialModel>::from_partial(&row, selected, 0)?;
             let mut keys = Vec::with_capacity(plan.order.len());
             for (i, o) in plan.order.iter().enumerate() {
                 keys.push(SortValue::read(&row, first_key + i, o.field.kind())?);
@@ -966,7 +966,7 @@ macro_rules! root_queries {
                 ctx: &async_graphql::Context<'_>,
                 #[graphql(desc = $id_desc)] id: uuid::Uuid,
             ) -> async_graphql::Result<Option<$ty>> {
-                Ok($crate::graphql::context::loaders(ctx)?.by_id::<$ty>(id).await?)
+                Ok($crate::graphql::context::loaders(ctx)?.one::<$ty>(ctx, id).await?)
             }
 
             $(#[doc = $many_doc])*

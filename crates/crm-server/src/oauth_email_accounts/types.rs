@@ -6,6 +6,7 @@ use async_graphql::{ComplexObject, Context, Result, SimpleObject};
 use entity::oauth_email_accounts;
 use uuid::Uuid;
 
+use crate::graphql::joins::ToOne;
 use crate::graphql::loader::Record;
 use crate::graphql::pagination::Listable;
 use crate::graphql::scalars::DateTime;
@@ -80,6 +81,7 @@ impl From<oauth_email_accounts::Model> for OAuthEmailAccount {
 
 impl Record for OAuthEmailAccount {
     type Entity = oauth_email_accounts::Entity;
+    const TO_ONE: &'static [ToOne] = &[ToOne::new::<User>("user", "user_id")];
     fn id(&self) -> Uuid {
         self.id
     }
@@ -90,7 +92,7 @@ impl OAuthEmailAccount {
     /// The user who connected it.
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
         Ok(required(
-            loaders(ctx)?.by_id::<User>(self.user_id).await?,
+            loaders(ctx)?.one::<User>(ctx, self.user_id).await?,
             "User",
         )?)
     }

@@ -7,6 +7,7 @@ use async_graphql::{ComplexObject, Context, Result, SimpleObject};
 use entity::{PaymentStatus, payments};
 use uuid::Uuid;
 
+use crate::graphql::joins::ToOne;
 use crate::graphql::loader::Record;
 use crate::graphql::pagination::Listable;
 use crate::graphql::scalars::{Date, DateTime, Decimal};
@@ -86,6 +87,10 @@ impl From<payments::Model> for Payment {
 
 impl Record for Payment {
     type Entity = payments::Entity;
+    const TO_ONE: &'static [ToOne] = &[
+        ToOne::new::<Contract>("contract", "contract_id"),
+        ToOne::new::<Client>("client", "client_id"),
+    ];
     fn id(&self) -> Uuid {
         self.id
     }
@@ -96,7 +101,7 @@ impl Payment {
     /// The contract paid.
     async fn contract(&self, ctx: &Context<'_>) -> Result<Contract> {
         Ok(required(
-            loaders(ctx)?.by_id::<Contract>(self.contract_id).await?,
+            loaders(ctx)?.one::<Contract>(ctx, self.contract_id).await?,
             "Contract",
         )?)
     }
@@ -104,7 +109,7 @@ impl Payment {
     /// The paying client.
     async fn client(&self, ctx: &Context<'_>) -> Result<Client> {
         Ok(required(
-            loaders(ctx)?.by_id::<Client>(self.client_id).await?,
+            loaders(ctx)?.one::<Client>(ctx, self.client_id).await?,
             "Client",
         )?)
     }

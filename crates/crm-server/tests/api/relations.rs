@@ -67,6 +67,44 @@ test_both! {
     }
 }
 
+test_both! {
+    async fn a_lookup_by_id_reads_the_to_one_relations_it_selects_in_its_own_statement(app) {
+        let (rep, rep_token) = app.user("rita", Role::Commercial, None).await;
+        let client = fixtures::client(&app.db, "Acme", Some(rep)).await;
+        let orphan = fixtures::client(&app.db, "Nobody's", None).await;
+        let contract = fixtures::contract(&app.db, client.id, "J-1", "10.00", ContractStatus::Active).await;
+        let document = fixtures::document(&app.db, client.id, Some(contract.id), Some(rep)).await;
+        let by_id = "query($c: UUID!) { client(id: $c) { companyName assignedTo { id username role } } }";
+
+        app.take_statement_count();
+        let data = app.data(by_id, json!({ "c": client.id })).await;
+        assert_eq!(data["client"], json!({ "companyName": "Acme", "assignedTo": { "id": rep, "username": "rita", "role": "COMMERCIAL" } }));
+        assert_eq!(app.take_statement_count(), 1, "the client and its user in one statement");
+
+        // No one assigned: the join finds nothing and the field is null, with no other statement.
+        let data = app.data(by_id, json!({ "c": orphan.id })).await;
+        assert_eq!(data["client"], json!({ "companyName": "Nobody's", "assignedTo": null }));
+        assert_eq!(app.take_statement_count(), 1);
+
+        // Several relations, aliases and fragments; the same answer for a rep who sees the row
+        // (the joins carry the rep's visibility conditions).
+        let doc = "query($d: UUID!) { document(id: $d) { ...Refs by: uploadedBy { username } } }
+                   fragment Refs on Document { client { companyName } contract { contractNumber } }";
+        let expected = json!({ "document": { "client": { "companyName": "Acme" }, "contract": { "contractNumber": "J-1" }, "by": { "username": "rita" } } });
+        assert_eq!(app.data(doc, json!({ "d": document.id })).await, expected);
+        assert_eq!(app.take_statement_count(), 1);
+        let as_rep = app.gql_as(Some(&rep_token), doc, json!({ "d": document.id })).await;
+        assert_eq!(as_rep["data"], expected, "{as_rep}");
+
+        // A relation of a joined row is read the usual way: one more statement per level.
+        app.take_statement_count();
+        let deeper = "query($d: UUID!) { document(id: $d) { contract { contractNumber client { assignedTo { username } } } } }";
+        let data = app.data(deeper, json!({ "d": document.id })).await;
+        assert_eq!(data["document"]["contract"]["client"]["assignedTo"]["username"], "rita");
+        assert_eq!(app.take_statement_count(), 2);
+    }
+}
+
 /// `n` clients, each with 3 contracts of 4 payments (inserted in bulk).
 async fn seed_nested(app: &TestApp, n: usize) {
     use entity::{contracts, payments};
