@@ -29,6 +29,7 @@ use crate::graphiql;
 use crate::graphql::documents::DocumentCache;
 use crate::graphql::loader::Loaders;
 use crate::graphql::pagination::PageLimits;
+use crate::graphql::reader::Reader;
 use crate::graphql::schema::{CrmSchema, SchemaLimits, build_schema};
 use crate::graphql::{batch, errors};
 
@@ -36,6 +37,8 @@ use crate::graphql::{batch, errors};
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// Where the GraphQL read path's statements run.
+    pub reader: Reader,
     pub schema: CrmSchema,
     pub page_limits: PageLimits,
     pub metrics: Arc<Metrics>,
@@ -79,6 +82,13 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
     db.set_metric_callback(move |_| {
         counter.sql_statements.fetch_add(1, Ordering::Relaxed);
     });
+    let counter = metrics.clone();
+    let reader = Reader::new(
+        &db,
+        Arc::new(move || {
+            counter.sql_statements.fetch_add(1, Ordering::Relaxed);
+        }),
+    );
     let limits = SchemaLimits {
         max_depth: config.server.max_query_depth,
         max_complexity: config.server.max_query_complexity,
@@ -98,6 +108,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
     };
     AppState {
         db,
+        reader,
         schema,
         page_limits,
         metrics,
@@ -167,7 +178,7 @@ async fn graphql_handler(
     let _turn = state.executions.acquire().await.ok();
     let mut request = request.into_inner();
     let read_only = state.documents.prepare(&mut request);
-    let loaders = Loaders::new(state.db.clone(), state.page_limits, auth, read_only);
+    let loaders = Loaders::new(state.reader.clone(), state.page_limits, auth, read_only);
     let dispatcher = loaders.dispatcher();
     let request = request.data(loaders).data(client);
     let query = request.query.clone();

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use async_graphql::Context;
 use sea_orm::sea_query::{Alias, Condition, ExprTrait, JoinType, Query};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityName, EntityTrait, QueryResult};
+use sea_orm::{DbErr, EntityName, EntityTrait, QueryResult};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
@@ -25,6 +25,7 @@ use crate::graphql::columns::{ColumnSet, PartialModel};
 use crate::graphql::loader::Record;
 use crate::graphql::pagination::Listable;
 use crate::graphql::query::Scope;
+use crate::graphql::reader::Reader;
 
 type Model<R> = <<R as Record>::Entity as EntityTrait>::Model;
 
@@ -108,7 +109,7 @@ pub fn selected_joins<R: Record>(ctx: &Context<'_>) -> u64 {
 /// The rows of `R` with these ids that the viewer may see, in one statement with the to-one
 /// relations in `joins`, whose rows go to `primed`.
 pub async fn fetch_by_ids<R: Record>(
-    db: &DatabaseConnection,
+    db: &Reader,
     viewer: Viewer,
     ids: impl IntoIterator<Item = Uuid>,
     joins: u64,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use async_graphql::Context;
 use async_graphql::dataloader::Loader;
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use crate::auth::{RequestAuth, Viewer};
@@ -23,6 +23,7 @@ use crate::graphql::pagination::{
     Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, Prehashed, SharedArgs,
     count_children, fetch_children, fetch_page,
 };
+use crate::graphql::reader::Reader;
 
 /// An API type backed by one table row.
 pub trait Record:
@@ -76,7 +77,7 @@ impl<R> Hash for ById<R> {
 
 /// The per-request loader behind every batched read.
 pub struct CrmLoader {
-    pub(crate) db: DatabaseConnection,
+    pub(crate) db: Reader,
     pub(crate) limits: PageLimits,
     auth: RequestAuth,
     primed: Arc<Primed>,
@@ -201,7 +202,7 @@ impl<R: Listable> Loader<CountKey<R>> for CrmLoader {
 /// The loaders of one request, and who is asking.
 pub struct Loaders {
     loader: Batcher<CrmLoader>,
-    db: DatabaseConnection,
+    db: Reader,
     limits: PageLimits,
     auth: RequestAuth,
     primed: Arc<Primed>,
@@ -213,12 +214,7 @@ impl Loaders {
     /// Loaders whose batches run when the request is driven by [`crate::graphql::batch::drive`].
     /// `read_only`: the request holds only queries, so a row read early may answer later
     /// fields (see [`crate::graphql::joins`]).
-    pub fn new(
-        db: DatabaseConnection,
-        limits: PageLimits,
-        auth: RequestAuth,
-        read_only: bool,
-    ) -> Self {
+    pub fn new(db: Reader, limits: PageLimits, auth: RequestAuth, read_only: bool) -> Self {
         let primed = Arc::new(Primed::default());
         Loaders {
             loader: Batcher::new(CrmLoader {
@@ -260,6 +256,11 @@ impl Loaders {
     /// What the request handler drives.
     pub fn dispatcher(&self) -> Dispatcher {
         self.loader.dispatcher()
+    }
+
+    /// Where the read path's statements run.
+    pub fn reader(&self) -> &Reader {
+        &self.db
     }
 
     /// The page sizes in force.

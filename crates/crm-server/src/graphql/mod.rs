@@ -12,6 +12,7 @@ pub mod loader;
 pub mod order;
 pub mod pagination;
 pub mod query;
+pub mod reader;
 pub mod rows;
 pub mod scalars;
 pub mod schema;

@@ -9,11 +9,12 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject, TypeName};
+use sea_orm::EntityTrait;
 use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, ExprTrait, Order, Query, QueryStatementBuilder,
     SelectStatement, WindowStatement,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
+
 use uuid::Uuid;
 
 use crate::auth::Viewer;
@@ -26,6 +27,7 @@ use crate::graphql::filters::EntityFilter;
 use crate::graphql::loader::Record;
 use crate::graphql::order::{NullsOrder, OrderBy, OrderDirection, SortField};
 use crate::graphql::query::Scope;
+use crate::graphql::reader::Reader;
 use crate::graphql::rows::{Columns, RowList, RowRef};
 
 /// A type that can be listed: its table, filter and sort fields.
@@ -513,7 +515,7 @@ fn finish_page<R, O: SortField>(mut edges: Vec<Edge<R>>, plan: &Plan<O>) -> Page
 /// uncorrelated subquery, run once): one round trip instead of two. (`COUNT(*) OVER ()` was
 /// tried: it forces every match to be read and sorted, and the benchmark's filter got slower.)
 pub async fn fetch_page<R: Listable>(
-    db: &DatabaseConnection,
+    db: &Reader,
     viewer: Viewer,
     args: Args<R>,
     columns: ColumnSet,
@@ -566,7 +568,7 @@ pub async fn fetch_page<R: Listable>(
 
 /// Fetches the pages of a to-many relation for many parents in one statement.
 pub async fn fetch_children<R: Listable>(
-    db: &DatabaseConnection,
+    db: &Reader,
     viewer: Viewer,
     parent_col: &'static str,
     parents: &[Uuid],
@@ -620,7 +622,7 @@ pub async fn fetch_children<R: Listable>(
 
 /// Counts rows per parent, for `totalCount` on relations.
 pub async fn count_children<R: Listable>(
-    db: &DatabaseConnection,
+    db: &Reader,
     viewer: Viewer,
     parent_col: &'static str,
     parents: &[Uuid],
@@ -753,10 +755,7 @@ impl<R: Listable> Connection<R> {
         match &self.count {
             CountSource::Known(total) => Ok(*total),
             CountSource::Root { filter, viewer, .. } => {
-                let db = ctx
-                    .data::<DatabaseConnection>()
-                    .map_err(|_| AppError::Internal("no database".into()))?;
-                Ok(count_root::<R>(db, *viewer, filter.as_deref()).await?)
+                Ok(count_root::<R>(loaders(ctx)?.reader(), *viewer, filter.as_deref()).await?)
             }
             CountSource::Relation {
                 parent_col,
@@ -783,7 +782,7 @@ fn count_select<R: Listable>(scope: &Scope, filter: Option<&R::Filter>) -> Selec
 }
 
 async fn count_root<R: Listable>(
-    db: &DatabaseConnection,
+    db: &Reader,
     viewer: Viewer,
     filter: Option<&R::Filter>,
 ) -> Result<i64, AppError> {

@@ -95,14 +95,13 @@ impl Scope {
 /// `SELECT t0.id, <columns> FROM <table> t0 WHERE t0.id IN (<ids>)`, each row read by `read`:
 /// how computed fields are loaded for a whole level at once.
 pub async fn select_by_ids<T>(
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::graphql::reader::Reader,
     viewer: Viewer,
     table: &str,
     ids: impl Iterator<Item = uuid::Uuid>,
     columns: impl Fn(&Scope) -> Vec<(&'static str, Expr)>,
     read: impl Fn(&sea_orm::QueryResult) -> Result<T, sea_orm::DbErr>,
 ) -> Result<std::collections::HashMap<uuid::Uuid, T>, crate::error::AppError> {
-    use sea_orm::ConnectionTrait;
     use sea_orm::sea_query::{ExprTrait, Query};
     let s = Scope::root(db.get_database_backend(), viewer);
     let mut select = Query::select();

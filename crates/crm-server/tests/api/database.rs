@@ -143,3 +143,45 @@ test_both! {
         assert!(entity::client_notes::Entity::find_by_id(note.id).one(&app.db).await.unwrap().is_none());
     }
 }
+
+test_both! {
+    async fn read_connections_outlive_failed_and_abandoned_statements(app) {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::time::Duration;
+
+        use crm_server::graphql::reader::Reader;
+        use sea_orm::sea_query::{Alias, Expr, Query};
+
+        let counted = Arc::new(AtomicU64::new(0));
+        let counter = counted.clone();
+        let reader = Reader::new(&app.db, Arc::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }));
+        let select = |sql: &str| Query::select().expr_as(Expr::cust(sql.to_owned()), Alias::new("v")).to_owned();
+        let one = select("1 + 1");
+
+        // A statement the database refuses: an error, and the connection serves the next one.
+        assert!(reader.query_all(&select("no_such_function()")).await.is_err());
+        // A statement abandoned half way (its request went away) takes its connection with it.
+        let slow = select(match app.db_backend() {
+            DbBackend::Postgres => "(SELECT count(*) FROM pg_sleep(2))",
+            _ => "(WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5000000) SELECT count(*) FROM n)",
+        });
+        assert!(tokio::time::timeout(Duration::from_millis(50), reader.query_all(&slow)).await.is_err());
+
+        // More statements than the pool has connections (4 in tests), at once: every one gets a
+        // connection and the right answer, so none was lost or left half-read.
+        let answers = tokio::time::timeout(
+            Duration::from_secs(20),
+            futures_util::future::join_all((0..12).map(|_| reader.query_one(&one))),
+        )
+        .await
+        .expect("no connection was lost");
+        for answer in answers {
+            let row = answer.unwrap().unwrap();
+            assert_eq!(row.try_get_by_index::<i32>(0).unwrap(), 2);
+        }
+        assert_eq!(counted.load(Ordering::SeqCst), 14, "every statement is counted");
+    }
+}
