@@ -268,19 +268,22 @@ async fn resolve_rows<R: Columns>(
             lists.push((slot_index, *field, *handler));
         }
     }
+    // Every row's object has the same keys: hashed once into a template that each row copies
+    // (hashing each key of each row was 4 % of the nested page's instructions).
+    let template: IndexMap<async_graphql::Name, Value> = plan
+        .iter()
+        .map(|(key, _)| (key.clone(), Value::Null))
+        .collect();
     for (row_index, row) in rows.iter().enumerate() {
-        let mut object = IndexMap::with_capacity(plan.len());
-        for (slot_index, (key, slot)) in plan.iter().enumerate() {
-            let value = match slot {
-                Slot::Typename => Value::String(type_name.to_string()),
-                Slot::Column(index) => row.column(*index),
-                Slot::List(..) => Value::Null,
-                Slot::Resolver(field) => {
-                    pending.push((row_index, slot_index, *field));
-                    Value::Null
-                }
-            };
-            object.insert(key.clone(), value);
+        let mut object = template.clone();
+        for ((slot_index, (_, slot)), (_, value)) in plan.iter().enumerate().zip(object.iter_mut())
+        {
+            match slot {
+                Slot::Typename => *value = Value::String(type_name.to_string()),
+                Slot::Column(index) => *value = row.column(*index),
+                Slot::List(..) => {}
+                Slot::Resolver(field) => pending.push((row_index, slot_index, *field)),
+            }
         }
         objects.push(object);
     }
