@@ -117,7 +117,6 @@ macro_rules! scalar_columns {
     )*};
 }
 scalar_columns!(
-    uuid::Uuid,
     String,
     bool,
     i32,
@@ -127,12 +126,31 @@ scalar_columns!(
     crate::graphql::scalars::DateTime,
 );
 
-/// Enums: their GraphQL name.
+/// Ids: as the `UUID` scalar writes them, encoded straight into a string of the right size.
+impl ColumnValue for uuid::Uuid {
+    fn column_value(&self) -> Value {
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        Value::String(self.hyphenated().encode_lower(&mut text).to_owned())
+    }
+}
+
+/// Enums: their GraphQL name, made once per value (each row's own copy was an allocation).
 macro_rules! enum_columns {
     ($($ty:ty),* $(,)?) => {$(
         impl ColumnValue for $ty {
             fn column_value(&self) -> Value {
-                async_graphql::resolver_utils::enum_value(*self)
+                static NAMES: std::sync::OnceLock<Vec<($ty, async_graphql::Name)>> =
+                    std::sync::OnceLock::new();
+                let names = NAMES.get_or_init(|| {
+                    <$ty as async_graphql::resolver_utils::EnumType>::items()
+                        .iter()
+                        .map(|item| (item.value, async_graphql::Name::new(item.name)))
+                        .collect()
+                });
+                match names.iter().find(|(value, _)| value == self) {
+                    Some((_, name)) => Value::Enum(name.clone()),
+                    None => async_graphql::resolver_utils::enum_value(*self),
+                }
             }
         }
     )*};

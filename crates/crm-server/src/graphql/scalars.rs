@@ -49,8 +49,40 @@ impl ScalarType for Decimal {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_string())
+        Value::String(decimal_text(&self.0))
     }
+}
+
+/// `value` as `Display` writes it ("-1250.50": every digit of the scale, no exponent), written
+/// into one allocation of the right size (`Display` was a fifth of the cost of a money field).
+fn decimal_text(value: &rust_decimal::Decimal) -> String {
+    let mantissa = value.mantissa();
+    let Ok(mut digits) = u64::try_from(mantissa.unsigned_abs()) else {
+        return value.to_string();
+    };
+    let scale = value.scale() as usize;
+    // 20 digits of a u64, the point, the zeros up to a scale of 28 and the sign.
+    let mut text = [0u8; 52];
+    let mut at = text.len();
+    let mut written = 0;
+    loop {
+        if written == scale && scale > 0 {
+            at -= 1;
+            text[at] = b'.';
+        }
+        at -= 1;
+        text[at] = b'0' + (digits % 10) as u8;
+        digits /= 10;
+        written += 1;
+        if digits == 0 && written > scale {
+            break;
+        }
+    }
+    if value.is_sign_negative() && mantissa != 0 {
+        at -= 1;
+        text[at] = b'-';
+    }
+    String::from_utf8_lossy(&text[at..]).into_owned()
 }
 
 impl Decimal {
@@ -84,9 +116,31 @@ impl ScalarType for Date {
     }
 
     fn to_value(&self) -> Value {
-        // `Display` is `%Y-%m-%d` without re-parsing a format string for every value.
-        Value::String(self.0.to_string())
+        Value::String(date_text(self.0))
     }
+}
+
+/// `YYYY-MM-DD`, written directly for the years 0 to 9999 (`Display` otherwise).
+fn date_text(date: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let (year, month, day) = (date.year(), date.month(), date.day());
+    let Ok(year @ 0..=9999) = u32::try_from(year) else {
+        return date.to_string();
+    };
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let text = [
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ];
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 impl From<chrono::NaiveDate> for Date {
@@ -127,5 +181,51 @@ impl From<chrono::DateTime<Utc>> for DateTime {
     fn from(value: chrono::DateTime<Utc>) -> Self {
         let micros = value.timestamp_micros();
         DateTime(Utc.timestamp_micros(micros).single().unwrap_or(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_written_as_display_writes_them() {
+        for text in [
+            "0",
+            "0.00",
+            "0.05",
+            "1.5",
+            "-1.50",
+            "44770.48",
+            "-0.01",
+            "1250",
+            "10.000",
+            "9999999999.99",
+            "18446744073709551615",
+            "0.0000000000000000000000000001",
+            "79228162514264337593543950335",
+            "-79228162514264337593543950.335",
+        ] {
+            let value = rust_decimal::Decimal::from_str(text).unwrap_or_default();
+            assert_eq!(decimal_text(&value), value.to_string(), "{text}");
+        }
+        let mut zero = rust_decimal::Decimal::new(0, 2);
+        zero.set_sign_negative(true);
+        assert_eq!(decimal_text(&zero), "0.00", "no negative zero");
+    }
+
+    #[test]
+    fn dates_are_written_as_display_writes_them() {
+        for (y, m, d) in [
+            (2026, 11, 30),
+            (1, 1, 1),
+            (999, 12, 31),
+            (9999, 1, 9),
+            (-5, 3, 4),
+            (12345, 6, 7),
+        ] {
+            let date = chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+            assert_eq!(date_text(date), date.to_string(), "{date}");
+        }
     }
 }
