@@ -25,11 +25,24 @@ use tokio::sync::oneshot;
 use crate::error::AppError;
 
 type Reply<V> = oneshot::Sender<Result<Option<V>, Arc<AppError>>>;
+type ReplyMany<V> = oneshot::Sender<Result<Vec<Option<V>>, Arc<AppError>>>;
 
 /// The pending keys of one key type.
 struct Batch<K, V> {
     keys: HashSet<K>,
     waiters: Vec<(K, Reply<V>)>,
+    /// Callers waiting for several keys at once (a relation of every row of a list).
+    groups: Vec<(Vec<K>, ReplyMany<V>)>,
+}
+
+impl<K, V> Batch<K, V> {
+    fn new() -> Self {
+        Batch {
+            keys: HashSet::new(),
+            waiters: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
 }
 
 /// A pending batch whose key type is erased, ready to start.
@@ -58,8 +71,19 @@ where
                 };
                 let _ = reply.send(answer);
             }
+            for (keys, reply) in self.groups {
+                let answer = match &result {
+                    Ok(values) => Ok(keys.iter().map(|key| values.get(key).cloned()).collect()),
+                    Err(err) => Err(err.clone()),
+                };
+                let _ = reply.send(answer);
+            }
         })
     }
+}
+
+fn lost() -> Arc<AppError> {
+    Arc::new(AppError::Internal("batch lost".to_owned()))
 }
 
 /// Collects keys per type until the request is idle, then loads each type in one call.
@@ -85,25 +109,49 @@ impl<L: Send + Sync + 'static> Batcher<L> {
         K: Send + Sync + Hash + Eq + Clone + 'static,
         L: Loader<K, Error = Arc<AppError>>,
     {
-        let lost = || Arc::new(AppError::Internal("batch lost".to_owned()));
-        let receiver = {
-            let mut pending = self.pending.lock().map_err(|_| lost())?;
-            let batch = pending.entry(TypeId::of::<K>()).or_insert_with(|| {
-                Box::new(Batch::<K, L::Value> {
-                    keys: HashSet::new(),
-                    waiters: Vec::new(),
-                })
-            });
-            let batch = batch
-                .as_any()
-                .downcast_mut::<Batch<K, L::Value>>()
-                .ok_or_else(lost)?;
+        let receiver = self.with_batch(|batch: &mut Batch<K, L::Value>| {
             let (reply, receiver) = oneshot::channel();
             batch.keys.insert(key.clone());
             batch.waiters.push((key, reply));
             receiver
-        };
+        })?;
         receiver.await.map_err(|_| lost())?
+    }
+
+    /// Loads several keys in the same batch as [`Batcher::load_one`], with one wait for all:
+    /// the values in the order of `keys`.
+    pub async fn load_many<K>(&self, keys: Vec<K>) -> Result<Vec<Option<L::Value>>, Arc<AppError>>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        L: Loader<K, Error = Arc<AppError>>,
+    {
+        let receiver = self.with_batch(|batch: &mut Batch<K, L::Value>| {
+            let (reply, receiver) = oneshot::channel();
+            batch.keys.extend(keys.iter().cloned());
+            batch.groups.push((keys, reply));
+            receiver
+        })?;
+        receiver.await.map_err(|_| lost())?
+    }
+
+    /// Runs `add` on the pending batch of key type `K`.
+    fn with_batch<K, T>(
+        &self,
+        add: impl FnOnce(&mut Batch<K, L::Value>) -> T,
+    ) -> Result<T, Arc<AppError>>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        L: Loader<K, Error = Arc<AppError>>,
+    {
+        let mut pending = self.pending.lock().map_err(|_| lost())?;
+        let batch = pending
+            .entry(TypeId::of::<K>())
+            .or_insert_with(|| Box::new(Batch::<K, L::Value>::new()));
+        let batch = batch
+            .as_any()
+            .downcast_mut::<Batch<K, L::Value>>()
+            .ok_or_else(lost)?;
+        Ok(add(batch))
     }
 
     /// What [`drive`] needs to start the pending batches.

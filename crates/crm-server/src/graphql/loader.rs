@@ -310,6 +310,33 @@ impl Loaders {
             .unwrap_or_default())
     }
 
+    /// The pages of a to-many relation of each of `parents`, in one wait (see
+    /// [`Loaders::page_of`]).
+    pub async fn pages_of<R: Listable>(
+        &self,
+        parent_col: &'static str,
+        parents: impl Iterator<Item = Uuid>,
+        args: SharedArgs<R>,
+        columns: ColumnSet,
+    ) -> Result<Vec<Arc<Page<R>>>, AppError> {
+        let keys = parents
+            .map(|parent| ChildrenKey {
+                parent_col,
+                parent,
+                args: args.clone(),
+                columns,
+            })
+            .collect();
+        Ok(self
+            .loader
+            .load_many(keys)
+            .await
+            .map_err(unshare)?
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect())
+    }
+
     /// `totalCount` of a relation, batched per level.
     pub async fn count_children<R: Listable>(
         &self,

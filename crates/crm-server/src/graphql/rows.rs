@@ -220,9 +220,7 @@ enum Slot<'a, R> {
 /// The selection on rows of type `R`, worked out once per list: response keys and slots;
 /// `None` when async-graphql's own resolution must do it (a fragment on an interface or a
 /// union, one response key selected twice).
-fn plan_rows<'a, R: Columns>(
-    ctx: &ContextSelectionSet<'a>,
-) -> Option<Vec<(async_graphql::Name, Slot<'a, R>)>> {
+fn plan_rows<'a, R: Columns>(ctx: &ContextSelectionSet<'a>) -> Option<Plan<'a, R>> {
     let type_name = R::type_name();
     let mut fields = Vec::new();
     if !collect_fields(ctx, &ctx.item.node, &type_name, &mut fields) {
@@ -246,7 +244,23 @@ fn plan_rows<'a, R: Columns>(
         };
         plan.push((key, slot));
     }
-    Some(plan)
+    // Every row's object has the same keys: hashed once into a template each row copies
+    // (hashing each key of each row was 4 % of the nested page's instructions).
+    let template = plan
+        .iter()
+        .map(|(key, _)| (key.clone(), Value::Null))
+        .collect();
+    Some(Plan {
+        slots: plan,
+        template,
+    })
+}
+
+/// The selection on rows of type `R`: each response key with its slot, and an object with
+/// those keys to copy for each row.
+struct Plan<'a, R> {
+    slots: Vec<(async_graphql::Name, Slot<'a, R>)>,
+    template: IndexMap<async_graphql::Name, Value>,
 }
 
 /// Whether a connection's selection is `nodes { … }` (and maybe `__typename`), plain fields
@@ -273,10 +287,14 @@ fn nodes_only(set: &SelectionSet) -> bool {
 /// batch). `indexed`: the rows are list items.
 async fn resolve_rows<R: Columns>(
     ctx: &ContextSelectionSet<'_>,
-    plan: &[(async_graphql::Name, Slot<'_, R>)],
+    plan: &Plan<'_, R>,
     rows: &[&R],
     indexed: bool,
 ) -> Vec<Value> {
+    let Plan {
+        slots: plan,
+        template,
+    } = plan;
     let type_name = R::type_name();
     let mut objects = Vec::with_capacity(rows.len());
     let mut pending = Vec::new();
@@ -286,12 +304,6 @@ async fn resolve_rows<R: Columns>(
             lists.push((slot_index, *field, *handler));
         }
     }
-    // Every row's object has the same keys: hashed once into a template that each row copies
-    // (hashing each key of each row was 4 % of the nested page's instructions).
-    let template: IndexMap<async_graphql::Name, Value> = plan
-        .iter()
-        .map(|(key, _)| (key.clone(), Value::Null))
-        .collect();
     for (row_index, row) in rows.iter().enumerate() {
         let mut object = template.clone();
         for ((slot_index, (_, slot)), (_, value)) in plan.iter().enumerate().zip(object.iter_mut())
@@ -417,15 +429,10 @@ where
     }));
     let columns = crate::graphql::columns::selected::<T>(&ctx_field);
     let loaders = ctx.data::<Loaders>().ok()?;
-    let pages = join_all(
-        parents
-            .iter()
-            .map(|parent| loaders.page_of::<T>(parent_col, parent.id(), args.clone(), columns)),
-    )
-    .await
-    .into_iter()
-    .collect::<Result<Vec<_>, _>>()
-    .ok()?;
+    let pages = loaders
+        .pages_of::<T>(parent_col, parents.iter().map(|p| p.id()), args, columns)
+        .await
+        .ok()?;
     let nodes_field = field
         .node
         .selection_set
