@@ -838,11 +838,12 @@ impl<R: Listable> PartialEq for ChildrenKey<R> {
 }
 impl<R: Listable> Eq for ChildrenKey<R> {}
 impl<R: Listable> Hash for ChildrenKey<R> {
+    /// The parent and the arguments' own hash: two words to hash per key instead of four
+    /// fields' bytes (keys of one level differ by parent; equal keys still hash alike).
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.parent_col.hash(state);
-        self.parent.hash(state);
+        let (high, low) = self.parent.as_u64_pair();
+        state.write_u64(high ^ low);
         self.args.hash(state);
-        self.columns.hash(state);
     }
 }
 

@@ -82,7 +82,7 @@ fn decimal_text(value: &rust_decimal::Decimal) -> String {
         at -= 1;
         text[at] = b'-';
     }
-    String::from_utf8_lossy(&text[at..]).into_owned()
+    std::str::from_utf8(&text[at..]).map_or_else(|_| value.to_string(), str::to_owned)
 }
 
 impl Decimal {
@@ -140,7 +140,7 @@ fn date_text(date: chrono::NaiveDate) -> String {
         digit(day / 10),
         digit(day),
     ];
-    String::from_utf8_lossy(&text).into_owned()
+    std::str::from_utf8(&text).map_or_else(|_| date.to_string(), str::to_owned)
 }
 
 impl From<chrono::NaiveDate> for Date {
