@@ -8,7 +8,7 @@
 #   BACKENDS=sqlite DURATION=5 bench/run.sh
 #
 # Env: BIN (a server binary; default: a release build of this checkout), BACKENDS (sqlite
-# postgres), CONCURRENCY (16), DURATION (10), WARMUP (3),
+# postgres), WORKLOADS (nested by_id filter mutation), CONCURRENCY (16), DURATION (10), WARMUP (3),
 # BENCH_PG_URL (admin URL, default postgres://postgres:postgres@127.0.0.1:5432/postgres; a
 # database crm_own_bench is created there and reused), SEED_ARGS (extra `seed` flags),
 # AUTH_HEADER ('Authorization: Bearer …'; default: an API token of an admin created for the
@@ -69,7 +69,7 @@ for backend in $BACKENDS; do
   bench_body filter '{}'
   bench_body mutation "{\"clientId\": \"$client\", \"userId\": \"$user\", \"content\": \"Benchmark note: own bench\"}"
 
-  for workload in nested by_id filter mutation; do
+  for workload in ${WORKLOADS:-nested by_id filter mutation}; do
     export BODY_FILE="$WORK/$workload.json"
     check=$(curl -fsS -H 'Content-Type: application/json' -H "$AUTH" --data-binary @"$BODY_FILE" "$URL")
     if grep -q '"errors"' <<<"$check"; then echo "bench: $workload failed: $check" >&2; exit 1; fi

@@ -215,6 +215,57 @@ test_both! {
 }
 
 test_both! {
+    async fn relation_pages_match_the_root_list_of_each_parent(app) {
+        seed_nested(&app, 4).await;
+        // Start dates only on some contracts: a nullable sort key.
+        let data = app.data("{ contracts(first: 100) { nodes { id contractNumber } } }", Value::Null).await;
+        for (i, node) in data["contracts"]["nodes"].as_array().unwrap().iter().enumerate() {
+            if i % 2 == 0 {
+                let id: uuid::Uuid = serde_json::from_value(node["id"].clone()).unwrap();
+                use sea_orm::{ActiveValue::Set, EntityTrait};
+                entity::contracts::Entity::update(entity::contracts::ActiveModel {
+                    id: Set(id),
+                    start_date: Set(Some(crate::helpers::fixtures::date(2026, 1, 1 + i as u32))),
+                    ..Default::default()
+                })
+                .exec(&app.db)
+                .await
+                .unwrap();
+            }
+        }
+        let clients = app.data("{ clients { nodes { id } } }", Value::Null).await;
+        let mine = "{ clientId: { eq: $c } }";
+        for (args, filter) in [
+            ("first: 2, orderBy: [{ field: CONTRACT_NUMBER, direction: DESC }]", mine.to_owned()),
+            ("last: 2, orderBy: [{ field: CONTRACT_NUMBER }]", mine.to_owned()),
+            ("last: 1", mine.to_owned()),
+            ("first: 3, orderBy: [{ field: START_DATE, nulls: FIRST }]", mine.to_owned()),
+            ("first: 3, orderBy: [{ field: START_DATE, direction: DESC, nulls: LAST }]", mine.to_owned()),
+            ("first: 2, filter: { contractNumber: { contains: \"-1\" } }", format!("{{ and: [{mine}, {{ contractNumber: {{ contains: \"-1\" }} }}] }}")),
+        ] {
+            let selection = "pageInfo { hasNextPage hasPreviousPage } nodes { contractNumber startDate }";
+            let nested = app
+                .data(&format!("{{ clients {{ nodes {{ id contracts({args}) {{ {selection} }} }} }} }}"), Value::Null)
+                .await;
+            let nested = nested["clients"]["nodes"].as_array().unwrap();
+            assert_eq!(nested.len(), 4);
+            for (client, nested) in clients["clients"]["nodes"].as_array().unwrap().iter().zip(nested) {
+                assert_eq!(client["id"], nested["id"]);
+                let root_args = args.split(", filter").next().unwrap_or(args);
+                let alone = app
+                    .data(
+                        &format!("query($c: UUID!) {{ contracts({root_args}, filter: {filter}) {{ {selection} }} }}"),
+                        json!({ "c": client["id"] }),
+                    )
+                    .await;
+                assert_eq!(nested["contracts"], alone["contracts"], "{args}");
+                assert!(!pluck_str(&nested["contracts"], "contractNumber").is_empty(), "{args}");
+            }
+        }
+    }
+}
+
+test_both! {
     async fn computed_fields_match_hand_computed_sums(app) {
         let c = fixtures::client(&app.db, "Acme", None).await;
         let active = fixtures::contract(&app.db, c.id, "M-1", "1000.00", ContractStatus::Active).await;
