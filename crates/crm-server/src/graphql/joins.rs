@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use async_graphql::Context;
 use sea_orm::sea_query::{Alias, Condition, ExprTrait, JoinType, Query};
-use sea_orm::{DbErr, EntityName, EntityTrait, QueryResult};
+use sea_orm::{DbBackend, DbErr, EntityName, EntityTrait, QueryResult};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
@@ -40,7 +40,7 @@ pub struct ToOne {
     /// The target's columns, in its model's order.
     columns: &'static [&'static str],
     /// Reads the target from a row's values from the given position on, into the store.
-    prime: fn(&QueryResult, usize, &Primed) -> Result<(), DbErr>,
+    prime: fn(&QueryResult, usize, DbBackend, &Primed) -> Result<(), DbErr>,
 }
 
 impl ToOne {
@@ -57,7 +57,12 @@ impl ToOne {
 }
 
 /// Stores the `T` read from `row` at `first`, unless the join found none (NULL id).
-fn prime<T: Record>(row: &QueryResult, first: usize, primed: &Primed) -> Result<(), DbErr> {
+fn prime<T: Record>(
+    row: &QueryResult,
+    first: usize,
+    backend: DbBackend,
+    primed: &Primed,
+) -> Result<(), DbErr> {
     let columns = <Model<T> as PartialModel>::COLUMNS;
     let id_at = columns.iter().position(|c| *c == "id").unwrap_or(0);
     if row
@@ -66,7 +71,7 @@ fn prime<T: Record>(row: &QueryResult, first: usize, primed: &Primed) -> Result<
     {
         return Ok(());
     }
-    let model = <Model<T> as PartialModel>::from_partial(row, ColumnSet::ALL, first)?;
+    let model = <Model<T> as PartialModel>::from_partial(row, ColumnSet::ALL, first, backend)?;
     primed.insert(T::from(model));
     Ok(())
 }
@@ -116,7 +121,8 @@ pub async fn fetch_by_ids<R: Record>(
     primed: &Primed,
 ) -> Result<Vec<R>, AppError> {
     let table = R::Entity::default().table_name();
-    let scope = Scope::root(db.get_database_backend(), viewer);
+    let backend = db.get_database_backend();
+    let scope = Scope::root(backend, viewer);
     let root = Alias::new(&scope.alias);
     let mut select = Query::select();
     let columns = <Model<R> as PartialModel>::COLUMNS;
@@ -159,10 +165,11 @@ pub async fn fetch_by_ids<R: Record>(
                 row,
                 ColumnSet::ALL,
                 0,
+                backend,
             )?);
             let mut first = columns.len();
             for relation in &joined {
-                (relation.prime)(row, first, primed)?;
+                (relation.prime)(row, first, backend, primed)?;
                 first += relation.columns.len();
             }
             Ok(record)

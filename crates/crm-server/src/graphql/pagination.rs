@@ -9,11 +9,11 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject, TypeName};
-use sea_orm::EntityTrait;
 use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, ExprTrait, Order, Query, QueryStatementBuilder,
     SelectStatement, WindowStatement,
 };
+use sea_orm::{DbBackend, EntityTrait};
 
 use uuid::Uuid;
 
@@ -448,6 +448,7 @@ fn decode_rows<R: Listable>(
     plan: &Plan<R::OrderField>,
     selected: ColumnSet,
     parent: bool,
+    backend: DbBackend,
 ) -> Result<Decoded<R>, AppError> {
     type Model<R> = <<R as Record>::Entity as EntityTrait>::Model;
     // The row: the selected columns, the sort keys, then (relation pages) the parent and the
@@ -456,7 +457,7 @@ fn decode_rows<R: Listable>(
     let parent_at = first_key + plan.order.len();
     rows.into_iter()
         .map(|row| {
-            let model = <Model<R> as PartialModel>::from_partial(&row, selected, 0)?;
+            let model = <Model<R> as PartialModel>::from_partial(&row, selected, 0, backend)?;
             let mut keys = Vec::with_capacity(plan.order.len());
             for (i, o) in plan.order.iter().enumerate() {
                 keys.push(SortValue::read(&row, first_key + i, o.field.kind())?);
@@ -541,7 +542,7 @@ pub async fn fetch_page<R: Listable>(
         None if count_here => Some(0),
         _ => None,
     };
-    let edges = decode_rows::<R>(rows, &plan, columns, false)?
+    let edges = decode_rows::<R>(rows, &plan, columns, false, db.get_database_backend())?
         .into_iter()
         .map(|(_, e)| e)
         .collect();
@@ -593,7 +594,7 @@ pub async fn fetch_children<R: Listable>(
         .to_owned();
     let rows = db.query_all(&outer).await?;
     let mut grouped: HashMap<Uuid, Vec<(i64, Edge<R>)>> = HashMap::with_capacity(parents.len());
-    for (parent, edge) in decode_rows::<R>(rows, &plan, columns, true)? {
+    for (parent, edge) in decode_rows::<R>(rows, &plan, columns, true, db.get_database_backend())? {
         if let Some((parent, number)) = parent {
             grouped.entry(parent).or_default().push((number, edge));
         }
