@@ -54,7 +54,8 @@ pub struct DatabaseConfig {
     pub sqlite_path: PathBuf,
 
     /// Connections in the pool (default 16 on PostgreSQL, 4 on SQLite, where each connection
-    /// is a thread and more of them only contend for the file).
+    /// is a thread and more of them only contend for the file); the GraphQL read path opens
+    /// up to as many again as load requires.
     #[arg(long, env = "CRM_DB_MAX_CONNECTIONS")]
     pub db_max_connections: Option<u32>,
 }
