@@ -4,7 +4,7 @@ use async_graphql::{Context, Result};
 use uuid::Uuid;
 
 use super::types::ClientNote;
-use crate::graphql::context::{db, viewer};
+use crate::graphql::context::{db, loaders, viewer};
 
 crate::root_queries! {
     /// Root query fields for client notes.
@@ -28,9 +28,12 @@ impl ClientNoteMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new note.")] input: super::inputs::CreateClientNoteInput,
     ) -> Result<ClientNote> {
-        Ok(super::service::create(db(ctx)?, viewer(ctx)?, input)
-            .await?
-            .into())
+        let direct = loaders(ctx)?.reader();
+        Ok(
+            super::service::create(db(ctx)?, direct, viewer(ctx)?, input)
+                .await?
+                .into(),
+        )
     }
 
     /// Changes a note. Returns it as stored.

@@ -54,10 +54,12 @@ fn may_edit(viewer: Viewer, note: &client_notes::Model) -> AppResult<()> {
 }
 
 /// Adds a note: one INSERT (the foreign keys check the references; only when one fails are
-/// the references looked up, to name the missing one).
-#[tracing::instrument(skip(db, input))]
+/// the references looked up, to name the missing one), run on `direct`, a connection that
+/// needs no transaction for a single statement (see [`crate::graphql::reader`]).
+#[tracing::instrument(skip(db, direct, input))]
 pub async fn create(
     db: &DatabaseConnection,
+    direct: &impl ConnectionTrait,
     viewer: Viewer,
     input: CreateClientNoteInput,
 ) -> AppResult<client_notes::Model> {
@@ -90,7 +92,7 @@ pub async fn create(
         created_at: Set(at),
         updated_at: Set(at),
     }
-    .insert(db)
+    .insert(direct)
     .await;
     match inserted {
         Ok(note) => {
