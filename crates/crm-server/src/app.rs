@@ -72,7 +72,9 @@ pub async fn build(config: &Config) -> Result<AppState, sea_orm::DbErr> {
         db::migrate(&db).await?;
         tracing::info!("migrations applied");
     }
-    Ok(state(db, config))
+    let state = state(db, config);
+    state.reader.warm().await?;
+    Ok(state)
 }
 
 /// The state for an open, migrated database.

@@ -55,7 +55,7 @@ pub struct DatabaseConfig {
 
     /// Connections in the pool (default 16 on PostgreSQL, 4 on SQLite, where each connection
     /// is a thread and more of them only contend for the file); the GraphQL read path opens
-    /// up to as many again as load requires.
+    /// as many again.
     #[arg(long, env = "CRM_DB_MAX_CONNECTIONS")]
     pub db_max_connections: Option<u32>,
 }

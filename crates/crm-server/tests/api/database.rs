@@ -161,6 +161,24 @@ test_both! {
         let select = |sql: &str| Query::select().expr_as(Expr::cust(sql.to_owned()), Alias::new("v")).to_owned();
         let one = select("1 + 1");
 
+        // Warmed up, the reader holds as many connections as the pool it copies (4 in tests).
+        let sessions = || async {
+            let row = app.db.query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+            row.try_get_by_index::<i64>(0).unwrap()
+        };
+        let before = if app.db_backend() == DbBackend::Postgres { sessions().await } else { 0 };
+        reader.warm().await.unwrap();
+        if app.db_backend() == DbBackend::Postgres {
+            assert_eq!(sessions().await - before, 4);
+        }
+        assert_eq!(counted.load(Ordering::SeqCst), 0, "warming runs no statement");
+
         // A statement the database refuses: an error, and the connection serves the next one.
         assert!(reader.query_all(&select("no_such_function()")).await.is_err());
         // A statement abandoned half way (its request went away) takes its connection with it.
