@@ -13,6 +13,7 @@
 use std::any::{Any, TypeId};
 
 use async_graphql::Context;
+use sea_orm::sea_query::{Alias, SelectStatement};
 use sea_orm::{DbBackend, DbErr, EntityTrait, QueryResult, TryGetable};
 
 use crate::graphql::pagination::Listable;
@@ -112,6 +113,22 @@ macro_rules! partial_model {
             }
         }
     };
+}
+
+/// Selects the columns of `set` among `names` (a model's [`PartialModel::COLUMNS`]) of the
+/// table aliased `table`, in the model's order: the order [`PartialModel::from_partial`]
+/// reads them in.
+pub fn select_columns(
+    select: &mut SelectStatement,
+    table: &Alias,
+    names: &[&'static str],
+    set: ColumnSet,
+) {
+    for (index, name) in names.iter().enumerate() {
+        if set.has(index) {
+            select.column((table.clone(), Alias::new(*name)));
+        }
+    }
 }
 
 /// The value at position `index` of a row of `backend`, as SeaORM reads it, except decimals on

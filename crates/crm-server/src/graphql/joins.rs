@@ -15,13 +15,13 @@ use std::sync::Mutex;
 
 use async_graphql::Context;
 use sea_orm::sea_query::{Alias, Condition, ExprTrait, JoinType, Query};
-use sea_orm::{DbBackend, DbErr, EntityName, EntityTrait, QueryResult};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait, QueryResult};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::auth::policy::restrict;
 use crate::error::AppError;
-use crate::graphql::columns::{ColumnSet, PartialModel};
+use crate::graphql::columns::{ColumnSet, PartialModel, select_columns};
 use crate::graphql::loader::Record;
 use crate::graphql::pagination::Listable;
 use crate::graphql::query::Scope;
@@ -126,9 +126,7 @@ pub async fn fetch_by_ids<R: Record>(
     let root = Alias::new(&scope.alias);
     let mut select = Query::select();
     let columns = <Model<R> as PartialModel>::COLUMNS;
-    for name in columns {
-        select.column((root.clone(), Alias::new(*name)));
-    }
+    select_columns(&mut select, &root, columns, ColumnSet::ALL);
     select.from_as(Alias::new(table), root.clone());
     let mut joined = Vec::new();
     for (index, relation) in R::TO_ONE.iter().enumerate() {
@@ -137,9 +135,7 @@ pub async fn fetch_by_ids<R: Record>(
         }
         let target = scope.child();
         let alias = Alias::new(&target.alias);
-        for name in relation.columns {
-            select.column((alias.clone(), Alias::new(*name)));
-        }
+        select_columns(&mut select, &alias, relation.columns, ColumnSet::ALL);
         let on = Condition::all().add(
             target
                 .col("id")

@@ -283,35 +283,17 @@ impl Loaders {
         columns: ColumnSet,
     ) -> Result<Connection<R>, AppError> {
         let filter = args.filter.clone();
+        let args = Arc::new(Prehashed::new(args));
         let page = self
-            .page_of(parent_col, parent, Arc::new(Prehashed::new(args)), columns)
-            .await?;
+            .pages_of(parent_col, std::iter::once(parent), args, columns)
+            .await?
+            .pop()
+            .unwrap_or_default();
         Ok(Connection::of_relation(page, filter, parent_col, parent))
     }
 
-    /// The page of a to-many relation of `parent`, batched like [`Loaders::children`].
-    pub async fn page_of<R: Listable>(
-        &self,
-        parent_col: &'static str,
-        parent: Uuid,
-        args: SharedArgs<R>,
-        columns: ColumnSet,
-    ) -> Result<Arc<Page<R>>, AppError> {
-        Ok(self
-            .loader
-            .load_one(ChildrenKey {
-                parent_col,
-                parent,
-                args,
-                columns,
-            })
-            .await
-            .map_err(unshare)?
-            .unwrap_or_default())
-    }
-
-    /// The pages of a to-many relation of each of `parents`, in one wait (see
-    /// [`Loaders::page_of`]).
+    /// The pages of a to-many relation of each of `parents`, in one wait, batched with the
+    /// same relation of every other parent at this level of the query.
     pub async fn pages_of<R: Listable>(
         &self,
         parent_col: &'static str,

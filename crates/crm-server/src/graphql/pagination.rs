@@ -13,14 +13,13 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, ExprTrait, Order, Query, QueryStatementBuilder,
     SelectStatement, WindowStatement,
 };
-use sea_orm::{DbBackend, EntityTrait};
-
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::auth::policy::restrict;
 use crate::error::AppError;
-use crate::graphql::columns::{ColumnSet, PartialModel};
+use crate::graphql::columns::{ColumnSet, PartialModel, select_columns};
 use crate::graphql::context::loaders;
 use crate::graphql::cursor::{Cursor, SortValue};
 use crate::graphql::filters::EntityFilter;
@@ -388,13 +387,8 @@ fn base_select<R: Listable>(
 ) -> Result<SelectStatement, AppError> {
     let mut select = Query::select();
     let table = Alias::new(&scope.alias);
-    // Listed, in the model's order: the rows are read by position.
     let names = <<R::Entity as EntityTrait>::Model as PartialModel>::COLUMNS;
-    for (index, name) in names.iter().enumerate() {
-        if columns.has(index) {
-            select.column((table.clone(), Alias::new(*name)));
-        }
-    }
+    select_columns(&mut select, &table, names, columns);
     select.from_as(Alias::new(R::TABLE), Alias::new(&scope.alias));
     for (i, o) in plan.order.iter().enumerate() {
         select.expr_as(o.field.expr(scope), Alias::new(format!("__k{i}")));

@@ -102,6 +102,7 @@ pub async fn select_by_ids<T>(
     columns: impl Fn(&Scope) -> Vec<(&'static str, Expr)>,
     read: impl Fn(&sea_orm::QueryResult) -> Result<T, sea_orm::DbErr>,
 ) -> Result<std::collections::HashMap<uuid::Uuid, T>, crate::error::AppError> {
+    use sea_orm::ConnectionTrait;
     use sea_orm::sea_query::{ExprTrait, Query};
     let s = Scope::root(db.get_database_backend(), viewer);
     let mut select = Query::select();

@@ -19,7 +19,7 @@ use sea_orm::sea_query::Values;
 use sea_orm::sqlx::{self, Connection, Database, Executor, IntoArguments};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr,
-    Statement, StatementBuilder,
+    Statement,
 };
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::Semaphore;
@@ -74,11 +74,6 @@ impl Reader {
         }
     }
 
-    /// The database's SQL dialect.
-    pub fn get_database_backend(&self) -> DbBackend {
-        self.backend
-    }
-
     /// Opens every connection ahead of the first requests (a cold PostgreSQL connection costs
     /// a SCRAM exchange), as the main pool does at start.
     pub async fn warm(&self) -> Result<(), DbErr> {
@@ -87,22 +82,6 @@ impl Reader {
             Connections::Sqlite(pool) => pool.warm().await,
             Connections::SeaOrm(_) => Ok(()),
         }
-    }
-
-    /// Every row of `statement`.
-    pub async fn query_all<S: StatementBuilder>(
-        &self,
-        statement: &S,
-    ) -> Result<Vec<QueryResult>, DbErr> {
-        self.query_all_raw(self.backend.build(statement)).await
-    }
-
-    /// The first row of `statement`, if any.
-    pub async fn query_one<S: StatementBuilder>(
-        &self,
-        statement: &S,
-    ) -> Result<Option<QueryResult>, DbErr> {
-        Ok(self.query_all(statement).await?.into_iter().next())
     }
 }
 
@@ -114,23 +93,10 @@ impl ConnectionTrait for Reader {
 
     async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
         (self.on_statement)();
-        let Statement {
-            sql,
-            values,
-            db_backend,
-        } = statement;
-        let raw = |values: Option<Values>| values.unwrap_or(Values(Vec::new()));
         match &self.connections {
-            Connections::Postgres(pool) => pool.execute(&sql, raw(values)).await,
-            Connections::Sqlite(pool) => pool.execute(&sql, raw(values)).await,
-            Connections::SeaOrm(db) => {
-                db.execute_raw(Statement {
-                    sql,
-                    values,
-                    db_backend,
-                })
-                .await
-            }
+            Connections::Postgres(pool) => pool.execute(statement).await,
+            Connections::Sqlite(pool) => pool.execute(statement).await,
+            Connections::SeaOrm(db) => db.execute_raw(statement).await,
         }
     }
 
@@ -144,23 +110,10 @@ impl ConnectionTrait for Reader {
 
     async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
         (self.on_statement)();
-        let Statement {
-            sql,
-            values,
-            db_backend,
-        } = statement;
-        let raw = |values: Option<Values>| values.unwrap_or(Values(Vec::new()));
         match &self.connections {
-            Connections::Postgres(pool) => pool.fetch_all(&sql, raw(values)).await,
-            Connections::Sqlite(pool) => pool.fetch_all(&sql, raw(values)).await,
-            Connections::SeaOrm(db) => {
-                db.query_all_raw(Statement {
-                    sql,
-                    values,
-                    db_backend,
-                })
-                .await
-            }
+            Connections::Postgres(pool) => pool.fetch_all(statement).await,
+            Connections::Sqlite(pool) => pool.fetch_all(statement).await,
+            Connections::SeaOrm(db) => db.query_all_raw(statement).await,
         }
     }
 }
@@ -193,19 +146,15 @@ where
     async fn warm(&self) -> Result<(), DbErr> {
         let open = self.idle.lock().map_or(0, |idle| idle.len());
         for _ in open..self.size {
-            let connection = DB::Connection::connect_with(&self.options)
-                .await
-                .map_err(|err| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(err))))?;
+            let connection = self.connect().await?;
             self.give_back(connection, None);
         }
         Ok(())
     }
 
-    async fn fetch_all(&self, sql: &str, values: Values) -> Result<Vec<QueryResult>, DbErr> {
+    async fn fetch_all(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let (_permit, mut connection) = self.acquire().await?;
-        let result = sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values))
-            .fetch_all(&mut connection)
-            .await;
+        let result = query(statement).fetch_all(&mut connection).await;
         self.give_back(connection, result.as_ref().err());
         match result {
             Ok(rows) => Ok(rows.into_iter().map(QueryResult::from).collect()),
@@ -213,14 +162,12 @@ where
         }
     }
 
-    async fn execute(&self, sql: &str, values: Values) -> Result<ExecResult, DbErr>
+    async fn execute(&self, statement: Statement) -> Result<ExecResult, DbErr>
     where
         ExecResult: From<DB::QueryResult>,
     {
         let (_permit, mut connection) = self.acquire().await?;
-        let result = sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values))
-            .execute(&mut connection)
-            .await;
+        let result = query(statement).execute(&mut connection).await;
         self.give_back(connection, result.as_ref().err());
         match result {
             Ok(done) => Ok(ExecResult::from(done)),
@@ -238,11 +185,16 @@ where
         let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let connection = match idle {
             Some(connection) => connection,
-            None => DB::Connection::connect_with(&self.options)
-                .await
-                .map_err(|err| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(err))))?,
+            None => self.connect().await?,
         };
         Ok((permit, connection))
+    }
+
+    /// A new connection with the pool's options.
+    async fn connect(&self) -> Result<DB::Connection, DbErr> {
+        DB::Connection::connect_with(&self.options)
+            .await
+            .map_err(|err| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(err))))
     }
 
     /// Puts `connection` back unless its statement failed with something other than a
@@ -255,4 +207,13 @@ where
             idle.push(connection);
         }
     }
+}
+
+/// `statement` as a sqlx query, taking its text and values over.
+fn query<DB: Database>(statement: Statement) -> sqlx::query::Query<'static, DB, SqlxValues>
+where
+    SqlxValues: for<'q> IntoArguments<DB>,
+{
+    let values = statement.values.unwrap_or(Values(Vec::new()));
+    sqlx::query_with(sqlx::AssertSqlSafe(statement.sql), SqlxValues(values))
 }
