@@ -22,6 +22,7 @@ mod m20261125_000007_create_oauth_email_accounts;
 mod m20261125_000008_updated_at_triggers;
 mod m20261125_000009_payment_idempotency_key;
 mod m20261125_000010_auth_sessions_and_api_tokens;
+mod m20261130_000011_clients_company_name_lower;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_updated_at_triggers::Migration),
             Box::new(m20261125_000009_payment_idempotency_key::Migration),
             Box::new(m20261125_000010_auth_sessions_and_api_tokens::Migration),
+            Box::new(m20261130_000011_clients_company_name_lower::Migration),
         ]
     }
 }

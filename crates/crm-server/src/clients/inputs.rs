@@ -69,7 +69,10 @@ impl EntityFilter for ClientFilter {
     fn condition(&self, s: &Scope) -> Condition {
         let mut c = Condition::all();
         c = field(c, &self.id, s.col("id"), s);
-        c = field(c, &self.company_name, s.col("company_name"), s);
+        if let Some(name) = &self.company_name {
+            let lower = Some(s.col("company_name_lower"));
+            c = c.add(name.condition_lowered(s.col("company_name"), lower, s));
+        }
         c = field(c, &self.email, s.col("email"), s);
         c = field(c, &self.phone, s.col("phone"), s);
         c = field(c, &self.city, s.col("city"), s);

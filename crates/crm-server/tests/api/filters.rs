@@ -5,7 +5,7 @@ use entity::{ClientStatus, ContractStatus, PaymentStatus, Role, clients};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_codes, fixtures, pluck_str};
+use crate::helpers::{Backend, TestApp, error_codes, fixtures, pluck_str};
 
 async fn names(app: &TestApp, filter: Value) -> Vec<String> {
     let data = app
@@ -55,6 +55,35 @@ test_both! {
         assert_eq!(names(&app, json!({ "companyName": { "eqInsensitive": "technova" } })).await, ["TechNova"]);
         assert_eq!(names(&app, json!({ "city": { "isNull": true } })).await, ["Green Farm"]);
         assert_eq!(names(&app, json!({ "city": { "isNull": false } })).await, ["Biotech 50%_off", "TechNova"]);
+    }
+}
+
+test_both! {
+    async fn the_name_search_follows_renames_and_other_fields_search_alike(app) {
+        // The case-insensitive name search reads a lower-case copy the database keeps
+        // (`clients.company_name_lower`): a renamed client is found by its new name only.
+        let client = client_with(&app, "Old Name", Some("Paris"), ClientStatus::Active).await;
+        client_with(&app, "ÉCOLE Tech", Some("LYON"), ClientStatus::Active).await;
+        let renamed = app
+            .data(
+                "mutation($id: UUID!) { updateClient(id: $id, input: { companyName: \"Brand NEW\" }) { companyName } }",
+                json!({ "id": client.id }),
+            )
+            .await;
+        assert_eq!(renamed["updateClient"]["companyName"], "Brand NEW");
+        assert_eq!(names(&app, json!({ "companyName": { "containsInsensitive": "new" } })).await, ["Brand NEW"]);
+        assert_eq!(names(&app, json!({ "companyName": { "containsInsensitive": "old" } })).await, Vec::<String>::new());
+        assert_eq!(names(&app, json!({ "companyName": { "eqInsensitive": "brand new" } })).await, ["Brand NEW"]);
+        // Other text fields search the same way without such a copy.
+        assert_eq!(names(&app, json!({ "city": { "eqInsensitive": "lyon" } })).await, ["ÉCOLE Tech"]);
+        assert_eq!(names(&app, json!({ "city": { "containsInsensitive": "AR" } })).await, ["Brand NEW"]);
+        // Letters beyond ASCII: PostgreSQL ignores their case, SQLite's LOWER does not.
+        let accented = names(&app, json!({ "companyName": { "startsWithInsensitive": "école" } })).await;
+        match app.backend {
+            Backend::Postgres => assert_eq!(accented, ["ÉCOLE Tech"]),
+            Backend::Sqlite => assert_eq!(accented, Vec::<String>::new()),
+        }
+        assert_eq!(names(&app, json!({ "companyName": { "startsWithInsensitive": "ÉCOLE tECH" } })).await, ["ÉCOLE Tech"]);
     }
 }
 
