@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_graphql::ParseRequestError;
+use async_graphql_axum::GraphQLRequest;
 use async_graphql_axum::rejection::GraphQLRejection;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::extract::State;
@@ -186,7 +186,7 @@ async fn graphql_handler(
     let query = request.query.clone();
     let mut response = batch::drive(dispatcher, state.schema.execute(request)).await;
     errors::classify_response(&mut response, &query);
-    GraphQLResponse::from(response).into_response()
+    crate::graphql::response::into_response(response)
 }
 
 /// A body that is not a GraphQL request (malformed JSON, wrong shape, batch): a JSON error

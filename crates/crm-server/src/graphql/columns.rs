@@ -10,11 +10,9 @@
 //! database to send, less to decode (and, on SQLite, fewer values copied across the
 //! connection's thread).
 
-use std::any::{Any, TypeId};
-
 use async_graphql::Context;
 use sea_orm::sea_query::{Alias, SelectStatement};
-use sea_orm::{DbBackend, DbErr, EntityTrait, QueryResult, TryGetable};
+use sea_orm::{DbBackend, DbErr, EntityTrait, QueryResult};
 
 use crate::graphql::pagination::Listable;
 use crate::graphql::rows::Need;
@@ -71,7 +69,7 @@ pub trait PartialModel: Sized {
 
     /// The model from a row (of `backend`) whose values from position `first` on are the
     /// columns of `set`, in the order of [`PartialModel::COLUMNS`]; the others take their
-    /// type's default. Read by position ([`read_at`]): by name, each value was a hash-map
+    /// type's default. Read by position ([`read_at`](crate::graphql::decode::read_at)): by name, each value was a hash-map
     /// lookup of its column's name.
     fn from_partial(
         row: &QueryResult,
@@ -105,7 +103,7 @@ macro_rules! partial_model {
                 };
                 Ok(Self {
                     $($col: if set.has(Index::$col as usize) {
-                        $crate::graphql::columns::read_at(row, next(), backend)?
+                        $crate::graphql::decode::read_at(row, next(), backend)?
                     } else {
                         Default::default()
                     },)*
@@ -129,60 +127,6 @@ pub fn select_columns(
             select.column((table.clone(), Alias::new(*name)));
         }
     }
-}
-
-/// The value at position `index` of a row of `backend`, as SeaORM reads it, except decimals on
-/// SQLite. SQLite keeps them as binary floating point and SeaORM converted each double to its
-/// exact binary expansion (1,500 instructions a value, a twentieth of the nested page); the
-/// double's shortest decimal text holds the digits that were stored (up to 15 significant
-/// digits: a `NUMERIC(12, 2)` amount has at most 12), and is read instead.
-pub fn read_at<T: TryGetable + 'static>(
-    row: &QueryResult,
-    index: usize,
-    backend: DbBackend,
-) -> Result<T, DbErr> {
-    if backend == DbBackend::Sqlite && TypeId::of::<T>() == TypeId::of::<rust_decimal::Decimal>() {
-        let double: f64 = row.try_get_by_index(index)?;
-        let mut value: Option<T> = None;
-        if let (Some(decimal), Some(slot)) = (
-            decimal_of_double(double),
-            (&mut value as &mut dyn Any).downcast_mut::<Option<rust_decimal::Decimal>>(),
-        ) {
-            *slot = Some(decimal);
-        }
-        if let Some(value) = value {
-            return Ok(value);
-        }
-    }
-    row.try_get_by_index(index)
-}
-
-/// The decimal a double was made from, from its shortest round-trip text (`None` for values
-/// that have none: infinities, NaN).
-fn decimal_of_double(double: f64) -> Option<rust_decimal::Decimal> {
-    use std::fmt::Write;
-    struct Text {
-        bytes: [u8; 64],
-        len: usize,
-    }
-    impl Write for Text {
-        fn write_str(&mut self, s: &str) -> std::fmt::Result {
-            let end = self.len + s.len();
-            self.bytes
-                .get_mut(self.len..end)
-                .ok_or(std::fmt::Error)?
-                .copy_from_slice(s.as_bytes());
-            self.len = end;
-            Ok(())
-        }
-    }
-    let mut text = Text {
-        bytes: [0; 64],
-        len: 0,
-    };
-    write!(text, "{double}").ok()?;
-    let text = std::str::from_utf8(&text.bytes[..text.len]).ok()?;
-    text.parse().ok()
 }
 
 /// The columns of `R` the selection of the list field being resolved needs from each row:
@@ -212,27 +156,6 @@ pub fn selected<R: Listable>(ctx: &Context<'_>) -> ColumnSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_double_gives_back_the_decimal_it_was_made_from() {
-        for text in [
-            "44770.48",
-            "0.1",
-            "100",
-            "9999999999.99",
-            "-12.5",
-            "0.05",
-            "1234567.89",
-        ] {
-            let double: f64 = text.parse().unwrap_or_default();
-            assert_eq!(
-                decimal_of_double(double).map(|d| d.to_string()).as_deref(),
-                Some(text)
-            );
-        }
-        assert_eq!(decimal_of_double(f64::NAN), None);
-        assert_eq!(decimal_of_double(f64::INFINITY), None);
-    }
 
     #[test]
     fn a_set_names_its_columns_and_anything_unknown_means_all() {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::graphql::decode::{ReadAt, read_at};
 
 /// The kind of a sort value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,32 +50,33 @@ pub enum SortValue {
 }
 
 impl SortValue {
-    /// Reads the value at position `index` of `row` as a value of `kind`.
-    pub fn read(row: &QueryResult, index: usize, kind: KeyKind) -> Result<SortValue, AppError> {
-        let value = match kind {
-            KeyKind::Text => row
-                .try_get_by_index::<Option<String>>(index)?
-                .map(SortValue::Text),
-            KeyKind::Decimal => row
-                .try_get_by_index::<Option<Decimal>>(index)?
-                .map(SortValue::Decimal),
-            KeyKind::Int => row
-                .try_get_by_index::<Option<i64>>(index)?
-                .map(SortValue::Int),
-            KeyKind::Bool => row
-                .try_get_by_index::<Option<bool>>(index)?
-                .map(SortValue::Bool),
-            KeyKind::Date => row
-                .try_get_by_index::<Option<NaiveDate>>(index)?
-                .map(SortValue::Date),
-            KeyKind::Timestamp => row
-                .try_get_by_index::<Option<DateTime<Utc>>>(index)?
-                .map(SortValue::Timestamp),
-            KeyKind::Uuid => row
-                .try_get_by_index::<Option<Uuid>>(index)?
-                .map(SortValue::Uuid),
-        };
-        Ok(value.unwrap_or(SortValue::Null))
+    /// Reads the value at position `index` of `row` (of `backend`) as a value of `kind`.
+    pub fn read(
+        row: &QueryResult,
+        index: usize,
+        kind: KeyKind,
+        backend: DbBackend,
+    ) -> Result<SortValue, AppError> {
+        fn read<T>(
+            row: &QueryResult,
+            index: usize,
+            backend: DbBackend,
+            wrap: fn(T) -> SortValue,
+        ) -> Result<SortValue, AppError>
+        where
+            Option<T>: ReadAt,
+        {
+            Ok(read_at::<Option<T>>(row, index, backend)?.map_or(SortValue::Null, wrap))
+        }
+        match kind {
+            KeyKind::Text => read(row, index, backend, SortValue::Text),
+            KeyKind::Decimal => read(row, index, backend, SortValue::Decimal),
+            KeyKind::Int => read(row, index, backend, SortValue::Int),
+            KeyKind::Bool => read(row, index, backend, SortValue::Bool),
+            KeyKind::Date => read(row, index, backend, SortValue::Date),
+            KeyKind::Timestamp => read(row, index, backend, SortValue::Timestamp),
+            KeyKind::Uuid => read(row, index, backend, SortValue::Uuid),
+        }
     }
 
     /// The value as a cursor carries it.

@@ -22,6 +22,7 @@ use crate::error::AppError;
 use crate::graphql::columns::{ColumnSet, PartialModel, select_columns};
 use crate::graphql::context::loaders;
 use crate::graphql::cursor::{Cursor, SortValue};
+use crate::graphql::decode::read_at;
 use crate::graphql::filters::EntityFilter;
 use crate::graphql::loader::Record;
 use crate::graphql::order::{NullsOrder, OrderBy, OrderDirection, SortField};
@@ -449,30 +450,36 @@ fn decode_rows<R: Listable>(
     // row number.
     let first_key = selected.count(<Model<R> as PartialModel>::COLUMNS.len());
     let parent_at = first_key + plan.order.len();
-    rows.into_iter()
-        .map(|row| {
-            let model = <Model<R> as PartialModel>::from_partial(&row, selected, 0, backend)?;
-            let mut keys = Vec::with_capacity(plan.order.len());
-            for (i, o) in plan.order.iter().enumerate() {
-                keys.push(SortValue::read(&row, first_key + i, o.field.kind())?);
-            }
-            let parent = if parent {
-                let id = row.try_get_by_index::<Option<Uuid>>(parent_at)?;
-                let number = row.try_get_by_index::<i64>(parent_at + 1)?;
-                id.map(|id| (id, number))
-            } else {
-                None
-            };
-            Ok((
-                parent,
-                Edge {
-                    node: R::from(model),
-                    keys,
-                    order: plan.signature.clone(),
-                },
-            ))
-        })
-        .collect()
+    // Sized up front: growing it moved every decoded row again at each doubling.
+    let mut decoded = Vec::with_capacity(rows.len());
+    for row in rows {
+        let model = <Model<R> as PartialModel>::from_partial(&row, selected, 0, backend)?;
+        let mut keys = Vec::with_capacity(plan.order.len());
+        for (i, o) in plan.order.iter().enumerate() {
+            keys.push(SortValue::read(
+                &row,
+                first_key + i,
+                o.field.kind(),
+                backend,
+            )?);
+        }
+        let parent = if parent {
+            let id = read_at::<Option<Uuid>>(&row, parent_at, backend)?;
+            let number = read_at::<i64>(&row, parent_at + 1, backend)?;
+            id.map(|id| (id, number))
+        } else {
+            None
+        };
+        decoded.push((
+            parent,
+            Edge {
+                node: R::from(model),
+                keys,
+                order: plan.signature.clone(),
+            },
+        ));
+    }
+    Ok(decoded)
 }
 
 /// Cuts the extra row fetched to know whether more follow, restores list order for `last`,

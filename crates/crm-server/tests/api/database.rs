@@ -203,3 +203,100 @@ test_both! {
         assert_eq!(counted.load(Ordering::SeqCst), 14, "every statement is counted");
     }
 }
+
+/// `read_at` (the read path's decoding) answers what SeaORM's own reading answers, value for
+/// value, errors included; on PostgreSQL it reads the binary format itself for the model
+/// types and leaves everything else (NaN, other column types) to SeaORM, except infinite
+/// dates, on which sqlx panics: an error.
+mod read_by_position {
+    use std::fmt::Debug;
+
+    use chrono::{DateTime, NaiveDate, Utc};
+    use crm_server::graphql::decode::{ReadAt, read_at};
+    use entity::{ContractStatus, PaymentStatus};
+    use rust_decimal::Decimal;
+    use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement};
+    use uuid::Uuid;
+
+    use crate::helpers::TestApp;
+
+    /// Reads column `index` both ways; `fast`: whether the PostgreSQL binary reading answers.
+    fn same<T: ReadAt + Debug>(row: &QueryResult, index: usize, backend: DbBackend, fast: bool) {
+        let read = format!("{:?}", read_at::<T>(row, index, backend));
+        let usual = format!("{:?}", row.try_get_by_index::<T>(index));
+        let what = format!("column {index} as {}", std::any::type_name::<T>());
+        assert_eq!(read, usual, "{what}");
+        if let Some(pg) = row.try_as_pg_row() {
+            let value = sea_orm::sqlx::Row::try_get_raw(pg, index).unwrap();
+            assert_eq!(T::read_pg(&value).is_some(), fast, "{what}");
+        }
+    }
+
+    /// Column `index` is an error, not a panic.
+    fn refused<T: ReadAt + Debug>(row: &QueryResult, index: usize, backend: DbBackend) {
+        let read = read_at::<T>(row, index, backend);
+        assert!(read.is_err(), "column {index}: {read:?}");
+    }
+
+    async fn row(app: &TestApp, sql: &str) -> QueryResult {
+        let statement = Statement::from_string(app.db_backend(), sql);
+        app.db.query_one_raw(statement).await.unwrap().unwrap()
+    }
+
+    test_both! {
+        async fn values_read_by_position_are_what_seaorm_reads(app) {
+            let backend = app.db_backend();
+            if backend == DbBackend::Sqlite {
+                // Decimals are doubles there, read from their shortest text (SeaORM gave their
+                // binary expansion: 44770.479999…).
+                let row = row(&app, "SELECT 44770.48, -0.01, 0.05, NULL, 'x', 3").await;
+                for (index, text) in [(0, "44770.48"), (1, "-0.01"), (2, "0.05")] {
+                    let read = read_at::<Decimal>(&row, index, backend).unwrap();
+                    assert_eq!(read.to_string(), text);
+                }
+                assert_eq!(read_at::<Option<Decimal>>(&row, 3, backend).unwrap(), None);
+                assert!(read_at::<Decimal>(&row, 3, backend).is_err());
+                same::<String>(&row, 4, backend, false);
+                same::<i64>(&row, 5, backend, false);
+                return;
+            }
+            let row = row(
+                &app,
+                "SELECT '44770.48'::numeric(14, 2), '-0.01'::numeric(14, 2), 0::numeric(14, 2), \
+                 '999999999999.99'::numeric(14, 2), '1.2345'::numeric, 1e20::numeric, \
+                 'NaN'::numeric, NULL::numeric, '2026-11-30'::date, '1999-12-31'::date, \
+                 'infinity'::date, NULL::date, '2026-11-30 07:12:29.123456+00'::timestamptz, \
+                 '1970-01-01 00:00:00+00'::timestamptz, 'infinity'::timestamptz, \
+                 'bdb1dd10-5679-979c-a82b-28edd1c8ccd2'::uuid, 'Société'::text, 'completed', \
+                 'nope', true, 9007199254740993::int8, 5::int4, 'x'::varchar(10), NULL::uuid",
+            )
+            .await;
+            for index in 0..6 {
+                same::<Decimal>(&row, index, backend, true);
+                same::<Option<Decimal>>(&row, index, backend, true);
+            }
+            same::<Decimal>(&row, 6, backend, false); // NaN
+            same::<Option<Decimal>>(&row, 7, backend, true);
+            same::<Decimal>(&row, 7, backend, false); // null in a non-null field
+            same::<NaiveDate>(&row, 8, backend, true);
+            same::<NaiveDate>(&row, 9, backend, true);
+            refused::<NaiveDate>(&row, 10, backend); // infinity
+            same::<Option<NaiveDate>>(&row, 11, backend, true);
+            same::<DateTime<Utc>>(&row, 12, backend, true);
+            same::<DateTime<Utc>>(&row, 13, backend, true);
+            refused::<DateTime<Utc>>(&row, 14, backend); // infinity
+            refused::<Option<DateTime<Utc>>>(&row, 14, backend);
+            same::<Uuid>(&row, 15, backend, true);
+            same::<String>(&row, 16, backend, true);
+            same::<PaymentStatus>(&row, 17, backend, true);
+            same::<ContractStatus>(&row, 17, backend, true);
+            same::<PaymentStatus>(&row, 18, backend, false); // not a status
+            same::<bool>(&row, 19, backend, true);
+            same::<i64>(&row, 20, backend, true);
+            same::<i64>(&row, 21, backend, false); // int4
+            same::<String>(&row, 22, backend, true);
+            same::<Option<Uuid>>(&row, 23, backend, true);
+            same::<Uuid>(&row, 16, backend, false); // text
+        }
+    }
+}
