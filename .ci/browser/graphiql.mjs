@@ -68,7 +68,7 @@ try {
     '{ me { username role } client(id: "00000000-0000-7000-8000-000000000000") { id } __typename }',
     '__typename',
   );
-  if (!text.includes('"Query"') || !text.includes('"client": null') || !text.includes('"ADMIN"')) {
+  if (!text.includes('"Query"') || !text.includes('"client": null') || !text.includes('"admin"')) {
     throw new Error(`unexpected answer in GraphiQL:\n${text}`);
   }
   if (offsite.length > 0) {

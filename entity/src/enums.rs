@@ -1,5 +1,7 @@
-//! Roles and statuses: stored as the lowercase strings of the schema's CHECK constraints,
-//! exposed in GraphQL as SCREAMING_CASE enum values.
+//! Roles and statuses: stored as the lowercase strings of the schema's CHECK constraints, and
+//! spelled the same in GraphQL (`active`, `commercial`): what a client sends and reads is
+//! what the database, its exports and the original application hold. The API's own enums
+//! (sort fields, directions) keep GraphQL's SCREAMING_CASE.
 
 use async_graphql::Enum;
 use sea_orm::entity::prelude::*;
@@ -7,6 +9,7 @@ use sea_orm::entity::prelude::*;
 /// What a user may do in the CRM.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "Text")]
+#[graphql(rename_items = "lowercase")]
 pub enum Role {
     /// Full access, including user management.
     #[sea_orm(string_value = "admin")]
@@ -23,6 +26,7 @@ pub enum Role {
 /// Where a client stands in the sales pipeline.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "Text")]
+#[graphql(rename_items = "lowercase")]
 pub enum ClientStatus {
     /// Not yet a customer.
     #[sea_orm(string_value = "prospect")]
@@ -42,6 +46,7 @@ pub enum ClientStatus {
 /// The life cycle of a contract.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "Text")]
+#[graphql(rename_items = "lowercase")]
 pub enum ContractStatus {
     /// Being prepared; not signed yet.
     #[sea_orm(string_value = "draft")]
@@ -61,6 +66,7 @@ pub enum ContractStatus {
 /// The state of a payment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "Text")]
+#[graphql(rename_items = "lowercase")]
 pub enum PaymentStatus {
     /// Announced but not received yet.
     #[sea_orm(string_value = "pending")]

@@ -11,9 +11,9 @@
 //!
 //! | role | sees | writes |
 //! |---|---|---|
-//! | `ADMIN` | everything | everything, user management |
-//! | `MANAGER` | all clients, contracts, payments, documents, notes; own mailboxes | clients (incl. reassigning, deleting), contracts, payments, notes |
-//! | `COMMERCIAL` | clients assigned to them and those clients' contracts, payments, documents, notes; own mailboxes | notes and payments on those clients, their details, new prospects (assigned to themselves) |
+//! | `admin` | everything | everything, user management |
+//! | `manager` | all clients, contracts, payments, documents, notes; own mailboxes | clients (incl. reassigning, deleting), contracts, payments, notes |
+//! | `commercial` | clients assigned to them and those clients' contracts, payments, documents, notes; own mailboxes | notes and payments on those clients, their details, new prospects (assigned to themselves) |
 
 use entity::Role;
 use sea_orm::sea_query::{Alias, Condition, ExprTrait, Query};
@@ -91,9 +91,9 @@ impl Viewer {
 
 fn role_name(role: Role) -> &'static str {
     match role {
-        Role::Admin => "ADMIN",
-        Role::Manager => "MANAGER",
-        Role::Commercial => "COMMERCIAL",
+        Role::Admin => "admin",
+        Role::Manager => "manager",
+        Role::Commercial => "commercial",
     }
 }
 

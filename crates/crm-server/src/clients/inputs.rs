@@ -208,7 +208,7 @@ pub struct CreateClientInput {
     pub postal_code: Option<String>,
     /// Country.
     pub country: Option<String>,
-    /// Pipeline status (default PROSPECT).
+    /// Pipeline status (default prospect).
     pub status: Option<ClientStatus>,
     /// The user to assign the client to.
     pub assigned_to_id: Option<uuid::Uuid>,

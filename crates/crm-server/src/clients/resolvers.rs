@@ -22,7 +22,7 @@ pub struct ClientMutation;
 
 #[async_graphql::Object]
 impl ClientMutation {
-    /// Creates a client (status PROSPECT unless given). Returns it.
+    /// Creates a client (status prospect unless given). Returns it.
     async fn create_client(
         &self,
         ctx: &Context<'_>,

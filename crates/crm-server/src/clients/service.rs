@@ -55,7 +55,7 @@ pub async fn create(
             Some(user_id) if user_id == viewer.user_id => Some(user_id),
             Some(_) => {
                 return Err(AppError::forbidden(
-                    "your role (COMMERCIAL) creates clients assigned to yourself: leave `assignedToId` out",
+                    "your role (commercial) creates clients assigned to yourself: leave `assignedToId` out",
                 ));
             }
         }
@@ -154,7 +154,7 @@ pub async fn update(
 }
 
 /// Deletes a client with no contracts (its notes and documents go with it). A client with
-/// contracts is refused: cancel or complete them and keep the client, or set it `CHURNED`.
+/// contracts is refused: cancel or complete them and keep the client, or set it `churned`.
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppResult<Uuid> {
     viewer.require(Action::DeleteClients)?;
@@ -169,7 +169,7 @@ pub async fn delete(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppRes
             Some("id"),
             "HAS_DEPENDENTS",
             format!(
-                "the client still has {contracts} contract(s): it cannot be deleted (set its status to CHURNED instead)"
+                "the client still has {contracts} contract(s): it cannot be deleted (set its status to churned instead)"
             ),
         ));
     }

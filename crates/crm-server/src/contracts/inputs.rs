@@ -190,7 +190,7 @@ impl SortField for ContractOrderField {
     }
 }
 
-/// A new contract, created as a DRAFT (sign it with `signContract`).
+/// A new contract, created as a draft (sign it with `signContract`).
 #[derive(InputObject, Debug)]
 pub struct CreateContractInput {
     /// Contract number (unique, not blank).

@@ -22,7 +22,7 @@ pub struct ContractMutation;
 
 #[async_graphql::Object]
 impl ContractMutation {
-    /// Creates a DRAFT contract. Returns it.
+    /// Creates a draft contract. Returns it.
     async fn create_contract(
         &self,
         ctx: &Context<'_>,
@@ -55,7 +55,7 @@ impl ContractMutation {
         Ok(super::service::delete(db(ctx)?, viewer(ctx)?, id).await?)
     }
 
-    /// Signs a DRAFT contract: it becomes ACTIVE with `signedAt` set. Requires the client's KYC
+    /// Signs a draft contract: it becomes active with `signedAt` set. Requires the client's KYC
     /// (CONFLICT / KYC_INCOMPLETE otherwise).
     async fn sign_contract(
         &self,
@@ -70,7 +70,7 @@ impl ContractMutation {
             .into())
     }
 
-    /// Completes an ACTIVE contract.
+    /// Completes an active contract.
     async fn complete_contract(
         &self,
         ctx: &Context<'_>,
@@ -81,7 +81,7 @@ impl ContractMutation {
             .into())
     }
 
-    /// Cancels a DRAFT or ACTIVE contract; the reason is kept in the client's history.
+    /// Cancels a draft or active contract; the reason is kept in the client's history.
     async fn cancel_contract(
         &self,
         ctx: &Context<'_>,

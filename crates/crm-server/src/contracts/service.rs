@@ -1,5 +1,5 @@
-//! Contract rules and writes: the life cycle DRAFT → ACTIVE (signed, KYC required) →
-//! COMPLETED, or CANCELLED from DRAFT or ACTIVE. Each event is written to the client's history
+//! Contract rules and writes: the life cycle draft → active (signed, KYC required) →
+//! completed, or cancelled from draft or active. Each event is written to the client's history
 //! in the same transaction.
 
 use async_graphql::MaybeUndefined;
@@ -285,7 +285,7 @@ async fn transition(
     Ok(contract)
 }
 
-/// DRAFT → ACTIVE, once the client's KYC is complete.
+/// `draft` → `active`, once the client's KYC is complete.
 pub async fn sign(
     db: &DatabaseConnection,
     viewer: Viewer,
@@ -304,7 +304,7 @@ pub async fn sign(
     .await
 }
 
-/// ACTIVE → COMPLETED.
+/// `active` → `completed`.
 pub async fn complete(
     db: &DatabaseConnection,
     viewer: Viewer,
@@ -322,7 +322,7 @@ pub async fn complete(
     .await
 }
 
-/// DRAFT or ACTIVE → CANCELLED, with an optional reason kept in the history.
+/// `draft` or `active` → `cancelled`, with an optional reason kept in the history.
 pub async fn cancel(
     db: &DatabaseConnection,
     viewer: Viewer,

@@ -133,14 +133,14 @@ pub struct CreatePaymentInput {
     pub payment_method: Option<String>,
     /// External reference.
     pub reference: Option<String>,
-    /// PENDING (default), COMPLETED or FAILED. Refunds go through `refundPayment`.
+    /// `pending` (default), `completed` or `failed`. Refunds go through `refundPayment`.
     pub status: Option<PaymentStatus>,
 }
 
-/// A payment received: recorded as COMPLETED and written to the client's history.
+/// A payment received: recorded as completed and written to the client's history.
 #[derive(InputObject, Debug)]
 pub struct RecordPaymentInput {
-    /// The contract paid (ACTIVE or COMPLETED).
+    /// The contract paid (active or completed).
     pub contract_id: uuid::Uuid,
     /// Amount (> 0, two decimals at most; completed payments may not exceed the contract amount).
     pub amount: crate::graphql::scalars::Decimal,
@@ -166,7 +166,7 @@ pub struct UpdatePaymentInput {
     pub payment_method: async_graphql::MaybeUndefined<String>,
     /// External reference.
     pub reference: async_graphql::MaybeUndefined<String>,
-    /// PENDING, COMPLETED or FAILED (cannot be null; refunds go through `refundPayment`).
+    /// `pending`, `completed` or `failed` (cannot be null; refunds go through `refundPayment`).
     pub status: async_graphql::MaybeUndefined<PaymentStatus>,
     /// The `updatedAt` you last read: the update fails with CONFLICT if the payment changed since.
     pub expected_updated_at: Option<crate::graphql::scalars::DateTime>,

@@ -22,7 +22,7 @@ pub struct PaymentMutation;
 
 #[async_graphql::Object]
 impl PaymentMutation {
-    /// Creates a payment (PENDING unless given) on an ACTIVE or COMPLETED contract.
+    /// Creates a payment (pending unless given) on an active or completed contract.
     async fn create_payment(
         &self,
         ctx: &Context<'_>,
@@ -33,7 +33,7 @@ impl PaymentMutation {
             .into())
     }
 
-    /// Records a payment received (COMPLETED) and writes it to the client's history. Safe to
+    /// Records a payment received (completed) and writes it to the client's history. Safe to
     /// retry with an `idempotencyKey`.
     async fn record_payment(
         &self,
@@ -57,7 +57,7 @@ impl PaymentMutation {
             .into())
     }
 
-    /// Refunds a COMPLETED payment and writes it to the client's history.
+    /// Refunds a completed payment and writes it to the client's history.
     async fn refund_payment(
         &self,
         ctx: &Context<'_>,
@@ -68,7 +68,7 @@ impl PaymentMutation {
             .into())
     }
 
-    /// Deletes a PENDING or FAILED payment. Returns the deleted id.
+    /// Deletes a pending or failed payment. Returns the deleted id.
     async fn delete_payment(
         &self,
         ctx: &Context<'_>,

@@ -1,5 +1,5 @@
 //! Payment rules and writes: a payment belongs to its contract's client, is only taken on
-//! ACTIVE or COMPLETED contracts, and completed payments never exceed the contract amount.
+//! active or completed contracts, and completed payments never exceed the contract amount.
 //! Concurrent writers on one contract are serialized (row lock on PostgreSQL, write
 //! transaction on SQLite), so two payments that together would overpay cannot both pass.
 
@@ -173,7 +173,7 @@ async fn insert(
     .await?)
 }
 
-/// Records a received payment (COMPLETED) with its history entry. With an idempotency key,
+/// Records a received payment (completed) with its history entry. With an idempotency key,
 /// a retry returns the payment recorded the first time.
 #[tracing::instrument(skip(db, input))]
 pub async fn record(
@@ -333,7 +333,7 @@ pub async fn update(
     Ok(payment)
 }
 
-/// COMPLETED → REFUNDED, with its history entry.
+/// completed → refunded, with its history entry.
 #[tracing::instrument(skip(db))]
 pub async fn refund(
     db: &DatabaseConnection,
@@ -368,7 +368,7 @@ pub async fn refund(
     Ok(payment)
 }
 
-/// Deletes a PENDING or FAILED payment; money that moved (COMPLETED, REFUNDED) stays on record.
+/// Deletes a pending or failed payment; money that moved (completed, refunded) stays on record.
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppResult<Uuid> {
     viewer.require(Action::CorrectPayments)?;

@@ -134,7 +134,7 @@ pub struct CreateUserInput {
     pub first_name: String,
     /// Family name.
     pub last_name: String,
-    /// What the user may do (default COMMERCIAL).
+    /// What the user may do (default commercial).
     pub role: Option<Role>,
     /// The initial password (10 to 128 characters); the user can change it.
     #[graphql(secret)]

@@ -18,7 +18,7 @@ crate::root_queries! {
     }
 }
 
-/// User management (ADMIN only).
+/// User management (admin only).
 #[derive(Default)]
 pub struct UserMutation;
 

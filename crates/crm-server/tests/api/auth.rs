@@ -89,7 +89,7 @@ test_both! {
         // The e-mail address is compared case-insensitively.
         let signed = sign_in(&app, "Nina@CRM.example", PASSWORD).await;
         let session = &signed["data"]["signIn"];
-        assert_eq!(session["user"], json!({ "username": "nina", "role": "MANAGER" }), "{signed}");
+        assert_eq!(session["user"], json!({ "username": "nina", "role": "manager" }), "{signed}");
         let access = session["accessToken"].as_str().unwrap().to_owned();
         let refresh = session["refreshToken"].as_str().unwrap().to_owned();
         assert!(refresh.starts_with("crm_rt_"));
@@ -179,7 +179,7 @@ test_both! {
         assert!(secret.starts_with("crm_pat_"));
         assert!(secret.starts_with(created["apiToken"]["tokenPrefix"].as_str().unwrap()));
         let me = app.gql_as(Some(&secret), ME, Value::Null).await;
-        assert_eq!(me["data"]["me"]["role"], "MANAGER", "{me}");
+        assert_eq!(me["data"]["me"]["role"], "manager", "{me}");
 
         // Only a digest is stored.
         let rows = app
@@ -230,7 +230,7 @@ test_both! {
     async fn admins_manage_users(app) {
         const CREATE: &str = "mutation($input: CreateUserInput!) { createUser(input: $input) { id email role isActive } }";
         let input = json!({ "email": "Vera@CRM.example", "username": "vera", "firstName": "Vera", "lastName": "Rossi",
-                            "role": "COMMERCIAL", "password": PASSWORD });
+                            "role": "commercial", "password": PASSWORD });
         let created = app.data(CREATE, json!({ "input": input })).await;
         let vera = created["createUser"]["id"].clone();
         assert_eq!(created["createUser"]["email"], "vera@crm.example");
@@ -255,7 +255,7 @@ test_both! {
         crate::helpers::fixtures::client(&app.db, "Not hers", None).await;
         let seen = |r: Value| r["data"]["clients"]["totalCount"].clone();
         assert_eq!(seen(app.gql_as(Some(&vera_token), "{ clients { totalCount } }", Value::Null).await), 0);
-        app.data("mutation($id: UUID!) { updateUser(id: $id, input: { role: MANAGER }) { role } }", json!({ "id": vera })).await;
+        app.data("mutation($id: UUID!) { updateUser(id: $id, input: { role: manager }) { role } }", json!({ "id": vera })).await;
         assert_eq!(seen(app.gql_as(Some(&vera_token), "{ clients { totalCount } }", Value::Null).await), 1);
 
         // Admins cannot lock themselves out.

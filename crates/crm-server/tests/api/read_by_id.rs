@@ -40,14 +40,14 @@ test_both! {
         assert_eq!(
             data["user"],
             json!({ "id": rep.id, "email": "alice@crm.example", "username": "alice",
-                    "firstName": "alice", "lastName": "Tester", "role": "COMMERCIAL", "isActive": true,
+                    "firstName": "alice", "lastName": "Tester", "role": "commercial", "isActive": true,
                     "lastLoginAt": null, "createdAt": "2026-01-02T09:30:00Z", "updatedAt": "2026-01-02T09:30:00Z" })
         );
         assert_eq!(
             data["client"],
             json!({ "id": client.id, "companyName": "Acme", "email": "contact@acme.example",
                     "phone": "+33 1 23 45 67 89", "address": "1 rue de la Paix", "city": "Paris",
-                    "postalCode": "75002", "country": "France", "status": "ACTIVE", "kycCompleted": true,
+                    "postalCode": "75002", "country": "France", "status": "active", "kycCompleted": true,
                     "kycCompletedAt": "2026-02-03T09:30:00Z", "assignedToId": rep.id,
                     "createdAt": "2026-01-05T09:30:00Z", "updatedAt": "2026-01-05T09:30:00Z" })
         );
@@ -55,14 +55,14 @@ test_both! {
             data["contract"],
             json!({ "id": contract.id, "contractNumber": "C-001", "clientId": client.id,
                     "commercialId": null, "title": "Contract C-001",
-                    "amount": "999999999999.99", "currency": "EUR", "status": "ACTIVE",
+                    "amount": "999999999999.99", "currency": "EUR", "status": "active",
                     "startDate": "2026-03-01", "endDate": "2027-02-28", "signedAt": "2026-02-20T09:30:00Z",
                     "createdAt": "2026-02-01T09:30:00Z", "updatedAt": "2026-02-01T09:30:00Z" })
         );
         assert_eq!(
             data["payment"],
             json!({ "id": payment.id, "contractId": contract.id, "clientId": client.id, "amount": "0.10",
-                    "paymentDate": "2026-04-15", "paymentMethod": "transfer", "status": "COMPLETED",
+                    "paymentDate": "2026-04-15", "paymentMethod": "transfer", "status": "completed",
                     "reference": "VIR-0001", "createdAt": "2026-04-15T09:30:00Z", "updatedAt": "2026-04-15T09:30:00Z" })
         );
         assert_eq!(

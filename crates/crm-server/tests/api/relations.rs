@@ -78,7 +78,7 @@ test_both! {
 
         app.take_statement_count();
         let data = app.data(by_id, json!({ "c": client.id })).await;
-        assert_eq!(data["client"], json!({ "companyName": "Acme", "assignedTo": { "id": rep, "username": "rita", "role": "COMMERCIAL" } }));
+        assert_eq!(data["client"], json!({ "companyName": "Acme", "assignedTo": { "id": rep, "username": "rita", "role": "commercial" } }));
         assert_eq!(app.take_statement_count(), 1, "the client and its user in one statement");
 
         // No one assigned: the join finds nothing and the field is null, with no other statement.
@@ -409,7 +409,7 @@ test_both! {
             .await;
         assert_eq!(
             data["clients"]["nodes"][0]["c"],
-            json!({ "totalCount": 3, "nodes": [{ "status": "ACTIVE" }, { "status": "ACTIVE" }, { "status": "ACTIVE" }] })
+            json!({ "totalCount": 3, "nodes": [{ "status": "active" }, { "status": "active" }, { "status": "active" }] })
         );
 
         // Fields come back in the order they were selected.
@@ -462,7 +462,7 @@ test_both! {
         let edge = &node["contracts"]["edges"][0];
         assert!(edge["cursor"].is_string());
         assert_eq!(edge["node"]["__typename"], "Contract");
-        assert_eq!(edge["node"]["status"], "ACTIVE");
+        assert_eq!(edge["node"]["status"], "active");
         assert_eq!(
             edge["node"]["payments"]["nodes"][0],
             json!({ "amount": "10.25", "reference": "VIR-0001", "paymentDate": "2026-04-15",

@@ -25,7 +25,7 @@ test_both! {
                 "{ users { totalCount } clients(first: 3, orderBy: [{ field: ID }]) { totalCount nodes { id companyName } }
                    clientNotes { totalCount } documents { totalCount } oauthEmailAccounts { totalCount }
                    overpaid: contracts(filter: { outstandingAmount: { lt: \"0\" } }) { totalCount }
-                   unsignedPaid: payments(filter: { contract: { status: { in: [DRAFT, CANCELLED] } } }) { totalCount } }",
+                   unsignedPaid: payments(filter: { contract: { status: { in: [draft, cancelled] } } }) { totalCount } }",
                 Value::Null,
             )
             .await;

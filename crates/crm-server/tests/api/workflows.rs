@@ -43,7 +43,7 @@ test_both! {
         assert_eq!(assigned["assignClient"]["assignedTo"]["username"], "judy");
 
         let signed = app.data(SIGN, json!({ "id": contract.id })).await;
-        assert_eq!(signed["signContract"]["status"], "ACTIVE");
+        assert_eq!(signed["signContract"]["status"], "active");
         assert!(signed["signContract"]["signedAt"].is_string());
         let response = app.gql(SIGN, json!({ "id": contract.id })).await;
         assert_eq!(response["errors"][0]["extensions"]["reason"], "INVALID_TRANSITION", "{response}");
@@ -51,7 +51,7 @@ test_both! {
         let done = app
             .data("mutation($id: UUID!) { completeContract(id: $id) { status } }", json!({ "id": contract.id }))
             .await;
-        assert_eq!(done["completeContract"]["status"], "COMPLETED");
+        assert_eq!(done["completeContract"]["status"], "completed");
         let response = app
             .gql("mutation($id: UUID!) { cancelContract(id: $id, reason: \"late\") { status } }", json!({ "id": contract.id }))
             .await;
@@ -97,7 +97,7 @@ test_both! {
         // The client is derived from the contract, and a different one is refused.
         let paid = app.data(RECORD, json!({ "input": { "contractId": active.id, "amount": "60.00" } })).await;
         assert_eq!(paid["recordPayment"]["clientId"], json!(client.id));
-        assert_eq!(paid["recordPayment"]["status"], "COMPLETED");
+        assert_eq!(paid["recordPayment"]["status"], "completed");
         assert_eq!(paid["recordPayment"]["contract"], json!({ "paidAmount": "60.00", "outstandingAmount": "40.00" }));
         let response = app
             .gql(
@@ -117,7 +117,7 @@ test_both! {
         let payment_id = paid["recordPayment"]["id"].clone();
         let refund = "mutation($id: UUID!) { refundPayment(id: $id) { status contract { paidAmount } } }";
         let refunded = app.data(refund, json!({ "id": payment_id })).await;
-        assert_eq!(refunded["refundPayment"], json!({ "status": "REFUNDED", "contract": { "paidAmount": "40.00" } }));
+        assert_eq!(refunded["refundPayment"], json!({ "status": "refunded", "contract": { "paidAmount": "40.00" } }));
         let response = app.gql(refund, json!({ "id": payment_id })).await;
         assert_eq!(response["errors"][0]["extensions"]["reason"], "NOT_REFUNDABLE", "{response}");
         let response = app.gql("mutation($id: UUID!) { deletePayment(id: $id) }", json!({ "id": payment_id })).await;
@@ -172,7 +172,7 @@ test_both! {
         let data = app
             .data("query($id: UUID!) { contract(id: $id) { status signedAt payments { totalCount } } }", json!({ "id": contract.id }))
             .await;
-        assert_eq!(data["contract"], json!({ "status": "DRAFT", "signedAt": "2026-02-20T09:30:00Z", "payments": { "totalCount": 0 } }));
+        assert_eq!(data["contract"], json!({ "status": "draft", "signedAt": "2026-02-20T09:30:00Z", "payments": { "totalCount": 0 } }));
     }
 }
 
@@ -226,18 +226,18 @@ test_both! {
                 json!({ "input": { "contractId": contract.id, "amount": "60.00", "paymentDate": "2026-05-01" } }),
             )
             .await;
-        assert_eq!(pending["createPayment"]["status"], "PENDING");
+        assert_eq!(pending["createPayment"]["status"], "pending");
         let update_payment = "mutation($id: UUID!, $input: UpdatePaymentInput!) { updatePayment(id: $id, input: $input) { status amount } }";
         let response = app
-            .gql(update_payment, json!({ "id": pending["createPayment"]["id"], "input": { "status": "COMPLETED" } }))
+            .gql(update_payment, json!({ "id": pending["createPayment"]["id"], "input": { "status": "completed" } }))
             .await;
         assert_eq!(response["errors"][0]["extensions"]["reason"], "OVERPAYMENT", "{response}");
         let done = app
-            .data(update_payment, json!({ "id": pending["createPayment"]["id"], "input": { "status": "COMPLETED", "amount": "50" } }))
+            .data(update_payment, json!({ "id": pending["createPayment"]["id"], "input": { "status": "completed", "amount": "50" } }))
             .await;
-        assert_eq!(done["updatePayment"], json!({ "status": "COMPLETED", "amount": "50.00" }));
+        assert_eq!(done["updatePayment"], json!({ "status": "completed", "amount": "50.00" }));
         let response = app
-            .gql(update_payment, json!({ "id": paid["recordPayment"]["id"], "input": { "status": "REFUNDED" } }))
+            .gql(update_payment, json!({ "id": paid["recordPayment"]["id"], "input": { "status": "refunded" } }))
             .await;
         assert_error(&response, "BAD_USER_INPUT", "status");
         let deleted = app

@@ -26,7 +26,7 @@ test_both! {
             .await;
         let c = &ok["createClient"];
         assert_eq!(c["companyName"], "Acme");
-        assert_eq!(c["status"], "PROSPECT");
+        assert_eq!(c["status"], "prospect");
         assert_eq!(c["kycCompleted"], false);
         assert_eq!(app.system_notes(&c["id"]).await, ["Client Acme created"]);
 
@@ -63,11 +63,11 @@ test_both! {
         let id = created["createClient"]["id"].clone();
         let q = "mutation($id: UUID!, $input: UpdateClientInput!) {
                    updateClient(id: $id, input: $input) { companyName email phone status updatedAt } }";
-        let updated = app.data(q, json!({ "id": id, "input": { "email": null, "status": "ACTIVE" } })).await;
+        let updated = app.data(q, json!({ "id": id, "input": { "email": null, "status": "active" } })).await;
         assert_eq!(updated["updateClient"]["companyName"], "Acme");
         assert_eq!(updated["updateClient"]["email"], Value::Null);
         assert_eq!(updated["updateClient"]["phone"], "0123456789");
-        assert_eq!(updated["updateClient"]["status"], "ACTIVE");
+        assert_eq!(updated["updateClient"]["status"], "active");
         assert_eq!(app.system_notes(&id).await, ["Client Acme created", "status changed from prospect to active"]);
 
         let response = app.gql(q, json!({ "id": id, "input": { "companyName": null } })).await;
@@ -110,7 +110,7 @@ test_both! {
         let ok = app.data(CREATE_CONTRACT, json!({ "input": base })).await;
         assert_eq!(ok["createContract"]["amount"], "1200.50");
         assert_eq!(ok["createContract"]["currency"], "EUR");
-        assert_eq!(ok["createContract"]["status"], "DRAFT");
+        assert_eq!(ok["createContract"]["status"], "draft");
 
         let with = |patch: Value| {
             let mut input = base.clone();
