@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use async_graphql::ParseRequestError;
+use async_graphql::{ParseRequestError, ValidationMode};
 use async_graphql_axum::GraphQLRequest;
 use async_graphql_axum::rejection::GraphQLRejection;
 use axum::Router;
@@ -40,6 +40,8 @@ pub struct AppState {
     /// Where the GraphQL read path's statements run.
     pub reader: Reader,
     pub schema: CrmSchema,
+    /// The same schema checking only the limits, for requests known to pass validation.
+    pub schema_known: CrmSchema,
     pub page_limits: PageLimits,
     pub metrics: Arc<Metrics>,
     pub auth: Arc<AuthService>,
@@ -103,7 +105,17 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
         .map_err(|err| tracing::error!(error = %err, "mailbox token keys unusable"))
         .ok();
     let auth = Arc::new(AuthService::new(db.clone(), &config.auth));
-    let schema = build_schema(Some(db.clone()), limits, cipher, Some(auth.clone()));
+    let build = |validation| {
+        build_schema(
+            Some(db.clone()),
+            limits,
+            cipher.clone(),
+            Some(auth.clone()),
+            validation,
+        )
+    };
+    let schema = build(ValidationMode::Strict);
+    let schema_known = build(ValidationMode::Fast);
     let page_limits = PageLimits {
         default_size: config.server.default_page_size,
         max_size: config.server.max_page_size,
@@ -112,6 +124,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
         db,
         reader,
         schema,
+        schema_known,
         page_limits,
         metrics,
         auth,
@@ -179,12 +192,25 @@ async fn graphql_handler(
     // once; the semaphore is never closed, so acquiring cannot fail.
     let _turn = state.executions.acquire().await.ok();
     let mut request = request.into_inner();
-    let read_only = state.documents.prepare(&mut request);
-    let loaders = Loaders::new(state.reader.clone(), state.page_limits, auth, read_only);
+    let prepared = state.documents.prepare(&mut request);
+    let loaders = Loaders::new(
+        state.reader.clone(),
+        state.page_limits,
+        auth,
+        prepared.read_only,
+    );
     let dispatcher = loaders.dispatcher();
     let request = request.data(loaders).data(client);
     let query = request.query.clone();
-    let mut response = batch::drive(dispatcher, state.schema.execute(request)).await;
+    let schema = if prepared.known {
+        &state.schema_known
+    } else {
+        &state.schema
+    };
+    let mut response = batch::drive(dispatcher, schema.execute(request)).await;
+    if response.errors.is_empty() {
+        state.documents.ran_cleanly(&prepared);
+    }
     errors::classify_response(&mut response, &query);
     crate::graphql::response::into_response(response)
 }

@@ -1,6 +1,6 @@
 //! Schema assembly: one root object per domain, merged.
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema, ValidationMode};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::{AuthMutation, AuthQuery, AuthService};
@@ -62,16 +62,20 @@ impl Default for SchemaLimits {
 }
 
 /// Builds the schema. `db` is `None` only to print the SDL.
+/// `validation`: `Strict` (every rule) except for the schema that runs requests known to pass
+/// them (see `graphql::documents`), which checks only the limits (`Fast`).
 pub fn build_schema(
     db: Option<DatabaseConnection>,
     limits: SchemaLimits,
     cipher: Option<std::sync::Arc<crate::secrets::TokenCipher>>,
     auth: Option<std::sync::Arc<AuthService>>,
+    validation: ValidationMode,
 ) -> CrmSchema {
     // No extensions: the row fast path (`graphql::rows`) does not call per-field hooks.
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity);
+        .limit_complexity(limits.max_complexity)
+        .validation_mode(validation);
     if let Some(db) = db {
         builder = builder.data(db);
     }
@@ -89,5 +93,12 @@ pub fn build_schema(
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None, SchemaLimits::default(), None, None).sdl()
+    build_schema(
+        None,
+        SchemaLimits::default(),
+        None,
+        None,
+        ValidationMode::Strict,
+    )
+    .sdl()
 }

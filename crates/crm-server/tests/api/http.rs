@@ -3,7 +3,9 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 
-use crate::helpers::test_config;
+use serde_json::json;
+
+use crate::helpers::{fixtures, test_config};
 
 test_both! {
     async fn health_reports_the_database(app) {
@@ -75,5 +77,34 @@ test_both! {
             .and_then(|n| n.parse().ok())
             .unwrap();
         assert!(statements >= 1, "{body}");
+    }
+}
+
+test_both! {
+    async fn a_request_that_ran_cleanly_is_not_revalidated_but_still_executed(app) {
+        // The same text, operation and variables skip the full validation the second time
+        // (`graphql::documents`): the answer is still computed afresh, and other variables
+        // are still fully validated.
+        let q = "query One($id: UUID!, $first: Int) { client(id: $id) { companyName } clients(first: $first) { totalCount } }";
+        let client = fixtures::client(&app.db, "Known", None).await;
+        let bad = json!({ "id": "not-a-uuid", "first": 5 });
+        let refused = app.gql(q, bad.clone()).await;
+        assert_eq!(refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{refused}");
+        let vars = json!({ "id": client.id, "first": 5 });
+        for _ in 0..3 {
+            let ok = app.gql(q, vars.clone()).await;
+            assert_eq!(ok["data"]["client"]["companyName"], "Known", "{ok}");
+            assert_eq!(ok["data"]["clients"]["totalCount"], 1, "{ok}");
+        }
+        fixtures::client(&app.db, "Another", None).await;
+        let again = app.gql(q, vars.clone()).await;
+        assert_eq!(again["data"]["clients"]["totalCount"], 2, "{again}");
+        // The bad variables get the same answer as before.
+        assert_eq!(app.gql(q, bad).await["errors"], refused["errors"]);
+        // An argument of the wrong type through a variable: refused the same way every time.
+        let wrong = json!({ "id": client.id, "first": "five" });
+        let first = app.gql(q, wrong.clone()).await;
+        assert!(first["errors"][0]["message"].as_str().is_some_and(|m| m.contains("Invalid value")), "{first}");
+        assert_eq!(app.gql(q, wrong).await, first);
     }
 }
