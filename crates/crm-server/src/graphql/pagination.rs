@@ -1,6 +1,7 @@
 //! Relay connections over keyset pagination, one implementation for every list: root lists
 //! (`clients(…)`) and to-many relations (`Client.contracts(…)`), the latter loaded for all
-//! parents of a level in one statement with `ROW_NUMBER() OVER (PARTITION BY parent …)`.
+//! parents of a level in one statement with `ROW_NUMBER() OVER (PARTITION BY parent …)` (on
+//! SQLite, first without the window: see [`fetch_children`]).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -435,14 +436,25 @@ impl<R> Default for Page<R> {
 }
 
 /// Rows of a page with, on relation pages, the parent each belongs to and its position in
-/// the parent's page (the window's row number).
+/// the parent's page (the window's row number; 0 when the rows come in order).
 type Decoded<R> = Vec<(Option<(Uuid, i64)>, Edge<R>)>;
+
+/// What follows a row's selected columns and sort keys.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Parent {
+    /// Nothing (root lists).
+    None,
+    /// The parent's id (`__parent`).
+    Id,
+    /// The parent's id and the row's number in its page (`__rn`).
+    IdAndNumber,
+}
 
 fn decode_rows<R: Listable>(
     rows: Vec<sea_orm::QueryResult>,
     plan: &Plan<R::OrderField>,
     selected: ColumnSet,
-    parent: bool,
+    parent: Parent,
     backend: DbBackend,
 ) -> Result<Decoded<R>, AppError> {
     type Model<R> = <<R as Record>::Entity as EntityTrait>::Model;
@@ -463,12 +475,14 @@ fn decode_rows<R: Listable>(
                 backend,
             )?);
         }
-        let parent = if parent {
-            let id = read_at::<Option<Uuid>>(&row, parent_at, backend)?;
-            let number = read_at::<i64>(&row, parent_at + 1, backend)?;
-            id.map(|id| (id, number))
-        } else {
-            None
+        let parent = match parent {
+            Parent::None => None,
+            Parent::Id => read_at::<Option<Uuid>>(&row, parent_at, backend)?.map(|id| (id, 0)),
+            Parent::IdAndNumber => {
+                let id = read_at::<Option<Uuid>>(&row, parent_at, backend)?;
+                let number = read_at::<i64>(&row, parent_at + 1, backend)?;
+                id.map(|id| (id, number))
+            }
         };
         decoded.push((
             parent,
@@ -543,10 +557,16 @@ pub async fn fetch_page<R: Listable>(
         None if count_here => Some(0),
         _ => None,
     };
-    let edges = decode_rows::<R>(rows, &plan, columns, false, db.get_database_backend())?
-        .into_iter()
-        .map(|(_, e)| e)
-        .collect();
+    let edges = decode_rows::<R>(
+        rows,
+        &plan,
+        columns,
+        Parent::None,
+        db.get_database_backend(),
+    )?
+    .into_iter()
+    .map(|(_, e)| e)
+    .collect();
     let page = finish_page(edges, &plan);
     let count = match total {
         Some(total) => CountSource::Known(total),
@@ -580,6 +600,37 @@ pub async fn fetch_children<R: Listable>(
         &scope,
     )?;
     inner.expr_as(scope.col(parent_col), Alias::new("__parent"));
+    let backend = db.get_database_backend();
+    // SQLite computes the window slowly (twice the time of the same rows without it, on the
+    // nested page), so it first gets the rows ordered by parent and page order, at most as
+    // many as the pages can hold plus one: fewer than that means every matching row is there,
+    // and each parent's page is its first rows; as many means some parent has more rows than
+    // the pages need, and the window statement runs after all.
+    if backend == DbBackend::Sqlite {
+        let cap = parents
+            .len()
+            .saturating_mul(plan.limit + 1)
+            .saturating_add(1);
+        let mut ordered = inner.clone();
+        ordered.order_by(
+            (Alias::new(&scope.alias), Alias::new(parent_col)),
+            Order::Asc,
+        );
+        for (expr, order) in plan.order_exprs(&scope) {
+            ordered.order_by_expr(expr, order);
+        }
+        ordered.limit(cap as u64);
+        let rows = db.query_all(&ordered).await?;
+        if rows.len() < cap {
+            let mut grouped: HashMap<Uuid, Vec<Edge<R>>> = HashMap::with_capacity(parents.len());
+            for (parent, edge) in decode_rows::<R>(rows, &plan, columns, Parent::Id, backend)? {
+                if let Some((parent, _)) = parent {
+                    grouped.entry(parent).or_default().push(edge);
+                }
+            }
+            return Ok(pages_of_parents(parents, grouped, &plan));
+        }
+    }
     let mut window =
         WindowStatement::partition_by((Alias::new(&scope.alias), Alias::new(parent_col)));
     for (expr, order) in plan.order_exprs(&scope) {
@@ -594,22 +645,36 @@ pub async fn fetch_children<R: Listable>(
         .and_where(Expr::col((Alias::new("w"), Alias::new("__rn"))).lte(plan.limit as i64 + 1))
         .to_owned();
     let rows = db.query_all(&outer).await?;
-    let mut grouped: HashMap<Uuid, Vec<(i64, Edge<R>)>> = HashMap::with_capacity(parents.len());
-    for (parent, edge) in decode_rows::<R>(rows, &plan, columns, true, db.get_database_backend())? {
+    let mut numbered: HashMap<Uuid, Vec<(i64, Edge<R>)>> = HashMap::with_capacity(parents.len());
+    for (parent, edge) in decode_rows::<R>(rows, &plan, columns, Parent::IdAndNumber, backend)? {
         if let Some((parent, number)) = parent {
-            grouped.entry(parent).or_default().push((number, edge));
+            numbered.entry(parent).or_default().push((number, edge));
         }
     }
-    // Every parent gets its page, empty ones included (their pageInfo still reflects the cursors).
-    Ok(parents
+    let grouped = numbered
+        .into_iter()
+        .map(|(parent, mut rows)| {
+            rows.sort_unstable_by_key(|(number, _)| *number);
+            (parent, rows.into_iter().map(|(_, edge)| edge).collect())
+        })
+        .collect();
+    Ok(pages_of_parents(parents, grouped, &plan))
+}
+
+/// Every parent's page from its rows in page order, empty ones included (their pageInfo
+/// still reflects the cursors).
+fn pages_of_parents<R, O: SortField>(
+    parents: &[Uuid],
+    mut grouped: HashMap<Uuid, Vec<Edge<R>>>,
+    plan: &Plan<O>,
+) -> HashMap<Uuid, Page<R>> {
+    parents
         .iter()
         .map(|parent| {
-            let mut numbered = grouped.remove(parent).unwrap_or_default();
-            numbered.sort_unstable_by_key(|(number, _)| *number);
-            let edges = numbered.into_iter().map(|(_, edge)| edge).collect();
-            (*parent, finish_page(edges, &plan))
+            let edges = grouped.remove(parent).unwrap_or_default();
+            (*parent, finish_page(edges, plan))
         })
-        .collect())
+        .collect()
 }
 
 /// Counts rows per parent, for `totalCount` on relations.

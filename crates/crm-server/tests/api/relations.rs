@@ -215,6 +215,42 @@ test_both! {
 }
 
 test_both! {
+    async fn a_parent_with_many_more_rows_than_the_others_gets_the_same_pages(app) {
+        // On SQLite a level's rows are read in order, at most as many as the pages can hold
+        // plus one, and with the window when a parent has more: both ways answer alike.
+        seed_nested(&app, 3).await;
+        let clients = app.data("{ clients(orderBy: [{ field: COMPANY_NAME }]) { nodes { id } } }", Value::Null).await;
+        let crowded: uuid::Uuid = serde_json::from_value(clients["clients"]["nodes"][0]["id"].clone()).unwrap();
+        for n in 0..10 {
+            fixtures::contract(&app.db, crowded, &format!("M-{n:02}"), "5.00", ContractStatus::Draft).await;
+        }
+        // 13 + 3 + 3 contracts; 2 per page holds 3 × 3 + 1 = 10 (the window), 20 per page 64.
+        for first in [2, 20] {
+            let selection = "pageInfo { hasNextPage } nodes { contractNumber }";
+            let order = "orderBy: [{ field: CONTRACT_NUMBER }]";
+            let nested = app
+                .data(
+                    &format!("{{ clients(orderBy: [{{ field: COMPANY_NAME }}]) {{ nodes {{ id contracts(first: {first}, {order}) {{ {selection} }} }} }} }}"),
+                    Value::Null,
+                )
+                .await;
+            for node in nested["clients"]["nodes"].as_array().unwrap() {
+                let alone = app
+                    .data(
+                        &format!("query($c: UUID!) {{ contracts(first: {first}, {order}, filter: {{ clientId: {{ eq: $c }} }}) {{ {selection} }} }}"),
+                        json!({ "c": node["id"] }),
+                    )
+                    .await;
+                assert_eq!(node["contracts"], alone["contracts"], "first {first}");
+            }
+            let crowded_page = &nested["clients"]["nodes"][0]["contracts"];
+            assert_eq!(crowded_page["nodes"].as_array().unwrap().len(), first.min(13));
+            assert_eq!(crowded_page["pageInfo"]["hasNextPage"], first < 13);
+        }
+    }
+}
+
+test_both! {
     async fn relation_pages_match_the_root_list_of_each_parent(app) {
         seed_nested(&app, 4).await;
         // Start dates only on some contracts: a nullable sort key.
