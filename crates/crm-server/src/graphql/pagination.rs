@@ -1,7 +1,8 @@
 //! Relay connections over keyset pagination, one implementation for every list: root lists
 //! (`clients(…)`) and to-many relations (`Client.contracts(…)`), the latter loaded for all
-//! parents of a level in one statement with `ROW_NUMBER() OVER (PARTITION BY parent …)` (on
-//! SQLite, first without the window: see [`fetch_children`]).
+//! parents of a level in one statement: ordered by parent, or with `ROW_NUMBER() OVER
+//! (PARTITION BY parent …)` when a parent has more rows than the pages need (see
+//! [`fetch_children`]).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -579,7 +580,8 @@ pub async fn fetch_page<R: Listable>(
     Ok(Connection::new(Arc::new(page), count))
 }
 
-/// Fetches the pages of a to-many relation for many parents in one statement.
+/// Fetches the pages of a to-many relation for many parents in one statement (two when a
+/// parent has more rows than the pages hold).
 pub async fn fetch_children<R: Listable>(
     db: &Reader,
     viewer: Viewer,
@@ -601,12 +603,12 @@ pub async fn fetch_children<R: Listable>(
     )?;
     inner.expr_as(scope.col(parent_col), Alias::new("__parent"));
     let backend = db.get_database_backend();
-    // SQLite computes the window slowly (twice the time of the same rows without it, on the
-    // nested page), so it first gets the rows ordered by parent and page order, at most as
-    // many as the pages can hold plus one: fewer than that means every matching row is there,
-    // and each parent's page is its first rows; as many means some parent has more rows than
-    // the pages need, and the window statement runs after all.
-    if backend == DbBackend::Sqlite {
+    // The rows ordered by parent and page order, at most as many as the pages can hold plus
+    // one: fewer than that means every matching row is there, and each parent's page is its
+    // first rows; as many means some parent has more rows than the pages need, and the window
+    // statement runs after all. The window costs: on the nested page's payments, SQLite took
+    // twice the time of the same rows without it, PostgreSQL a sixth more.
+    {
         let cap = parents
             .len()
             .saturating_mul(plan.limit + 1)
