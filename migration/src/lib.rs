@@ -23,6 +23,7 @@ mod m20261125_000008_updated_at_triggers;
 mod m20261125_000009_payment_idempotency_key;
 mod m20261125_000010_auth_sessions_and_api_tokens;
 mod m20261130_000011_clients_company_name_lower;
+mod m20261130_000012_sqlite_relation_order_indexes;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_payment_idempotency_key::Migration),
             Box::new(m20261125_000010_auth_sessions_and_api_tokens::Migration),
             Box::new(m20261130_000011_clients_company_name_lower::Migration),
+            Box::new(m20261130_000012_sqlite_relation_order_indexes::Migration),
         ]
     }
 }

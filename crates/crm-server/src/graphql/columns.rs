@@ -12,7 +12,7 @@
 
 use async_graphql::Context;
 use sea_orm::sea_query::{Alias, SelectStatement};
-use sea_orm::{DbBackend, DbErr, EntityTrait, QueryResult};
+use sea_orm::{DbErr, EntityTrait, QueryResult};
 
 use crate::graphql::pagination::Listable;
 use crate::graphql::rows::Need;
@@ -67,16 +67,10 @@ pub trait PartialModel: Sized {
     /// The columns, in the order of the model's fields.
     const COLUMNS: &'static [&'static str];
 
-    /// The model from a row (of `backend`) whose values from position `first` on are the
-    /// columns of `set`, in the order of [`PartialModel::COLUMNS`]; the others take their
+    /// The model from a row whose values from position `first` on are the columns of `set`, in the order of [`PartialModel::COLUMNS`]; the others take their
     /// type's default. Read by position ([`read_at`](crate::graphql::decode::read_at)): by name, each value was a hash-map
     /// lookup of its column's name.
-    fn from_partial(
-        row: &QueryResult,
-        set: ColumnSet,
-        first: usize,
-        backend: DbBackend,
-    ) -> Result<Self, DbErr>;
+    fn from_partial(row: &QueryResult, set: ColumnSet, first: usize) -> Result<Self, DbErr>;
 }
 
 /// Implements [`PartialModel`]: `partial_model!(payments::Model { id, contract_id, … })`,
@@ -91,7 +85,6 @@ macro_rules! partial_model {
                 row: &sea_orm::QueryResult,
                 set: $crate::graphql::columns::ColumnSet,
                 first: usize,
-                backend: sea_orm::DbBackend,
             ) -> Result<Self, sea_orm::DbErr> {
                 #[allow(non_camel_case_types, clippy::enum_variant_names)]
                 enum Index { $($col),* }
@@ -103,7 +96,7 @@ macro_rules! partial_model {
                 };
                 Ok(Self {
                     $($col: if set.has(Index::$col as usize) {
-                        $crate::graphql::decode::read_at(row, next(), backend)?
+                        $crate::graphql::decode::read_at(row, next())?
                     } else {
                         Default::default()
                     },)*

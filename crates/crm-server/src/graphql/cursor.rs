@@ -50,32 +50,26 @@ pub enum SortValue {
 }
 
 impl SortValue {
-    /// Reads the value at position `index` of `row` (of `backend`) as a value of `kind`.
-    pub fn read(
-        row: &QueryResult,
-        index: usize,
-        kind: KeyKind,
-        backend: DbBackend,
-    ) -> Result<SortValue, AppError> {
+    /// Reads the value at position `index` of `row` as a value of `kind`.
+    pub fn read(row: &QueryResult, index: usize, kind: KeyKind) -> Result<SortValue, AppError> {
         fn read<T>(
             row: &QueryResult,
             index: usize,
-            backend: DbBackend,
             wrap: fn(T) -> SortValue,
         ) -> Result<SortValue, AppError>
         where
             Option<T>: ReadAt,
         {
-            Ok(read_at::<Option<T>>(row, index, backend)?.map_or(SortValue::Null, wrap))
+            Ok(read_at::<Option<T>>(row, index)?.map_or(SortValue::Null, wrap))
         }
         match kind {
-            KeyKind::Text => read(row, index, backend, SortValue::Text),
-            KeyKind::Decimal => read(row, index, backend, SortValue::Decimal),
-            KeyKind::Int => read(row, index, backend, SortValue::Int),
-            KeyKind::Bool => read(row, index, backend, SortValue::Bool),
-            KeyKind::Date => read(row, index, backend, SortValue::Date),
-            KeyKind::Timestamp => read(row, index, backend, SortValue::Timestamp),
-            KeyKind::Uuid => read(row, index, backend, SortValue::Uuid),
+            KeyKind::Text => read(row, index, SortValue::Text),
+            KeyKind::Decimal => read(row, index, SortValue::Decimal),
+            KeyKind::Int => read(row, index, SortValue::Int),
+            KeyKind::Bool => read(row, index, SortValue::Bool),
+            KeyKind::Date => read(row, index, SortValue::Date),
+            KeyKind::Timestamp => read(row, index, SortValue::Timestamp),
+            KeyKind::Uuid => read(row, index, SortValue::Uuid),
         }
     }
 

@@ -10,18 +10,24 @@
 //! type, a null in a non-null field, a `numeric` that does not fit, an infinite date) goes
 //! the usual way, which reads it or reports the error it always did.
 //!
+//! SQLite: [`ReadAt::read_sqlite`] reads the value's storage class (text, integer, real,
+//! blob) straight from the row, without SeaORM's and sqlx's type checks; dates are parsed by
+//! hand when they are `YYYY-MM-DD` (sqlx parsed them with a format string, and a fifth of
+//! the nested page's decoding went there), timestamps as RFC 3339 (what sqlx tries first).
 //! SQLite keeps decimals as binary floating point and SeaORM converted each double to its
 //! exact binary expansion (1,500 instructions a value, a twentieth of the nested page); the
 //! double's shortest decimal text holds the digits that were stored (up to 15 significant
-//! digits: a `NUMERIC(12, 2)` amount has at most 12), and is read instead.
+//! digits: a `NUMERIC(12, 2)` amount has at most 12), and is read instead. Whatever else
+//! (another storage class, another text) goes the usual way.
 
 use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::sqlx::ValueRef as _;
 use sea_orm::sqlx::postgres::{PgValueFormat, PgValueRef};
-use sea_orm::{ActiveEnum, DbBackend, DbErr, Iterable, QueryResult, TryGetable};
+use sea_orm::sqlx::sqlite::{Sqlite, SqliteValueRef};
+use sea_orm::sqlx::{Decode, Row as _, TypeInfo as _, ValueRef as _};
+use sea_orm::{ActiveEnum, DbErr, Iterable, QueryResult, TryGetable};
 use uuid::Uuid;
 
 /// A value read from its binary format.
@@ -40,32 +46,62 @@ pub trait FromPgBinary: Sized {
     }
 }
 
+/// A SQLite value as stored (its storage class).
+pub enum Stored<'r> {
+    Integer(i64),
+    Real(f64),
+    Text(&'r str),
+    Blob(&'r [u8]),
+}
+
+impl<'r> Stored<'r> {
+    /// The value of `value`, `None` for null (or a class sqlx does not name).
+    fn of(value: SqliteValueRef<'r>) -> Option<Stored<'r>> {
+        if value.is_null() {
+            return None;
+        }
+        let class = value.type_info();
+        match class.name() {
+            "INTEGER" => <i64 as Decode<Sqlite>>::decode(value)
+                .ok()
+                .map(Stored::Integer),
+            "REAL" => <f64 as Decode<Sqlite>>::decode(value)
+                .ok()
+                .map(Stored::Real),
+            "TEXT" => <&str as Decode<Sqlite>>::decode(value)
+                .ok()
+                .map(Stored::Text),
+            "BLOB" => <&[u8] as Decode<Sqlite>>::decode(value)
+                .ok()
+                .map(Stored::Blob),
+            _ => None,
+        }
+    }
+}
+
+/// A value read from what SQLite stores.
+pub trait FromSqlite: Sized {
+    /// The value of `stored`; `None` when it is not one this reads.
+    fn from_sqlite(stored: Stored<'_>) -> Option<Self>;
+}
+
 /// A model field's type, read without SeaORM's decoding when it can be.
 pub trait ReadAt: TryGetable {
     /// The value of a PostgreSQL row (or why there is none), or `None` for the usual way.
     fn read_pg(value: &PgValueRef<'_>) -> Option<Result<Self, DbErr>>;
 
-    /// Whether a SQLite row holds it as a double ([`ReadAt::from_double`]).
-    const FROM_DOUBLE: bool = false;
-
-    /// The value of a SQLite row's double, or `None` for the usual way.
-    fn from_double(_double: Option<f64>) -> Option<Self> {
-        None
-    }
+    /// The value of a SQLite row, or `None` for the usual way.
+    fn read_sqlite(value: SqliteValueRef<'_>) -> Option<Self>;
 }
 
-/// The value at position `index` of a row of `backend`, as SeaORM reads it.
-pub fn read_at<T: ReadAt>(row: &QueryResult, index: usize, backend: DbBackend) -> Result<T, DbErr> {
-    if let Some(value) = row
-        .try_as_pg_row()
-        .and_then(|pg| sea_orm::sqlx::Row::try_get_raw(pg, index).ok())
-        .and_then(|value| T::read_pg(&value))
-    {
-        return value;
-    }
-    if T::FROM_DOUBLE
-        && backend == DbBackend::Sqlite
-        && let Some(value) = T::from_double(row.try_get_by_index(index)?)
+/// The value at position `index` of a row, as SeaORM reads it.
+pub fn read_at<T: ReadAt>(row: &QueryResult, index: usize) -> Result<T, DbErr> {
+    if let Some(pg) = row.try_as_pg_row() {
+        if let Some(value) = pg.try_get_raw(index).ok().and_then(|v| T::read_pg(&v)) {
+            return value;
+        }
+    } else if let Some(sqlite) = row.try_as_sqlite_row()
+        && let Some(value) = sqlite.try_get_raw(index).ok().and_then(T::read_sqlite)
     {
         return Ok(value);
     }
@@ -104,11 +140,21 @@ macro_rules! read_at {
             fn read_pg(value: &PgValueRef<'_>) -> Option<Result<Self, DbErr>> {
                 binary(value)
             }
+            fn read_sqlite(value: SqliteValueRef<'_>) -> Option<Self> {
+                <$ty>::from_sqlite(Stored::of(value)?)
+            }
         }
 
         impl ReadAt for Option<$ty> {
             fn read_pg(value: &PgValueRef<'_>) -> Option<Result<Self, DbErr>> {
                 optional(value)
+            }
+            fn read_sqlite(value: SqliteValueRef<'_>) -> Option<Self> {
+                if value.is_null() {
+                    Some(None)
+                } else {
+                    <$ty>::from_sqlite(Stored::of(value)?).map(Some)
+                }
             }
         }
     )*};
@@ -118,6 +164,7 @@ read_at!(
     String,
     bool,
     i64,
+    Decimal,
     NaiveDate,
     DateTime<Utc>,
     entity::ClientStatus,
@@ -126,25 +173,81 @@ read_at!(
     entity::Role,
 );
 
-impl ReadAt for Decimal {
-    fn read_pg(value: &PgValueRef<'_>) -> Option<Result<Self, DbErr>> {
-        binary(value)
-    }
-    const FROM_DOUBLE: bool = true;
-    fn from_double(double: Option<f64>) -> Option<Self> {
-        decimal_of_double(double?)
+impl FromSqlite for Uuid {
+    fn from_sqlite(stored: Stored<'_>) -> Option<Self> {
+        match stored {
+            Stored::Blob(bytes) => Uuid::from_slice(bytes).ok(),
+            _ => None,
+        }
     }
 }
 
-impl ReadAt for Option<Decimal> {
-    fn read_pg(value: &PgValueRef<'_>) -> Option<Result<Self, DbErr>> {
-        optional(value)
+impl FromSqlite for String {
+    fn from_sqlite(stored: Stored<'_>) -> Option<Self> {
+        match stored {
+            Stored::Text(text) => Some(text.to_owned()),
+            _ => None,
+        }
     }
-    const FROM_DOUBLE: bool = true;
-    fn from_double(double: Option<f64>) -> Option<Self> {
-        match double {
-            Some(double) => decimal_of_double(double).map(Some),
-            None => Some(None),
+}
+
+impl FromSqlite for bool {
+    fn from_sqlite(stored: Stored<'_>) -> Option<Self> {
+        match stored {
+            Stored::Integer(n) => Some(n != 0),
+            _ => None,
+        }
+    }
+}
+
+impl FromSqlite for i64 {
+    fn from_sqlite(stored: Stored<'_>) -> Option<Self> {
+        match stored {
+            Stored::Integer(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+/// Doubles from their shortest text; integers (SQLite stores `100.0` as `100`) as they are.
+impl FromSqlite for Decimal {
+    fn from_sqlite(stored: Stored<'_>) -> Option<Self> {
+        match stored {
+            Stored::Real(double) => decimal_of_double(double),
+            Stored::Integer(n) => Some(Decimal::from(n)),
+            _ => None,
+        }
+    }
+}
+
+/// `YYYY-MM-DD` only.
+impl FromSqlite for NaiveDate {
+    fn from_sqlite(stored: Stored<'_>) -> Option<Self> {
+        let Stored::Text(text) = stored else {
+            return None;
+        };
+        let bytes = text.as_bytes();
+        if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+            return None;
+        }
+        let number = |range: std::ops::Range<usize>| {
+            bytes[range].iter().try_fold(0u32, |n, &b| {
+                b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+            })
+        };
+        let year = i32::try_from(number(0..4)?).ok()?;
+        NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)
+    }
+}
+
+/// RFC 3339, what sqlx tries first.
+impl FromSqlite for DateTime<Utc> {
+    fn from_sqlite(stored: Stored<'_>) -> Option<Self> {
+        match stored {
+            Stored::Text(text) => DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|t| t.with_timezone(&Utc)),
+            _ => None,
         }
     }
 }
@@ -302,6 +405,15 @@ macro_rules! text_enums {
                     .iter()
                     .find(|(text, _)| text.as_bytes() == bytes)
                     .map(|(_, value)| *value)
+            }
+        }
+
+        impl FromSqlite for $ty {
+            fn from_sqlite(stored: Stored<'_>) -> Option<Self> {
+                match stored {
+                    Stored::Text(text) => <$ty>::from_pg_binary(text.as_bytes()),
+                    _ => None,
+                }
             }
         }
     )*};

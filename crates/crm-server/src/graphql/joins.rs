@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use async_graphql::Context;
 use sea_orm::sea_query::{Alias, Condition, ExprTrait, JoinType, Query};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait, QueryResult};
+use sea_orm::{ConnectionTrait, DbErr, EntityName, EntityTrait, QueryResult};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
@@ -40,7 +40,7 @@ pub struct ToOne {
     /// The target's columns, in its model's order.
     columns: &'static [&'static str],
     /// Reads the target from a row's values from the given position on, into the store.
-    prime: fn(&QueryResult, usize, DbBackend, &Primed) -> Result<(), DbErr>,
+    prime: fn(&QueryResult, usize, &Primed) -> Result<(), DbErr>,
 }
 
 impl ToOne {
@@ -57,12 +57,7 @@ impl ToOne {
 }
 
 /// Stores the `T` read from `row` at `first`, unless the join found none (NULL id).
-fn prime<T: Record>(
-    row: &QueryResult,
-    first: usize,
-    backend: DbBackend,
-    primed: &Primed,
-) -> Result<(), DbErr> {
+fn prime<T: Record>(row: &QueryResult, first: usize, primed: &Primed) -> Result<(), DbErr> {
     let columns = <Model<T> as PartialModel>::COLUMNS;
     let id_at = columns.iter().position(|c| *c == "id").unwrap_or(0);
     if row
@@ -71,7 +66,7 @@ fn prime<T: Record>(
     {
         return Ok(());
     }
-    let model = <Model<T> as PartialModel>::from_partial(row, ColumnSet::ALL, first, backend)?;
+    let model = <Model<T> as PartialModel>::from_partial(row, ColumnSet::ALL, first)?;
     primed.insert(T::from(model));
     Ok(())
 }
@@ -161,11 +156,10 @@ pub async fn fetch_by_ids<R: Record>(
                 row,
                 ColumnSet::ALL,
                 0,
-                backend,
             )?);
             let mut first = columns.len();
             for relation in &joined {
-                (relation.prime)(row, first, backend, primed)?;
+                (relation.prime)(row, first, primed)?;
                 first += relation.columns.len();
             }
             Ok(record)

@@ -15,7 +15,7 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, ExprTrait, Order, Query, QueryStatementBuilder,
     SelectStatement, WindowStatement,
 };
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
@@ -456,7 +456,6 @@ fn decode_rows<R: Listable>(
     plan: &Plan<R::OrderField>,
     selected: ColumnSet,
     parent: Parent,
-    backend: DbBackend,
 ) -> Result<Decoded<R>, AppError> {
     type Model<R> = <<R as Record>::Entity as EntityTrait>::Model;
     // The row: the selected columns, the sort keys, then (relation pages) the parent and the
@@ -466,22 +465,17 @@ fn decode_rows<R: Listable>(
     // Sized up front: growing it moved every decoded row again at each doubling.
     let mut decoded = Vec::with_capacity(rows.len());
     for row in rows {
-        let model = <Model<R> as PartialModel>::from_partial(&row, selected, 0, backend)?;
+        let model = <Model<R> as PartialModel>::from_partial(&row, selected, 0)?;
         let mut keys = Vec::with_capacity(plan.order.len());
         for (i, o) in plan.order.iter().enumerate() {
-            keys.push(SortValue::read(
-                &row,
-                first_key + i,
-                o.field.kind(),
-                backend,
-            )?);
+            keys.push(SortValue::read(&row, first_key + i, o.field.kind())?);
         }
         let parent = match parent {
             Parent::None => None,
-            Parent::Id => read_at::<Option<Uuid>>(&row, parent_at, backend)?.map(|id| (id, 0)),
+            Parent::Id => read_at::<Option<Uuid>>(&row, parent_at)?.map(|id| (id, 0)),
             Parent::IdAndNumber => {
-                let id = read_at::<Option<Uuid>>(&row, parent_at, backend)?;
-                let number = read_at::<i64>(&row, parent_at + 1, backend)?;
+                let id = read_at::<Option<Uuid>>(&row, parent_at)?;
+                let number = read_at::<i64>(&row, parent_at + 1)?;
                 id.map(|id| (id, number))
             }
         };
@@ -558,16 +552,10 @@ pub async fn fetch_page<R: Listable>(
         None if count_here => Some(0),
         _ => None,
     };
-    let edges = decode_rows::<R>(
-        rows,
-        &plan,
-        columns,
-        Parent::None,
-        db.get_database_backend(),
-    )?
-    .into_iter()
-    .map(|(_, e)| e)
-    .collect();
+    let edges = decode_rows::<R>(rows, &plan, columns, Parent::None)?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
     let page = finish_page(edges, &plan);
     let count = match total {
         Some(total) => CountSource::Known(total),
@@ -602,7 +590,6 @@ pub async fn fetch_children<R: Listable>(
         &scope,
     )?;
     inner.expr_as(scope.col(parent_col), Alias::new("__parent"));
-    let backend = db.get_database_backend();
     // The rows ordered by parent and page order, at most as many as the pages can hold plus
     // one: fewer than that means every matching row is there, and each parent's page is its
     // first rows; as many means some parent has more rows than the pages need, and the window
@@ -625,7 +612,7 @@ pub async fn fetch_children<R: Listable>(
         let rows = db.query_all(&ordered).await?;
         if rows.len() < cap {
             let mut grouped: HashMap<Uuid, Vec<Edge<R>>> = HashMap::with_capacity(parents.len());
-            for (parent, edge) in decode_rows::<R>(rows, &plan, columns, Parent::Id, backend)? {
+            for (parent, edge) in decode_rows::<R>(rows, &plan, columns, Parent::Id)? {
                 if let Some((parent, _)) = parent {
                     grouped.entry(parent).or_default().push(edge);
                 }
@@ -648,7 +635,7 @@ pub async fn fetch_children<R: Listable>(
         .to_owned();
     let rows = db.query_all(&outer).await?;
     let mut numbered: HashMap<Uuid, Vec<(i64, Edge<R>)>> = HashMap::with_capacity(parents.len());
-    for (parent, edge) in decode_rows::<R>(rows, &plan, columns, Parent::IdAndNumber, backend)? {
+    for (parent, edge) in decode_rows::<R>(rows, &plan, columns, Parent::IdAndNumber)? {
         if let Some((parent, number)) = parent {
             numbered.entry(parent).or_default().push((number, edge));
         }

@@ -205,9 +205,10 @@ test_both! {
 }
 
 /// `read_at` (the read path's decoding) answers what SeaORM's own reading answers, value for
-/// value, errors included; on PostgreSQL it reads the binary format itself for the model
-/// types and leaves everything else (NaN, other column types) to SeaORM, except infinite
-/// dates, on which sqlx panics: an error.
+/// value, errors included: on PostgreSQL from the binary format, on SQLite from the stored
+/// value, for the model types; everything else (NaN, other column types or storage classes,
+/// other date texts) is left to SeaORM, except PostgreSQL's infinite dates, on which sqlx
+/// panics: an error. SQLite decimals are read from the double's shortest text.
 mod read_by_position {
     use std::fmt::Debug;
 
@@ -215,26 +216,35 @@ mod read_by_position {
     use crm_server::graphql::decode::{ReadAt, read_at};
     use entity::{ContractStatus, PaymentStatus};
     use rust_decimal::Decimal;
+    use sea_orm::sqlx::Row;
     use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement};
     use uuid::Uuid;
 
     use crate::helpers::TestApp;
 
-    /// Reads column `index` both ways; `fast`: whether the PostgreSQL binary reading answers.
-    fn same<T: ReadAt + Debug>(row: &QueryResult, index: usize, backend: DbBackend, fast: bool) {
-        let read = format!("{:?}", read_at::<T>(row, index, backend));
+    /// Reads column `index` both ways; `fast`: whether the direct reading answers.
+    fn same<T: ReadAt + Debug>(row: &QueryResult, index: usize, fast: bool) {
+        let read = format!("{:?}", read_at::<T>(row, index));
         let usual = format!("{:?}", row.try_get_by_index::<T>(index));
         let what = format!("column {index} as {}", std::any::type_name::<T>());
         assert_eq!(read, usual, "{what}");
+        assert_eq!(direct::<T>(row, index), fast, "{what}");
+    }
+
+    /// Whether the backend's direct reading answers for column `index`.
+    fn direct<T: ReadAt>(row: &QueryResult, index: usize) -> bool {
         if let Some(pg) = row.try_as_pg_row() {
-            let value = sea_orm::sqlx::Row::try_get_raw(pg, index).unwrap();
-            assert_eq!(T::read_pg(&value).is_some(), fast, "{what}");
+            T::read_pg(&pg.try_get_raw(index).unwrap()).is_some()
+        } else if let Some(sqlite) = row.try_as_sqlite_row() {
+            T::read_sqlite(sqlite.try_get_raw(index).unwrap()).is_some()
+        } else {
+            false
         }
     }
 
     /// Column `index` is an error, not a panic.
-    fn refused<T: ReadAt + Debug>(row: &QueryResult, index: usize, backend: DbBackend) {
-        let read = read_at::<T>(row, index, backend);
+    fn refused<T: ReadAt + Debug>(row: &QueryResult, index: usize) {
+        let read = read_at::<T>(row, index);
         assert!(read.is_err(), "column {index}: {read:?}");
     }
 
@@ -245,19 +255,38 @@ mod read_by_position {
 
     test_both! {
         async fn values_read_by_position_are_what_seaorm_reads(app) {
-            let backend = app.db_backend();
-            if backend == DbBackend::Sqlite {
-                // Decimals are doubles there, read from their shortest text (SeaORM gave their
-                // binary expansion: 44770.479999…).
-                let row = row(&app, "SELECT 44770.48, -0.01, 0.05, NULL, 'x', 3").await;
-                for (index, text) in [(0, "44770.48"), (1, "-0.01"), (2, "0.05")] {
-                    let read = read_at::<Decimal>(&row, index, backend).unwrap();
-                    assert_eq!(read.to_string(), text);
+            if app.db_backend() == DbBackend::Sqlite {
+                let row = row(
+                    &app,
+                    "SELECT 44770.48, -0.01, 0.05, NULL, 100, 'x', 3, '2026-11-30', '2026-1-30', \
+                     '2026-11-30T07:12:29.123456+00:00', '2026-11-30 07:12:29', \
+                     X'0123456789abcdef0123456789abcdef', 'completed', 'nope', 1, 0, \
+                     '0123456789abcdef0123456789abcdef'",
+                )
+                .await;
+                // SeaORM gave the doubles' binary expansion (44770.479999…): the stored
+                // digits instead; integers as they are.
+                for (index, text) in [(0, "44770.48"), (1, "-0.01"), (2, "0.05"), (4, "100")] {
+                    assert_eq!(read_at::<Decimal>(&row, index).unwrap().to_string(), text);
+                    assert!(direct::<Decimal>(&row, index));
                 }
-                assert_eq!(read_at::<Option<Decimal>>(&row, 3, backend).unwrap(), None);
-                assert!(read_at::<Decimal>(&row, 3, backend).is_err());
-                same::<String>(&row, 4, backend, false);
-                same::<i64>(&row, 5, backend, false);
+                assert_eq!(read_at::<Option<Decimal>>(&row, 3).unwrap(), None);
+                assert!(read_at::<Decimal>(&row, 3).is_err());
+                same::<String>(&row, 5, true);
+                same::<i64>(&row, 6, true);
+                same::<NaiveDate>(&row, 7, true);
+                same::<NaiveDate>(&row, 8, false); // not YYYY-MM-DD: sqlx's parsing
+                same::<DateTime<Utc>>(&row, 9, true);
+                same::<DateTime<Utc>>(&row, 10, false); // not RFC 3339: sqlx's formats
+                same::<Uuid>(&row, 11, true);
+                same::<PaymentStatus>(&row, 12, true);
+                same::<ContractStatus>(&row, 12, true);
+                same::<PaymentStatus>(&row, 13, false);
+                same::<bool>(&row, 14, true);
+                same::<bool>(&row, 15, true);
+                same::<Option<Uuid>>(&row, 3, true);
+                same::<String>(&row, 6, false); // an integer
+                same::<Uuid>(&row, 16, false); // text, not a blob
                 return;
             }
             let row = row(
@@ -272,31 +301,31 @@ mod read_by_position {
             )
             .await;
             for index in 0..6 {
-                same::<Decimal>(&row, index, backend, true);
-                same::<Option<Decimal>>(&row, index, backend, true);
+                same::<Decimal>(&row, index, true);
+                same::<Option<Decimal>>(&row, index, true);
             }
-            same::<Decimal>(&row, 6, backend, false); // NaN
-            same::<Option<Decimal>>(&row, 7, backend, true);
-            same::<Decimal>(&row, 7, backend, false); // null in a non-null field
-            same::<NaiveDate>(&row, 8, backend, true);
-            same::<NaiveDate>(&row, 9, backend, true);
-            refused::<NaiveDate>(&row, 10, backend); // infinity
-            same::<Option<NaiveDate>>(&row, 11, backend, true);
-            same::<DateTime<Utc>>(&row, 12, backend, true);
-            same::<DateTime<Utc>>(&row, 13, backend, true);
-            refused::<DateTime<Utc>>(&row, 14, backend); // infinity
-            refused::<Option<DateTime<Utc>>>(&row, 14, backend);
-            same::<Uuid>(&row, 15, backend, true);
-            same::<String>(&row, 16, backend, true);
-            same::<PaymentStatus>(&row, 17, backend, true);
-            same::<ContractStatus>(&row, 17, backend, true);
-            same::<PaymentStatus>(&row, 18, backend, false); // not a status
-            same::<bool>(&row, 19, backend, true);
-            same::<i64>(&row, 20, backend, true);
-            same::<i64>(&row, 21, backend, false); // int4
-            same::<String>(&row, 22, backend, true);
-            same::<Option<Uuid>>(&row, 23, backend, true);
-            same::<Uuid>(&row, 16, backend, false); // text
+            same::<Decimal>(&row, 6, false); // NaN
+            same::<Option<Decimal>>(&row, 7, true);
+            same::<Decimal>(&row, 7, false); // null in a non-null field
+            same::<NaiveDate>(&row, 8, true);
+            same::<NaiveDate>(&row, 9, true);
+            refused::<NaiveDate>(&row, 10); // infinity
+            same::<Option<NaiveDate>>(&row, 11, true);
+            same::<DateTime<Utc>>(&row, 12, true);
+            same::<DateTime<Utc>>(&row, 13, true);
+            refused::<DateTime<Utc>>(&row, 14); // infinity
+            refused::<Option<DateTime<Utc>>>(&row, 14);
+            same::<Uuid>(&row, 15, true);
+            same::<String>(&row, 16, true);
+            same::<PaymentStatus>(&row, 17, true);
+            same::<ContractStatus>(&row, 17, true);
+            same::<PaymentStatus>(&row, 18, false); // not a status
+            same::<bool>(&row, 19, true);
+            same::<i64>(&row, 20, true);
+            same::<i64>(&row, 21, false); // int4
+            same::<String>(&row, 22, true);
+            same::<Option<Uuid>>(&row, 23, true);
+            same::<Uuid>(&row, 16, false); // text
         }
     }
 }
