@@ -253,8 +253,26 @@ impl FromSqlite for DateTime<Utc> {
 }
 
 /// The decimal a double was made from, from its shortest round-trip text (`None` for values
-/// that have none: infinities, NaN).
+/// that have none: infinities, NaN). Doubles under 2^33 with at most four decimals (money) are
+/// found without the text: the first `m / 10^k` (k = 0…4, `m` the double × 10^k rounded) that
+/// is the double again. Below 2^33 a double's spacing is under 2^-19, so at most one decimal
+/// with k ≤ 4 decimals rounds to it, the one the shortest text also names.
 fn decimal_of_double(double: f64) -> Option<Decimal> {
+    const POWERS: [f64; 5] = [1.0, 10.0, 100.0, 1_000.0, 10_000.0];
+    if double != 0.0 && double.abs() < 8_589_934_592.0 {
+        for (scale, power) in (0u32..).zip(POWERS) {
+            let mantissa = (double * power).round();
+            if mantissa / power == double {
+                // |mantissa| < 2^47: exact as an integer.
+                return Some(Decimal::new(mantissa as i64, scale));
+            }
+        }
+    }
+    decimal_of_text(double)
+}
+
+/// [`decimal_of_double`] through the double's shortest round-trip text.
+fn decimal_of_text(double: f64) -> Option<Decimal> {
     use std::fmt::Write;
     struct Text {
         bytes: [u8; 64],
@@ -448,6 +466,21 @@ mod tests {
         }
         assert_eq!(decimal_of_double(f64::NAN), None);
         assert_eq!(decimal_of_double(f64::INFINITY), None);
+        // The quick way finds what the text does, digit for digit (scale included).
+        let mut checked = 0;
+        for cents in (-2_000_000i64..2_000_000)
+            .step_by(7)
+            .chain([1, 10, 100, 12_345_678_901])
+        {
+            for divisor in [1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0, 3.0] {
+                let double = cents as f64 / divisor;
+                let quick = decimal_of_double(double).map(|d| d.to_string());
+                let text = decimal_of_text(double).map(|d| d.to_string());
+                assert_eq!(quick, text, "{double}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 1_000_000);
     }
 
     #[test]
