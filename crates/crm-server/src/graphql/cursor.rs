@@ -50,6 +50,21 @@ pub enum SortValue {
 }
 
 impl SortValue {
+    /// How two non-null values of a kind compare, as the databases order them; `None` for
+    /// text (the database's collation decides) and for values of different kinds.
+    pub fn compare(&self, other: &SortValue) -> Option<std::cmp::Ordering> {
+        match (self, other) {
+            (SortValue::Bool(a), SortValue::Bool(b)) => Some(a.cmp(b)),
+            (SortValue::Int(a), SortValue::Int(b)) => Some(a.cmp(b)),
+            (SortValue::Decimal(a), SortValue::Decimal(b)) => Some(a.cmp(b)),
+            (SortValue::Date(a), SortValue::Date(b)) => Some(a.cmp(b)),
+            (SortValue::Timestamp(a), SortValue::Timestamp(b)) => Some(a.cmp(b)),
+            // PostgreSQL compares uuids, SQLite blobs, byte by byte, as `Uuid` does.
+            (SortValue::Uuid(a), SortValue::Uuid(b)) => Some(a.cmp(b)),
+            _ => None,
+        }
+    }
+
     /// Reads the value at position `index` of `row` as a value of `kind`.
     pub fn read(row: &QueryResult, index: usize, kind: KeyKind) -> Result<SortValue, AppError> {
         fn read<T>(

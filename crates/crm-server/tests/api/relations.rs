@@ -225,27 +225,35 @@ test_both! {
             fixtures::contract(&app.db, crowded, &format!("M-{n:02}"), "5.00", ContractStatus::Draft).await;
         }
         // 13 + 3 + 3 contracts; 2 per page holds 3 × 3 + 1 = 10 (the window), 20 per page 64.
+        // Text keys are ordered by the database; the others (amounts, then ids on ties) by
+        // the server when the rows come in one capped statement.
         for first in [2, 20] {
-            let selection = "pageInfo { hasNextPage } nodes { contractNumber }";
-            let order = "orderBy: [{ field: CONTRACT_NUMBER }]";
-            let nested = app
-                .data(
-                    &format!("{{ clients(orderBy: [{{ field: COMPANY_NAME }}]) {{ nodes {{ id contracts(first: {first}, {order}) {{ {selection} }} }} }} }}"),
-                    Value::Null,
-                )
-                .await;
-            for node in nested["clients"]["nodes"].as_array().unwrap() {
-                let alone = app
+            for args in [
+                format!("first: {first}, orderBy: [{{ field: CONTRACT_NUMBER }}]"),
+                format!("first: {first}, orderBy: [{{ field: AMOUNT, direction: DESC }}]"),
+                format!("last: {first}"),
+            ] {
+                let selection = "pageInfo { hasNextPage hasPreviousPage } nodes { contractNumber amount }";
+                let nested = app
                     .data(
-                        &format!("query($c: UUID!) {{ contracts(first: {first}, {order}, filter: {{ clientId: {{ eq: $c }} }}) {{ {selection} }} }}"),
-                        json!({ "c": node["id"] }),
+                        &format!("{{ clients(orderBy: [{{ field: COMPANY_NAME }}]) {{ nodes {{ id contracts({args}) {{ {selection} }} }} }} }}"),
+                        Value::Null,
                     )
                     .await;
-                assert_eq!(node["contracts"], alone["contracts"], "first {first}");
+                for node in nested["clients"]["nodes"].as_array().unwrap() {
+                    let alone = app
+                        .data(
+                            &format!("query($c: UUID!) {{ contracts({args}, filter: {{ clientId: {{ eq: $c }} }}) {{ {selection} }} }}"),
+                            json!({ "c": node["id"] }),
+                        )
+                        .await;
+                    assert_eq!(node["contracts"], alone["contracts"], "{args}");
+                }
+                let crowded_page = &nested["clients"]["nodes"][0]["contracts"];
+                assert_eq!(crowded_page["nodes"].as_array().unwrap().len(), first.min(13), "{args}");
+                let more = if args.starts_with("last") { "hasPreviousPage" } else { "hasNextPage" };
+                assert_eq!(crowded_page["pageInfo"][more], first < 13, "{args}");
             }
-            let crowded_page = &nested["clients"]["nodes"][0]["contracts"];
-            assert_eq!(crowded_page["nodes"].as_array().unwrap().len(), first.min(13));
-            assert_eq!(crowded_page["pageInfo"]["hasNextPage"], first < 13);
         }
     }
 }
