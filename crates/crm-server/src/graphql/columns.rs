@@ -67,9 +67,10 @@ pub trait PartialModel: Sized {
     /// The columns, in the order of the model's fields.
     const COLUMNS: &'static [&'static str];
 
-    /// The model from a row whose values from position `first` on are the columns of `set`, in the order of [`PartialModel::COLUMNS`]; the others take their
-    /// type's default. Read by position ([`read_at`](crate::graphql::decode::read_at)): by name, each value was a hash-map
-    /// lookup of its column's name.
+    /// The model from a row whose values from position `first` on are the columns of `set`,
+    /// in the order of [`PartialModel::COLUMNS`]; the others take their type's default. Read
+    /// by position ([`read_at`](crate::graphql::decode::read_at)): by name, each value was a
+    /// hash-map lookup of its column's name.
     fn from_partial(row: &QueryResult, set: ColumnSet, first: usize) -> Result<Self, DbErr>;
 }
 

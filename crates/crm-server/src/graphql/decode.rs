@@ -1,14 +1,15 @@
 //! Model values read by position, faster than SeaORM's generic decoding ([`read_at`]).
 //!
-//! PostgreSQL: through sqlx and SeaORM, each value of a row is checked against the Rust type twice (the
-//! column's type compared with every type the Rust type accepts), then decoded, a `numeric`
-//! by way of sqlx's own digit vector and a division per value into a `rust_decimal`: about
-//! 670 instructions per value, a fifth of the nested page's. [`ReadAt::read_pg`] reads the
-//! value's bytes itself, for the types the models use, when the row is in the binary format
-//! (every prepared statement's is) and the column is of the PostgreSQL type expected. It
-//! answers only what it reads exactly; anything else (a text-format row, another column
-//! type, a null in a non-null field, a `numeric` that does not fit, an infinite date) goes
-//! the usual way, which reads it or reports the error it always did.
+//! PostgreSQL: through sqlx and SeaORM, each value of a row is checked against the Rust type
+//! twice (the column's type compared with every type the Rust type accepts), then decoded, a
+//! `numeric` by way of sqlx's own digit vector and a division per value into a
+//! `rust_decimal`: about 670 instructions per value, a fifth of the nested page's.
+//! [`ReadAt::read_pg`] reads the value's bytes itself, for the types the models use, when the
+//! row is in the binary format (every prepared statement's is) and the column is of the
+//! PostgreSQL type expected. It answers only what it reads exactly; anything else (a
+//! text-format row, another column type, a null in a non-null field, a `numeric` that does
+//! not fit, an infinite date) goes the usual way, which reads it or reports the error it
+//! always did.
 //!
 //! SQLite: [`ReadAt::read_sqlite`] reads the value's storage class (text, integer, real,
 //! blob) straight from the row, without SeaORM's and sqlx's type checks; dates are parsed by

@@ -632,47 +632,10 @@ pub async fn fetch_children<R: Listable>(
         &scope,
     )?;
     inner.expr_as(scope.col(parent_col), Alias::new("__parent"));
-    // The rows ordered by parent and page order, at most as many as the pages can hold plus
-    // one: fewer than that means every matching row is there, and each parent's page is its
-    // first rows; as many means some parent has more rows than the pages need, and the window
-    // statement runs after all. The window costs: on the nested page's payments, SQLite took
-    // twice the time of the same rows without it, PostgreSQL a sixth more.
+    if let Some(pages) =
+        capped_pages::<R>(db, &scope, &inner, parent_col, parents, &plan, columns).await?
     {
-        let cap = parents
-            .len()
-            .saturating_mul(plan.limit + 1)
-            .saturating_add(1);
-        // Keys the server orders as the database does (all but text, whose order is the
-        // database's collation) are sorted here, per parent, and the statement has no
-        // ORDER BY (PostgreSQL: 2,550 → 3,200 statements a second for the nested page's
-        // payments); a capped statement without an order is still complete when not cut.
-        let sort_here = plan.sortable_here(db.get_database_backend());
-        let mut capped = inner.clone();
-        if !sort_here {
-            capped.order_by(
-                (Alias::new(&scope.alias), Alias::new(parent_col)),
-                Order::Asc,
-            );
-            for (expr, order) in plan.order_exprs(&scope) {
-                capped.order_by_expr(expr, order);
-            }
-        }
-        capped.limit(cap as u64);
-        let rows = db.query_all(&capped).await?;
-        if rows.len() < cap {
-            let mut grouped: HashMap<Uuid, Vec<Edge<R>>> = HashMap::with_capacity(parents.len());
-            for (parent, edge) in decode_rows::<R>(rows, &plan, columns, Parent::Id)? {
-                if let Some((parent, _)) = parent {
-                    grouped.entry(parent).or_default().push(edge);
-                }
-            }
-            if sort_here {
-                for edges in grouped.values_mut() {
-                    edges.sort_unstable_by(|a, b| plan.compare(a, b));
-                }
-            }
-            return Ok(pages_of_parents(parents, grouped, &plan));
-        }
+        return Ok(pages);
     }
     let mut window =
         WindowStatement::partition_by((Alias::new(&scope.alias), Alias::new(parent_col)));
@@ -702,6 +665,58 @@ pub async fn fetch_children<R: Listable>(
         })
         .collect();
     Ok(pages_of_parents(parents, grouped, &plan))
+}
+
+/// The pages of a relation level from one statement capped at what the pages can hold plus
+/// one row: fewer rows than that means every matching row is there, and each parent's page is
+/// its first rows in page order; as many (`None`) means some parent has more rows than the
+/// pages need, and [`fetch_children`] runs its window statement after all. The window costs:
+/// on the nested page's payments SQLite took twice the time of the same rows without it,
+/// PostgreSQL a sixth more. Keys the server orders as the database does (all but text, whose
+/// order is the database's collation) are sorted here, per parent, and the statement has no
+/// ORDER BY either (PostgreSQL: 2,550 → 3,200 statements a second for those payments); a
+/// capped statement without an order is still complete when it was not cut.
+async fn capped_pages<R: Listable>(
+    db: &Reader,
+    scope: &Scope,
+    select: &SelectStatement,
+    parent_col: &'static str,
+    parents: &[Uuid],
+    plan: &Plan<R::OrderField>,
+    columns: ColumnSet,
+) -> Result<Option<HashMap<Uuid, Page<R>>>, AppError> {
+    let cap = parents
+        .len()
+        .saturating_mul(plan.limit + 1)
+        .saturating_add(1);
+    let sort_here = plan.sortable_here(scope.backend);
+    let mut capped = select.clone();
+    if !sort_here {
+        capped.order_by(
+            (Alias::new(&scope.alias), Alias::new(parent_col)),
+            Order::Asc,
+        );
+        for (expr, order) in plan.order_exprs(scope) {
+            capped.order_by_expr(expr, order);
+        }
+    }
+    capped.limit(cap as u64);
+    let rows = db.query_all(&capped).await?;
+    if rows.len() >= cap {
+        return Ok(None);
+    }
+    let mut grouped: HashMap<Uuid, Vec<Edge<R>>> = HashMap::with_capacity(parents.len());
+    for (parent, edge) in decode_rows::<R>(rows, plan, columns, Parent::Id)? {
+        if let Some((parent, _)) = parent {
+            grouped.entry(parent).or_default().push(edge);
+        }
+    }
+    if sort_here {
+        for edges in grouped.values_mut() {
+            edges.sort_unstable_by(|a, b| plan.compare(a, b));
+        }
+    }
+    Ok(Some(pages_of_parents(parents, grouped, plan)))
 }
 
 /// Every parent's page from its rows in page order, empty ones included (their pageInfo
