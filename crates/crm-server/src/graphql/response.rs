@@ -3,9 +3,8 @@
 //! async-graphql-axum serializes the response through serde_json, which escapes every string
 //! byte by byte (a table lookup and a branch per byte): on the nested page, ~7,000 strings
 //! (keys, ids, amounts, dates) and an eighth of the server's instructions. [`to_json`]
-//! writes the same bytes, checking each string for what needs escaping in one pass that the
-//! compiler vectorises and copying it whole when nothing does (every key, id, amount and
-//! date); the rest (strings that need escaping, numbers, errors, extensions) goes through
+//! writes the same bytes, checking each string for what needs escaping eight bytes at a time
+//! and copying it whole when nothing does (every key, id, amount and date); the rest (strings that need escaping, numbers, errors, extensions) goes through
 //! serde_json as before.
 
 use async_graphql::{Response, Value};

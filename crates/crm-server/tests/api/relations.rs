@@ -214,6 +214,29 @@ test_both! {
     }
 }
 
+/// The filter of one client's contracts (`$c`).
+const MINE: &str = "{ clientId: { eq: $c } }";
+
+/// The `contracts` root list with `args` and `filter` (`$c` is `client`): what that client's
+/// relation page with the same arguments must answer.
+async fn own_contracts(
+    app: &TestApp,
+    client: &Value,
+    args: &str,
+    filter: &str,
+    selection: &str,
+) -> Value {
+    let data = app
+        .data(
+            &format!(
+                "query($c: UUID!) {{ contracts({args}, filter: {filter}) {{ {selection} }} }}"
+            ),
+            json!({ "c": client }),
+        )
+        .await;
+    data["contracts"].clone()
+}
+
 test_both! {
     async fn a_parent_with_many_more_rows_than_the_others_gets_the_same_pages(app) {
         // On SQLite a level's rows are read in order, at most as many as the pages can hold
@@ -241,13 +264,8 @@ test_both! {
                     )
                     .await;
                 for node in nested["clients"]["nodes"].as_array().unwrap() {
-                    let alone = app
-                        .data(
-                            &format!("query($c: UUID!) {{ contracts({args}, filter: {{ clientId: {{ eq: $c }} }}) {{ {selection} }} }}"),
-                            json!({ "c": node["id"] }),
-                        )
-                        .await;
-                    assert_eq!(node["contracts"], alone["contracts"], "{args}");
+                    let alone = own_contracts(&app, &node["id"], &args, MINE, selection).await;
+                    assert_eq!(node["contracts"], alone, "{args}");
                 }
                 let crowded_page = &nested["clients"]["nodes"][0]["contracts"];
                 assert_eq!(crowded_page["nodes"].as_array().unwrap().len(), first.min(13), "{args}");
@@ -278,14 +296,13 @@ test_both! {
             }
         }
         let clients = app.data("{ clients { nodes { id } } }", Value::Null).await;
-        let mine = "{ clientId: { eq: $c } }";
         for (args, filter) in [
-            ("first: 2, orderBy: [{ field: CONTRACT_NUMBER, direction: DESC }]", mine.to_owned()),
-            ("last: 2, orderBy: [{ field: CONTRACT_NUMBER }]", mine.to_owned()),
-            ("last: 1", mine.to_owned()),
-            ("first: 3, orderBy: [{ field: START_DATE, nulls: FIRST }]", mine.to_owned()),
-            ("first: 3, orderBy: [{ field: START_DATE, direction: DESC, nulls: LAST }]", mine.to_owned()),
-            ("first: 2, filter: { contractNumber: { contains: \"-1\" } }", format!("{{ and: [{mine}, {{ contractNumber: {{ contains: \"-1\" }} }}] }}")),
+            ("first: 2, orderBy: [{ field: CONTRACT_NUMBER, direction: DESC }]", MINE.to_owned()),
+            ("last: 2, orderBy: [{ field: CONTRACT_NUMBER }]", MINE.to_owned()),
+            ("last: 1", MINE.to_owned()),
+            ("first: 3, orderBy: [{ field: START_DATE, nulls: FIRST }]", MINE.to_owned()),
+            ("first: 3, orderBy: [{ field: START_DATE, direction: DESC, nulls: LAST }]", MINE.to_owned()),
+            ("first: 2, filter: { contractNumber: { contains: \"-1\" } }", format!("{{ and: [{MINE}, {{ contractNumber: {{ contains: \"-1\" }} }}] }}")),
         ] {
             let selection = "pageInfo { hasNextPage hasPreviousPage } nodes { contractNumber startDate }";
             let nested = app
@@ -296,13 +313,8 @@ test_both! {
             for (client, nested) in clients["clients"]["nodes"].as_array().unwrap().iter().zip(nested) {
                 assert_eq!(client["id"], nested["id"]);
                 let root_args = args.split(", filter").next().unwrap_or(args);
-                let alone = app
-                    .data(
-                        &format!("query($c: UUID!) {{ contracts({root_args}, filter: {filter}) {{ {selection} }} }}"),
-                        json!({ "c": client["id"] }),
-                    )
-                    .await;
-                assert_eq!(nested["contracts"], alone["contracts"], "{args}");
+                let alone = own_contracts(&app, &client["id"], root_args, &filter, selection).await;
+                assert_eq!(nested["contracts"], alone, "{args}");
                 assert!(!pluck_str(&nested["contracts"], "contractNumber").is_empty(), "{args}");
             }
         }
