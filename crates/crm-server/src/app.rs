@@ -5,10 +5,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use async_graphql::http::MultipartOptions;
 use async_graphql::{ParseRequestError, ValidationMode};
-use async_graphql_axum::GraphQLRequest;
-use async_graphql_axum::rejection::GraphQLRejection;
 use axum::Router;
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::http::{Extensions, HeaderMap, StatusCode, header};
@@ -21,12 +21,13 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::AuthService;
 use crate::auth::service::ClientInfo;
+use crate::auth::{AuthService, RequestAuth};
 use crate::config::Config;
 use crate::db;
 use crate::graphiql;
 use crate::graphql::documents::DocumentCache;
+use crate::graphql::limits::{self, Limits, Refusal};
 use crate::graphql::loader::Loaders;
 use crate::graphql::pagination::PageLimits;
 use crate::graphql::reader::Reader;
@@ -49,6 +50,10 @@ pub struct AppState {
     pub executions: Arc<tokio::sync::Semaphore>,
     /// Parsed documents of recent query texts.
     pub documents: Arc<DocumentCache>,
+    /// What one request may ask.
+    pub limits: Limits,
+    /// Largest body of a request without valid credentials.
+    pub anonymous_body_bytes: usize,
 }
 
 /// Counters served on `GET /metrics` (Prometheus text format).
@@ -59,9 +64,6 @@ pub struct Metrics {
     /// SQL statements run (all connections of the pool).
     pub sql_statements: AtomicU64,
 }
-
-/// Query texts whose parsed document is kept: far more than the distinct operations of an SPA.
-const DOCUMENT_CACHE_CAPACITY: usize = 512;
 
 /// Connects, migrates (unless told not to) and builds the state.
 pub async fn build(config: &Config) -> Result<AppState, sea_orm::DbErr> {
@@ -93,9 +95,9 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
             counter.sql_statements.fetch_add(1, Ordering::Relaxed);
         }),
     );
+    let request_limits = config.server.limits();
     let limits = SchemaLimits {
-        max_depth: config.server.max_query_depth,
-        max_complexity: config.server.max_query_complexity,
+        recursion: request_limits.recursion(),
         introspection: config.server.introspection_enabled(),
     };
     // `Config::validate` has checked the keys; a bad set here falls back to none, and
@@ -131,7 +133,9 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
         executions: Arc::new(tokio::sync::Semaphore::new(
             config.server.max_concurrent_operations(),
         )),
-        documents: Arc::new(DocumentCache::new(DOCUMENT_CACHE_CAPACITY)),
+        documents: Arc::new(DocumentCache::new(config.server.document_cache_bytes)),
+        limits: request_limits,
+        anonymous_body_bytes: config.server.max_anonymous_body_bytes,
     }
 }
 
@@ -165,9 +169,26 @@ async fn graphql_handler(
     State(state): State<AppState>,
     headers: HeaderMap,
     extensions: Extensions,
-    request: Result<GraphQLRequest, GraphQLRejection>,
+    body: Body,
 ) -> Response {
-    let request = match request {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|value| value.to_str().unwrap_or_default());
+    let auth = state.auth.authenticate(authorization).await;
+    // Without valid credentials, a small body and only what needs none (see `prepare`).
+    let anonymous = match &auth {
+        RequestAuth::Anonymous => Some(Arc::from(
+            "sign in first: send `Authorization: Bearer <access token or API token>`",
+        )),
+        RequestAuth::Refused(reason) => Some(reason.clone()),
+        _ => None,
+    };
+    let body_limit = if anonymous.is_some() {
+        state.anonymous_body_bytes
+    } else {
+        usize::MAX
+    };
+    let mut request = match read_request(&headers, body, body_limit).await {
         Ok(request) => request,
         Err(rejection) => return bad_request(rejection),
     };
@@ -175,10 +196,13 @@ async fn graphql_handler(
         .metrics
         .graphql_requests
         .fetch_add(1, Ordering::Relaxed);
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .map(|value| value.to_str().unwrap_or_default());
-    let auth = state.auth.authenticate(authorization).await;
+    let prepared = match state
+        .documents
+        .prepare(&mut request, &state.limits, anonymous.as_deref())
+    {
+        Ok(prepared) => prepared,
+        Err(refusal) => return refused(refusal),
+    };
     let client = ClientInfo {
         ip: extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -191,8 +215,6 @@ async fn graphql_handler(
     // Past the limit, requests queue here rather than all holding their results in memory at
     // once; the semaphore is never closed, so acquiring cannot fail.
     let _turn = state.executions.acquire().await.ok();
-    let mut request = request.into_inner();
-    let prepared = state.documents.prepare(&mut request);
     let loaders = Loaders::new(
         state.reader.clone(),
         state.page_limits,
@@ -208,20 +230,61 @@ async fn graphql_handler(
         &state.schema
     };
     let mut response = batch::drive(dispatcher, schema.execute(request)).await;
-    if response.errors.is_empty() {
-        state.documents.ran_cleanly(&prepared);
-    }
+    // Errors without a path are the request's own (syntax, validation, variables).
+    let validated = response.errors.iter().all(|error| !error.path.is_empty());
+    let clean = response.errors.is_empty();
+    state.documents.finish(prepared, validated, clean);
     errors::classify_response(&mut response, &query);
+    limits::cap_errors(&mut response.errors, &state.limits);
     crate::graphql::response::into_response(response)
 }
 
-/// A body that is not a GraphQL request (malformed JSON, wrong shape, batch): a JSON error
-/// with code `BAD_REQUEST`, like every other error, instead of a bare text body.
-fn bad_request(rejection: GraphQLRejection) -> Response {
-    let (status, message) = match rejection.0 {
+/// Reads a GraphQL request (JSON, or a multipart request with files) of at most `limit` bytes.
+async fn read_request(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<async_graphql::Request, ParseRequestError> {
+    let too_large = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok())
+        .is_some_and(|length| length > limit);
+    if too_large {
+        return Err(ParseRequestError::PayloadTooLarge);
+    }
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|err| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+        while let Some(error) = source {
+            if error.is::<http_body_util::LengthLimitError>() {
+                return ParseRequestError::PayloadTooLarge;
+            }
+            source = error.source();
+        }
+        ParseRequestError::Io(std::io::Error::other(err))
+    })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok());
+    async_graphql::http::receive_body(content_type, bytes.as_ref(), MultipartOptions::default())
+        .await
+}
+
+/// A request refused before validation: one error naming the limit or the missing credentials.
+fn refused(refusal: Refusal) -> Response {
+    let response = async_graphql::Response::from_errors(vec![refusal.into_server_error()]);
+    crate::graphql::response::into_response(response)
+}
+
+/// A body that is not a GraphQL request (malformed JSON, wrong shape, batch, too large): a
+/// JSON error with code `BAD_REQUEST`, like every other error, instead of a bare text body.
+fn bad_request(rejection: ParseRequestError) -> Response {
+    let (status, message) = match rejection {
         ParseRequestError::PayloadTooLarge => (
             StatusCode::PAYLOAD_TOO_LARGE,
-            "the request body is too large".to_owned(),
+            "the request body is too large (requests without credentials may send 16 KiB \
+             by default: sign in first)"
+                .to_owned(),
         ),
         ParseRequestError::UnsupportedBatch => (
             StatusCode::BAD_REQUEST,

@@ -134,12 +134,42 @@ pub struct ServerConfig {
     /// Longest time a request may take, in seconds.
     #[arg(long, env = "CRM_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
-    /// Deepest query nesting accepted.
+    /// Fields nested in one path of a query, at most 64 (introspection may nest 16).
     #[arg(long, env = "CRM_MAX_QUERY_DEPTH", default_value_t = 12)]
     pub max_query_depth: usize,
-    /// Highest query complexity accepted (each selected field counts one, aliases included).
+    /// Selections in one document with its fragments expanded: each field (aliases,
+    /// `__typename` and introspection fields included), fragment spread and inline fragment
+    /// counts one.
     #[arg(long, env = "CRM_MAX_QUERY_COMPLEXITY", default_value_t = 2_000)]
     pub max_query_complexity: usize,
+    /// Aliased fields in one document, fragments expanded.
+    #[arg(long, env = "CRM_MAX_ALIASES", default_value_t = 200)]
+    pub max_aliases: usize,
+    /// Directives on one field, fragment, operation or variable.
+    #[arg(long, env = "CRM_MAX_DIRECTIVES", default_value_t = 8)]
+    pub max_directives: usize,
+    /// Variables one operation may declare.
+    #[arg(long, env = "CRM_MAX_VARIABLES", default_value_t = 50)]
+    pub max_variables: usize,
+    /// Operations in one document.
+    #[arg(long, env = "CRM_MAX_OPERATIONS", default_value_t = 20)]
+    pub max_operations: usize,
+    /// Objects and lists nested in one input value (a literal or a variable), at most 64.
+    #[arg(long, env = "CRM_MAX_INPUT_DEPTH", default_value_t = 16)]
+    pub max_input_depth: usize,
+    /// Tokens (names, values, punctuation) in a query text.
+    #[arg(long, env = "CRM_MAX_QUERY_TOKENS", default_value_t = 10_000)]
+    pub max_query_tokens: usize,
+    /// Errors in one response; those beyond are counted in a last `TOO_MANY_ERRORS` error.
+    #[arg(long, env = "CRM_MAX_ERRORS", default_value_t = 50)]
+    pub max_errors: usize,
+    /// Largest body of a request without valid credentials, in bytes (signing in and the
+    /// introspection query fit in 4 KiB).
+    #[arg(long, env = "CRM_MAX_ANONYMOUS_BODY_BYTES", default_value_t = 16 * 1024)]
+    pub max_anonymous_body_bytes: usize,
+    /// Memory for parsed documents kept between requests, in bytes (0: none kept).
+    #[arg(long, env = "CRM_DOCUMENT_CACHE_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub document_cache_bytes: usize,
     /// Rows in a page when the query gives neither `first` nor `last`.
     #[arg(long, env = "CRM_DEFAULT_PAGE_SIZE", default_value_t = 20)]
     pub default_page_size: usize,
@@ -180,6 +210,21 @@ impl ServerConfig {
             let cores = std::thread::available_parallelism().map_or(2, usize::from);
             (cores * 2).max(4)
         })
+    }
+
+    /// What one request may ask.
+    pub fn limits(&self) -> crate::graphql::limits::Limits {
+        crate::graphql::limits::Limits {
+            max_depth: self.max_query_depth,
+            max_complexity: self.max_query_complexity,
+            max_aliases: self.max_aliases,
+            max_directives: self.max_directives,
+            max_variables: self.max_variables,
+            max_operations: self.max_operations,
+            max_input_depth: self.max_input_depth,
+            max_tokens: self.max_query_tokens,
+            max_errors: self.max_errors,
+        }
     }
 
     pub fn request_timeout(&self) -> Duration {
@@ -267,6 +312,9 @@ pub struct Config {
 impl Config {
     /// Refuses settings that must not reach production.
     pub fn validate(&self) -> Result<(), String> {
+        if self.server.max_query_depth > 64 || self.server.max_input_depth > 64 {
+            return Err("CRM_MAX_QUERY_DEPTH and CRM_MAX_INPUT_DEPTH are at most 64".to_owned());
+        }
         let cipher = crate::secrets::TokenCipher::from_config(&self.server.token_keys)
             .map_err(|e| e.to_string())?;
         if self.auth.jwt_secret.len() < 32 {

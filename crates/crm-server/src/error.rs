@@ -21,6 +21,8 @@ pub mod codes {
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     /// The document does not match the schema (unknown field, wrong argument type …).
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// The last error of a response that had more than `CRM_MAX_ERRORS`: how many were left out.
+    pub const TOO_MANY_ERRORS: &str = "TOO_MANY_ERRORS";
 }
 
 /// What can go wrong while serving a request.

@@ -9,6 +9,7 @@ pub mod documents;
 pub mod errors;
 pub mod filters;
 pub mod joins;
+pub mod limits;
 pub mod loader;
 pub mod order;
 pub mod pagination;

@@ -40,13 +40,12 @@ pub struct Mutation(
 /// The CRM schema.
 pub type CrmSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Limits applied to every document, and whether introspection is answered.
+/// What async-graphql itself checks, and whether introspection is answered. The limits on
+/// depth, size and cost are checked before it sees a document (`graphql::limits`).
 #[derive(Debug, Clone, Copy)]
 pub struct SchemaLimits {
-    /// Deepest selection nesting accepted.
-    pub max_depth: usize,
-    /// Highest complexity (roughly, fields that may be resolved) accepted.
-    pub max_complexity: usize,
+    /// Selection sets nested, fragments included (async-graphql's recursive depth).
+    pub recursion: usize,
     /// Answer `__schema` / `__type` queries (off by default in production).
     pub introspection: bool,
 }
@@ -54,8 +53,7 @@ pub struct SchemaLimits {
 impl Default for SchemaLimits {
     fn default() -> Self {
         SchemaLimits {
-            max_depth: 12,
-            max_complexity: 2_000,
+            recursion: crate::graphql::limits::Limits::default().recursion(),
             introspection: true,
         }
     }
@@ -73,8 +71,7 @@ pub fn build_schema(
 ) -> CrmSchema {
     // No extensions: the row fast path (`graphql::rows`) does not call per-field hooks.
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(limits.recursion)
         .validation_mode(validation);
     if let Some(db) = db {
         builder = builder.data(db);

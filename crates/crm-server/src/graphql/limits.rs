@@ -1,0 +1,661 @@
+//! What one request may ask, checked before async-graphql parses, validates or runs it.
+//!
+//! async-graphql's own checks run after its parser and walk fragments expanded: a 900-byte
+//! document whose fragments each spread the previous one twice holds a core for seconds, and
+//! nested input values recurse until the stack overflows. Here every walk is bounded before it
+//! recurses, and a document is measured once per fragment (memoised), so refusing costs time
+//! in proportion to the text, never to its expansion:
+//!
+//! 1. [`scan`] reads the text once, without parsing it: tokens counted, brackets nested at most
+//!    [`Limits::text_nesting`] deep (the parser recurses once per bracket).
+//! 2. [`check_document`] measures the parsed document: operations, variables, directives per
+//!    location, input values nested, and per operation and fragment the selections with
+//!    fragments expanded (`__typename` and introspection fields count), aliases, depth, and
+//!    introspection lists nested (as graphql-js's `MaxIntrospectionDepthRule`).
+//! 3. [`check_variables`] bounds the nesting of the JSON variables.
+//!
+//! Every refusal is one error with a stable code, `extensions.limit` (the setting's variable)
+//! and `extensions.max`.
+
+use std::collections::HashMap;
+
+use async_graphql::parser::types::{
+    Directive, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
+use async_graphql::{Name, Positioned, ServerError, Variables};
+use async_graphql_value::{ConstValue, Value};
+
+use crate::error::codes;
+
+/// Nesting of introspection selections accepted whatever `max_depth` is: graphql-js's
+/// introspection query (GraphiQL, codegen, Postman …) reaches 15 with its nine `ofType`.
+pub const INTROSPECTION_DEPTH: usize = 16;
+
+/// `fields`, `inputFields`, `interfaces` and `possibleTypes` nested in one introspection path:
+/// each level multiplies the answer by the schema's size. graphql-js's limit.
+pub const INTROSPECTION_LISTS: usize = 3;
+
+/// Introspection lists whose nesting is counted.
+const LIST_FIELDS: [&str; 4] = ["fields", "inputFields", "interfaces", "possibleTypes"];
+
+/// Root fields a request without valid credentials may select.
+const PUBLIC_QUERY_FIELDS: [&str; 3] = ["__schema", "__type", "__typename"];
+const PUBLIC_MUTATION_FIELDS: [&str; 3] = ["signIn", "refreshSession", "__typename"];
+
+/// The limits, from the configuration (`CRM_MAX_…`; the README's table lists them).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Fields nested in one path of data (introspection has [`INTROSPECTION_DEPTH`]).
+    pub max_depth: usize,
+    /// Selections with fragments expanded: every field, `__typename` and introspection field
+    /// included, every fragment spread and inline fragment.
+    pub max_complexity: usize,
+    /// Aliased fields, fragments expanded.
+    pub max_aliases: usize,
+    /// Directives on one field, fragment, operation or variable.
+    pub max_directives: usize,
+    /// Variables declared by one operation.
+    pub max_variables: usize,
+    /// Operations in one document.
+    pub max_operations: usize,
+    /// Objects and lists nested in one input value (literal or variable).
+    pub max_input_depth: usize,
+    /// Tokens in the query text.
+    pub max_tokens: usize,
+    /// Errors in one response (the rest are summed up in one more).
+    pub max_errors: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 12,
+            max_complexity: 2_000,
+            max_aliases: 200,
+            max_directives: 8,
+            max_variables: 50,
+            max_operations: 20,
+            max_input_depth: 16,
+            max_tokens: 10_000,
+            max_errors: 50,
+        }
+    }
+}
+
+impl Limits {
+    /// Deepest nesting of fields in any path, introspection included.
+    pub fn total_depth(&self) -> usize {
+        self.max_depth.max(INTROSPECTION_DEPTH)
+    }
+
+    /// Deepest nesting of selection sets, fragment spreads and inline fragments included
+    /// (async-graphql's `limit_recursive_depth` is set to the same).
+    pub fn recursion(&self) -> usize {
+        2 * self.total_depth()
+    }
+
+    /// Deepest nesting of brackets in the text: selections and an argument's value inside.
+    pub fn text_nesting(&self) -> usize {
+        self.recursion() + self.max_input_depth + 2
+    }
+}
+
+/// A request refused by a limit: one error, a stable code, the setting it broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub message: String,
+    /// The setting (`CRM_MAX_QUERY_DEPTH` …); `None` for a fixed rule.
+    pub limit: Option<&'static str>,
+    pub max: Option<usize>,
+    /// The variable or argument concerned.
+    pub field: Option<String>,
+}
+
+impl Refusal {
+    fn limit(limit: &'static str, max: usize, message: String) -> Self {
+        Refusal {
+            code: codes::GRAPHQL_VALIDATION_FAILED,
+            message,
+            limit: Some(limit),
+            max: Some(max),
+            field: None,
+        }
+    }
+
+    /// Requests without valid credentials that ask for more than signing in.
+    pub fn unauthenticated(message: &str) -> Self {
+        Refusal {
+            code: codes::UNAUTHENTICATED,
+            message: message.to_owned(),
+            limit: None,
+            max: None,
+            field: None,
+        }
+    }
+
+    /// The error to answer.
+    pub fn into_server_error(self) -> ServerError {
+        let mut error = ServerError::new(self.message, None);
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        extensions.set("code", self.code);
+        if let Some(limit) = self.limit {
+            extensions.set("limit", limit);
+        }
+        if let Some(max) = self.max {
+            extensions.set("max", max as u64);
+        }
+        if let Some(field) = self.field {
+            extensions.set("field", field);
+        }
+        error
+    }
+}
+
+/// What [`scan`] found in a text.
+#[derive(Debug, Clone, Copy)]
+pub struct Scan {
+    pub tokens: usize,
+}
+
+/// Counts the tokens of a query text and the nesting of its brackets, without parsing it.
+/// Strings, block strings and comments are skipped; a text the parser would refuse for its
+/// syntax is measured all the same (the parser then says what is wrong).
+pub fn scan(text: &str, limits: &Limits) -> Result<Scan, Refusal> {
+    let bytes = text.as_bytes();
+    let nesting_limit = limits.text_nesting();
+    let mut tokens = 0usize;
+    let mut nesting = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        match byte {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => {
+                i += 1;
+                continue;
+            }
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' => i = skip_string(bytes, i),
+            b'{' | b'(' | b'[' => {
+                nesting += 1;
+                if nesting > nesting_limit {
+                    return Err(Refusal::limit(
+                        "CRM_MAX_QUERY_DEPTH",
+                        nesting_limit,
+                        format!(
+                            "the query nests brackets more than {nesting_limit} deep \
+                             (selections and input values; CRM_MAX_QUERY_DEPTH, \
+                             CRM_MAX_INPUT_DEPTH)"
+                        ),
+                    ));
+                }
+                i += 1;
+            }
+            b'}' | b')' | b']' => {
+                nesting = nesting.saturating_sub(1);
+                i += 1;
+            }
+            b'.' => {
+                // `...` is one token.
+                while i < bytes.len() && bytes[i] == b'.' {
+                    i += 1;
+                }
+            }
+            _ if is_word(byte) => {
+                while i < bytes.len() && is_word(bytes[i]) {
+                    i += 1;
+                }
+            }
+            _ => i += 1,
+        }
+        tokens += 1;
+        if tokens > limits.max_tokens {
+            return Err(Refusal::limit(
+                "CRM_MAX_QUERY_TOKENS",
+                limits.max_tokens,
+                format!(
+                    "the query has more than {} tokens (CRM_MAX_QUERY_TOKENS)",
+                    limits.max_tokens
+                ),
+            ));
+        }
+    }
+    Ok(Scan { tokens })
+}
+
+/// Names, numbers and their signs and exponents (`-1.5e3`).
+fn is_word(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'+')
+}
+
+/// The index after the string starting at `start` (a `"`): a block string ends at the next
+/// `"""` not escaped as `\"""`, a string at the next unescaped `"` or at the end of the line.
+fn skip_string(bytes: &[u8], start: usize) -> usize {
+    if bytes[start..].starts_with(b"\"\"\"") {
+        let mut i = start + 3;
+        while i < bytes.len() {
+            if bytes[i..].starts_with(b"\\\"\"\"") {
+                i += 4;
+            } else if bytes[i..].starts_with(b"\"\"\"") {
+                return i + 3;
+            } else {
+                i += 1;
+            }
+        }
+        return i;
+    }
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            b'\n' | b'\r' => return i,
+            _ => i += 1,
+        }
+    }
+    i.min(bytes.len())
+}
+
+/// What [`check_document`] found out about a document that fits the limits.
+#[derive(Debug, Clone, Copy)]
+pub struct DocumentFacts {
+    /// Every operation selects only what a request without credentials may ask: signing in,
+    /// refreshing a session, introspection.
+    pub public: bool,
+    /// Every operation is a query.
+    pub read_only: bool,
+}
+
+/// Measures a parsed document against the limits; nothing is expanded, each fragment is
+/// measured once.
+pub fn check_document(
+    document: &ExecutableDocument,
+    limits: &Limits,
+) -> Result<DocumentFacts, Refusal> {
+    let operations = document.operations.iter().count();
+    if operations > limits.max_operations {
+        return Err(Refusal::limit(
+            "CRM_MAX_OPERATIONS",
+            limits.max_operations,
+            format!(
+                "the document has {operations} operations, more than {} (CRM_MAX_OPERATIONS)",
+                limits.max_operations
+            ),
+        ));
+    }
+    let mut walker = Walker {
+        document,
+        limits,
+        measured: HashMap::new(),
+        open: Vec::new(),
+        nesting: 0,
+    };
+    let mut total = Measure::default();
+    let mut public = true;
+    let mut read_only = true;
+    for (_, operation) in document.operations.iter() {
+        let operation = &operation.node;
+        read_only &= operation.ty == OperationType::Query;
+        walker.directives(&operation.directives)?;
+        if operation.variable_definitions.len() > limits.max_variables {
+            return Err(Refusal::limit(
+                "CRM_MAX_VARIABLES",
+                limits.max_variables,
+                format!(
+                    "an operation declares {} variables, more than {} (CRM_MAX_VARIABLES)",
+                    operation.variable_definitions.len(),
+                    limits.max_variables
+                ),
+            ));
+        }
+        for variable in &operation.variable_definitions {
+            walker.directives(&variable.node.directives)?;
+            if let Some(default) = &variable.node.default_value {
+                const_depth(&default.node, 1, limits).map_err(|refusal| Refusal {
+                    field: Some(variable.node.name.node.to_string()),
+                    ..refusal
+                })?;
+            }
+        }
+        let measure = walker.selection_set(&operation.selection_set.node, false)?;
+        total = walker.add(total, measure)?;
+        public &= is_public(document, operation.ty, &operation.selection_set.node);
+    }
+    // Fragments no operation uses are still walked by the validation.
+    for (name, fragment) in &document.fragments {
+        walker.fragment(name)?;
+        walker.directives(&fragment.node.directives)?;
+    }
+    Ok(DocumentFacts { public, read_only })
+}
+
+/// Sizes of a selection set with its fragments expanded.
+#[derive(Debug, Clone, Copy, Default)]
+struct Measure {
+    selections: usize,
+    aliases: usize,
+    /// Fields nested in a path of data (an introspection root counts one, what it selects
+    /// none).
+    data_depth: usize,
+    /// Fields nested in any path.
+    depth: usize,
+    /// Introspection lists nested in one path.
+    lists: usize,
+}
+
+struct Walker<'a> {
+    document: &'a ExecutableDocument,
+    limits: &'a Limits,
+    /// Fragments measured, by name.
+    measured: HashMap<&'a str, Measure>,
+    /// Fragments being measured (a spread of one of them is a cycle).
+    open: Vec<&'a str>,
+    /// Selection sets entered and not left.
+    nesting: usize,
+}
+
+impl<'a> Walker<'a> {
+    fn selection_set(&mut self, set: &'a SelectionSet, intro: bool) -> Result<Measure, Refusal> {
+        self.nesting += 1;
+        let recursion = self.limits.recursion();
+        if self.nesting > recursion {
+            return Err(Refusal::limit(
+                "CRM_MAX_QUERY_DEPTH",
+                recursion,
+                format!(
+                    "selection sets (fragments included) are nested more than {recursion} deep \
+                     (CRM_MAX_QUERY_DEPTH)"
+                ),
+            ));
+        }
+        let mut measure = Measure::default();
+        for item in &set.items {
+            self.directives(item.node.directives())?;
+            let inner = match &item.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    for (name, value) in &field.arguments {
+                        value_depth(&value.node, 1, self.limits).map_err(|refusal| Refusal {
+                            field: Some(name.node.to_string()),
+                            ..refusal
+                        })?;
+                    }
+                    let name = field.name.node.as_str();
+                    let root = !intro && (name == "__schema" || name == "__type");
+                    let below = intro || root;
+                    let sub = if field.selection_set.node.items.is_empty() {
+                        Measure::default()
+                    } else {
+                        self.selection_set(&field.selection_set.node, below)?
+                    };
+                    Measure {
+                        selections: sub.selections + 1,
+                        aliases: sub.aliases + usize::from(field.alias.is_some()),
+                        data_depth: if intro {
+                            0
+                        } else if root {
+                            1
+                        } else {
+                            sub.data_depth + 1
+                        },
+                        depth: sub.depth + 1,
+                        lists: sub.lists + usize::from(below && LIST_FIELDS.contains(&name)),
+                    }
+                }
+                Selection::FragmentSpread(spread) => {
+                    let fragment = self.fragment(&spread.node.fragment_name.node)?;
+                    Measure {
+                        selections: fragment.selections + 1,
+                        ..fragment
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    let sub = self.selection_set(&inline.node.selection_set.node, intro)?;
+                    Measure {
+                        selections: sub.selections + 1,
+                        ..sub
+                    }
+                }
+            };
+            measure = self.add(measure, inner)?;
+        }
+        self.nesting -= 1;
+        Ok(measure)
+    }
+
+    /// `a` and `b` side by side, within the limits. Depths are counted from the selection set
+    /// being measured: the operation's own are the absolute ones.
+    fn add(&self, a: Measure, b: Measure) -> Result<Measure, Refusal> {
+        let limits = self.limits;
+        let sum = Measure {
+            selections: a.selections.saturating_add(b.selections),
+            aliases: a.aliases.saturating_add(b.aliases),
+            data_depth: a.data_depth.max(b.data_depth),
+            depth: a.depth.max(b.depth),
+            lists: a.lists.max(b.lists),
+        };
+        if sum.selections > limits.max_complexity {
+            return Err(Refusal::limit(
+                "CRM_MAX_QUERY_COMPLEXITY",
+                limits.max_complexity,
+                format!(
+                    "the document selects more than {} fields with its fragments expanded \
+                     (CRM_MAX_QUERY_COMPLEXITY)",
+                    limits.max_complexity
+                ),
+            ));
+        }
+        if sum.aliases > limits.max_aliases {
+            return Err(Refusal::limit(
+                "CRM_MAX_ALIASES",
+                limits.max_aliases,
+                format!(
+                    "the document has more than {} aliases with its fragments expanded \
+                     (CRM_MAX_ALIASES)",
+                    limits.max_aliases
+                ),
+            ));
+        }
+        if sum.data_depth > limits.max_depth {
+            return Err(Refusal::limit(
+                "CRM_MAX_QUERY_DEPTH",
+                limits.max_depth,
+                format!(
+                    "the query nests fields more than {} deep (CRM_MAX_QUERY_DEPTH)",
+                    limits.max_depth
+                ),
+            ));
+        }
+        if sum.depth > limits.total_depth() {
+            return Err(Refusal::limit(
+                "CRM_MAX_QUERY_DEPTH",
+                limits.total_depth(),
+                format!(
+                    "the query nests fields more than {} deep, introspection included",
+                    limits.total_depth()
+                ),
+            ));
+        }
+        if sum.lists > INTROSPECTION_LISTS {
+            return Err(Refusal {
+                code: codes::GRAPHQL_VALIDATION_FAILED,
+                message: format!(
+                    "introspection nests `fields`, `inputFields`, `interfaces` or \
+                     `possibleTypes` more than {INTROSPECTION_LISTS} deep"
+                ),
+                limit: None,
+                max: Some(INTROSPECTION_LISTS),
+                field: None,
+            });
+        }
+        Ok(sum)
+    }
+
+    /// The fragment `name` measured from its own selection set (once per document).
+    fn fragment(&mut self, name: &'a Name) -> Result<Measure, Refusal> {
+        let name = name.as_str();
+        if let Some(measure) = self.measured.get(name) {
+            return Ok(*measure);
+        }
+        if self.open.contains(&name) {
+            return Err(Refusal {
+                code: codes::GRAPHQL_VALIDATION_FAILED,
+                message: format!("the fragment `{name}` spreads itself"),
+                limit: None,
+                max: None,
+                field: None,
+            });
+        }
+        let Some(fragment) = self.document.fragments.get(name) else {
+            // Unknown: the validation reports it.
+            return Ok(Measure::default());
+        };
+        let intro = fragment.node.type_condition.node.on.node.starts_with("__");
+        self.open.push(name);
+        let measure = self.selection_set(&fragment.node.selection_set.node, intro);
+        self.open.pop();
+        let measure = measure?;
+        self.measured.insert(name, measure);
+        Ok(measure)
+    }
+
+    fn directives(&self, directives: &[Positioned<Directive>]) -> Result<(), Refusal> {
+        let limits = self.limits;
+        if directives.len() > limits.max_directives {
+            return Err(Refusal::limit(
+                "CRM_MAX_DIRECTIVES",
+                limits.max_directives,
+                format!(
+                    "{} directives in one place, more than {} (CRM_MAX_DIRECTIVES)",
+                    directives.len(),
+                    limits.max_directives
+                ),
+            ));
+        }
+        for directive in directives {
+            for (name, value) in &directive.node.arguments {
+                value_depth(&value.node, 1, limits).map_err(|refusal| Refusal {
+                    field: Some(name.node.to_string()),
+                    ..refusal
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn input_too_deep(limits: &Limits) -> Refusal {
+    Refusal::limit(
+        "CRM_MAX_INPUT_DEPTH",
+        limits.max_input_depth,
+        format!(
+            "an input value nests objects and lists more than {} deep (CRM_MAX_INPUT_DEPTH)",
+            limits.max_input_depth
+        ),
+    )
+}
+
+/// Checks that a literal nests at most `max_input_depth` objects and lists (`depth`: the
+/// level of `value`); never recurses past the limit.
+fn value_depth(value: &Value, depth: usize, limits: &Limits) -> Result<(), Refusal> {
+    let children: Box<dyn Iterator<Item = &Value>> = match value {
+        Value::List(items) => Box::new(items.iter()),
+        Value::Object(fields) => Box::new(fields.values()),
+        _ => return Ok(()),
+    };
+    if depth > limits.max_input_depth {
+        return Err(input_too_deep(limits));
+    }
+    for child in children {
+        value_depth(child, depth + 1, limits)?;
+    }
+    Ok(())
+}
+
+/// [`value_depth`] for constant values (defaults, variables).
+fn const_depth(value: &ConstValue, depth: usize, limits: &Limits) -> Result<(), Refusal> {
+    let children: Box<dyn Iterator<Item = &ConstValue>> = match value {
+        ConstValue::List(items) => Box::new(items.iter()),
+        ConstValue::Object(fields) => Box::new(fields.values()),
+        _ => return Ok(()),
+    };
+    if depth > limits.max_input_depth {
+        return Err(input_too_deep(limits));
+    }
+    for child in children {
+        const_depth(child, depth + 1, limits)?;
+    }
+    Ok(())
+}
+
+/// Checks the nesting of a request's variables (JSON nested over 128 levels is refused by
+/// the JSON parser before this).
+pub fn check_variables(variables: &Variables, limits: &Limits) -> Result<(), Refusal> {
+    for (name, value) in variables.iter() {
+        const_depth(value, 1, limits).map_err(|refusal| Refusal {
+            code: codes::BAD_USER_INPUT,
+            field: Some(name.to_string()),
+            ..refusal
+        })?;
+    }
+    Ok(())
+}
+
+/// Whether the root selections of an operation (fragments at the root included) are only
+/// those a request without credentials may run.
+fn is_public(document: &ExecutableDocument, ty: OperationType, set: &SelectionSet) -> bool {
+    let allowed: &[&str] = match ty {
+        OperationType::Query => &PUBLIC_QUERY_FIELDS,
+        OperationType::Mutation => &PUBLIC_MUTATION_FIELDS,
+        OperationType::Subscription => return false,
+    };
+    let mut pending = vec![set];
+    let mut spread: Vec<&str> = Vec::new();
+    while let Some(set) = pending.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    if !allowed.contains(&field.node.name.node.as_str()) {
+                        return false;
+                    }
+                }
+                Selection::InlineFragment(inline) => pending.push(&inline.node.selection_set.node),
+                Selection::FragmentSpread(fragment) => {
+                    let name = fragment.node.fragment_name.node.as_str();
+                    if !spread.contains(&name) {
+                        spread.push(name);
+                        if let Some(fragment) = document.fragments.get(name) {
+                            pending.push(&fragment.node.selection_set.node);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Keeps the first `max_errors - 1` errors of a response and sums up the rest in one.
+pub fn cap_errors(errors: &mut Vec<ServerError>, limits: &Limits) {
+    let keep = limits.max_errors.max(1) - 1;
+    if errors.len() <= limits.max_errors.max(1) {
+        return;
+    }
+    let dropped = errors.len() - keep;
+    errors.truncate(keep);
+    errors.push(
+        Refusal {
+            code: codes::TOO_MANY_ERRORS,
+            message: format!("{dropped} more errors not shown (CRM_MAX_ERRORS)"),
+            limit: Some("CRM_MAX_ERRORS"),
+            max: Some(limits.max_errors),
+            field: None,
+        }
+        .into_server_error(),
+    );
+}
