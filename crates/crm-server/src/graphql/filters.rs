@@ -13,6 +13,47 @@ use crate::graphql::cursor::SqlKey;
 use crate::graphql::query::Scope;
 use crate::graphql::scalars::{Date, DateTime, Decimal};
 
+/// Conditions (input objects) in one filter argument.
+pub const MAX_FILTER_CONDITIONS: usize = 100;
+/// Values in one filter argument, each item of an `in` list counted: with the conditions' own,
+/// far below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+pub const MAX_FILTER_VALUES: usize = 500;
+/// Characters of a text a filter compares with (`eq`, `in` …).
+pub const MAX_FILTER_TEXT: usize = 1_000;
+/// Characters of a text a filter searches for (`contains`, `startsWith`, `…Insensitive`).
+pub const MAX_FILTER_PATTERN: usize = 200;
+
+/// Checks the size of a filter argument before it is parsed or turned into SQL: at most
+/// [`MAX_FILTER_CONDITIONS`] conditions and [`MAX_FILTER_VALUES`] values (the nesting is
+/// bounded before, by `CRM_MAX_INPUT_DEPTH`). Text lengths are checked by the field types.
+pub fn check_size(value: &async_graphql::Value) -> Result<(), String> {
+    use async_graphql::Value;
+    let (mut conditions, mut values) = (0usize, 0usize);
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Object(fields) => {
+                conditions += 1;
+                pending.extend(fields.values());
+            }
+            Value::List(items) => pending.extend(items),
+            Value::Null => {}
+            _ => values += 1,
+        }
+        if conditions > MAX_FILTER_CONDITIONS {
+            return Err(format!(
+                "a filter holds at most {MAX_FILTER_CONDITIONS} conditions (input objects)"
+            ));
+        }
+        if values > MAX_FILTER_VALUES {
+            return Err(format!(
+                "a filter holds at most {MAX_FILTER_VALUES} values (each item of a list counted)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A per-type filter (`ClientFilter` …).
 pub trait EntityFilter: InputType + Clone + Eq + Hash + Send + Sync + 'static {
     /// The condition on the table aliased by `scope`.
@@ -261,31 +302,43 @@ fn is_null(all: Condition, expr: Expr, is_null: Option<bool>) -> Condition {
 }
 
 /// Filter on a text field. Plain operators are case-sensitive; `…Insensitive` ones ignore
-/// case (ASCII letters on SQLite, all letters on PostgreSQL).
+/// case (ASCII letters on SQLite, all letters on PostgreSQL). Texts have at most
+/// [`MAX_FILTER_TEXT`] characters, patterns [`MAX_FILTER_PATTERN`] (the validators take
+/// literals only; a test holds them equal).
 #[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct StringFilter {
     /// Equal to.
+    #[graphql(validator(max_length = 1000))]
     pub eq: Option<String>,
     /// Not equal to (null values never match).
+    #[graphql(validator(max_length = 1000))]
     pub ne: Option<String>,
     /// One of.
-    #[graphql(name = "in")]
+    #[graphql(name = "in", validator(list, max_length = 1000))]
     pub in_: Option<Vec<String>>,
     /// None of (null values never match).
+    #[graphql(validator(list, max_length = 1000))]
     pub not_in: Option<Vec<String>>,
     /// Contains this text.
+    #[graphql(validator(max_length = 200))]
     pub contains: Option<String>,
     /// Starts with this text.
+    #[graphql(validator(max_length = 200))]
     pub starts_with: Option<String>,
     /// Ends with this text.
+    #[graphql(validator(max_length = 200))]
     pub ends_with: Option<String>,
     /// Equal to, ignoring case.
+    #[graphql(validator(max_length = 200))]
     pub eq_insensitive: Option<String>,
     /// Contains this text, ignoring case.
+    #[graphql(validator(max_length = 200))]
     pub contains_insensitive: Option<String>,
     /// Starts with this text, ignoring case.
+    #[graphql(validator(max_length = 200))]
     pub starts_with_insensitive: Option<String>,
     /// Ends with this text, ignoring case.
+    #[graphql(validator(max_length = 200))]
     pub ends_with_insensitive: Option<String>,
     /// `true`: the field is null; `false`: it is not.
     pub is_null: Option<bool>,
@@ -548,7 +601,61 @@ impl<E: DbEnum> FieldFilter for EnumFilter<E> {
 
 #[cfg(test)]
 mod tests {
-    use super::escape_like;
+    use async_graphql::InputType;
+
+    use super::*;
+
+    #[test]
+    fn texts_and_patterns_are_bounded_by_the_constants() {
+        let filter = |field: &str, length: usize| {
+            let text = async_graphql::Value::from("x".repeat(length));
+            let value = match field {
+                "in" => async_graphql::Value::List(vec![text]),
+                _ => text,
+            };
+            let mut object = async_graphql::indexmap::IndexMap::new();
+            object.insert(async_graphql::Name::new(field), value);
+            StringFilter::parse(Some(async_graphql::Value::Object(object)))
+        };
+        for (field, max) in [
+            ("eq", MAX_FILTER_TEXT),
+            ("ne", MAX_FILTER_TEXT),
+            ("in", MAX_FILTER_TEXT),
+            ("notIn", MAX_FILTER_TEXT),
+            ("contains", MAX_FILTER_PATTERN),
+            ("startsWith", MAX_FILTER_PATTERN),
+            ("endsWith", MAX_FILTER_PATTERN),
+            ("eqInsensitive", MAX_FILTER_PATTERN),
+            ("containsInsensitive", MAX_FILTER_PATTERN),
+            ("startsWithInsensitive", MAX_FILTER_PATTERN),
+            ("endsWithInsensitive", MAX_FILTER_PATTERN),
+        ] {
+            assert!(filter(field, max).is_ok(), "{field}");
+            assert!(filter(field, max + 1).is_err(), "{field}");
+        }
+    }
+
+    #[test]
+    fn a_filter_is_refused_past_its_conditions_or_values() {
+        use async_graphql::Value;
+        let leaf = || Value::from_json(serde_json::json!({ "eq": "x" })).unwrap_or_default();
+        let or = |n: usize| {
+            let mut object = async_graphql::indexmap::IndexMap::new();
+            object.insert(
+                async_graphql::Name::new("or"),
+                Value::List((0..n).map(|_| leaf()).collect()),
+            );
+            Value::Object(object)
+        };
+        // The outer object and n leaves.
+        assert!(check_size(&or(MAX_FILTER_CONDITIONS - 1)).is_ok());
+        assert!(check_size(&or(MAX_FILTER_CONDITIONS)).is_err());
+        let values = |n: usize| {
+            Value::from_json(serde_json::json!({ "in": vec!["x"; n] })).unwrap_or_default()
+        };
+        assert!(check_size(&values(MAX_FILTER_VALUES)).is_ok());
+        assert!(check_size(&values(MAX_FILTER_VALUES + 1)).is_err());
+    }
 
     #[test]
     fn escapes_like_wildcards() {

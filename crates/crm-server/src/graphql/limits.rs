@@ -207,7 +207,9 @@ pub fn scan(text: &str, limits: &Limits) -> Result<Scan, Refusal> {
                 }
             }
             _ if is_word(byte) => {
-                while i < bytes.len() && is_word(bytes[i]) {
+                // A number's decimal point is part of it.
+                let number = byte.is_ascii_digit() || byte == b'-';
+                while i < bytes.len() && (is_word(bytes[i]) || (number && bytes[i] == b'.')) {
                     i += 1;
                 }
             }
@@ -658,4 +660,204 @@ pub fn cap_errors(errors: &mut Vec<ServerError>, limits: &Limits) {
         }
         .into_server_error(),
     );
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<DocumentFacts, Refusal> {
+        let limits = Limits::default();
+        scan(text, &limits)?;
+        let document = async_graphql::parser::parse_query(text).expect("parses");
+        check_document(&document, &limits)
+    }
+
+    fn refused_by(text: &str) -> Option<&'static str> {
+        check(text)
+            .err()
+            .map(|refusal| refusal.limit.unwrap_or(refusal.code))
+    }
+
+    /// `{ ...F<levels> }`, each fragment spreading the one below twice: 2^levels fields.
+    fn fan_out(levels: usize) -> String {
+        let mut text = format!("{{ ...F{levels} }} fragment F0 on Query {{ __typename }}");
+        for k in 1..=levels {
+            text.push_str(&format!(
+                " fragment F{k} on Query {{ ...F{j} ...F{j} }}",
+                j = k - 1
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn the_introspection_query_of_graphql_js_fits() {
+        let text = include_str!("../../tests/api/fixtures/introspection.graphql");
+        let facts = check(text).expect("admitted");
+        assert!(facts.public && facts.read_only);
+    }
+
+    #[test]
+    fn fragments_are_measured_expanded_without_expanding_them() {
+        // 2^10 = 1,024 fields, plus the spreads: within 2,000.
+        assert!(check(&fan_out(9)).is_ok());
+        assert_eq!(refused_by(&fan_out(11)), Some("CRM_MAX_QUERY_COMPLEXITY"));
+        // 2^28: measured once per fragment, refused at once.
+        assert_eq!(refused_by(&fan_out(28)), Some("CRM_MAX_QUERY_COMPLEXITY"));
+        // Deeper than async-graphql's recursion limit: refused for that first.
+        assert_eq!(refused_by(&fan_out(60)), Some("CRM_MAX_QUERY_DEPTH"));
+        // A fragment no operation uses is measured too (the validation walks it).
+        let unused = fan_out(28).replacen("{ ...F28 }", "{ __typename }", 1);
+        assert_eq!(refused_by(&unused), Some("CRM_MAX_QUERY_COMPLEXITY"));
+        assert_eq!(
+            refused_by("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }"),
+            Some("GRAPHQL_VALIDATION_FAILED")
+        );
+    }
+
+    #[test]
+    fn fields_aliases_and_depth_count() {
+        let aliases = |n: usize| {
+            let fields: String = (0..n).map(|i| format!("a{i}: __typename ")).collect();
+            format!("{{ {fields} }}")
+        };
+        assert!(check(&aliases(200)).is_ok());
+        assert_eq!(refused_by(&aliases(201)), Some("CRM_MAX_ALIASES"));
+        let plain = format!("{{ {} }}", "__typename ".repeat(2_001));
+        assert_eq!(refused_by(&plain), Some("CRM_MAX_QUERY_COMPLEXITY"));
+        let deep = |n: usize| {
+            let mut text = "id".to_owned();
+            for _ in 1..n {
+                text = format!("client {{ {text} }}");
+            }
+            format!("{{ {text} }}")
+        };
+        assert!(check(&deep(12)).is_ok());
+        assert_eq!(refused_by(&deep(13)), Some("CRM_MAX_QUERY_DEPTH"));
+        // Through fragments as well.
+        let through = "{ a { ...F } } fragment F on X { b { c { d { e { f { g { h { i { j { k { l { m } } } } } } } } } } } }";
+        assert_eq!(refused_by(through), Some("CRM_MAX_QUERY_DEPTH"));
+        // A chain of fragments nests selection sets without fields.
+        let mut chain = "{ ...F0 }".to_owned();
+        for k in 0..40 {
+            chain.push_str(&format!(" fragment F{k} on Query {{ ...F{} }}", k + 1));
+        }
+        chain.push_str(" fragment F40 on Query { __typename }");
+        assert_eq!(refused_by(&chain), Some("CRM_MAX_QUERY_DEPTH"));
+    }
+
+    #[test]
+    fn introspection_may_nest_deeper_but_not_multiply_its_lists() {
+        let mut of_type = "name".to_owned();
+        for _ in 0..9 {
+            of_type = format!("ofType {{ {of_type} }}");
+        }
+        let deep = format!(
+            "{{ __schema {{ types {{ fields {{ args {{ type {{ {of_type} }} }} }} }} }} }}"
+        );
+        assert!(check(&deep).is_ok());
+        let lists = "{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }";
+        assert_eq!(refused_by(lists), Some("GRAPHQL_VALIDATION_FAILED"));
+        // Data under an introspection root's name is not introspection.
+        let mut data = "id".to_owned();
+        for _ in 0..13 {
+            data = format!("client {{ {data} }}");
+        }
+        assert_eq!(
+            refused_by(&format!("{{ {data} }}")),
+            Some("CRM_MAX_QUERY_DEPTH")
+        );
+    }
+
+    #[test]
+    fn directives_variables_operations_and_input_nesting_are_capped() {
+        let directives = |n: usize| format!("{{ __typename {} }}", "@include(if: true) ".repeat(n));
+        assert!(check(&directives(8)).is_ok());
+        assert_eq!(refused_by(&directives(9)), Some("CRM_MAX_DIRECTIVES"));
+        let variables = |n: usize| {
+            let list: String = (0..n).map(|i| format!("$v{i}: Int ")).collect();
+            format!("query({list}) {{ __typename }}")
+        };
+        assert!(check(&variables(50)).is_ok());
+        assert_eq!(refused_by(&variables(51)), Some("CRM_MAX_VARIABLES"));
+        let operations = |n: usize| -> String {
+            (0..n)
+                .map(|i| format!("query Q{i} {{ __typename }} "))
+                .collect()
+        };
+        assert!(check(&operations(20)).is_ok());
+        assert_eq!(refused_by(&operations(21)), Some("CRM_MAX_OPERATIONS"));
+        let nested = |n: usize| {
+            let mut value = "{ companyName: { eq: \"x\" } }".to_owned();
+            for _ in 1..n {
+                value = format!("{{ not: {value} }}");
+            }
+            format!("{{ clients(filter: {value}) {{ totalCount }} }}")
+        };
+        // The filter's own object, then `companyName`'s: n + 1 levels.
+        assert!(check(&nested(15)).is_ok());
+        let refusal = check(&nested(16)).expect_err("too deep");
+        assert_eq!(refusal.limit, Some("CRM_MAX_INPUT_DEPTH"));
+        assert_eq!(refusal.field.as_deref(), Some("filter"));
+        // 300 levels: refused by the text scan, before the parser recurses.
+        assert_eq!(refused_by(&nested(300)), Some("CRM_MAX_QUERY_DEPTH"));
+        let list = format!("{{ a(x: {}1{}) }}", "[".repeat(17), "]".repeat(17));
+        assert_eq!(refused_by(&list), Some("CRM_MAX_INPUT_DEPTH"));
+    }
+
+    #[test]
+    fn the_scan_skips_strings_and_comments_and_counts_tokens() {
+        let limits = Limits::default();
+        let brackets = "{".repeat(100);
+        let quoted = format!(
+            "{{ a(s: \"{brackets}\", b: \"\"\"{brackets} \\\"\"\" {brackets}\"\"\") # {brackets}\n }}"
+        );
+        assert_eq!(scan(&quoted, &limits).expect("scanned").tokens, 11);
+        assert!(scan(&brackets, &limits).is_err());
+        let words = "a ".repeat(10_001);
+        let refusal = scan(&words, &limits).expect_err("too many tokens");
+        assert_eq!(refusal.limit, Some("CRM_MAX_QUERY_TOKENS"));
+        // `...`, names, numbers and punctuation.
+        assert_eq!(
+            scan("{ ...F x(n: -1.5e3) }", &limits)
+                .expect("scanned")
+                .tokens,
+            10
+        );
+    }
+
+    #[test]
+    fn variables_are_checked_for_nesting() {
+        let limits = Limits::default();
+        let mut value = serde_json::json!("x");
+        for _ in 0..17 {
+            value = serde_json::json!({ "not": value });
+        }
+        let variables = Variables::from_json(serde_json::json!({ "f": value }));
+        let refusal = check_variables(&variables, &limits).expect_err("too deep");
+        assert_eq!(
+            (refusal.code, refusal.field.as_deref()),
+            ("BAD_USER_INPUT", Some("f"))
+        );
+        let fine = Variables::from_json(serde_json::json!({ "f": { "a": [1, 2, { "b": 3 }] } }));
+        assert!(check_variables(&fine, &limits).is_ok());
+    }
+
+    #[test]
+    fn errors_past_the_cap_are_summed_up_in_one() {
+        let limits = Limits::default();
+        let mut errors: Vec<ServerError> = (0..120)
+            .map(|i| ServerError::new(format!("e{i}"), None))
+            .collect();
+        cap_errors(&mut errors, &limits);
+        assert_eq!(errors.len(), 50);
+        assert!(errors[48].message == "e48" && errors[49].message.starts_with("71 more"));
+        let mut few: Vec<ServerError> = (0..50)
+            .map(|i| ServerError::new(format!("e{i}"), None))
+            .collect();
+        cap_errors(&mut few, &limits);
+        assert_eq!(few.len(), 50);
+    }
 }

@@ -74,10 +74,11 @@ pub struct ListArgs<F, O: SortField> {
     pub order_by: Option<Vec<OrderBy<O>>>,
 }
 
-/// An input value kept behind a shared pointer, with the GraphQL type of the value itself. A
+/// A filter argument kept behind a shared pointer, with the GraphQL type of the value itself. A
 /// filter input is 2-3 KB; held inline, it made every future that carries list arguments (the
 /// resolvers' and the loaders') that large, and async-graphql copies each field's future into
-/// its box: those copies were a fifth of the instructions of a by-id request.
+/// its box: those copies were a fifth of the instructions of a by-id request. Its size is
+/// checked before it is parsed ([`filters::check_size`](crate::graphql::filters::check_size)).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Shared<T>(pub Arc<T>);
 
@@ -97,6 +98,10 @@ impl<T: async_graphql::InputType> async_graphql::InputType for Shared<T> {
     }
 
     fn parse(value: Option<async_graphql::Value>) -> async_graphql::InputValueResult<Self> {
+        if let Some(value) = &value {
+            crate::graphql::filters::check_size(value)
+                .map_err(async_graphql::InputValueError::custom)?;
+        }
         T::parse(value)
             .map(|value| Shared(Arc::new(value)))
             .map_err(async_graphql::InputValueError::propagate)
@@ -166,6 +171,9 @@ struct Plan<O: SortField> {
     before: Option<Cursor>,
 }
 
+/// Sort keys one list accepts (more could not change the order: ids are unique).
+pub const MAX_SORT_KEYS: usize = 8;
+
 fn plan<F, O: SortField>(args: &ListArgs<F, O>, limits: PageLimits) -> Result<Plan<O>, AppError> {
     let size = |value: i32, name: &str| -> Result<usize, AppError> {
         match usize::try_from(value) {
@@ -188,6 +196,12 @@ fn plan<F, O: SortField>(args: &ListArgs<F, O>, limits: PageLimits) -> Result<Pl
         (None, None) => (limits.default_size, false),
     };
     let order = args.order_by.clone().unwrap_or_default();
+    if order.len() > MAX_SORT_KEYS {
+        return Err(AppError::bad_input(
+            "orderBy",
+            format!("`orderBy` takes at most {MAX_SORT_KEYS} sort keys"),
+        ));
+    }
     let signature: Arc<str> = order
         .iter()
         .map(|o| {
