@@ -333,9 +333,13 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          crm_graphql_requests_total {}\n\
          # HELP crm_sql_statements_total SQL statements run.\n\
          # TYPE crm_sql_statements_total counter\n\
-         crm_sql_statements_total {}\n",
+         crm_sql_statements_total {}\n\
+         # HELP crm_document_cache_bytes Parsed documents kept between requests (estimated).\n\
+         # TYPE crm_document_cache_bytes gauge\n\
+         crm_document_cache_bytes {}\n",
         m.graphql_requests.load(Ordering::Relaxed),
         m.sql_statements.load(Ordering::Relaxed),
+        state.documents.weight(),
     );
     (
         [(

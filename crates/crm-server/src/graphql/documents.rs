@@ -215,9 +215,8 @@ impl DocumentCache {
             .unwrap_or(false)
     }
 
-    /// The weight of the documents held.
-    #[cfg(test)]
-    fn weight(&self) -> usize {
+    /// The weight of the documents held, in bytes (served on `/metrics`).
+    pub fn weight(&self) -> usize {
         self.documents
             .as_ref()
             .and_then(|d| d.lock().ok().map(|d| d.weight))

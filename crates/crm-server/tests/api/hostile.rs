@@ -7,6 +7,49 @@ use tower::ServiceExt;
 
 use crate::helpers::{TestApp, error_codes, test_config};
 
+/// The one error of a refused request: its code and the limit it names.
+fn refusal(response: &Value) -> (String, String) {
+    let errors = response["errors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(errors.len(), 1, "one error expected: {response}");
+    assert!(response["data"].is_null(), "nothing ran: {response}");
+    let ext = &errors[0]["extensions"];
+    (
+        ext["code"].as_str().unwrap_or("<none>").to_owned(),
+        ext["limit"].as_str().unwrap_or("<none>").to_owned(),
+    )
+}
+
+/// Sends a request body as it is, with this bearer token (none: anonymous).
+async fn post_as(app: &TestApp, token: Option<&str>, body: String) -> (StatusCode, Value) {
+    let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let (status, text) = app.request(request.body(Body::from(body)).unwrap()).await;
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// `{ not: { not: … { companyName: { eq: "x" } } … } }`, `levels` deep.
+fn nested_not(levels: usize) -> String {
+    let mut filter = "{ companyName: { eq: \"x\" } }".to_owned();
+    for _ in 0..levels {
+        filter = format!("{{ not: {filter} }}");
+    }
+    filter
+}
+
+/// `{ ...F<levels> }`, each fragment spreading the one below twice.
+fn fan_out(levels: usize) -> String {
+    let mut text = format!("{{ ...F{levels} }} fragment F0 on Query {{ __typename }}");
+    for k in 1..=levels {
+        text.push_str(&format!(
+            " fragment F{k} on Query {{ ...F{j} ...F{j} }}",
+            j = k - 1
+        ));
+    }
+    text
+}
+
 async fn post_raw(app: &TestApp, body: &str) -> (StatusCode, Value) {
     let (status, text) = app
         .request(
@@ -104,5 +147,211 @@ test_both! {
         // Development mode answers both.
         let data = app.data("{ __schema { queryType { name } } }", Value::Null).await;
         assert_eq!(data["__schema"]["queryType"]["name"], "Query");
+    }
+}
+
+test_both! {
+    async fn deep_input_values_are_refused_before_anything_recurses(app) {
+        // 300 `not`s: refused by the text scan (this aborted the process).
+        let query = format!("{{ clients(first: 1, filter: {}) {{ totalCount }} }}", nested_not(300));
+        for token in [Some(app.token.as_str()), None] {
+            let (status, answer) = post_as(&app, token, json!({ "query": query }).to_string()).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(refusal(&answer), ("GRAPHQL_VALIDATION_FAILED".to_owned(), "CRM_MAX_QUERY_DEPTH".to_owned()), "{answer}");
+        }
+        // 20: parsed, refused by the input nesting limit, naming the argument.
+        let query = format!("{{ clients(first: 1, filter: {}) {{ totalCount }} }}", nested_not(20));
+        let answer = app.gql(&query, Value::Null).await;
+        assert_eq!(refusal(&answer).1, "CRM_MAX_INPUT_DEPTH");
+        assert_eq!(answer["errors"][0]["extensions"]["field"], "filter");
+        // Nested object literals of unknown fields, and lists.
+        let objects = format!("{{ clients(filter: {}{}) {{ totalCount }} }}", "{ a: ".repeat(200), "}".repeat(200));
+        assert_eq!(refusal(&app.gql(&objects, Value::Null).await).0, "GRAPHQL_VALIDATION_FAILED");
+        // In the variables: 100 levels, then JSON deeper than the parser takes.
+        let mut filter = json!({ "companyName": { "eq": "x" } });
+        for _ in 0..100 {
+            filter = json!({ "not": filter });
+        }
+        let query = "query($f: ClientFilter) { clients(first: 1, filter: $f) { totalCount } }";
+        let answer = app.gql(query, json!({ "f": filter })).await;
+        assert_eq!(refusal(&answer), ("BAD_USER_INPUT".to_owned(), "CRM_MAX_INPUT_DEPTH".to_owned()));
+        assert_eq!(answer["errors"][0]["extensions"]["field"], "f");
+        let deep_json = format!("{{\"query\": \"{{ __typename }}\", \"variables\": {{\"f\": {}1{}}}}}", "[".repeat(10_000), "]".repeat(10_000));
+        let (status, answer) = post_as(&app, Some(&app.token), deep_json).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+        // A filter within the limits still answers.
+        let query = format!("{{ clients(first: 1, filter: {}) {{ totalCount }} }}", nested_not(10));
+        assert_eq!(app.data(&query, Value::Null).await["clients"]["totalCount"], 0);
+    }
+}
+
+test_both! {
+    async fn documents_are_measured_with_fragments_expanded(app) {
+        // 900 bytes that expand to 2^22 fields.
+        let answer = app.gql(&fan_out(22), Value::Null).await;
+        assert_eq!(refusal(&answer), ("GRAPHQL_VALIDATION_FAILED".to_owned(), "CRM_MAX_QUERY_COMPLEXITY".to_owned()));
+        // The same without credentials: refused the same way, before anything else.
+        let (_, answer) = post_as(&app, None, json!({ "query": fan_out(22) }).to_string()).await;
+        assert_eq!(refusal(&answer).1, "CRM_MAX_QUERY_COMPLEXITY");
+        // A small fan-out runs.
+        let data = app.data(&fan_out(3), Value::Null).await;
+        assert_eq!(data["__typename"], "Query");
+        // 26 levels of fan-out over a list field (ran for a minute before).
+        let mut text = "{ ...G25 } fragment G0 on Query { clients { nodes { id } } }".to_owned();
+        for k in 1..=25 {
+            text.push_str(&format!(" fragment G{k} on Query {{ ...G{j} ...G{j} }}", j = k - 1));
+        }
+        assert_eq!(refusal(&app.gql(&text, Value::Null).await).1, "CRM_MAX_QUERY_COMPLEXITY");
+    }
+}
+
+test_both! {
+    async fn sizes_are_capped_with_one_error_each(app) {
+        // 50,000 aliases of `__typename`: more tokens than allowed (and aliases).
+        let aliases: String = (0..50_000).map(|i| format!("a{i}:__typename ")).collect();
+        let answer = app.gql(&format!("{{ {aliases} }}"), Value::Null).await;
+        assert_eq!(refusal(&answer).1, "CRM_MAX_QUERY_TOKENS");
+        let aliases: String = (0..300).map(|i| format!("a{i}: __typename ")).collect();
+        assert_eq!(refusal(&app.gql(&format!("{{ {aliases} }}"), Value::Null).await).1, "CRM_MAX_ALIASES");
+        // 3,000 unknown directives, 50,000 repeated ones.
+        let unknown: String = (0..3_000).map(|i| format!("@d{i} ")).collect();
+        assert_eq!(refusal(&app.gql(&format!("{{ me {{ id {unknown} }} }}"), Value::Null).await).1, "CRM_MAX_DIRECTIVES");
+        let repeated = "@include(if: true) ".repeat(50_000);
+        let answer = app.gql(&format!("{{ me {{ id {repeated} }} }}"), Value::Null).await;
+        assert_eq!(refusal(&answer).0, "GRAPHQL_VALIDATION_FAILED");
+        let repeated = "@include(if: true) ".repeat(20);
+        assert_eq!(refusal(&app.gql(&format!("{{ me {{ id {repeated} }} }}"), Value::Null).await).1, "CRM_MAX_DIRECTIVES");
+        // 20,000 unused variables, then 60.
+        let variables: String = (0..20_000).map(|i| format!("$v{i}: Int ")).collect();
+        assert_eq!(refusal(&app.gql(&format!("query({variables}) {{ __typename }}"), Value::Null).await).0, "GRAPHQL_VALIDATION_FAILED");
+        let variables: String = (0..60).map(|i| format!("$v{i}: Int ")).collect();
+        assert_eq!(refusal(&app.gql(&format!("query({variables}) {{ __typename }}"), Value::Null).await).1, "CRM_MAX_VARIABLES");
+        // Many operations in one document.
+        let operations: String = (0..30).map(|i| format!("query Q{i} {{ __typename }} ")).collect();
+        assert_eq!(refusal(&app.gql(&operations, Value::Null).await).1, "CRM_MAX_OPERATIONS");
+        // Errors are capped: 60 malformed ids give 49 errors and a summary of the rest.
+        let lookups: String = (0..60).map(|i| format!("c{i}: client(id: \"bad{i}\") {{ id }} ")).collect();
+        let answer = app.gql(&format!("{{ {lookups} }}"), Value::Null).await;
+        let codes = error_codes(&answer);
+        assert_eq!(codes.len(), 50, "{answer}");
+        assert_eq!(codes[49], "TOO_MANY_ERRORS");
+        assert_eq!(answer["errors"][49]["extensions"]["limit"], "CRM_MAX_ERRORS");
+        // Still serving.
+        assert_eq!(app.data("{ clients { totalCount } }", Value::Null).await["clients"]["totalCount"], 0);
+    }
+}
+
+test_both! {
+    async fn oversized_filters_are_bad_user_input_naming_the_argument(app) {
+        let query = "query($f: ClientFilter) { clients(first: 1, filter: $f) { totalCount } }";
+        let huge = "x".repeat(900 * 1024);
+        let many: Vec<String> = (0..40_000).map(|i| format!("v{i}")).collect();
+        let branches: Vec<Value> = (0..2_000).map(|i| json!({ "companyName": { "eq": format!("c{i}") } })).collect();
+        let pattern = "y".repeat(60 * 1024);
+        for filter in [
+            json!({ "companyName": { "eq": huge } }),
+            json!({ "companyName": { "in": many } }),
+            json!({ "or": branches }),
+            json!({ "companyName": { "containsInsensitive": pattern } }),
+            json!({ "companyName": { "containsInsensitive": "y".repeat(201) } }),
+            json!({ "contracts": { "some": { "title": { "in": vec!["t"; 501] } } } }),
+        ] {
+            let answer = app.gql(query, json!({ "f": filter })).await;
+            assert_eq!(error_codes(&answer), ["BAD_USER_INPUT"], "{}", answer.to_string().chars().take(300).collect::<String>());
+            assert_eq!(answer["errors"][0]["extensions"]["field"], "filter");
+        }
+        // Literals: bounded by the document's own limits first.
+        let many: String = (0..5_000).map(|i| format!("\"v{i}\" ")).collect();
+        let answer = app.gql(&format!("{{ clients(filter: {{ companyName: {{ in: [{many}] }} }}) {{ totalCount }} }}"), Value::Null).await;
+        assert_eq!(error_codes(&answer), ["BAD_USER_INPUT"], "{answer}");
+        // Too many sort keys.
+        let keys = "{ field: CITY } ".repeat(9);
+        let answer = app.gql(&format!("{{ clients(orderBy: [{keys}]) {{ totalCount }} }}"), Value::Null).await;
+        assert_eq!(error_codes(&answer), ["BAD_USER_INPUT"]);
+        assert_eq!(answer["errors"][0]["extensions"]["field"], "orderBy");
+        // The largest accepted values run on both backends.
+        let most: Vec<String> = (0..500).map(|i| format!("v{i}")).collect();
+        for filter in [
+            json!({ "companyName": { "in": most } }),
+            json!({ "companyName": { "containsInsensitive": "y".repeat(200), "eq": "z".repeat(1000) } }),
+            // 1 + 49 × 2 input objects.
+            json!({ "or": (0..49).map(|i| json!({ "city": { "eq": format!("c{i}") } })).collect::<Vec<_>>() }),
+        ] {
+            let data = app.data(query, json!({ "f": filter })).await;
+            assert_eq!(data["clients"]["totalCount"], 0);
+        }
+    }
+}
+
+test_both! {
+    async fn requests_without_credentials_may_only_sign_in_and_introspect(app) {
+        // Refused right after parsing: one UNAUTHENTICATED error, nothing ran.
+        app.take_statement_count();
+        for query in ["{ clients { totalCount } }", "{ me { id } }", "mutation { signOut }", "{ __typename ...F } fragment F on Query { users { totalCount } }"] {
+            let (status, answer) = post_as(&app, None, json!({ "query": query }).to_string()).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(refusal(&answer).0, "UNAUTHENTICATED", "{query}: {answer}");
+            // A bad token is no better.
+            let (_, answer) = post_as(&app, Some("not-a-token"), json!({ "query": query }).to_string()).await;
+            assert_eq!(refusal(&answer).0, "UNAUTHENTICATED");
+        }
+        assert_eq!(app.take_statement_count(), 0, "no SQL for refused requests");
+        // A small body: 16 KiB by default.
+        let padded = json!({ "query": format!("{{ __typename }} # {}", "x".repeat(20 * 1024)) }).to_string();
+        let (status, answer) = post_as(&app, None, padded.clone()).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+        let (status, _) = post_as(&app, Some(&app.token), padded).await;
+        assert_eq!(status, StatusCode::OK);
+        // What needs no credentials answers.
+        let (_, answer) = post_as(&app, None, json!({ "query": "mutation { signIn(email: \"nobody@crm.example\", password: \"wrong password\") { accessToken } }" }).to_string()).await;
+        assert_eq!(error_codes(&answer), ["UNAUTHENTICATED"]);
+        assert_eq!(answer["errors"][0]["path"][0], "signIn", "signIn ran: {answer}");
+    }
+}
+
+test_both! {
+    async fn the_introspection_query_of_standard_tools_passes(app) {
+        let query = include_str!("fixtures/introspection.graphql");
+        for token in [Some(app.token.as_str()), None] {
+            let (status, answer) = post_as(&app, token, json!({ "query": query, "operationName": "IntrospectionQuery" }).to_string()).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(answer["errors"].is_null(), "{answer}");
+            let types = answer["data"]["__schema"]["types"].as_array().cloned().unwrap_or_default();
+            let client = types.iter().find(|t| t["name"] == "Client").expect("Client in the schema");
+            assert!(client["fields"].as_array().is_some_and(|f| f.iter().any(|f| f["name"] == "companyName")));
+        }
+        // Introspection that multiplies its lists is refused.
+        let bomb = "{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }";
+        assert_eq!(refusal(&app.gql(bomb, Value::Null).await).0, "GRAPHQL_VALIDATION_FAILED");
+    }
+}
+
+test_both! {
+    async fn distinct_large_documents_do_not_grow_the_cache_past_its_budget(app) {
+        let metric = |text: &str| -> u64 {
+            text.lines()
+                .find_map(|line| line.strip_prefix("crm_document_cache_bytes "))
+                .and_then(|value| value.trim().parse().ok())
+                .expect("crm_document_cache_bytes")
+        };
+        // 200 distinct documents of 1,900 fields (about 1 MB each by the estimate: 200 MB in all).
+        let fields = "__typename ".repeat(1_900);
+        for i in 0..200 {
+            let answer = app.gql(&format!("query Q{i} {{ {fields} }}"), Value::Null).await;
+            assert!(answer["errors"].is_null());
+        }
+        let (_, text) = app.get("/metrics").await;
+        let held = metric(&text);
+        assert!(held > 0 && held <= 32 * 1024 * 1024, "{held} bytes held");
+        // Documents that fail validation are not kept.
+        let before = held;
+        for i in 0..20 {
+            let answer = app.gql(&format!("query Bad{i} {{ nope{i} }}"), Value::Null).await;
+            assert_eq!(error_codes(&answer), ["GRAPHQL_VALIDATION_FAILED"]);
+        }
+        let (_, text) = app.get("/metrics").await;
+        assert!(metric(&text) <= before);
     }
 }
