@@ -10,6 +10,7 @@ mod access;
 mod auth;
 mod database;
 mod filters;
+mod generated;
 mod hostile;
 mod http;
 mod mailboxes;
