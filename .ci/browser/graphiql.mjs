@@ -1,4 +1,5 @@
-// Browser test: GraphiQL served by the server itself (no CDN) loads in headless Chromium; a
+// Browser test: GraphiQL served by the server itself (no CDN) loads in headless Chromium; its
+// documentation explorer shows the schema (`Client` and its fields) before signing in; a
 // person signs in with the development admin (a mutation typed in the page), pastes the access
 // token into the header editor, runs a query and sees the answer.
 //
@@ -31,6 +32,18 @@ try {
 
   await page.goto(endpoint, { waitUntil: 'load' });
   await page.waitForSelector('.graphiql-query-editor .CodeMirror', { timeout: 30_000 });
+
+  // The documentation explorer has the schema before anyone signs in (GraphiQL's
+  // introspection query is admitted without credentials): find `Client` and its fields.
+  await page.getByRole('button', { name: /Show Documentation Explorer/ }).click();
+  const explorer = page.locator('.graphiql-doc-explorer');
+  await explorer.getByText('Query', { exact: true }).first().waitFor({ timeout: 30_000 });
+  await explorer.locator('.graphiql-doc-explorer-search-input').click();
+  await page.keyboard.type('Client');
+  await page.locator('.graphiql-doc-explorer-search-type', { hasText: /^Client$/ }).first().click();
+  await explorer.locator('.graphiql-doc-explorer-title', { hasText: 'Client' }).waitFor({ timeout: 30_000 });
+  await explorer.locator('.graphiql-doc-explorer-field-name', { hasText: 'companyName' }).first()
+    .waitFor({ timeout: 30_000 });
 
   // Type an operation into the query editor and run it, as a person would.
   const run = async (operation, expect) => {
@@ -75,7 +88,7 @@ try {
     throw new Error(`GraphiQL fetched from outside the server: ${offsite.join(', ')}`);
   }
   await page.screenshot({ path: process.env.SCREENSHOT ?? '/tmp/graphiql.png' });
-  console.log('browser test: signed in through GraphiQL, sent the token from the header editor, got the answer');
+  console.log('browser test: found Client in the documentation explorer, signed in through GraphiQL, sent the token from the header editor, got the answer');
 } catch (error) {
   failed = true;
   console.error(`browser test FAILED: ${error.message}`);

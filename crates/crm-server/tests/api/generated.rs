@@ -15,8 +15,6 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
-
 /// Codes an answer may carry.
 const STABLE_CODES: [&str; 9] = [
     "BAD_USER_INPUT",
