@@ -90,14 +90,14 @@ pub async fn create(
         updated_at: at,
     };
     let inserted = if viewer.sees_all_clients() {
-        client_notes::ActiveModel::from(note.clone())
+        client_notes::ActiveModel::from(note)
             .insert(direct)
             .await
             .map(Some)
     } else {
         insert_if_visible(direct, viewer, &note)
             .await
-            .map(|inserted| inserted.then(|| note.clone()))
+            .map(|inserted| inserted.then_some(note))
     };
     match inserted {
         Ok(Some(note)) => {
