@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, PrimaryKeyTrait, QueryFilter, QuerySelect, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    DbErr, EntityName, EntityTrait, PrimaryKeyTrait, QueryFilter, QuerySelect, QueryTrait,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -129,7 +130,8 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 
 /// Reads one row by id, locking it until the transaction ends (`FOR UPDATE` on PostgreSQL;
 /// SQLite's write transaction already excludes other writers). `NOT_FOUND` naming `field` when
-/// there is no such row, or `viewer` may not see it.
+/// there is no such row, or `viewer` may not see it. Whatever the visibility rule reads is
+/// locked too (see [`find_row`]), so the row stays visible until the write commits.
 pub async fn for_update<E>(
     txn: &DatabaseTransaction,
     viewer: Viewer,
@@ -145,7 +147,8 @@ where
 }
 
 /// Checks that a referenced row exists and `viewer` may see it (`NOT_FOUND` naming `field`
-/// otherwise).
+/// otherwise). Under a visibility rule, on PostgreSQL, the rows the rule reads are
+/// share-locked until the transaction ends, so the answer holds until the write commits.
 pub async fn must_exist<E>(
     txn: &DatabaseTransaction,
     viewer: Viewer,
@@ -160,6 +163,15 @@ where
     find_row::<E>(txn, viewer, id, field, what, false).await
 }
 
+/// One row by id, as `viewer` sees it, inside a write transaction.
+///
+/// A visibility check and the write that follows must not let a reassignment in between. On
+/// SQLite the write transaction (`BEGIN IMMEDIATE`) already keeps every other writer out. On
+/// PostgreSQL the rows the rule reads are locked in the same statement: the row itself when
+/// the rule is on its own columns (`clients.assigned_to`, a mailbox's owner), its client too
+/// when the row is seen through its client (`client_id`). A concurrent reassignment then
+/// either waits for this transaction, or commits first and PostgreSQL re-checks the locked
+/// rows against it: the row is no longer visible and the answer is `NOT_FOUND`.
 async fn find_row<E>(
     txn: &DatabaseTransaction,
     viewer: Viewer,
@@ -172,17 +184,56 @@ where
     E: EntityTrait,
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
 {
+    let backend = txn.get_database_backend();
+    let postgres = backend == DbBackend::Postgres;
     let mut select = E::find_by_id(id);
-    if let Some(condition) = visible_in::<E>(txn.get_database_backend(), viewer) {
-        select = select.filter(condition);
-    }
-    if lock && txn.get_database_backend() == DbBackend::Postgres {
-        select = select.lock_exclusive();
+    match visible_in::<E>(backend, viewer) {
+        Some(_) if postgres && seen_through_client::<E>() => {
+            // The join's condition is the rule itself (the client is visible), checked on the
+            // locked client row. `NO KEY UPDATE` (not `UPDATE`) on both rows: inserts that
+            // reference them (payments, history entries) need not wait, and cannot deadlock.
+            let table = E::default();
+            let clients = entity::clients::Entity;
+            let query = QueryTrait::query(&mut select);
+            query.inner_join(
+                clients,
+                Expr::col((clients, entity::clients::Column::Id))
+                    .equals((table, Alias::new("client_id"))),
+            );
+            if let Some(visible) = visible_in::<entity::clients::Entity>(backend, viewer) {
+                query.cond_where(visible);
+            }
+            query.lock(if lock {
+                LockType::NoKeyUpdate
+            } else {
+                LockType::Share
+            });
+        }
+        Some(condition) => {
+            select = select.filter(condition);
+            if postgres {
+                // The rule reads this row only: locking it re-checks the rule on it.
+                select = if lock {
+                    select.lock_exclusive()
+                } else {
+                    select.lock_shared()
+                };
+            }
+        }
+        None if lock && postgres => select = select.lock_exclusive(),
+        None => {}
     }
     select
         .one(txn)
         .await?
         .ok_or_else(|| AppError::not_found(field, format!("no {what} with this id")))
+}
+
+/// Whether rows of `E` are visible through their client (a `client_id` column, the client
+/// assigned to the viewer), rather than through a column of their own.
+fn seen_through_client<E: EntityTrait>() -> bool {
+    E::default().table_name() != entity::clients::Entity.table_name()
+        && <E::Column as std::str::FromStr>::from_str("client_id").is_ok()
 }
 
 /// The current time as stored: UTC, whole microseconds.

@@ -1,13 +1,15 @@
 //! Client notes: user notes and the system history entries every domain mutation writes.
 
-use entity::client_notes;
+use entity::{client_notes, clients};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, ModelTrait, SqlErr,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    ModelTrait, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::inputs::{CreateClientNoteInput, UpdateClientNoteInput};
+use crate::auth::policy::visible_in;
 use crate::auth::{Action, Viewer};
 use crate::db::{begin_write, check_unchanged, for_update, must_exist, now};
 use crate::error::{AppError, AppResult};
@@ -55,7 +57,9 @@ fn may_edit(viewer: Viewer, note: &client_notes::Model) -> AppResult<()> {
 
 /// Adds a note: one INSERT (the foreign keys check the references; only when one fails are
 /// the references looked up, to name the missing one), run on `direct`, a connection that
-/// needs no transaction for a single statement (see [`crate::graphql::reader`]).
+/// needs no transaction for a single statement (see [`crate::graphql::reader`]). For viewers
+/// who see only some clients, the check that they see this one is part of the same statement
+/// (see [`insert_if_visible`]).
 #[tracing::instrument(skip(db, direct, input))]
 pub async fn create(
     db: &DatabaseConnection,
@@ -75,30 +79,32 @@ pub async fn create(
     if author != viewer.user_id {
         viewer.require(Action::ModerateNotes)?;
     }
-    // Viewers who see every client write in one INSERT; others first prove they see this one.
-    if !viewer.sees_all_clients() {
-        let txn = db.begin().await?;
-        must_exist::<entity::clients::Entity>(&txn, viewer, input.client_id, "clientId", "client")
-            .await?;
-        txn.commit().await?;
-    }
     let at = now();
-    let inserted = client_notes::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        client_id: Set(input.client_id),
-        user_id: Set(Some(author)),
-        note_type: Set(note_type),
-        content: Set(content),
-        created_at: Set(at),
-        updated_at: Set(at),
-    }
-    .insert(direct)
-    .await;
+    let note = client_notes::Model {
+        id: Uuid::now_v7(),
+        client_id: input.client_id,
+        user_id: Some(author),
+        note_type,
+        content,
+        created_at: at,
+        updated_at: at,
+    };
+    let inserted = if viewer.sees_all_clients() {
+        client_notes::ActiveModel::from(note)
+            .insert(direct)
+            .await
+            .map(Some)
+    } else {
+        insert_if_visible(direct, viewer, &note)
+            .await
+            .map(|inserted| inserted.then_some(note))
+    };
     match inserted {
-        Ok(note) => {
+        Ok(Some(note)) => {
             tracing::info!(note_id = %note.id, client_id = %note.client_id, "client note created");
             Ok(note)
         }
+        Ok(None) => Err(AppError::not_found("clientId", "no client with this id")),
         Err(err)
             if matches!(
                 err.sql_err(),
@@ -119,6 +125,54 @@ pub async fn create(
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// Inserts `note` only if `viewer` sees its client, in one statement: `INSERT INTO
+/// client_notes … SELECT … FROM clients WHERE id = ? AND <visible>`, the client row
+/// share-locked on PostgreSQL (SQLite runs one writer at a time). A reassignment of the
+/// client therefore lands before the note (which is then not written) or after it, never
+/// between the check and the write. `false` when the client is not visible (or missing).
+async fn insert_if_visible(
+    direct: &impl ConnectionTrait,
+    viewer: Viewer,
+    note: &client_notes::Model,
+) -> Result<bool, DbErr> {
+    use client_notes::Column as C;
+    let backend = direct.get_database_backend();
+    let mut client = Query::select();
+    client
+        .exprs([
+            Expr::val(note.id),
+            Expr::val(note.client_id),
+            Expr::val(note.user_id),
+            Expr::val(note.note_type.as_str()),
+            Expr::val(note.content.as_str()),
+            Expr::val(note.created_at),
+            Expr::val(note.updated_at),
+        ])
+        .from(clients::Entity)
+        .and_where(Expr::col((clients::Entity, clients::Column::Id)).eq(note.client_id));
+    if let Some(visible) = visible_in::<clients::Entity>(backend, viewer) {
+        client.cond_where(visible);
+    }
+    if backend == DbBackend::Postgres {
+        client.lock(LockType::Share);
+    }
+    let insert = Query::insert()
+        .into_table(client_notes::Entity)
+        .columns([
+            C::Id,
+            C::ClientId,
+            C::UserId,
+            C::NoteType,
+            C::Content,
+            C::CreatedAt,
+            C::UpdatedAt,
+        ])
+        .select_from(client)
+        .map_err(|err| DbErr::Custom(err.to_string()))?
+        .to_owned();
+    Ok(direct.execute(&insert).await?.rows_affected() == 1)
 }
 
 #[tracing::instrument(skip(db, input))]

@@ -1,5 +1,5 @@
 //! Opaque keyset cursors: the sort values of a row and its id, base64url-encoded JSON, tied to
-//! the ordering they were made for. They stay valid when rows are inserted before them.
+//! the list (table) and the ordering they were made for. They stay valid when rows are inserted before them.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -173,7 +173,7 @@ impl SqlKey {
 /// What a cursor holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
-    /// The ordering it belongs to (field names and directions).
+    /// The list (table) and the ordering it belongs to: `clients:companyName.al,…`.
     #[serde(rename = "o")]
     pub order: String,
     /// The sort values of the row, in `orderBy` order.
@@ -190,17 +190,26 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(json)
     }
 
-    /// Decodes a cursor given as `argument`, made for ordering `order`.
-    pub fn decode(text: &str, argument: &str, order: &str) -> Result<Cursor, AppError> {
+    /// Decodes a cursor given as `argument`, made for `signature` (the list and its ordering,
+    /// `<table>:<ordering>`).
+    pub fn decode(text: &str, argument: &str, signature: &str) -> Result<Cursor, AppError> {
         let invalid =
             || AppError::bad_input(argument, "invalid cursor: use a cursor this list returned");
         let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| invalid())?;
         let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-        if cursor.order != order {
-            return Err(AppError::bad_input(
-                argument,
-                "this cursor was made for another orderBy: pass the same orderBy as the page it came from",
-            ));
+        if cursor.order != signature {
+            let list = |s: &str| s.split_once(':').map(|(list, _)| list.to_owned());
+            return Err(if list(&cursor.order) == list(signature) {
+                AppError::bad_input(
+                    argument,
+                    "this cursor was made for another orderBy: pass the same orderBy as the page it came from",
+                )
+            } else {
+                AppError::bad_input(
+                    argument,
+                    "this cursor was made for another list: use a cursor this list returned",
+                )
+            });
         }
         Ok(cursor)
     }

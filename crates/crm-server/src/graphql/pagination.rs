@@ -174,7 +174,13 @@ struct Plan<O: SortField> {
 /// Sort keys one list accepts (more could not change the order: ids are unique).
 pub const MAX_SORT_KEYS: usize = 8;
 
-fn plan<F, O: SortField>(args: &ListArgs<F, O>, limits: PageLimits) -> Result<Plan<O>, AppError> {
+/// Checks the arguments of a list of the table `list`: its cursors must have been made for
+/// that table (root list or relation pages alike) and for the same ordering.
+fn plan<F, O: SortField>(
+    list: &str,
+    args: &ListArgs<F, O>,
+    limits: PageLimits,
+) -> Result<Plan<O>, AppError> {
     let size = |value: i32, name: &str| -> Result<usize, AppError> {
         match usize::try_from(value) {
             Ok(n) if n <= limits.max_size => Ok(n),
@@ -202,22 +208,26 @@ fn plan<F, O: SortField>(args: &ListArgs<F, O>, limits: PageLimits) -> Result<Pl
             format!("`orderBy` takes at most {MAX_SORT_KEYS} sort keys"),
         ));
     }
-    let signature: Arc<str> = order
-        .iter()
-        .map(|o| {
-            let dir = match o.direction {
-                OrderDirection::Asc => "a",
-                OrderDirection::Desc => "d",
-            };
-            let nulls = match o.nulls {
-                NullsOrder::First => "f",
-                NullsOrder::Last => "l",
-            };
-            format!("{}.{dir}{nulls}", o.field.name())
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-        .into();
+    // `<table>:<field>.<direction><nulls>,…`: the list and the ordering a cursor belongs to.
+    let mut signature = String::with_capacity(list.len() + 1 + 16 * order.len());
+    signature.push_str(list);
+    signature.push(':');
+    for (i, o) in order.iter().enumerate() {
+        if i > 0 {
+            signature.push(',');
+        }
+        signature.push_str(o.field.name());
+        signature.push('.');
+        signature.push(match o.direction {
+            OrderDirection::Asc => 'a',
+            OrderDirection::Desc => 'd',
+        });
+        signature.push(match o.nulls {
+            NullsOrder::First => 'f',
+            NullsOrder::Last => 'l',
+        });
+    }
+    let signature: Arc<str> = signature.into();
     let after = args
         .after
         .as_deref()
@@ -580,7 +590,7 @@ pub async fn fetch_page<R: Listable>(
     limits: PageLimits,
     count: bool,
 ) -> Result<Connection<R>, AppError> {
-    let plan = plan(&args, limits)?;
+    let plan = plan(R::TABLE, &args, limits)?;
     let scope = Scope::root(db.get_database_backend(), viewer);
     let mut select = base_select::<R>(
         &plan,
@@ -635,7 +645,7 @@ pub async fn fetch_children<R: Listable>(
     columns: ColumnSet,
     limits: PageLimits,
 ) -> Result<HashMap<Uuid, Page<R>>, AppError> {
-    let plan = plan(args, limits)?;
+    let plan = plan(R::TABLE, args, limits)?;
     let scope = Scope::root(db.get_database_backend(), viewer);
     let parent_filter = Condition::all().add(scope.col(parent_col).is_in(parents.iter().copied()));
     let mut inner = base_select::<R>(

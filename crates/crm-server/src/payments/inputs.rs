@@ -150,8 +150,9 @@ pub struct RecordPaymentInput {
     pub payment_method: Option<String>,
     /// External reference.
     pub reference: Option<String>,
-    /// Any unique string: sending the same key again returns the payment already recorded
-    /// instead of recording it twice (safe retries).
+    /// Any unique string: sending the same key again with the same values returns the payment
+    /// already recorded instead of recording it twice (safe retries); with other values it is
+    /// refused (CONFLICT, reason IDEMPOTENCY_KEY_REUSED).
     pub idempotency_key: Option<String>,
 }
 

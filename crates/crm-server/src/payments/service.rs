@@ -174,7 +174,9 @@ async fn insert(
 }
 
 /// Records a received payment (completed) with its history entry. With an idempotency key,
-/// a retry returns the payment recorded the first time.
+/// a retry (the same values) returns the payment recorded the first time; the same key with
+/// other values is refused (`IDEMPOTENCY_KEY_REUSED`), as is a key already used on a payment
+/// the viewer does not see.
 #[tracing::instrument(skip(db, input))]
 pub async fn record(
     db: &DatabaseConnection,
@@ -185,25 +187,28 @@ pub async fn record(
     let method = optional_text("paymentMethod", input.payment_method.as_deref(), 50)?;
     let reference = optional_text("reference", input.reference.as_deref(), 200)?;
     let key = optional_text("idempotencyKey", input.idempotency_key.as_deref(), 200)?;
-    let date = input
-        .payment_date
-        .map(|d| d.0)
-        .unwrap_or_else(|| now().date_naive());
+    let asked = Asked {
+        contract_id: input.contract_id,
+        amount,
+        date: input.payment_date.map(|d| d.0),
+        method,
+        reference,
+    };
 
     if let Some(existing) = find_by_key(db, viewer, key.as_deref()).await? {
-        return Ok(existing);
+        return asked.replay(existing);
     }
     let result = async {
         let txn = begin_write(db).await?;
-        let contract = payable_contract(&txn, viewer, input.contract_id).await?;
+        let contract = payable_contract(&txn, viewer, asked.contract_id).await?;
         check_not_overpaid(&txn, &contract, amount, None).await?;
         let payment = insert(
             &txn,
             &contract,
             amount,
-            date,
-            method,
-            reference,
+            asked.date.unwrap_or_else(|| now().date_naive()),
+            asked.method.clone(),
+            asked.reference.clone(),
             PaymentStatus::Completed,
             key.clone(),
         )
@@ -221,21 +226,52 @@ pub async fn record(
     }
     .await;
     match result {
-        // The same key raced us and won: answer with its payment. A key already used outside
+        // The same key raced us and won: a retry gets its payment. A key already used outside
         // the viewer's portfolio is refused without showing that payment.
         Err(AppError::Conflict {
             field: Some(field), ..
-        }) if field == "idempotencyKey" => find_by_key(db, viewer, key.as_deref())
-            .await?
-            .ok_or_else(|| {
-                AppError::rule(
-                    Some("idempotencyKey"),
-                    "DUPLICATE",
-                    "this idempotency key was already used for another payment",
-                )
-            }),
+        }) if field == "idempotencyKey" => match find_by_key(db, viewer, key.as_deref()).await? {
+            Some(existing) => asked.replay(existing),
+            None => Err(key_reused()),
+        },
         other => other,
     }
+}
+
+/// What a `recordPayment` asks for, to tell a retry from another payment under a used key.
+struct Asked {
+    contract_id: Uuid,
+    amount: Decimal,
+    /// `None`: today, whichever day the retry is sent.
+    date: Option<chrono::NaiveDate>,
+    method: Option<String>,
+    reference: Option<String>,
+}
+
+impl Asked {
+    /// The payment recorded under the key, when this request asks for that payment again
+    /// (compared with the payment as stored); `IDEMPOTENCY_KEY_REUSED` otherwise.
+    fn replay(&self, existing: payments::Model) -> AppResult<payments::Model> {
+        let same = existing.contract_id == self.contract_id
+            && crate::graphql::scalars::Decimal::money(existing.amount).0 == self.amount
+            && self.date.is_none_or(|date| date == existing.payment_date)
+            && existing.payment_method == self.method
+            && existing.reference == self.reference;
+        if same {
+            Ok(existing)
+        } else {
+            Err(key_reused())
+        }
+    }
+}
+
+fn key_reused() -> AppError {
+    AppError::rule(
+        Some("idempotencyKey"),
+        "IDEMPOTENCY_KEY_REUSED",
+        "this idempotency key was already used for a payment with other values: \
+         use a new key for a new payment, or resend the first payment's values to retry it",
+    )
 }
 
 /// The payment recorded with `key`, if the viewer may see it (a key used on another

@@ -258,6 +258,7 @@ test_both! {
         assert_eq!(bens["recordPayment"]["contract"]["id"], json!(b.contract));
         let hers = app.gql_as(ann, RECORD, json!({ "c": a.contract })).await;
         assert_eq!(refusal(&hers), ("CONFLICT".to_owned(), Some("idempotencyKey".to_owned())), "{hers}");
+        assert_eq!(hers["errors"][0]["extensions"]["reason"], "IDEMPOTENCY_KEY_REUSED", "{hers}");
 
         // The history names her as the actor.
         let history = app

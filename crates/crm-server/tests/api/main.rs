@@ -17,6 +17,7 @@ mod mailboxes;
 mod ordering;
 mod pagination;
 mod read_by_id;
+mod reassignment;
 mod relations;
 mod schema;
 mod seed;

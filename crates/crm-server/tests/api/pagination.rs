@@ -135,6 +135,86 @@ test_both! {
             )
             .await;
         assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{response}");
+        assert_eq!(response["errors"][0]["extensions"]["field"], "after", "{response}");
+    }
+}
+
+/// A cursor's JSON, edited by `edit` and encoded again.
+fn forge(cursor: &str, edit: impl FnOnce(&mut Value)) -> String {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut json: Value = serde_json::from_slice(&engine.decode(cursor).unwrap()).unwrap();
+    edit(&mut json);
+    engine.encode(json.to_string())
+}
+
+/// Asserts `BAD_USER_INPUT` naming `field`.
+fn refused(response: &Value, field: &str) {
+    assert_eq!(error_codes(response), ["BAD_USER_INPUT"], "{response}");
+    assert_eq!(
+        response["errors"][0]["extensions"]["field"], field,
+        "{response}"
+    );
+}
+
+test_both! {
+    async fn a_cursor_is_accepted_only_by_its_own_list_and_ordering(app) {
+        let acme = fixtures::client(&app.db, "Acme", None).await;
+        let bolt = fixtures::client(&app.db, "Bolt", None).await;
+        for client in [&acme, &bolt] {
+            for number in ["1", "2"] {
+                let contract = fixtures::contract(&app.db, client.id, &format!("{}-{number}", client.company_name), "100.00", entity::ContractStatus::Active).await;
+                fixtures::payment(&app.db, &contract, "5.00", entity::PaymentStatus::Completed).await;
+            }
+            fixtures::note(&app.db, client.id, None, "hello").await;
+        }
+        const CLIENTS: &str = "query($after: String, $before: String, $order: [ClientOrder!]) {
+          clients(first: 1, after: $after, before: $before, orderBy: $order) { nodes { companyName } pageInfo { endCursor } } }";
+        const PAYMENTS: &str = "query($order: [PaymentOrder!]) { payments(first: 1, orderBy: $order) { pageInfo { endCursor } } }";
+        let end = |data: &Value, list: &str| data[list]["pageInfo"]["endCursor"].as_str().unwrap().to_owned();
+
+        // A payments cursor, with the default order or one both lists have, is not a clients cursor.
+        for order in [Value::Null, json!([{ "field": "CREATED_AT" }])] {
+            let payment = end(&app.data(PAYMENTS, json!({ "order": order })).await, "payments");
+            for argument in ["after", "before"] {
+                let response = app.gql(CLIENTS, json!({ argument: payment, "order": order })).await;
+                refused(&response, argument);
+            }
+        }
+        // A clients cursor: fine on its own list and ordering, refused with another ordering.
+        let by_name = json!([{ "field": "COMPANY_NAME" }]);
+        let cursor = end(&app.data(CLIENTS, json!({ "order": by_name })).await, "clients");
+        let next = app.data(CLIENTS, json!({ "after": cursor, "order": by_name })).await;
+        assert_eq!(next["clients"]["nodes"], json!([{ "companyName": "Bolt" }]));
+        for other in [Value::Null, json!([{ "field": "CREATED_AT" }]), json!([{ "field": "COMPANY_NAME", "direction": "DESC" }])] {
+            refused(&app.gql(CLIENTS, json!({ "after": cursor, "order": other })).await, "after");
+        }
+        // Tampered: values that do not fit the ordering, a broken id, another list claimed.
+        for forged in [
+            forge(&cursor, |c| c["k"] = json!([true])),
+            forge(&cursor, |c| c["k"] = json!(["Acme", "extra"])),
+            forge(&cursor, |c| c["i"] = json!("not-a-uuid")),
+            forge(&cursor, |c| c["o"] = json!("payments:companyName.al")),
+        ] {
+            refused(&app.gql(CLIENTS, json!({ "before": forged, "order": by_name })).await, "before");
+        }
+
+        // Relation pages of one table share their cursors with each other and with the root
+        // list; another table's relation does not take them.
+        const CONTRACTS: &str = "query($id: UUID!, $after: String) { client(id: $id) {
+          contracts(first: 1, after: $after) { nodes { contractNumber } pageInfo { endCursor } }
+          notes(first: 1, after: $after) { nodes { id } } } }";
+        let first = app.data(CONTRACTS, json!({ "id": acme.id })).await;
+        let contract_cursor = first["client"]["contracts"]["pageInfo"]["endCursor"].clone();
+        let root = app
+            .data("query($after: String) { contracts(first: 10, after: $after) { nodes { contractNumber } } }", json!({ "after": contract_cursor }))
+            .await;
+        assert_eq!(pluck_str(&root["contracts"], "contractNumber"), ["Acme-2", "Bolt-1", "Bolt-2"]);
+        let response = app.gql(CONTRACTS, json!({ "id": bolt.id, "after": contract_cursor })).await;
+        assert_eq!(response["data"]["client"]["contracts"]["nodes"], json!([{ "contractNumber": "Bolt-1" }]), "{response}");
+        assert_eq!(response["data"]["client"]["notes"], Value::Null, "{response}");
+        refused(&response, "after");
+        assert_eq!(response["errors"][0]["path"], json!(["client", "notes"]), "{response}");
     }
 }
 

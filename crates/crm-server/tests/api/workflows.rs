@@ -153,6 +153,47 @@ test_both! {
 }
 
 test_both! {
+    async fn an_idempotency_key_replayed_with_other_values_is_a_conflict(app) {
+        const PAY: &str = "mutation($input: RecordPaymentInput!) { recordPayment(input: $input) { id paymentDate } }";
+        let client = fixtures::client(&app.db, "Acme", None).await;
+        let contract = fixtures::contract(&app.db, client.id, "I-1", "100.00", ContractStatus::Active).await;
+        let other = fixtures::contract(&app.db, client.id, "I-2", "100.00", ContractStatus::Active).await;
+        let first = json!({ "contractId": contract.id, "amount": "30.00", "paymentMethod": "transfer",
+                            "reference": "VIR-1", "idempotencyKey": "bank-tx-42" });
+        let recorded = app.data(PAY, json!({ "input": first })).await["recordPayment"].clone();
+        for (field, value) in [
+            ("contractId", json!(other.id)),
+            ("amount", json!("31.00")),
+            ("paymentDate", json!("2020-01-01")),
+            ("paymentMethod", json!("card")),
+            ("reference", json!("VIR-2")),
+            ("reference", Value::Null),
+        ] {
+            let mut input = first.clone();
+            input[field] = value.clone();
+            let response = app.gql(PAY, json!({ "input": input })).await;
+            assert_error(&response, "CONFLICT", "idempotencyKey");
+            assert_eq!(response["errors"][0]["extensions"]["reason"], "IDEMPOTENCY_KEY_REUSED", "{field} = {value}: {response}");
+        }
+        // A retry gets the first payment: the same values, the amount however written, the day
+        // given or left to its default.
+        let mut retry = first.clone();
+        retry["amount"] = json!("30");
+        retry["paymentDate"] = recorded["paymentDate"].clone();
+        for input in [first, retry] {
+            let again = app.data(PAY, json!({ "input": input })).await;
+            assert_eq!(again["recordPayment"], recorded);
+        }
+        let data = app
+            .data("query($a: UUID!, $b: UUID!) { a: contract(id: $a) { paidAmount } b: contract(id: $b) { paidAmount } }",
+                  json!({ "a": contract.id, "b": other.id }))
+            .await;
+        assert_eq!(data, json!({ "a": { "paidAmount": "30.00" }, "b": { "paidAmount": "0.00" } }));
+        assert_eq!(app.system_notes(client.id).await.len(), 1);
+    }
+}
+
+test_both! {
     async fn a_failure_after_the_first_write_leaves_no_trace(app) {
         let client = fixtures::client(&app.db, "Acme", None).await;
         let contract = fixtures::contract(&app.db, client.id, "R-1", "100.00", ContractStatus::Draft).await;
