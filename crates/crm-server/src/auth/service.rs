@@ -111,7 +111,8 @@ pub async fn open_session(
     signed_in.last_login_at = Set(Some(at));
     let user = signed_in.update(&txn).await?;
     txn.commit().await?;
-    tracing::info!(user_id = %user.id, session_id = %session.id, "signed in");
+    // No session id at INFO level: logs travel further than the database does.
+    tracing::info!(user_id = %user.id, "signed in");
     let (access_token, access_expires_at) = auth.access_tokens.issue(user.id, session.id)?;
     Ok(SessionTokens {
         access_token,
