@@ -278,3 +278,39 @@ test_both! {
         assert_eq!(error_codes(&response), ["GRAPHQL_VALIDATION_FAILED"]);
     }
 }
+
+test_both! {
+    async fn credentials_stop_at_their_expiry_even_when_cached(app) {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        let (sid, session_token) = app.user("sid", Role::Manager, None).await;
+        let expiry = chrono::Utc::now() + chrono::Duration::seconds(2);
+        // An API token that expires in two seconds, and a session that ends then.
+        let created = app
+            .gql_as(
+                Some(&session_token),
+                "mutation($at: DateTime!) { createApiToken(name: \"short-lived\", expiresAt: $at) { token } }",
+                json!({ "at": expiry.to_rfc3339_opts(chrono::SecondsFormat::Micros, true) }),
+            )
+            .await;
+        let api_token = created["data"]["createApiToken"]["token"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
+        entity::auth_sessions::Entity::update_many()
+            .col_expr(entity::auth_sessions::Column::ExpiresAt, Expr::value(expiry))
+            .filter(entity::auth_sessions::Column::UserId.eq(sid))
+            .exec(&app.db)
+            .await
+            .unwrap();
+        app.auth.forget_credentials();
+        // Both work, and are now cached (for an hour in tests).
+        assert_eq!(app.gql_as(Some(&api_token), ME, Value::Null).await["data"]["me"]["username"], "sid");
+        assert_eq!(app.gql_as(Some(&session_token), ME, Value::Null).await["data"]["me"]["username"], "sid");
+
+        let wait = (expiry - chrono::Utc::now()).to_std().unwrap_or_default();
+        tokio::time::sleep(wait + std::time::Duration::from_millis(50)).await;
+        let (code, message) = error_of(&app.gql_as(Some(&api_token), ME, Value::Null).await);
+        assert_eq!(code, "UNAUTHENTICATED");
+        assert!(message.contains("expired"), "{message}");
+        let (code, message) = error_of(&app.gql_as(Some(&session_token), ME, Value::Null).await);
+        assert_eq!(code, "UNAUTHENTICATED");
+        assert!(message.contains("session has ended"), "{message}");
+    }
+}
