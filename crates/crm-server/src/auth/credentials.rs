@@ -227,13 +227,18 @@ impl AuthService {
         }
     }
 
-    /// Counts a sign-in attempt against the rate limit.
+    /// Counts a password check against the rate limit (`RATE_LIMITED` beyond it).
     pub fn sign_in_attempt(
         &self,
         email: &str,
         client: Option<IpAddr>,
     ) -> crate::error::AppResult<()> {
         self.throttle.attempt(email, client)
+    }
+
+    /// Records a right password: `client` is trusted for this account from now on.
+    pub fn sign_in_succeeded(&self, email: &str, client: Option<IpAddr>) {
+        self.throttle.succeeded(email, client);
     }
 }
 

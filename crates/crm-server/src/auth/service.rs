@@ -78,6 +78,7 @@ pub async fn sign_in(
             return Err(AppError::unauthenticated(WRONG_CREDENTIALS));
         }
     };
+    auth.sign_in_succeeded(email, client.ip);
     if !user.is_active {
         // Told only to someone who knows the password.
         return Err(AppError::unauthenticated("this account is disabled"));
@@ -248,6 +249,7 @@ pub async fn change_password(
             "the current password is wrong",
         ));
     }
+    auth.sign_in_succeeded(&user.email, client.ip);
     let keep = match request {
         RequestAuth::Session { session_id, .. } => Some(*session_id),
         _ => None,

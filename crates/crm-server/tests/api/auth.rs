@@ -279,6 +279,56 @@ test_both! {
     }
 }
 
+/// `signIn` sent from `ip` (as the server sees a TCP peer).
+async fn sign_in_from(
+    app: &crate::helpers::TestApp,
+    ip: [u8; 4],
+    email: &str,
+    password: &str,
+) -> Value {
+    let body = json!({ "query": SIGN_IN, "variables": { "email": email, "password": password } });
+    let request = axum::http::Request::post("/graphql")
+        .header("content-type", "application/json")
+        .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            ip, 40_000,
+        ))))
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    let (status, body) = app.request(request).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+test_both! {
+    async fn a_stranger_cannot_lock_a_user_out(app) {
+        const ATTACKER: [u8; 4] = [203, 0, 113, 7];
+        const HOME: [u8; 4] = [198, 51, 100, 20];
+        app.user("victim", Role::Commercial, Some(PASSWORD)).await;
+        // The attacker spends their budget for this account (5 a minute by default) …
+        for _ in 0..5 {
+            let guess = sign_in_from(&app, ATTACKER, "victim@crm.example", "a wrong guess").await;
+            assert_eq!(error_of(&guess).0, "UNAUTHENTICATED", "{guess}");
+        }
+        // … and is slowed down: the password is not even checked.
+        let limited = sign_in_from(&app, ATTACKER, "Victim@crm.example", PASSWORD).await;
+        assert_eq!(error_of(&limited).0, "RATE_LIMITED", "{limited}");
+        assert!(limited["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().unwrap() >= 1);
+        assert!(limited["data"].is_null() || limited["data"]["signIn"].is_null());
+
+        // The victim, from their own address, signs in: a mistake, then the right password.
+        let typo = sign_in_from(&app, HOME, "victim@crm.example", "correct horse battery!").await;
+        assert_eq!(error_of(&typo).0, "UNAUTHENTICATED");
+        let signed = sign_in_from(&app, HOME, "victim@crm.example", PASSWORD).await;
+        let access = signed["data"]["signIn"]["accessToken"].as_str().unwrap_or_else(|| panic!("{signed}"));
+        assert_eq!(app.gql_as(Some(access), ME, Value::Null).await["data"]["me"]["username"], "victim");
+
+        // The attacker still waits.
+        let limited = sign_in_from(&app, ATTACKER, "victim@crm.example", "another guess").await;
+        assert_eq!(error_of(&limited).0, "RATE_LIMITED", "{limited}");
+        assert!(limited["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().unwrap() >= 1);
+    }
+}
+
 test_both! {
     async fn credentials_stop_at_their_expiry_even_when_cached(app) {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
