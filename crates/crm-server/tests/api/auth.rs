@@ -330,6 +330,41 @@ test_both! {
 }
 
 test_both! {
+    async fn any_earlier_refresh_token_ends_the_session(app) {
+        app.user("rose", Role::Manager, Some(PASSWORD)).await;
+        let other = sign_in(&app, "rose@crm.example", PASSWORD).await["data"]["signIn"]["accessToken"].as_str().unwrap().to_owned();
+        let signed = sign_in(&app, "rose@crm.example", PASSWORD).await;
+        let rt1 = signed["data"]["signIn"]["refreshToken"].as_str().unwrap().to_owned();
+        let refresh = |token: String| {
+            let app = &app;
+            async move { app.gql_as(None, REFRESH, json!({ "t": token })).await }
+        };
+        let second = refresh(rt1.clone()).await;
+        let rt2 = second["data"]["refreshSession"]["refreshToken"].as_str().unwrap_or_else(|| panic!("{second}")).to_owned();
+        let third = refresh(rt2).await;
+        let rt3 = third["data"]["refreshSession"]["refreshToken"].as_str().unwrap().to_owned();
+        let access3 = third["data"]["refreshSession"]["accessToken"].as_str().unwrap().to_owned();
+        assert_eq!(app.gql_as(Some(&access3), ME, Value::Null).await["data"]["me"]["username"], "rose");
+        let spent = app
+            .db
+            .query_all_raw(Statement::from_string(app.db_backend(), "SELECT token_hash FROM spent_refresh_tokens"))
+            .await
+            .unwrap();
+        assert_eq!(spent.len(), 2, "two tokens were exchanged");
+
+        // RT1, two rotations back: someone else has a copy. The whole session ends.
+        assert_eq!(error_of(&refresh(rt1.clone()).await).0, "UNAUTHENTICATED");
+        assert_eq!(error_of(&refresh(rt3).await).0, "UNAUTHENTICATED");
+        let (code, message) = error_of(&app.gql_as(Some(&access3), ME, Value::Null).await);
+        assert_eq!(code, "UNAUTHENTICATED");
+        assert!(message.contains("session has ended"), "{message}");
+        // Presenting it again changes nothing more; the user's other session goes on.
+        assert_eq!(error_of(&refresh(rt1).await).0, "UNAUTHENTICATED");
+        assert_eq!(app.gql_as(Some(&other), ME, Value::Null).await["data"]["me"]["username"], "rose");
+    }
+}
+
+test_both! {
     async fn credentials_stop_at_their_expiry_even_when_cached(app) {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
         let (sid, session_token) = app.user("sid", Role::Manager, None).await;
@@ -362,5 +397,31 @@ test_both! {
         let (code, message) = error_of(&app.gql_as(Some(&session_token), ME, Value::Null).await);
         assert_eq!(code, "UNAUTHENTICATED");
         assert!(message.contains("session has ended"), "{message}");
+    }
+}
+
+test_both! {
+    async fn tokens_exchanged_before_the_upgrade_still_end_their_session(app) {
+        use migration::{Migrator, MigratorTrait};
+        use sea_orm::TransactionTrait;
+        app.user("ursula", Role::Commercial, Some(PASSWORD)).await;
+        let rt1 = sign_in(&app, "ursula@crm.example", PASSWORD).await["data"]["signIn"]["refreshToken"].as_str().unwrap().to_owned();
+        let renewed = app.gql_as(None, REFRESH, json!({ "t": rt1 })).await;
+        let rt2 = renewed["data"]["refreshSession"]["refreshToken"].as_str().unwrap().to_owned();
+
+        // Back to the schema that kept one exchanged token per session, and up again.
+        let txn = app.db.begin().await.unwrap();
+        Migrator::down(&txn, Some(1)).await.unwrap();
+        let rows = txn
+            .query_all_raw(Statement::from_string(app.db_backend(), "SELECT previous_token_hash FROM auth_sessions"))
+            .await
+            .unwrap();
+        let kept: Vec<Option<String>> = rows.iter().map(|row| row.try_get("", "previous_token_hash").unwrap()).collect();
+        assert!(kept.contains(&Some(crm_server::auth::tokens::digest(&rt1))), "{kept:?}");
+        Migrator::up(&txn, None).await.unwrap();
+        txn.commit().await.unwrap();
+
+        assert_eq!(error_of(&app.gql_as(None, REFRESH, json!({ "t": rt1 })).await).0, "UNAUTHENTICATED");
+        assert_eq!(error_of(&app.gql_as(None, REFRESH, json!({ "t": rt2 })).await).0, "UNAUTHENTICATED");
     }
 }
