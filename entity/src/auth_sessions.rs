@@ -1,5 +1,6 @@
 //! `auth_sessions`: one per sign-in. Holds the hash of the session's current refresh token
-//! (rotated on every use) and of the one it replaced (a replayed old token revokes the session).
+//! (rotated on every use); the ones it replaced are in `spent_refresh_tokens` (presenting any
+//! of them again revokes the session).
 
 use sea_orm::entity::prelude::*;
 
@@ -12,7 +13,6 @@ pub struct Model {
     pub user_id: Uuid,
     #[sea_orm(unique)]
     pub refresh_token_hash: String,
-    pub previous_token_hash: Option<String>,
     pub user_agent: Option<String>,
     pub created_at: DateTimeUtc,
     pub last_used_at: DateTimeUtc,
@@ -20,6 +20,8 @@ pub struct Model {
     pub revoked_at: Option<DateTimeUtc>,
     #[sea_orm(belongs_to, from = "user_id", to = "id")]
     pub user: BelongsTo<super::users::Entity>,
+    #[sea_orm(has_many)]
+    pub spent_refresh_tokens: HasMany<super::spent_refresh_tokens::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1,5 +1,5 @@
 //! SeaORM 2 entities for the CRM's seven tables, plus the
-//! sign-in state (`auth_sessions`, `api_tokens`).
+//! sign-in state (`auth_sessions`, `spent_refresh_tokens`, `api_tokens`).
 //!
 //! The PostgreSQL schema they map is produced by the `migration` crate (it matches the
 //! reference `schema.sql`); the same entities run unchanged on the embedded SQLite database.
@@ -13,6 +13,7 @@ pub mod documents;
 pub mod enums;
 pub mod oauth_email_accounts;
 pub mod payments;
+pub mod spent_refresh_tokens;
 pub mod users;
 
 pub use enums::{ClientStatus, ContractStatus, PaymentStatus, Role};

@@ -24,6 +24,7 @@ mod m20261125_000009_payment_idempotency_key;
 mod m20261125_000010_auth_sessions_and_api_tokens;
 mod m20261130_000011_clients_company_name_lower;
 mod m20261130_000012_sqlite_relation_order_indexes;
+mod m20261201_000013_spent_refresh_tokens;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000010_auth_sessions_and_api_tokens::Migration),
             Box::new(m20261130_000011_clients_company_name_lower::Migration),
             Box::new(m20261130_000012_sqlite_relation_order_indexes::Migration),
+            Box::new(m20261201_000013_spent_refresh_tokens::Migration),
         ]
     }
 }

@@ -324,29 +324,104 @@ impl Config {
             return Err("token lifetimes must be positive".to_owned());
         }
         if self.server.environment == Environment::Production {
-            if self.auth.jwt_secret == DEV_JWT_SECRET {
+            if let Some(what) = development_secret(self.auth.jwt_secret.as_bytes()) {
+                return Err(format!(
+                    "production mode refuses {what} as the signing key: set CRM_JWT_SECRET"
+                ));
+            }
+            if cipher.uses_dev_key()
+                || DEVELOPMENT_SECRETS
+                    .iter()
+                    .any(|(value, _)| cipher.uses_key_material(value.as_bytes()))
+            {
                 return Err(
-                    "production mode refuses the development signing key: set CRM_JWT_SECRET"
+                    "production mode refuses the development token key (under any id): \
+                     set CRM_TOKEN_KEYS"
                         .to_owned(),
                 );
             }
-            if cipher.uses_dev_key() {
-                return Err(
-                    "production mode refuses the development token key: set CRM_TOKEN_KEYS"
-                        .to_owned(),
-                );
-            }
-            let url = self.database.url();
-            if url.contains(DEV_POSTGRES_PASSWORD) {
-                return Err(
-                    "production mode refuses the development database password: \
-                            set DATABASE_URL or POSTGRES_PASSWORD"
-                        .to_owned(),
-                );
+            for password in database_passwords(&self.database.url()) {
+                if let Some(what) = development_secret(&password) {
+                    return Err(format!(
+                        "production mode refuses {what} as the database password: \
+                         set DATABASE_URL or POSTGRES_PASSWORD"
+                    ));
+                }
             }
         }
         Ok(())
     }
+}
+
+/// Every secret that ships with a development value, and what it is. Production refuses each
+/// of these values wherever a secret goes (signing key, token keys, database password).
+const DEVELOPMENT_SECRETS: [(&str, &str); 4] = [
+    (DEV_JWT_SECRET, "the development signing key"),
+    (DEV_POSTGRES_PASSWORD, "the development database password"),
+    (
+        crate::bootstrap::DEV_ADMIN_PASSWORD,
+        "the development admin password",
+    ),
+    (
+        crate::secrets::DEV_TOKEN_KEY_BASE64,
+        "the development token key",
+    ),
+];
+
+/// What development default `value` is (surrounding blanks ignored), if it is one; the
+/// development token key counts in its base64 form and as its raw bytes.
+fn development_secret(value: &[u8]) -> Option<&'static str> {
+    use base64::Engine;
+    let value = value.trim_ascii();
+    if let Some((_, what)) = DEVELOPMENT_SECRETS
+        .iter()
+        .find(|(secret, _)| secret.as_bytes() == value)
+    {
+        return Some(what);
+    }
+    let dev_key = base64::engine::general_purpose::STANDARD
+        .decode(crate::secrets::DEV_TOKEN_KEY_BASE64)
+        .unwrap_or_default();
+    (value == dev_key.as_slice()).then_some("the development token key")
+}
+
+/// The passwords a database URL carries: in its user information (percent-decoded) and as a
+/// `password` query parameter (which the PostgreSQL driver also reads).
+fn database_passwords(url: &str) -> Vec<Vec<u8>> {
+    let Ok(url) = url::Url::parse(url) else {
+        return Vec::new();
+    };
+    let mut passwords: Vec<Vec<u8>> = url.password().map(percent_decode).into_iter().collect();
+    passwords.extend(
+        url.query_pairs()
+            .filter(|(key, _)| key == "password")
+            .map(|(_, value)| value.as_bytes().to_vec()),
+    );
+    passwords
+}
+
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -388,6 +463,95 @@ mod tests {
     fn database_url_wins() {
         let url = database(Some("postgres://u:p@h/d"), Some("ignored"), Some("ignored")).url();
         assert_eq!(url, "postgres://u:p@h/d");
+    }
+
+    /// A production configuration with real secrets, on PostgreSQL at `db`.
+    fn production() -> Config {
+        use clap::Parser;
+        let Ok(cli) = crate::cli::Cli::try_parse_from([
+            "crm-server",
+            "--env",
+            "production",
+            "--postgres-host",
+            "db",
+        ]) else {
+            panic!("arguments refused");
+        };
+        let mut config = cli.config;
+        config.server.token_keys = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned();
+        config.auth.jwt_secret = "a-production-secret-of-at-least-32-characters".to_owned();
+        config.database.postgres_password = Some("a-real-secret".to_owned());
+        config
+    }
+
+    #[test]
+    fn production_refuses_every_development_secret_by_value() {
+        use crate::bootstrap::DEV_ADMIN_PASSWORD;
+        use crate::secrets::DEV_TOKEN_KEY_BASE64;
+        assert!(production().validate().is_ok());
+        let mut development = production();
+        development.server.environment = Environment::Development;
+        development.auth.jwt_secret = DEV_JWT_SECRET.to_owned();
+        development.server.token_keys = crate::secrets::DEV_TOKEN_KEYS.to_owned();
+        development.database.postgres_password = None;
+        assert!(
+            development.validate().is_ok(),
+            "development takes its defaults"
+        );
+
+        // The signing key: the development one (blanks around it change nothing), or any
+        // other development secret long enough to be accepted as one.
+        for secret in [
+            DEV_JWT_SECRET.to_owned(),
+            format!(" {DEV_JWT_SECRET}\n"),
+            DEV_TOKEN_KEY_BASE64.to_owned(),
+            "dev-key-not-for-production-use!!".to_owned(),
+        ] {
+            let mut config = production();
+            config.auth.jwt_secret = secret.clone();
+            assert!(config.validate().is_err(), "signing key {secret:?} passed");
+        }
+
+        // The token key material, whatever its id and position.
+        for keys in [
+            format!("dev:{DEV_TOKEN_KEY_BASE64}"),
+            format!("k2:{DEV_TOKEN_KEY_BASE64}"),
+            format!("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=,old:{DEV_TOKEN_KEY_BASE64}"),
+        ] {
+            let mut config = production();
+            config.server.token_keys = keys.clone();
+            assert!(config.validate().is_err(), "token keys {keys} passed");
+        }
+
+        // The database password, however it is written.
+        let passwords = [DEV_POSTGRES_PASSWORD, DEV_ADMIN_PASSWORD, DEV_JWT_SECRET];
+        for password in passwords {
+            let mut config = production();
+            config.database.postgres_password = Some(password.to_owned());
+            assert!(
+                config.validate().is_err(),
+                "POSTGRES_PASSWORD {password} passed"
+            );
+        }
+        for url in [
+            "postgres://crm_admin:crm_secure_password_2024@db:5432/crm_database",
+            "postgres://crm_admin:crm%5Fsecure%5Fpassword%5F2024@db/crm_database",
+            "postgres://crm_admin@db/crm_database?sslmode=require&password=crm_secure_password_2024",
+            "postgres://crm_admin:crm-dev-admin-password@db/crm_database",
+        ] {
+            let mut config = production();
+            config.database.database_url = Some(url.to_owned());
+            assert!(config.validate().is_err(), "{url} passed");
+        }
+        let mut config = production();
+        config.database.database_url =
+            Some("postgres://crm_admin:s%40fe%25pass@db/crm_database?password=x".to_owned());
+        assert!(config.validate().is_ok());
+        assert_eq!(
+            database_passwords("postgres://u:s%40fe%25pass%2@db/d?password=a+b"),
+            [b"s@fe%pass%2".to_vec(), b"a b".to_vec()]
+        );
+        assert!(database_passwords("sqlite://crm.db?mode=rwc").is_empty());
     }
 
     #[test]

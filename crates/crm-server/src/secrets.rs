@@ -11,9 +11,13 @@ use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use sha2::{Digest, Sha256};
 
-/// The development key set: clearly not a secret, refused in production.
+/// The development key set: clearly not a secret, refused in production (by its key material,
+/// whatever id it is given).
 pub const DEV_TOKEN_KEYS: &str = "dev:ZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24tdXNlISE=";
+/// The development key's material: the base64 part of [`DEV_TOKEN_KEYS`].
+pub const DEV_TOKEN_KEY_BASE64: &str = "ZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24tdXNlISE=";
 
 /// Why a key set or a stored value was refused.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +34,8 @@ pub enum SecretError {
 pub struct TokenCipher {
     current: String,
     keys: HashMap<String, Aes256Gcm>,
+    /// SHA-256 of each key's material, to recognise known keys without keeping them twice.
+    fingerprints: Vec<[u8; 32]>,
 }
 
 impl fmt::Debug for TokenCipher {
@@ -47,6 +53,7 @@ impl TokenCipher {
     pub fn from_config(spec: &str) -> Result<Self, SecretError> {
         let mut current = None;
         let mut keys = HashMap::new();
+        let mut fingerprints = Vec::new();
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (id, key) = entry.split_once(':').ok_or_else(|| {
                 SecretError::BadKeys(format!(
@@ -64,14 +71,28 @@ impl TokenCipher {
                 .map_err(|_| SecretError::BadKeys(format!("key `{id}` is not 32 bytes")))?;
             current.get_or_insert_with(|| id.to_owned());
             keys.insert(id.to_owned(), cipher);
+            fingerprints.push(Sha256::digest(&bytes).into());
         }
         let current = current.ok_or_else(|| SecretError::BadKeys("no key".to_owned()))?;
-        Ok(TokenCipher { current, keys })
+        Ok(TokenCipher {
+            current,
+            keys,
+            fingerprints,
+        })
     }
 
-    /// Whether the development key is configured (refused in production).
+    /// Whether one of the keys, under whatever id, has this material.
+    pub fn uses_key_material(&self, material: &[u8]) -> bool {
+        let wanted: [u8; 32] = Sha256::digest(material).into();
+        self.fingerprints.contains(&wanted)
+    }
+
+    /// Whether the development key's material is configured, under any id (refused in
+    /// production).
     pub fn uses_dev_key(&self) -> bool {
-        self.keys.contains_key("dev")
+        STANDARD
+            .decode(DEV_TOKEN_KEY_BASE64)
+            .is_ok_and(|dev| self.uses_key_material(&dev))
     }
 
     pub fn encrypt(&self, plaintext: &str) -> Result<String, SecretError> {
@@ -133,6 +154,30 @@ mod tests {
             "nonces must differ"
         );
         assert_eq!(cipher.decrypt(&stored).unwrap(), "ya29.secret-token");
+    }
+
+    #[test]
+    fn the_development_key_is_recognised_by_its_material_under_any_id() {
+        assert_eq!(DEV_TOKEN_KEYS, format!("dev:{DEV_TOKEN_KEY_BASE64}"));
+        let cases = [
+            (DEV_TOKEN_KEYS.to_owned(), true),
+            (format!("prod:{DEV_TOKEN_KEY_BASE64}"), true),
+            (format!("{OTHER},k9:{DEV_TOKEN_KEY_BASE64}"), true),
+            (OTHER.to_owned(), false),
+            // The id alone is not the key.
+            (
+                "dev:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned(),
+                false,
+            ),
+        ];
+        for (spec, dev) in cases {
+            assert_eq!(
+                TokenCipher::from_config(&spec).unwrap().uses_dev_key(),
+                dev,
+                "{spec}"
+            );
+        }
+        assert!(!format!("{:?}", TokenCipher::from_config(OTHER).unwrap()).contains("AAEC"));
     }
 
     #[test]

@@ -4,14 +4,15 @@
 //! its user (still active? which role now?) are read from the database and kept for
 //! `CRM_AUTH_CACHE_SECS`, so a deactivated user, a role change or a signed-out session takes
 //! effect at once through this server (it clears the cache) and within that delay elsewhere.
-//! API tokens are looked up by digest the same way.
+//! API tokens are looked up by digest the same way. Expiry (of a session, of an API token) is
+//! checked on every request, cached or not.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{api_tokens, auth_sessions, users};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -37,7 +38,25 @@ pub struct AuthService {
     pub session_ttl: chrono::Duration,
     throttle: SignInThrottle,
     cache_ttl: Duration,
-    cache: Mutex<HashMap<CacheKey, (Instant, RequestAuth)>>,
+    cache: Mutex<HashMap<CacheKey, CacheEntry>>,
+}
+
+/// A checked credential, and until when it may be used (its own expiry).
+struct Checked {
+    auth: RequestAuth,
+    until: Option<DateTime<Utc>>,
+}
+
+impl From<RequestAuth> for Checked {
+    fn from(auth: RequestAuth) -> Self {
+        Checked { auth, until: None }
+    }
+}
+
+struct CacheEntry {
+    at: Instant,
+    auth: RequestAuth,
+    until: Option<DateTime<Utc>>,
 }
 
 impl AuthService {
@@ -99,32 +118,41 @@ impl AuthService {
         }
     }
 
-    /// The cached answer for `key`, or `load` (a future: nothing runs unless awaited).
+    /// The cached answer for `key`, or `load` (a future: nothing runs unless awaited). A cached
+    /// credential past its expiry is read again (and refused), whatever the cache's age.
     async fn cached(
         &self,
         key: CacheKey,
-        load: impl std::future::Future<Output = RequestAuth>,
+        load: impl std::future::Future<Output = Checked>,
     ) -> RequestAuth {
         if let Ok(cache) = self.cache.lock()
-            && let Some((at, auth)) = cache.get(&key)
-            && at.elapsed() < self.cache_ttl
+            && let Some(entry) = cache.get(&key)
+            && entry.at.elapsed() < self.cache_ttl
+            && entry.until.is_none_or(|until| until > Utc::now())
         {
-            return auth.clone();
+            return entry.auth.clone();
         }
-        let auth = load.await;
+        let checked = load.await;
         if !self.cache_ttl.is_zero()
-            && !matches!(auth, RequestAuth::Unavailable)
+            && !matches!(checked.auth, RequestAuth::Unavailable)
             && let Ok(mut cache) = self.cache.lock()
         {
             if cache.len() >= CACHE_CAPACITY {
                 cache.clear();
             }
-            cache.insert(key, (Instant::now(), auth.clone()));
+            cache.insert(
+                key,
+                CacheEntry {
+                    at: Instant::now(),
+                    auth: checked.auth.clone(),
+                    until: checked.until,
+                },
+            );
         }
-        auth
+        checked.auth
     }
 
-    async fn session(&self, session_id: Uuid) -> RequestAuth {
+    async fn session(&self, session_id: Uuid) -> Checked {
         let found = auth_sessions::Entity::find_by_id(session_id)
             .find_also_related(users::Entity)
             .one(&self.db)
@@ -132,28 +160,31 @@ impl AuthService {
         match found {
             Ok(Some((session, Some(user)))) => {
                 if session.revoked_at.is_some() || session.expires_at <= Utc::now() {
-                    refused("the session has ended: sign in again")
+                    refused("the session has ended: sign in again").into()
                 } else if !user.is_active {
-                    refused("this account is disabled")
+                    refused("this account is disabled").into()
                 } else {
-                    RequestAuth::Session {
-                        viewer: Viewer {
-                            user_id: user.id,
-                            role: user.role,
+                    Checked {
+                        auth: RequestAuth::Session {
+                            viewer: Viewer {
+                                user_id: user.id,
+                                role: user.role,
+                            },
+                            session_id,
                         },
-                        session_id,
+                        until: Some(session.expires_at),
                     }
                 }
             }
-            Ok(_) => refused("the session has ended: sign in again"),
+            Ok(_) => refused("the session has ended: sign in again").into(),
             Err(err) => {
                 tracing::error!(error = %err, "checking a session");
-                RequestAuth::Unavailable
+                RequestAuth::Unavailable.into()
             }
         }
     }
 
-    async fn api_token(&self, hash: String) -> RequestAuth {
+    async fn api_token(&self, hash: String) -> Checked {
         let found = api_tokens::Entity::find()
             .filter(api_tokens::Column::TokenHash.eq(hash.as_str()))
             .find_also_related(users::Entity)
@@ -163,10 +194,10 @@ impl AuthService {
             Ok(Some((token, Some(user)))) => {
                 let now = Utc::now();
                 if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at <= now) {
-                    return refused("this API token was revoked or has expired");
+                    return refused("this API token was revoked or has expired").into();
                 }
                 if !user.is_active {
-                    return refused("this account is disabled");
+                    return refused("this account is disabled").into();
                 }
                 // Recorded once per cache period, not on every request.
                 let touch = api_tokens::ActiveModel {
@@ -177,29 +208,37 @@ impl AuthService {
                 if let Err(err) = api_tokens::Entity::update(touch).exec(&self.db).await {
                     tracing::warn!(error = %err, "recording an API token's use");
                 }
-                RequestAuth::ApiToken {
-                    viewer: Viewer {
-                        user_id: user.id,
-                        role: user.role,
+                Checked {
+                    auth: RequestAuth::ApiToken {
+                        viewer: Viewer {
+                            user_id: user.id,
+                            role: user.role,
+                        },
+                        token_id: token.id,
                     },
-                    token_id: token.id,
+                    until: token.expires_at,
                 }
             }
-            Ok(_) => refused("this API token is not valid"),
+            Ok(_) => refused("this API token is not valid").into(),
             Err(err) => {
                 tracing::error!(error = %err, "checking an API token");
-                RequestAuth::Unavailable
+                RequestAuth::Unavailable.into()
             }
         }
     }
 
-    /// Counts a sign-in attempt against the rate limit.
+    /// Counts a password check against the rate limit (`RATE_LIMITED` beyond it).
     pub fn sign_in_attempt(
         &self,
         email: &str,
         client: Option<IpAddr>,
     ) -> crate::error::AppResult<()> {
         self.throttle.attempt(email, client)
+    }
+
+    /// Records a right password: `client` is trusted for this account from now on.
+    pub fn sign_in_succeeded(&self, email: &str, client: Option<IpAddr>) {
+        self.throttle.succeeded(email, client);
     }
 }
 

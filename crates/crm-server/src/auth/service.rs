@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use chrono::Utc;
-use entity::{api_tokens, auth_sessions, users};
+use entity::{api_tokens, auth_sessions, spent_refresh_tokens, users};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter,
@@ -78,6 +78,7 @@ pub async fn sign_in(
             return Err(AppError::unauthenticated(WRONG_CREDENTIALS));
         }
     };
+    auth.sign_in_succeeded(email, client.ip);
     if !user.is_active {
         // Told only to someone who knows the password.
         return Err(AppError::unauthenticated("this account is disabled"));
@@ -98,7 +99,6 @@ pub async fn open_session(
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),
         refresh_token_hash: Set(digest(&refresh_token)),
-        previous_token_hash: Set(None),
         user_agent: Set(client.user_agent.clone()),
         created_at: Set(at),
         last_used_at: Set(at),
@@ -111,7 +111,8 @@ pub async fn open_session(
     signed_in.last_login_at = Set(Some(at));
     let user = signed_in.update(&txn).await?;
     txn.commit().await?;
-    tracing::info!(user_id = %user.id, session_id = %session.id, "signed in");
+    // No session id at INFO level: logs travel further than the database does.
+    tracing::info!(user_id = %user.id, "signed in");
     let (access_token, access_expires_at) = auth.access_tokens.issue(user.id, session.id)?;
     Ok(SessionTokens {
         access_token,
@@ -123,7 +124,8 @@ pub async fn open_session(
 }
 
 /// Exchanges a refresh token for new tokens; the old refresh token stops working. Presenting
-/// a refresh token that was already exchanged ends the session: someone else has a copy.
+/// any refresh token a session already exchanged ends the session: someone else has a copy
+/// (OAuth 2.0 security BCP, refresh token rotation).
 #[tracing::instrument(skip(auth, refresh_token))]
 pub async fn refresh(auth: &AuthService, refresh_token: &str) -> AppResult<SessionTokens> {
     let ended = || AppError::unauthenticated("the session has ended: sign in again");
@@ -140,13 +142,24 @@ pub async fn refresh(auth: &AuthService, refresh_token: &str) -> AppResult<Sessi
     let at = now();
     let Some((session, Some(user))) = found else {
         // An exchanged token: revoke its session.
-        let reused = revoke_sessions(at)
-            .filter(auth_sessions::Column::PreviousTokenHash.eq(presented.as_str()))
-            .exec(&txn)
+        let spent = spent_refresh_tokens::Entity::find_by_id(presented)
+            .one(&txn)
             .await?;
-        txn.commit().await?;
-        if reused.rows_affected > 0 {
-            tracing::warn!("refresh token reused: session revoked");
+        let session = match spent {
+            Some(spent) => {
+                auth_sessions::Entity::find_by_id(spent.session_id)
+                    .one(&txn)
+                    .await?
+            }
+            None => None,
+        };
+        if let Some(session) = session.filter(|s| s.revoked_at.is_none()) {
+            revoke_sessions(at)
+                .filter(auth_sessions::Column::Id.eq(session.id))
+                .exec(&txn)
+                .await?;
+            txn.commit().await?;
+            tracing::warn!(user_id = %session.user_id, "refresh token reused: session revoked");
             auth.forget_credentials();
         }
         return Err(ended());
@@ -155,15 +168,12 @@ pub async fn refresh(auth: &AuthService, refresh_token: &str) -> AppResult<Sessi
         return Err(ended());
     }
     let next = opaque_token(REFRESH_TOKEN_PREFIX)?;
-    // Compare-and-swap on the presented hash: of two concurrent refreshes, one wins.
+    // Compare-and-swap on the presented hash: of two concurrent refreshes, one wins (on
+    // PostgreSQL the other waits for the row, then matches nothing).
     let swapped = auth_sessions::Entity::update_many()
         .col_expr(
             auth_sessions::Column::RefreshTokenHash,
             Expr::value(digest(&next)),
-        )
-        .col_expr(
-            auth_sessions::Column::PreviousTokenHash,
-            Expr::value(presented.clone()),
         )
         .col_expr(auth_sessions::Column::LastUsedAt, Expr::value(at))
         .filter(auth_sessions::Column::Id.eq(session.id))
@@ -173,6 +183,19 @@ pub async fn refresh(auth: &AuthService, refresh_token: &str) -> AppResult<Sessi
     if swapped.rows_affected != 1 {
         return Err(ended());
     }
+    spent_refresh_tokens::ActiveModel {
+        token_hash: Set(presented),
+        session_id: Set(session.id),
+        spent_at: Set(at),
+        expires_at: Set(session.expires_at),
+    }
+    .insert(&txn)
+    .await?;
+    // Spent tokens of expired sessions are of no use (indexed: cheap when there are none).
+    spent_refresh_tokens::Entity::delete_many()
+        .filter(spent_refresh_tokens::Column::ExpiresAt.lte(at))
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
     let (access_token, access_expires_at) = auth.access_tokens.issue(user.id, session.id)?;
     Ok(SessionTokens {
@@ -247,6 +270,7 @@ pub async fn change_password(
             "the current password is wrong",
         ));
     }
+    auth.sign_in_succeeded(&user.email, client.ip);
     let keep = match request {
         RequestAuth::Session { session_id, .. } => Some(*session_id),
         _ => None,

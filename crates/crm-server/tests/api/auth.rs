@@ -278,3 +278,150 @@ test_both! {
         assert_eq!(error_codes(&response), ["GRAPHQL_VALIDATION_FAILED"]);
     }
 }
+
+/// `signIn` sent from `ip` (as the server sees a TCP peer).
+async fn sign_in_from(
+    app: &crate::helpers::TestApp,
+    ip: [u8; 4],
+    email: &str,
+    password: &str,
+) -> Value {
+    let body = json!({ "query": SIGN_IN, "variables": { "email": email, "password": password } });
+    let request = axum::http::Request::post("/graphql")
+        .header("content-type", "application/json")
+        .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            ip, 40_000,
+        ))))
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    let (status, body) = app.request(request).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+test_both! {
+    async fn a_stranger_cannot_lock_a_user_out(app) {
+        const ATTACKER: [u8; 4] = [203, 0, 113, 7];
+        const HOME: [u8; 4] = [198, 51, 100, 20];
+        app.user("victim", Role::Commercial, Some(PASSWORD)).await;
+        // The attacker spends their budget for this account (5 a minute by default) …
+        for _ in 0..5 {
+            let guess = sign_in_from(&app, ATTACKER, "victim@crm.example", "a wrong guess").await;
+            assert_eq!(error_of(&guess).0, "UNAUTHENTICATED", "{guess}");
+        }
+        // … and is slowed down: the password is not even checked.
+        let limited = sign_in_from(&app, ATTACKER, "Victim@crm.example", PASSWORD).await;
+        assert_eq!(error_of(&limited).0, "RATE_LIMITED", "{limited}");
+        assert!(limited["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().unwrap() >= 1);
+        assert!(limited["data"].is_null() || limited["data"]["signIn"].is_null());
+
+        // The victim, from their own address, signs in: a mistake, then the right password.
+        let typo = sign_in_from(&app, HOME, "victim@crm.example", "correct horse battery!").await;
+        assert_eq!(error_of(&typo).0, "UNAUTHENTICATED");
+        let signed = sign_in_from(&app, HOME, "victim@crm.example", PASSWORD).await;
+        let access = signed["data"]["signIn"]["accessToken"].as_str().unwrap_or_else(|| panic!("{signed}"));
+        assert_eq!(app.gql_as(Some(access), ME, Value::Null).await["data"]["me"]["username"], "victim");
+
+        // The attacker still waits.
+        let limited = sign_in_from(&app, ATTACKER, "victim@crm.example", "another guess").await;
+        assert_eq!(error_of(&limited).0, "RATE_LIMITED", "{limited}");
+        assert!(limited["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().unwrap() >= 1);
+    }
+}
+
+test_both! {
+    async fn any_earlier_refresh_token_ends_the_session(app) {
+        app.user("rose", Role::Manager, Some(PASSWORD)).await;
+        let other = sign_in(&app, "rose@crm.example", PASSWORD).await["data"]["signIn"]["accessToken"].as_str().unwrap().to_owned();
+        let signed = sign_in(&app, "rose@crm.example", PASSWORD).await;
+        let rt1 = signed["data"]["signIn"]["refreshToken"].as_str().unwrap().to_owned();
+        let refresh = |token: String| {
+            let app = &app;
+            async move { app.gql_as(None, REFRESH, json!({ "t": token })).await }
+        };
+        let second = refresh(rt1.clone()).await;
+        let rt2 = second["data"]["refreshSession"]["refreshToken"].as_str().unwrap_or_else(|| panic!("{second}")).to_owned();
+        let third = refresh(rt2).await;
+        let rt3 = third["data"]["refreshSession"]["refreshToken"].as_str().unwrap().to_owned();
+        let access3 = third["data"]["refreshSession"]["accessToken"].as_str().unwrap().to_owned();
+        assert_eq!(app.gql_as(Some(&access3), ME, Value::Null).await["data"]["me"]["username"], "rose");
+        let spent = app
+            .db
+            .query_all_raw(Statement::from_string(app.db_backend(), "SELECT token_hash FROM spent_refresh_tokens"))
+            .await
+            .unwrap();
+        assert_eq!(spent.len(), 2, "two tokens were exchanged");
+
+        // RT1, two rotations back: someone else has a copy. The whole session ends.
+        assert_eq!(error_of(&refresh(rt1.clone()).await).0, "UNAUTHENTICATED");
+        assert_eq!(error_of(&refresh(rt3).await).0, "UNAUTHENTICATED");
+        let (code, message) = error_of(&app.gql_as(Some(&access3), ME, Value::Null).await);
+        assert_eq!(code, "UNAUTHENTICATED");
+        assert!(message.contains("session has ended"), "{message}");
+        // Presenting it again changes nothing more; the user's other session goes on.
+        assert_eq!(error_of(&refresh(rt1).await).0, "UNAUTHENTICATED");
+        assert_eq!(app.gql_as(Some(&other), ME, Value::Null).await["data"]["me"]["username"], "rose");
+    }
+}
+
+test_both! {
+    async fn credentials_stop_at_their_expiry_even_when_cached(app) {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        let (sid, session_token) = app.user("sid", Role::Manager, None).await;
+        let expiry = chrono::Utc::now() + chrono::Duration::seconds(2);
+        // An API token that expires in two seconds, and a session that ends then.
+        let created = app
+            .gql_as(
+                Some(&session_token),
+                "mutation($at: DateTime!) { createApiToken(name: \"short-lived\", expiresAt: $at) { token } }",
+                json!({ "at": expiry.to_rfc3339_opts(chrono::SecondsFormat::Micros, true) }),
+            )
+            .await;
+        let api_token = created["data"]["createApiToken"]["token"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
+        entity::auth_sessions::Entity::update_many()
+            .col_expr(entity::auth_sessions::Column::ExpiresAt, Expr::value(expiry))
+            .filter(entity::auth_sessions::Column::UserId.eq(sid))
+            .exec(&app.db)
+            .await
+            .unwrap();
+        app.auth.forget_credentials();
+        // Both work, and are now cached (for an hour in tests).
+        assert_eq!(app.gql_as(Some(&api_token), ME, Value::Null).await["data"]["me"]["username"], "sid");
+        assert_eq!(app.gql_as(Some(&session_token), ME, Value::Null).await["data"]["me"]["username"], "sid");
+
+        let wait = (expiry - chrono::Utc::now()).to_std().unwrap_or_default();
+        tokio::time::sleep(wait + std::time::Duration::from_millis(50)).await;
+        let (code, message) = error_of(&app.gql_as(Some(&api_token), ME, Value::Null).await);
+        assert_eq!(code, "UNAUTHENTICATED");
+        assert!(message.contains("expired"), "{message}");
+        let (code, message) = error_of(&app.gql_as(Some(&session_token), ME, Value::Null).await);
+        assert_eq!(code, "UNAUTHENTICATED");
+        assert!(message.contains("session has ended"), "{message}");
+    }
+}
+
+test_both! {
+    async fn tokens_exchanged_before_the_upgrade_still_end_their_session(app) {
+        use migration::{Migrator, MigratorTrait};
+        use sea_orm::TransactionTrait;
+        app.user("ursula", Role::Commercial, Some(PASSWORD)).await;
+        let rt1 = sign_in(&app, "ursula@crm.example", PASSWORD).await["data"]["signIn"]["refreshToken"].as_str().unwrap().to_owned();
+        let renewed = app.gql_as(None, REFRESH, json!({ "t": rt1 })).await;
+        let rt2 = renewed["data"]["refreshSession"]["refreshToken"].as_str().unwrap().to_owned();
+
+        // Back to the schema that kept one exchanged token per session, and up again.
+        let txn = app.db.begin().await.unwrap();
+        Migrator::down(&txn, Some(1)).await.unwrap();
+        let rows = txn
+            .query_all_raw(Statement::from_string(app.db_backend(), "SELECT previous_token_hash FROM auth_sessions"))
+            .await
+            .unwrap();
+        let kept: Vec<Option<String>> = rows.iter().map(|row| row.try_get("", "previous_token_hash").unwrap()).collect();
+        assert!(kept.contains(&Some(crm_server::auth::tokens::digest(&rt1))), "{kept:?}");
+        Migrator::up(&txn, None).await.unwrap();
+        txn.commit().await.unwrap();
+
+        assert_eq!(error_of(&app.gql_as(None, REFRESH, json!({ "t": rt1 })).await).0, "UNAUTHENTICATED");
+        assert_eq!(error_of(&app.gql_as(None, REFRESH, json!({ "t": rt2 })).await).0, "UNAUTHENTICATED");
+    }
+}
