@@ -372,6 +372,13 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     let state = build(&config).await?;
     if config.server.environment == crate::config::Environment::Development {
         crate::bootstrap::development_admin(&state.db).await?;
+    } else if crate::bootstrap::development_admin_usable(&state.db).await? {
+        return Err(format!(
+            "production mode refuses to serve while {} signs in with the development \
+             password: change it (changePassword) or disable the account",
+            crate::bootstrap::DEV_ADMIN_EMAIL
+        )
+        .into());
     }
     let app = router(state.clone(), &config);
     let addr = SocketAddr::new(config.server.host, config.server.port);

@@ -76,8 +76,33 @@ fn random_password() -> AppResult<String> {
     opaque_token("")
 }
 
-/// Creates an admin; returns it and the password when one was generated.
+/// Creates an admin; returns it and the password when one was generated. The development
+/// admin's published password is refused.
 pub async fn create_admin(
+    db: &DatabaseConnection,
+    args: CreateAdminArgs,
+) -> AppResult<(users::Model, Option<String>)> {
+    if args.password.as_deref() == Some(DEV_ADMIN_PASSWORD) {
+        return Err(AppError::bad_input(
+            "password",
+            "this is the development admin's published password: choose another",
+        ));
+    }
+    insert_admin(db, args).await
+}
+
+/// Whether the development admin can still sign in with its published password: production
+/// mode refuses to serve until it is changed or the account disabled.
+pub async fn development_admin_usable(db: &DatabaseConnection) -> AppResult<bool> {
+    let Some(user) = crate::auth::service::user_by_email(db, DEV_ADMIN_EMAIL).await? else {
+        return Ok(false);
+    };
+    Ok(user.is_active
+        && crate::auth::password::verify(DEV_ADMIN_PASSWORD.to_owned(), Some(user.password_hash))
+            .await)
+}
+
+async fn insert_admin(
     db: &DatabaseConnection,
     args: CreateAdminArgs,
 ) -> AppResult<(users::Model, Option<String>)> {
@@ -127,7 +152,7 @@ pub async fn development_admin(db: &DatabaseConnection) -> AppResult<()> {
     if !none_yet(db).await? {
         return Ok(());
     }
-    create_admin(
+    insert_admin(
         db,
         CreateAdminArgs {
             email: DEV_ADMIN_EMAIL.to_owned(),

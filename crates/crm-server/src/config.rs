@@ -278,7 +278,8 @@ pub struct AuthConfig {
     /// effect at once; changes made elsewhere within this delay. 0 reads them on every request.
     #[arg(long, env = "CRM_AUTH_CACHE_SECS", default_value_t = 10)]
     pub auth_cache_secs: u64,
-    /// Sign-in attempts allowed per account and per client address each minute; further
+    /// Sign-in attempts allowed each minute per account from one client address (ten times as
+    /// many per address, and per account from addresses that never signed in to it); further
     /// attempts are refused with RATE_LIMITED until the budget refills.
     #[arg(long, env = "CRM_SIGN_IN_PER_MINUTE", default_value_t = 5)]
     pub sign_in_per_minute: u32,

@@ -61,7 +61,7 @@ pub async fn user_by_email(
 }
 
 /// Checks the password and opens a session.
-#[tracing::instrument(skip(auth, password, client))]
+#[tracing::instrument(skip_all)]
 pub async fn sign_in(
     auth: &AuthService,
     email: &str,

@@ -425,3 +425,39 @@ test_both! {
         assert_eq!(error_of(&app.gql_as(None, REFRESH, json!({ "t": rt2 })).await).0, "UNAUTHENTICATED");
     }
 }
+
+test_both! {
+    async fn the_development_admin_password_is_refused_outside_development(app) {
+        use crm_server::bootstrap::{CreateAdminArgs, DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD};
+        let args = |email: &str, password: &str| CreateAdminArgs {
+            email: email.to_owned(),
+            username: None,
+            first_name: "Ops".to_owned(),
+            last_name: "Admin".to_owned(),
+            password: Some(password.to_owned()),
+        };
+        // `create-admin` never takes the published password.
+        let refused = crm_server::bootstrap::create_admin(&app.db, args("ops@crm.example", DEV_ADMIN_PASSWORD)).await;
+        assert!(matches!(refused, Err(crm_server::error::AppError::BadUserInput { .. })));
+        // A database started in development keeps the development admin: production refuses
+        // to serve while it signs in with that password.
+        assert!(!crm_server::bootstrap::development_admin_usable(&app.db).await.unwrap());
+        crm_server::bootstrap::development_admin(&app.db).await.unwrap();
+        // The test admin already exists: no development admin is made next to it.
+        assert!(!crm_server::bootstrap::development_admin_usable(&app.db).await.unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("fresh.db").display());
+        let fresh = crm_server::db::connect(&url, 1).await.unwrap();
+        crm_server::db::migrate(&fresh).await.unwrap();
+        crm_server::bootstrap::development_admin(&fresh).await.unwrap();
+        assert!(crm_server::bootstrap::development_admin_usable(&fresh).await.unwrap());
+        let user = crm_server::auth::service::user_by_email(&fresh, DEV_ADMIN_EMAIL).await.unwrap().unwrap();
+        let hash = crm_server::auth::password::hash("a-new-secret-password".to_owned()).await.unwrap();
+        let mut changed: entity::users::ActiveModel = user.into();
+        changed.password_hash = sea_orm::ActiveValue::Set(hash);
+        sea_orm::ActiveModelTrait::update(changed, &fresh).await.unwrap();
+        assert!(!crm_server::bootstrap::development_admin_usable(&fresh).await.unwrap());
+        let (_, generated) = crm_server::bootstrap::create_admin(&app.db, args("ops@crm.example", "another-good-password")).await.unwrap();
+        assert!(generated.is_none());
+    }
+}
