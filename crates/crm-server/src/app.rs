@@ -54,6 +54,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Largest body of a request without valid credentials.
     pub anonymous_body_bytes: usize,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub proxies: crate::proxy::TrustedProxies,
 }
 
 /// Counters served on `GET /metrics` (Prometheus text format).
@@ -136,6 +138,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
         documents: Arc::new(DocumentCache::new(config.server.document_cache_bytes)),
         limits: request_limits,
         anonymous_body_bytes: config.server.max_anonymous_body_bytes,
+        proxies: config.server.trusted_proxies.clone(),
     }
 }
 
@@ -204,9 +207,12 @@ async fn graphql_handler(
         Err(refusal) => return refused(refusal),
     };
     let client = ClientInfo {
-        ip: extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip()),
+        ip: state.proxies.client_address(
+            extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip()),
+            &headers,
+        ),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|value| value.to_str().ok())

@@ -157,6 +157,9 @@ pub struct ServerConfig {
     /// Objects and lists nested in one input value (a literal or a variable), at most 64.
     #[arg(long, env = "CRM_MAX_INPUT_DEPTH", default_value_t = 16)]
     pub max_input_depth: usize,
+    /// Values in a request's variables: scalars, list items and objects, all counted.
+    #[arg(long, env = "CRM_MAX_INPUT_VALUES", default_value_t = 2_000)]
+    pub max_input_values: usize,
     /// Tokens (names, values, punctuation) in a query text.
     #[arg(long, env = "CRM_MAX_QUERY_TOKENS", default_value_t = 10_000)]
     pub max_query_tokens: usize,
@@ -189,6 +192,12 @@ pub struct ServerConfig {
     /// requests wait their turn. Bounds the memory a burst of large queries takes.
     #[arg(long, env = "CRM_MAX_CONCURRENT_OPERATIONS")]
     pub max_concurrent_operations: Option<usize>,
+    /// Reverse proxies in front of the server (addresses or networks, comma-separated, e.g.
+    /// `10.0.0.0/8,::1`): a request from one of them is counted, for the sign-in rate limit,
+    /// against the client address it forwarded in `X-Forwarded-For`. Empty: the connection's
+    /// address is the client's.
+    #[arg(long, env = "CRM_TRUSTED_PROXIES", default_value = "", value_parser = parse_proxies)]
+    pub trusted_proxies: crate::proxy::TrustedProxies,
     /// Log format (default: pretty in development, JSON in production). Filter with RUST_LOG.
     #[arg(long, env = "CRM_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -222,6 +231,7 @@ impl ServerConfig {
             max_variables: self.max_variables,
             max_operations: self.max_operations,
             max_input_depth: self.max_input_depth,
+            max_input_values: self.max_input_values,
             max_tokens: self.max_query_tokens,
             max_errors: self.max_errors,
         }
@@ -237,6 +247,10 @@ impl ServerConfig {
             Environment::Production => LogFormat::Json,
         })
     }
+}
+
+fn parse_proxies(value: &str) -> Result<crate::proxy::TrustedProxies, String> {
+    value.parse()
 }
 
 /// An empty value (`CRM_TOKEN_KEYS=` as Docker Compose passes an unset variable) means the
@@ -557,19 +571,7 @@ mod tests {
 
     #[test]
     fn production_refuses_the_development_password() {
-        use clap::Parser;
-        let Ok(cli) = crate::cli::Cli::try_parse_from([
-            "crm-server",
-            "--env",
-            "production",
-            "--postgres-host",
-            "db",
-        ]) else {
-            panic!("arguments refused");
-        };
-        let mut config = cli.config;
-        config.server.token_keys = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned();
-        config.auth.jwt_secret = "a-production-secret-of-at-least-32-characters".to_owned();
+        let mut config = production();
         config.database.postgres_password = None;
         assert!(config.validate().is_err());
         config.database.postgres_password = Some("a-real-secret".to_owned());

@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod graphiql;
 pub mod graphql;
+pub mod proxy;
 pub mod secrets;
 pub mod seed;
 pub mod telemetry;

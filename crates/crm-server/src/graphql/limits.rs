@@ -60,6 +60,8 @@ pub struct Limits {
     pub max_operations: usize,
     /// Objects and lists nested in one input value (literal or variable).
     pub max_input_depth: usize,
+    /// Values in a request's variables: scalars, list items and objects, all counted.
+    pub max_input_values: usize,
     /// Tokens in the query text.
     pub max_tokens: usize,
     /// Errors in one response (the rest are summed up in one more).
@@ -76,6 +78,7 @@ impl Default for Limits {
             max_variables: 50,
             max_operations: 20,
             max_input_depth: 16,
+            max_input_values: 2_000,
             max_tokens: 10_000,
             max_errors: 50,
         }
@@ -318,7 +321,7 @@ pub fn check_document(
         for variable in &operation.variable_definitions {
             walker.directives(&variable.node.directives)?;
             if let Some(default) = &variable.node.default_value {
-                const_depth(&default.node, 1, limits).map_err(|refusal| Refusal {
+                value_depth(&default.node, 1, limits).map_err(|refusal| Refusal {
                     field: Some(variable.node.name.node.to_string()),
                     ..refusal
                 })?;
@@ -562,13 +565,37 @@ fn input_too_deep(limits: &Limits) -> Refusal {
     )
 }
 
-/// Checks that a literal nests at most `max_input_depth` objects and lists (`depth`: the
-/// level of `value`); never recurses past the limit.
-fn value_depth(value: &Value, depth: usize, limits: &Limits) -> Result<(), Refusal> {
-    let children: Box<dyn Iterator<Item = &Value>> = match value {
-        Value::List(items) => Box::new(items.iter()),
-        Value::Object(fields) => Box::new(fields.values()),
-        _ => return Ok(()),
+/// An input value: a literal of the document (variables in it) or a constant.
+trait Nested {
+    /// The items of a list or the fields of an object; `None` for a scalar.
+    fn children(&self) -> Option<Box<dyn Iterator<Item = &Self> + '_>>;
+}
+
+impl Nested for Value {
+    fn children(&self) -> Option<Box<dyn Iterator<Item = &Self> + '_>> {
+        match self {
+            Value::List(items) => Some(Box::new(items.iter())),
+            Value::Object(fields) => Some(Box::new(fields.values())),
+            _ => None,
+        }
+    }
+}
+
+impl Nested for ConstValue {
+    fn children(&self) -> Option<Box<dyn Iterator<Item = &Self> + '_>> {
+        match self {
+            ConstValue::List(items) => Some(Box::new(items.iter())),
+            ConstValue::Object(fields) => Some(Box::new(fields.values())),
+            _ => None,
+        }
+    }
+}
+
+/// Checks that a value nests at most `max_input_depth` objects and lists (`depth`: the level
+/// of `value`); never recurses past the limit.
+fn value_depth<V: Nested>(value: &V, depth: usize, limits: &Limits) -> Result<(), Refusal> {
+    let Some(children) = value.children() else {
+        return Ok(());
     };
     if depth > limits.max_input_depth {
         return Err(input_too_deep(limits));
@@ -579,31 +606,34 @@ fn value_depth(value: &Value, depth: usize, limits: &Limits) -> Result<(), Refus
     Ok(())
 }
 
-/// [`value_depth`] for constant values (defaults, variables).
-fn const_depth(value: &ConstValue, depth: usize, limits: &Limits) -> Result<(), Refusal> {
-    let children: Box<dyn Iterator<Item = &ConstValue>> = match value {
-        ConstValue::List(items) => Box::new(items.iter()),
-        ConstValue::Object(fields) => Box::new(fields.values()),
-        _ => return Ok(()),
-    };
-    if depth > limits.max_input_depth {
-        return Err(input_too_deep(limits));
-    }
-    for child in children {
-        const_depth(child, depth + 1, limits)?;
-    }
-    Ok(())
-}
-
-/// Checks the nesting of a request's variables (JSON nested over 128 levels is refused by
-/// the JSON parser before this).
+/// Checks the nesting and the size of a request's variables (JSON nested over 128 levels is
+/// refused by the JSON parser before this), before they are hashed, validated or parsed.
 pub fn check_variables(variables: &Variables, limits: &Limits) -> Result<(), Refusal> {
+    let mut values = 0usize;
     for (name, value) in variables.iter() {
-        const_depth(value, 1, limits).map_err(|refusal| Refusal {
+        let named = |refusal: Refusal| Refusal {
             code: codes::BAD_USER_INPUT,
             field: Some(name.to_string()),
             ..refusal
-        })?;
+        };
+        value_depth(value, 1, limits).map_err(named)?;
+        let mut pending = vec![value];
+        while let Some(value) = pending.pop() {
+            values += 1;
+            if values > limits.max_input_values {
+                return Err(named(Refusal::limit(
+                    "CRM_MAX_INPUT_VALUES",
+                    limits.max_input_values,
+                    format!(
+                        "the variables hold more than {} values (CRM_MAX_INPUT_VALUES)",
+                        limits.max_input_values
+                    ),
+                )));
+            }
+            if let Some(children) = value.children() {
+                pending.extend(children);
+            }
+        }
     }
     Ok(())
 }
@@ -843,6 +873,13 @@ mod tests {
         );
         let fine = Variables::from_json(serde_json::json!({ "f": { "a": [1, 2, { "b": 3 }] } }));
         assert!(check_variables(&fine, &limits).is_ok());
+        // The list and its items, over two variables.
+        let values = |n: usize| {
+            Variables::from_json(serde_json::json!({ "a": vec![1; n], "b": vec![1; n] }))
+        };
+        assert!(check_variables(&values(999), &limits).is_ok());
+        let refusal = check_variables(&values(1_000), &limits).expect_err("too many values");
+        assert_eq!(refusal.limit, Some("CRM_MAX_INPUT_VALUES"));
     }
 
     #[test]

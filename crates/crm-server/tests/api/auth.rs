@@ -461,3 +461,46 @@ test_both! {
         assert!(generated.is_none());
     }
 }
+
+test_both! {
+    async fn behind_a_trusted_proxy_attempts_count_against_the_forwarded_address(app) {
+        use tower::ServiceExt;
+        let mut config = crate::helpers::test_config();
+        config.server.trusted_proxies = "10.0.0.0/8".parse().unwrap();
+        let router = crm_server::app::router(crm_server::app::state(app.db.clone(), &config), &config);
+        app.user("proxied", Role::Commercial, Some(PASSWORD)).await;
+        let sign_in = |peer: [u8; 4], forwarded: &'static str, password: &'static str| {
+            let router = router.clone();
+            async move {
+                let body = json!({ "query": SIGN_IN, "variables": { "email": "proxied@crm.example", "password": password } });
+                let request = axum::http::Request::post("/graphql")
+                    .header("content-type", "application/json")
+                    .header("x-forwarded-for", forwarded)
+                    .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((peer, 40_000))))
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap();
+                let response = router.oneshot(request).await.unwrap();
+                let bytes = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+                serde_json::from_slice::<Value>(&bytes).unwrap()
+            }
+        };
+        const PROXY: [u8; 4] = [10, 0, 0, 2];
+        // The attacker, through the proxy, spends their own address's budget for the account
+        // (what they write in front of the proxy's entry is not believed) …
+        for _ in 0..5 {
+            let guess = sign_in(PROXY, "1.2.3.4, 203.0.113.7", "a wrong guess").await;
+            assert_eq!(error_of(&guess).0, "UNAUTHENTICATED", "{guess}");
+        }
+        let refused = sign_in(PROXY, "9.9.9.9, 203.0.113.7", "a wrong guess").await;
+        assert_eq!(error_of(&refused).0, "RATE_LIMITED", "{refused}");
+        // … while the user, through the same proxy from their own address, signs in.
+        let signed_in = sign_in(PROXY, "198.51.100.20", PASSWORD).await;
+        assert!(signed_in["data"]["signIn"]["accessToken"].is_string(), "{signed_in}");
+        // Not through the proxy, the header is the client's own: ignored.
+        for _ in 0..5 {
+            sign_in([203, 0, 113, 8], "198.51.100.20", "a wrong guess").await;
+        }
+        let refused = sign_in([203, 0, 113, 8], "198.51.100.21", "a wrong guess").await;
+        assert_eq!(error_of(&refused).0, "RATE_LIMITED", "{refused}");
+    }
+}

@@ -148,16 +148,7 @@ fn selection() -> impl Strategy<Value = String> {
 /// Known hostile shapes at random sizes.
 fn amplified() -> impl Strategy<Value = String> {
     prop_oneof![
-        (1usize..40).prop_map(|k| {
-            let mut text = format!("{{ ...G{k} }} fragment G0 on Query {{ __typename }}");
-            for i in 1..=k {
-                text.push_str(&format!(
-                    " fragment G{i} on Query {{ ...G{j} ...G{j} }}",
-                    j = i - 1
-                ));
-            }
-            text
-        }),
+        (1usize..40).prop_map(|k| crate::hostile::fan_out(k, "__typename")),
         (1usize..400).prop_map(|k| {
             format!(
                 "{{ clients(filter: {}{}{}) {{ totalCount }} }}",

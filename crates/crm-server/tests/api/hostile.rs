@@ -38,9 +38,9 @@ fn nested_not(levels: usize) -> String {
     filter
 }
 
-/// `{ ...F<levels> }`, each fragment spreading the one below twice.
-fn fan_out(levels: usize) -> String {
-    let mut text = format!("{{ ...F{levels} }} fragment F0 on Query {{ __typename }}");
+/// `{ ...F<levels> }`, each fragment spreading the one below twice, `F0` selecting `leaf`.
+pub fn fan_out(levels: usize, leaf: &str) -> String {
+    let mut text = format!("{{ ...F{levels} }} fragment F0 on Query {{ {leaf} }}");
     for k in 1..=levels {
         text.push_str(&format!(
             " fragment F{k} on Query {{ ...F{j} ...F{j} }}",
@@ -189,19 +189,16 @@ test_both! {
 test_both! {
     async fn documents_are_measured_with_fragments_expanded(app) {
         // 900 bytes that expand to 2^22 fields.
-        let answer = app.gql(&fan_out(22), Value::Null).await;
+        let answer = app.gql(&fan_out(22, "__typename"), Value::Null).await;
         assert_eq!(refusal(&answer), ("GRAPHQL_VALIDATION_FAILED".to_owned(), "CRM_MAX_QUERY_COMPLEXITY".to_owned()));
         // The same without credentials: refused the same way, before anything else.
-        let (_, answer) = post_as(&app, None, json!({ "query": fan_out(22) }).to_string()).await;
+        let (_, answer) = post_as(&app, None, json!({ "query": fan_out(22, "__typename") }).to_string()).await;
         assert_eq!(refusal(&answer).1, "CRM_MAX_QUERY_COMPLEXITY");
         // A small fan-out runs.
-        let data = app.data(&fan_out(3), Value::Null).await;
+        let data = app.data(&fan_out(3, "__typename"), Value::Null).await;
         assert_eq!(data["__typename"], "Query");
         // 26 levels of fan-out over a list field (ran for a minute before).
-        let mut text = "{ ...G25 } fragment G0 on Query { clients { nodes { id } } }".to_owned();
-        for k in 1..=25 {
-            text.push_str(&format!(" fragment G{k} on Query {{ ...G{j} ...G{j} }}", j = k - 1));
-        }
+        let text = fan_out(25, "clients { nodes { id } }");
         assert_eq!(refusal(&app.gql(&text, Value::Null).await).1, "CRM_MAX_QUERY_COMPLEXITY");
     }
 }
@@ -246,20 +243,25 @@ test_both! {
     async fn oversized_filters_are_bad_user_input_naming_the_argument(app) {
         let query = "query($f: ClientFilter) { clients(first: 1, filter: $f) { totalCount } }";
         let huge = "x".repeat(900 * 1024);
-        let many: Vec<String> = (0..40_000).map(|i| format!("v{i}")).collect();
-        let branches: Vec<Value> = (0..2_000).map(|i| json!({ "companyName": { "eq": format!("c{i}") } })).collect();
+        let many = |n: usize| -> Vec<String> { (0..n).map(|i| format!("v{i}")).collect() };
+        let branches = |n: usize| -> Vec<Value> {
+            (0..n).map(|i| json!({ "companyName": { "eq": format!("c{i}") } })).collect()
+        };
         let pattern = "y".repeat(60 * 1024);
-        for filter in [
-            json!({ "companyName": { "eq": huge } }),
-            json!({ "companyName": { "in": many } }),
-            json!({ "or": branches }),
-            json!({ "companyName": { "containsInsensitive": pattern } }),
-            json!({ "companyName": { "containsInsensitive": "y".repeat(201) } }),
-            json!({ "contracts": { "some": { "title": { "in": vec!["t"; 501] } } } }),
+        // Refused by the variables' own size first (naming the variable), or by the filter's.
+        for (filter, field) in [
+            (json!({ "companyName": { "eq": huge } }), "filter"),
+            (json!({ "companyName": { "in": many(40_000) } }), "f"),
+            (json!({ "or": branches(2_000) }), "f"),
+            (json!({ "companyName": { "in": many(501) } }), "filter"),
+            (json!({ "or": branches(100) }), "filter"),
+            (json!({ "companyName": { "containsInsensitive": pattern } }), "filter"),
+            (json!({ "companyName": { "containsInsensitive": "y".repeat(201) } }), "filter"),
+            (json!({ "contracts": { "some": { "title": { "in": vec!["t"; 501] } } } }), "filter"),
         ] {
             let answer = app.gql(query, json!({ "f": filter })).await;
             assert_eq!(error_codes(&answer), ["BAD_USER_INPUT"], "{}", answer.to_string().chars().take(300).collect::<String>());
-            assert_eq!(answer["errors"][0]["extensions"]["field"], "filter");
+            assert_eq!(answer["errors"][0]["extensions"]["field"], field);
         }
         // Literals: bounded by the document's own limits first.
         let many: String = (0..5_000).map(|i| format!("\"v{i}\" ")).collect();
