@@ -123,6 +123,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
     let page_limits = PageLimits {
         default_size: config.server.default_page_size,
         max_size: config.server.max_page_size,
+        max_rows: config.server.max_rows,
     };
     AppState {
         db,

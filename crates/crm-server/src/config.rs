@@ -179,6 +179,9 @@ pub struct ServerConfig {
     /// Largest `first` / `last` accepted.
     #[arg(long, env = "CRM_MAX_PAGE_SIZE", default_value_t = 100)]
     pub max_page_size: usize,
+    /// Rows one request may read from lists and relation pages (nested lists multiply).
+    #[arg(long, env = "CRM_MAX_ROWS", default_value_t = 10_000)]
+    pub max_rows: usize,
     /// Origins allowed to call the API from a browser (CORS), comma-separated, e.g.
     /// `https://crm.example.com`. Empty: same-origin only.
     #[arg(long, env = "CRM_CORS_ORIGINS", value_delimiter = ',')]

@@ -32,8 +32,9 @@ use crate::error::codes;
 pub const INTROSPECTION_DEPTH: usize = 16;
 
 /// `fields`, `inputFields`, `interfaces` and `possibleTypes` nested in one introspection path:
-/// each level multiplies the answer by the schema's size. graphql-js's limit.
-pub const INTROSPECTION_LISTS: usize = 3;
+/// each level multiplies the answer by the schema's size. graphql-js's limit (its
+/// `MaxIntrospectionDepthRule` refuses three).
+pub const INTROSPECTION_LISTS: usize = 2;
 
 /// Introspection lists whose nesting is counted.
 const LIST_FIELDS: [&str; 4] = ["fields", "inputFields", "interfaces", "possibleTypes"];
@@ -240,6 +241,8 @@ fn is_word(byte: u8) -> bool {
 
 /// The index after the string starting at `start` (a `"`): a block string ends at the next
 /// `"""` not escaped as `\"""`, a string at the next unescaped `"` or at the end of the line.
+/// As the parser does, a `"""` never closed is read as the empty string `""` followed by
+/// the rest of the text (counted, so the parser never meets brackets the scan did not).
 fn skip_string(bytes: &[u8], start: usize) -> usize {
     if bytes[start..].starts_with(b"\"\"\"") {
         let mut i = start + 3;
@@ -252,7 +255,7 @@ fn skip_string(bytes: &[u8], start: usize) -> usize {
                 i += 1;
             }
         }
-        return i;
+        return start + 2;
     }
     let mut i = start + 1;
     while i < bytes.len() {
@@ -322,6 +325,7 @@ pub fn check_document(
             walker.directives(&variable.node.directives)?;
             if let Some(default) = &variable.node.default_value {
                 value_depth(&default.node, 1, limits).map_err(|refusal| Refusal {
+                    code: codes::BAD_USER_INPUT,
                     field: Some(variable.node.name.node.to_string()),
                     ..refusal
                 })?;
@@ -386,6 +390,7 @@ impl<'a> Walker<'a> {
                     let field = &field.node;
                     for (name, value) in &field.arguments {
                         value_depth(&value.node, 1, self.limits).map_err(|refusal| Refusal {
+                            code: codes::BAD_USER_INPUT,
                             field: Some(name.node.to_string()),
                             ..refusal
                         })?;
@@ -545,6 +550,7 @@ impl<'a> Walker<'a> {
         for directive in directives {
             for (name, value) in &directive.node.arguments {
                 value_depth(&value.node, 1, limits).map_err(|refusal| Refusal {
+                    code: codes::BAD_USER_INPUT,
                     field: Some(name.node.to_string()),
                     ..refusal
                 })?;
@@ -788,7 +794,10 @@ mod tests {
             "{{ __schema {{ types {{ fields {{ args {{ type {{ {of_type} }} }} }} }} }} }}"
         );
         assert!(check(&deep).is_ok());
-        let lists = "{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }";
+        let lists =
+            "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }";
+        let two = "{ __schema { types { fields { type { fields { name } } } } } }";
+        assert!(check(two).is_ok());
         assert_eq!(refused_by(lists), Some("GRAPHQL_VALIDATION_FAILED"));
         // Data under an introspection root's name is not introspection.
         let mut data = "id".to_owned();
@@ -849,6 +858,17 @@ mod tests {
         let words = "a ".repeat(10_001);
         let refusal = scan(&words, &limits).expect_err("too many tokens");
         assert_eq!(refusal.limit, Some("CRM_MAX_QUERY_TOKENS"));
+        // A block string never closed is the empty string `""` to the parser, followed by the
+        // rest of the text: the scan counts what the parser will read. Either the scan refuses,
+        // or the parser stops at a string it cannot close before any of the brackets.
+        for open in ["\"\"\"", "\"\"\"\"", "\"\"\"\"\"", "\"\"\"a\""] {
+            let deep = format!("{{ a(x: [{open}]) {} }}", "{ b ".repeat(5_000));
+            if scan(&deep, &limits).is_ok() {
+                assert!(async_graphql::parser::parse_query(&deep).is_err(), "{open}");
+            }
+        }
+        let deep = format!("{{ a(x: [\"\"\"\"]) {} }}", "{ b ".repeat(5_000));
+        assert!(scan(&deep, &limits).is_err());
         // `...`, names, numbers and punctuation.
         assert_eq!(
             scan("{ ...F x(n: -1.5e3) }", &limits)

@@ -20,8 +20,8 @@ use crate::graphql::batch::{Batcher, Dispatcher};
 use crate::graphql::columns::{ColumnSet, PartialModel};
 use crate::graphql::joins::{Primed, ToOne, fetch_by_ids, selected_joins};
 use crate::graphql::pagination::{
-    Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, Prehashed, SharedArgs,
-    count_children, fetch_children, fetch_page,
+    Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, Prehashed, RowBudget,
+    SharedArgs, count_children, fetch_children, fetch_page,
 };
 use crate::graphql::reader::Reader;
 
@@ -81,6 +81,8 @@ pub struct CrmLoader {
     pub(crate) limits: PageLimits,
     auth: RequestAuth,
     primed: Arc<Primed>,
+    /// The rows the request may still read.
+    budget: Arc<RowBudget>,
 }
 
 impl CrmLoader {
@@ -143,6 +145,7 @@ impl<R: Listable> Loader<ChildrenKey<R>> for CrmLoader {
                 &args,
                 columns,
                 self.limits,
+                &self.budget,
             )
             .await
             .map_err(Arc::new)?;
@@ -208,6 +211,8 @@ pub struct Loaders {
     primed: Arc<Primed>,
     /// Whether lookups by id join the to-one relations they select (queries only).
     joining: bool,
+    /// The rows the request may still read.
+    budget: Arc<RowBudget>,
 }
 
 impl Loaders {
@@ -216,18 +221,21 @@ impl Loaders {
     /// fields (see [`crate::graphql::joins`]).
     pub fn new(db: Reader, limits: PageLimits, auth: RequestAuth, read_only: bool) -> Self {
         let primed = Arc::new(Primed::default());
+        let budget = Arc::new(RowBudget::new(limits.max_rows));
         Loaders {
             loader: Batcher::new(CrmLoader {
                 db: db.clone(),
                 limits,
                 auth: auth.clone(),
                 primed: primed.clone(),
+                budget: budget.clone(),
             }),
             db,
             limits,
             auth,
             primed,
             joining: read_only,
+            budget,
         }
     }
 
@@ -250,7 +258,16 @@ impl Loaders {
         count: bool,
     ) -> Result<Connection<R>, AppError> {
         let viewer = self.viewer()?;
-        fetch_page::<R>(&self.db, viewer, args, columns, self.limits, count).await
+        fetch_page::<R>(
+            &self.db,
+            viewer,
+            args,
+            columns,
+            self.limits,
+            &self.budget,
+            count,
+        )
+        .await
     }
 
     /// What the request handler drives.

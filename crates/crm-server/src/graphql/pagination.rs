@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use async_graphql::{Context, Object, SimpleObject, TypeName};
 use sea_orm::sea_query::{
@@ -51,6 +52,8 @@ pub struct PageLimits {
     pub default_size: usize,
     /// Largest `first` / `last` accepted.
     pub max_size: usize,
+    /// Rows one request may read from lists and relation pages.
+    pub max_rows: usize,
 }
 
 impl Default for PageLimits {
@@ -58,7 +61,56 @@ impl Default for PageLimits {
         PageLimits {
             default_size: 20,
             max_size: 100,
+            max_rows: 10_000,
         }
+    }
+}
+
+/// What is left of the rows one request may read from lists and relation pages
+/// (`CRM_MAX_ROWS`): nested lists multiply (100 clients, each 100 contracts, each 100
+/// payments), and every row read is held until the answer is written. Each statement is capped
+/// at what is left plus one row, so going over costs one row, never a level's worth.
+#[derive(Debug)]
+pub struct RowBudget {
+    left: AtomicUsize,
+    max: usize,
+}
+
+impl RowBudget {
+    pub fn new(max: usize) -> Self {
+        RowBudget {
+            left: AtomicUsize::new(max),
+            max,
+        }
+    }
+
+    /// The rows the next statement may return; one more means the request is over budget.
+    fn left(&self) -> usize {
+        self.left.load(AtomicOrdering::Relaxed)
+    }
+
+    /// Counts `rows` read; `BAD_USER_INPUT` when that is more than what was left.
+    fn spend(&self, rows: usize) -> Result<(), AppError> {
+        self.left
+            .fetch_update(AtomicOrdering::Relaxed, AtomicOrdering::Relaxed, |left| {
+                left.checked_sub(rows)
+            })
+            .map(|_| ())
+            .map_err(|_| {
+                AppError::bad_input(
+                    "first",
+                    format!(
+                        "the request reads more than {} rows from its lists (CRM_MAX_ROWS): ask \
+                         for smaller pages or fewer nested lists",
+                        self.max
+                    ),
+                )
+            })
+    }
+
+    /// Gives back rows counted for a statement whose rows are read again.
+    fn refund(&self, rows: usize) {
+        self.left.fetch_add(rows, AtomicOrdering::Relaxed);
     }
 }
 
@@ -588,6 +640,7 @@ pub async fn fetch_page<R: Listable>(
     args: Args<R>,
     columns: ColumnSet,
     limits: PageLimits,
+    budget: &RowBudget,
     count: bool,
 ) -> Result<Connection<R>, AppError> {
     let plan = plan(R::TABLE, &args, limits)?;
@@ -610,8 +663,10 @@ pub async fn fetch_page<R: Listable>(
     for (expr, order) in plan.order_exprs(&scope) {
         select.order_by_expr(expr, order);
     }
-    select.limit(plan.limit as u64 + 1);
+    select.limit(plan.limit.min(budget.left()) as u64 + 1);
     let rows = db.query_all(&select).await?;
+    // The page's extra row only tells whether there is more: not counted.
+    budget.spend(rows.len().min(plan.limit))?;
     let total = match rows.first() {
         Some(row) if count_here => Some(row.try_get::<i64>("", "__total")?),
         // Without a cursor, no row at all means nothing matches.
@@ -644,6 +699,7 @@ pub async fn fetch_children<R: Listable>(
     args: &Args<R>,
     columns: ColumnSet,
     limits: PageLimits,
+    budget: &RowBudget,
 ) -> Result<HashMap<Uuid, Page<R>>, AppError> {
     let plan = plan(R::TABLE, args, limits)?;
     let scope = Scope::root(db.get_database_backend(), viewer);
@@ -656,8 +712,10 @@ pub async fn fetch_children<R: Listable>(
         &scope,
     )?;
     inner.expr_as(scope.col(parent_col), Alias::new("__parent"));
-    if let Some(pages) =
-        capped_pages::<R>(db, &scope, &inner, parent_col, parents, &plan, columns).await?
+    if let Some(pages) = capped_pages::<R>(
+        db, &scope, &inner, parent_col, parents, &plan, columns, budget,
+    )
+    .await?
     {
         return Ok(pages);
     }
@@ -673,8 +731,10 @@ pub async fn fetch_children<R: Listable>(
         .column(Asterisk)
         .from_subquery(inner, Alias::new("w"))
         .and_where(Expr::col((Alias::new("w"), Alias::new("__rn"))).lte(plan.limit as i64 + 1))
+        .limit(budget.left() as u64 + 1)
         .to_owned();
     let rows = db.query_all(&outer).await?;
+    budget.spend(rows.len())?;
     let mut numbered: HashMap<Uuid, Vec<(i64, Edge<R>)>> = HashMap::with_capacity(parents.len());
     for (parent, edge) in decode_rows::<R>(rows, &plan, columns, Parent::IdAndNumber)? {
         if let Some((parent, number)) = parent {
@@ -708,6 +768,7 @@ async fn capped_pages<R: Listable>(
     parents: &[Uuid],
     plan: &Plan<R::OrderField>,
     columns: ColumnSet,
+    budget: &RowBudget,
 ) -> Result<Option<HashMap<Uuid, Page<R>>>, AppError> {
     let cap = parents
         .len()
@@ -724,9 +785,12 @@ async fn capped_pages<R: Listable>(
             capped.order_by_expr(expr, order);
         }
     }
-    capped.limit(cap as u64);
+    capped.limit(cap.min(budget.left().saturating_add(1)) as u64);
     let rows = db.query_all(&capped).await?;
+    budget.spend(rows.len())?;
     if rows.len() >= cap {
+        // Read again by the window statement.
+        budget.refund(rows.len());
         return Ok(None);
     }
     let mut grouped: HashMap<Uuid, Vec<Edge<R>>> = HashMap::with_capacity(parents.len());

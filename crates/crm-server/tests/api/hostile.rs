@@ -162,7 +162,7 @@ test_both! {
         // 20: parsed, refused by the input nesting limit, naming the argument.
         let query = format!("{{ clients(first: 1, filter: {}) {{ totalCount }} }}", nested_not(20));
         let answer = app.gql(&query, Value::Null).await;
-        assert_eq!(refusal(&answer).1, "CRM_MAX_INPUT_DEPTH");
+        assert_eq!(refusal(&answer), ("BAD_USER_INPUT".to_owned(), "CRM_MAX_INPUT_DEPTH".to_owned()));
         assert_eq!(answer["errors"][0]["extensions"]["field"], "filter");
         // Nested object literals of unknown fields, and lists.
         let objects = format!("{{ clients(filter: {}{}) {{ totalCount }} }}", "{ a: ".repeat(200), "}".repeat(200));
@@ -355,5 +355,54 @@ test_both! {
         }
         let (_, text) = app.get("/metrics").await;
         assert!(metric(&text) <= before);
+    }
+}
+
+test_both! {
+    async fn nested_lists_read_at_most_the_configured_rows(app) {
+        use crate::helpers::fixtures;
+        use entity::ContractStatus;
+        // 6 clients, 8 contracts each: 6 + 48 rows for the whole tree.
+        for c in 0..6 {
+            let client = fixtures::client(&app.db, &format!("Client {c}"), None).await;
+            for k in 0..8 {
+                fixtures::contract(&app.db, client.id, &format!("C-{c}-{k}"), "100.00", ContractStatus::Active).await;
+            }
+        }
+        let query = "{ clients(first: 100) { nodes { id contracts(first: 100) { nodes { id } } } } }";
+        let with_budget = |max_rows: usize| {
+            let mut config = test_config();
+            config.server.max_rows = max_rows;
+            crm_server::app::router(crm_server::app::state(app.db.clone(), &config), &config)
+        };
+        let token = app.token.clone();
+        let send = |router: axum::Router| {
+            let token = token.clone();
+            async move {
+            let body = json!({ "query": query }).to_string();
+            let request = Request::post("/graphql")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::from(body))
+                .unwrap();
+            let response = router.oneshot(request).await.unwrap();
+            let bytes = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+            serde_json::from_slice::<Value>(&bytes).unwrap()
+            }
+        };
+        let answer = send(with_budget(54)).await;
+        assert!(answer["errors"].is_null(), "{answer}");
+        let contracts: usize = answer["data"]["clients"]["nodes"].as_array().unwrap().iter()
+            .map(|c| c["contracts"]["nodes"].as_array().map_or(0, Vec::len)).sum();
+        assert_eq!(contracts, 48);
+        // One row fewer: refused, naming the limit, the page sizes concerned.
+        // (each client's page gets the error of the level's one statement).
+        let answer = send(with_budget(53)).await;
+        assert_eq!(error_codes(&answer), vec!["BAD_USER_INPUT"; 6], "{answer}");
+        assert_eq!(answer["errors"][0]["extensions"]["field"], "first");
+        assert_eq!(answer["errors"][0]["path"][3], "contracts");
+        // The root list alone over the budget.
+        let answer = send(with_budget(5)).await;
+        assert_eq!(error_codes(&answer), ["BAD_USER_INPUT"], "{answer}");
     }
 }
