@@ -133,6 +133,20 @@ pub async fn refresh(auth: &AuthService, refresh_token: &str) -> AppResult<Sessi
         return Err(ended());
     }
     let presented = digest(refresh_token);
+    // A token no session ever had (a guess, garbage) is answered from two indexed reads,
+    // without taking the write lock (SQLite has one for the whole database).
+    let current = auth_sessions::Entity::find()
+        .filter(auth_sessions::Column::RefreshTokenHash.eq(presented.as_str()))
+        .one(auth.db())
+        .await?;
+    if current.is_none()
+        && spent_refresh_tokens::Entity::find_by_id(presented.clone())
+            .one(auth.db())
+            .await?
+            .is_none()
+    {
+        return Err(ended());
+    }
     let txn = begin_write(auth.db()).await?;
     let found = auth_sessions::Entity::find()
         .filter(auth_sessions::Column::RefreshTokenHash.eq(presented.as_str()))
