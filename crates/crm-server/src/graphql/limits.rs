@@ -117,10 +117,11 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn limit(limit: &'static str, max: usize, message: String) -> Self {
+    /// `what` went over the setting `limit`, whose value is `max`.
+    fn over(limit: &'static str, max: usize, what: &str) -> Self {
         Refusal {
             code: codes::GRAPHQL_VALIDATION_FAILED,
-            message,
+            message: format!("{what}: more than {max} ({limit})"),
             limit: Some(limit),
             max: Some(max),
             field: None,
@@ -188,14 +189,10 @@ pub fn scan(text: &str, limits: &Limits) -> Result<Scan, Refusal> {
             b'{' | b'(' | b'[' => {
                 nesting += 1;
                 if nesting > nesting_limit {
-                    return Err(Refusal::limit(
+                    return Err(Refusal::over(
                         "CRM_MAX_QUERY_DEPTH",
                         nesting_limit,
-                        format!(
-                            "the query nests brackets more than {nesting_limit} deep \
-                             (selections and input values; CRM_MAX_QUERY_DEPTH, \
-                             CRM_MAX_INPUT_DEPTH)"
-                        ),
+                        "brackets nested in the query text (selections and input values)",
                     ));
                 }
                 i += 1;
@@ -221,13 +218,10 @@ pub fn scan(text: &str, limits: &Limits) -> Result<Scan, Refusal> {
         }
         tokens += 1;
         if tokens > limits.max_tokens {
-            return Err(Refusal::limit(
+            return Err(Refusal::over(
                 "CRM_MAX_QUERY_TOKENS",
                 limits.max_tokens,
-                format!(
-                    "the query has more than {} tokens (CRM_MAX_QUERY_TOKENS)",
-                    limits.max_tokens
-                ),
+                "tokens in the query text",
             ));
         }
     }
@@ -287,13 +281,10 @@ pub fn check_document(
 ) -> Result<DocumentFacts, Refusal> {
     let operations = document.operations.iter().count();
     if operations > limits.max_operations {
-        return Err(Refusal::limit(
+        return Err(Refusal::over(
             "CRM_MAX_OPERATIONS",
             limits.max_operations,
-            format!(
-                "the document has {operations} operations, more than {} (CRM_MAX_OPERATIONS)",
-                limits.max_operations
-            ),
+            "operations in the document",
         ));
     }
     let mut walker = Walker {
@@ -311,14 +302,10 @@ pub fn check_document(
         read_only &= operation.ty == OperationType::Query;
         walker.directives(&operation.directives)?;
         if operation.variable_definitions.len() > limits.max_variables {
-            return Err(Refusal::limit(
+            return Err(Refusal::over(
                 "CRM_MAX_VARIABLES",
                 limits.max_variables,
-                format!(
-                    "an operation declares {} variables, more than {} (CRM_MAX_VARIABLES)",
-                    operation.variable_definitions.len(),
-                    limits.max_variables
-                ),
+                "variables declared by one operation",
             ));
         }
         for variable in &operation.variable_definitions {
@@ -373,13 +360,10 @@ impl<'a> Walker<'a> {
         self.nesting += 1;
         let recursion = self.limits.recursion();
         if self.nesting > recursion {
-            return Err(Refusal::limit(
+            return Err(Refusal::over(
                 "CRM_MAX_QUERY_DEPTH",
                 recursion,
-                format!(
-                    "selection sets (fragments included) are nested more than {recursion} deep \
-                     (CRM_MAX_QUERY_DEPTH)"
-                ),
+                "selection sets nested, fragments included",
             ));
         }
         let mut measure = Measure::default();
@@ -450,45 +434,31 @@ impl<'a> Walker<'a> {
             lists: a.lists.max(b.lists),
         };
         if sum.selections > limits.max_complexity {
-            return Err(Refusal::limit(
+            return Err(Refusal::over(
                 "CRM_MAX_QUERY_COMPLEXITY",
                 limits.max_complexity,
-                format!(
-                    "the document selects more than {} fields with its fragments expanded \
-                     (CRM_MAX_QUERY_COMPLEXITY)",
-                    limits.max_complexity
-                ),
+                "fields selected, fragments expanded",
             ));
         }
         if sum.aliases > limits.max_aliases {
-            return Err(Refusal::limit(
+            return Err(Refusal::over(
                 "CRM_MAX_ALIASES",
                 limits.max_aliases,
-                format!(
-                    "the document has more than {} aliases with its fragments expanded \
-                     (CRM_MAX_ALIASES)",
-                    limits.max_aliases
-                ),
+                "aliases, fragments expanded",
             ));
         }
         if sum.data_depth > limits.max_depth {
-            return Err(Refusal::limit(
+            return Err(Refusal::over(
                 "CRM_MAX_QUERY_DEPTH",
                 limits.max_depth,
-                format!(
-                    "the query nests fields more than {} deep (CRM_MAX_QUERY_DEPTH)",
-                    limits.max_depth
-                ),
+                "fields nested in one path",
             ));
         }
         if sum.depth > limits.total_depth() {
-            return Err(Refusal::limit(
+            return Err(Refusal::over(
                 "CRM_MAX_QUERY_DEPTH",
                 limits.total_depth(),
-                format!(
-                    "the query nests fields more than {} deep, introspection included",
-                    limits.total_depth()
-                ),
+                "fields nested in one path, introspection included",
             ));
         }
         if sum.lists > INTROSPECTION_LISTS {
@@ -537,14 +507,10 @@ impl<'a> Walker<'a> {
     fn directives(&self, directives: &[Positioned<Directive>]) -> Result<(), Refusal> {
         let limits = self.limits;
         if directives.len() > limits.max_directives {
-            return Err(Refusal::limit(
+            return Err(Refusal::over(
                 "CRM_MAX_DIRECTIVES",
                 limits.max_directives,
-                format!(
-                    "{} directives in one place, more than {} (CRM_MAX_DIRECTIVES)",
-                    directives.len(),
-                    limits.max_directives
-                ),
+                "directives in one place",
             ));
         }
         for directive in directives {
@@ -561,13 +527,10 @@ impl<'a> Walker<'a> {
 }
 
 fn input_too_deep(limits: &Limits) -> Refusal {
-    Refusal::limit(
+    Refusal::over(
         "CRM_MAX_INPUT_DEPTH",
         limits.max_input_depth,
-        format!(
-            "an input value nests objects and lists more than {} deep (CRM_MAX_INPUT_DEPTH)",
-            limits.max_input_depth
-        ),
+        "objects and lists nested in one input value",
     )
 }
 
@@ -627,13 +590,10 @@ pub fn check_variables(variables: &Variables, limits: &Limits) -> Result<(), Ref
         while let Some(value) = pending.pop() {
             values += 1;
             if values > limits.max_input_values {
-                return Err(named(Refusal::limit(
+                return Err(named(Refusal::over(
                     "CRM_MAX_INPUT_VALUES",
                     limits.max_input_values,
-                    format!(
-                        "the variables hold more than {} values (CRM_MAX_INPUT_VALUES)",
-                        limits.max_input_values
-                    ),
+                    "values in the variables",
                 )));
             }
             if let Some(children) = value.children() {
