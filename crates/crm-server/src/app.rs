@@ -48,6 +48,9 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     /// Operations executing at once; the others wait their turn (bounds memory under load).
     pub executions: Arc<tokio::sync::Semaphore>,
+    /// Requests waiting for their turn, at most `max_queued`.
+    pub queued: Arc<std::sync::atomic::AtomicUsize>,
+    pub max_queued: usize,
     /// Parsed documents of recent query texts.
     pub documents: Arc<DocumentCache>,
     /// What one request may ask.
@@ -133,6 +136,8 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
         page_limits,
         metrics,
         auth,
+        queued: Arc::default(),
+        max_queued: config.server.max_queued_operations,
         executions: Arc::new(tokio::sync::Semaphore::new(
             config.server.max_concurrent_operations(),
         )),
@@ -221,7 +226,15 @@ async fn graphql_handler(
     };
     // Past the limit, requests queue here rather than all holding their results in memory at
     // once; the semaphore is never closed, so acquiring cannot fail.
-    let _turn = state.executions.acquire().await.ok();
+    let _turn = match state.executions.clone().try_acquire_owned() {
+        Ok(turn) => Some(turn),
+        Err(_) => {
+            let Some(_waiting) = Waiting::enter(&state.queued, state.max_queued) else {
+                return busy();
+            };
+            state.executions.clone().acquire_owned().await.ok()
+        }
+    };
     let loaders = Loaders::new(
         state.reader.clone(),
         state.page_limits,
@@ -244,6 +257,40 @@ async fn graphql_handler(
     errors::classify_response(&mut response, &query);
     limits::cap_errors(&mut response.errors, &state.limits);
     crate::graphql::response::into_response(response)
+}
+
+/// A request waiting for its turn, counted while it waits.
+struct Waiting(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Waiting {
+    /// Counts one more waiting request, unless `max` already wait.
+    fn enter(queued: &Arc<std::sync::atomic::AtomicUsize>, max: usize) -> Option<Waiting> {
+        queued
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Waiting(queued.clone()))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Every turn taken and `CRM_MAX_QUEUED_OPERATIONS` requests waiting: `503`, try again.
+fn busy() -> Response {
+    let body = json!({ "errors": [{
+        "message": "the server is busy: try again in a moment",
+        "extensions": { "code": "SERVICE_UNAVAILABLE" } }] });
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "1")],
+        Json(body),
+    )
+        .into_response()
 }
 
 /// Reads a GraphQL request (JSON, or a multipart request with files) of at most `limit` bytes.

@@ -195,6 +195,10 @@ pub struct ServerConfig {
     /// requests wait their turn. Bounds the memory a burst of large queries takes.
     #[arg(long, env = "CRM_MAX_CONCURRENT_OPERATIONS")]
     pub max_concurrent_operations: Option<usize>,
+    /// Operations that may wait for their turn; past them a request is answered `503` at once
+    /// (each waiting request holds its body and document in memory).
+    #[arg(long, env = "CRM_MAX_QUEUED_OPERATIONS", default_value_t = 128)]
+    pub max_queued_operations: usize,
     /// Reverse proxies in front of the server (addresses or networks, comma-separated, e.g.
     /// `10.0.0.0/8,::1`): a request from one of them is counted, for the sign-in rate limit,
     /// against the client address it forwarded in `X-Forwarded-For`. Empty: the connection's

@@ -406,3 +406,42 @@ test_both! {
         assert_eq!(error_codes(&answer), ["BAD_USER_INPUT"], "{answer}");
     }
 }
+
+test_both! {
+    async fn past_the_waiting_room_requests_are_turned_away_at_once(app) {
+        let mut config = test_config();
+        config.server.max_concurrent_operations = Some(1);
+        config.server.max_queued_operations = 1;
+        let state = crm_server::app::state(app.db.clone(), &config);
+        let router = crm_server::app::router(state.clone(), &config);
+        let request = || {
+            Request::post("/graphql")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {}", app.token))
+                .body(Body::from(json!({ "query": "{ clients { totalCount } }" }).to_string()))
+                .unwrap()
+        };
+        // The only turn is taken: one request waits, the next is answered 503 at once.
+        let turn = state.executions.clone().acquire_owned().await.unwrap();
+        let waiting = tokio::spawn(router.clone().oneshot(request()));
+        for wait in 0.. {
+            if state.queued.load(std::sync::atomic::Ordering::SeqCst) == 1 {
+                break;
+            }
+            assert!(wait < 5_000, "the first request never waited for its turn");
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let busy = router.clone().oneshot(request()).await.unwrap();
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.headers()[header::RETRY_AFTER], "1");
+        let bytes = http_body_util::BodyExt::collect(busy.into_body()).await.unwrap().to_bytes();
+        let answer: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE");
+        // The turn given back, the waiting request runs, and the room is free again.
+        drop(turn);
+        let served = waiting.await.unwrap().unwrap();
+        assert_eq!(served.status(), StatusCode::OK);
+        assert_eq!(state.queued.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(router.oneshot(request()).await.unwrap().status(), StatusCode::OK);
+    }
+}
