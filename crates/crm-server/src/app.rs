@@ -21,8 +21,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::AuthService;
 use crate::auth::service::ClientInfo;
-use crate::auth::{AuthService, RequestAuth};
 use crate::config::Config;
 use crate::db;
 use crate::graphiql;
@@ -48,9 +48,8 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     /// Operations executing at once; the others wait their turn (bounds memory under load).
     pub executions: Arc<tokio::sync::Semaphore>,
-    /// Requests waiting for their turn, at most `max_queued`.
-    pub queued: Arc<std::sync::atomic::AtomicUsize>,
-    pub max_queued: usize,
+    /// Places for requests waiting for their turn (`CRM_MAX_QUEUED_OPERATIONS`).
+    pub waiting_room: Arc<tokio::sync::Semaphore>,
     /// Parsed documents of recent query texts.
     pub documents: Arc<DocumentCache>,
     /// What one request may ask.
@@ -136,8 +135,9 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
         page_limits,
         metrics,
         auth,
-        queued: Arc::default(),
-        max_queued: config.server.max_queued_operations,
+        waiting_room: Arc::new(tokio::sync::Semaphore::new(
+            config.server.max_queued_operations,
+        )),
         executions: Arc::new(tokio::sync::Semaphore::new(
             config.server.max_concurrent_operations(),
         )),
@@ -185,13 +185,7 @@ async fn graphql_handler(
         .map(|value| value.to_str().unwrap_or_default());
     let auth = state.auth.authenticate(authorization).await;
     // Without valid credentials, a small body and only what needs none (see `prepare`).
-    let anonymous = match &auth {
-        RequestAuth::Anonymous => Some(Arc::from(
-            "sign in first: send `Authorization: Bearer <access token or API token>`",
-        )),
-        RequestAuth::Refused(reason) => Some(reason.clone()),
-        _ => None,
-    };
+    let anonymous = auth.unauthenticated();
     let body_limit = if anonymous.is_some() {
         state.anonymous_body_bytes
     } else {
@@ -207,7 +201,7 @@ async fn graphql_handler(
         .fetch_add(1, Ordering::Relaxed);
     let prepared = match state
         .documents
-        .prepare(&mut request, &state.limits, anonymous.as_deref())
+        .prepare(&mut request, &state.limits, anonymous)
     {
         Ok(prepared) => prepared,
         Err(refusal) => return refused(refusal),
@@ -229,7 +223,7 @@ async fn graphql_handler(
     let _turn = match state.executions.clone().try_acquire_owned() {
         Ok(turn) => Some(turn),
         Err(_) => {
-            let Some(_waiting) = Waiting::enter(&state.queued, state.max_queued) else {
+            let Ok(_waiting) = state.waiting_room.try_acquire() else {
                 return busy();
             };
             state.executions.clone().acquire_owned().await.ok()
@@ -257,27 +251,6 @@ async fn graphql_handler(
     errors::classify_response(&mut response, &query);
     limits::cap_errors(&mut response.errors, &state.limits);
     crate::graphql::response::into_response(response)
-}
-
-/// A request waiting for its turn, counted while it waits.
-struct Waiting(Arc<std::sync::atomic::AtomicUsize>);
-
-impl Waiting {
-    /// Counts one more waiting request, unless `max` already wait.
-    fn enter(queued: &Arc<std::sync::atomic::AtomicUsize>, max: usize) -> Option<Waiting> {
-        queued
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Waiting(queued.clone()))
-    }
-}
-
-impl Drop for Waiting {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// Every turn taken and `CRM_MAX_QUEUED_OPERATIONS` requests waiting: `503`, try again.

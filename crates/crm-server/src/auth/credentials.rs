@@ -38,10 +38,12 @@ pub struct AuthService {
     pub session_ttl: chrono::Duration,
     throttle: SignInThrottle,
     cache_ttl: Duration,
-    cache: Mutex<HashMap<CacheKey, CacheEntry>>,
+    /// Checked credentials, with when they were checked.
+    cache: Mutex<HashMap<CacheKey, (Instant, Checked)>>,
 }
 
 /// A checked credential, and until when it may be used (its own expiry).
+#[derive(Clone)]
 struct Checked {
     auth: RequestAuth,
     until: Option<DateTime<Utc>>,
@@ -51,12 +53,6 @@ impl From<RequestAuth> for Checked {
     fn from(auth: RequestAuth) -> Self {
         Checked { auth, until: None }
     }
-}
-
-struct CacheEntry {
-    at: Instant,
-    auth: RequestAuth,
-    until: Option<DateTime<Utc>>,
 }
 
 impl AuthService {
@@ -126,11 +122,11 @@ impl AuthService {
         load: impl std::future::Future<Output = Checked>,
     ) -> RequestAuth {
         if let Ok(cache) = self.cache.lock()
-            && let Some(entry) = cache.get(&key)
-            && entry.at.elapsed() < self.cache_ttl
-            && entry.until.is_none_or(|until| until > Utc::now())
+            && let Some((at, checked)) = cache.get(&key)
+            && at.elapsed() < self.cache_ttl
+            && checked.until.is_none_or(|until| until > Utc::now())
         {
-            return entry.auth.clone();
+            return checked.auth.clone();
         }
         let checked = load.await;
         if !self.cache_ttl.is_zero()
@@ -140,14 +136,7 @@ impl AuthService {
             if cache.len() >= CACHE_CAPACITY {
                 cache.clear();
             }
-            cache.insert(
-                key,
-                CacheEntry {
-                    at: Instant::now(),
-                    auth: checked.auth.clone(),
-                    until: checked.until,
-                },
-            );
+            cache.insert(key, (Instant::now(), checked.clone()));
         }
         checked.auth
     }

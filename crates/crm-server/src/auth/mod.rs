@@ -42,18 +42,29 @@ pub enum RequestAuth {
 }
 
 impl RequestAuth {
+    /// Why the request has no valid credentials (no token, or the token's refusal); `None`
+    /// when it has them, or when they could not be checked.
+    pub fn unauthenticated(&self) -> Option<&str> {
+        match self {
+            RequestAuth::Anonymous => {
+                Some("sign in first: send `Authorization: Bearer <access token or API token>`")
+            }
+            RequestAuth::Refused(reason) => Some(reason),
+            _ => None,
+        }
+    }
+
     /// Who is asking, or why nobody is.
     pub fn viewer(&self) -> AppResult<Viewer> {
         match self {
             RequestAuth::Session { viewer, .. } | RequestAuth::ApiToken { viewer, .. } => {
                 Ok(*viewer)
             }
-            RequestAuth::Anonymous => Err(AppError::unauthenticated(
-                "sign in first: send `Authorization: Bearer <access token or API token>`",
-            )),
-            RequestAuth::Refused(reason) => Err(AppError::unauthenticated(reason.to_string())),
             RequestAuth::Unavailable => Err(AppError::Internal(
                 "credentials could not be checked".to_owned(),
+            )),
+            RequestAuth::Anonymous | RequestAuth::Refused(_) => Err(AppError::unauthenticated(
+                self.unauthenticated().unwrap_or_default(),
             )),
         }
     }

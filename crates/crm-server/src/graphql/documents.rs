@@ -106,13 +106,22 @@ impl DocumentCache {
         anonymous: Option<&str>,
     ) -> Result<Prepared, Refusal> {
         limits::check_variables(&request.variables, limits)?;
+        // The operation and variables, hashed to tell whether they ran cleanly before.
+        let hash = self.documents.as_ref().and_then(|_| {
+            let variables = serde_json::to_vec(&request.variables).ok()?;
+            Some(
+                self.hasher
+                    .hash_one((request.operation_name.as_deref(), variables)),
+            )
+        });
         let cached = self.documents.as_ref().and_then(|documents| {
             let mut documents = documents.lock().ok()?;
             let (text, entry) = documents.entries.get_key_value(request.query.as_str())?;
-            Some((text.clone(), entry.document.clone(), entry.facts))
+            let known = hash.is_some_and(|hash| entry.known.contains(&hash));
+            Some((text.clone(), entry.document.clone(), entry.facts, known))
         });
-        let (text, document, facts, fresh) = match cached {
-            Some((text, document, facts)) => (Some(text), document, facts, None),
+        let (text, document, facts, known, fresh) = match cached {
+            Some((text, document, facts, known)) => (Some(text), document, facts, known, None),
             None => {
                 let scan = limits::scan(&request.query, limits)?;
                 let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
@@ -126,7 +135,7 @@ impl DocumentCache {
                         weight: request.query.len() + scan.tokens * BYTES_PER_TOKEN,
                     })
                 });
-                (None, document, facts, fresh)
+                (None, document, facts, false, fresh)
             }
         };
         if let Some(reason) = anonymous
@@ -134,34 +143,16 @@ impl DocumentCache {
         {
             return Err(Refusal::unauthenticated(reason));
         }
-        let mut prepared = Prepared {
-            read_only: facts.read_only,
-            known: false,
-            entry: None,
-            fresh,
-        };
-        if self.documents.is_some()
-            && let Ok(variables) = serde_json::to_vec(&request.variables)
-        {
-            let hash = self
-                .hasher
-                .hash_one((request.operation_name.as_deref(), variables));
+        let entry = hash.map(|hash| {
             let text = text.unwrap_or_else(|| Arc::from(request.query.as_str()));
-            prepared.known = self.is_known(&text, hash);
-            prepared.entry = Some((text, hash));
-        }
+            (text, hash)
+        });
         request.set_parsed_query(document);
-        Ok(prepared)
-    }
-
-    fn is_known(&self, text: &str, hash: u64) -> bool {
-        self.documents.as_ref().is_some_and(|documents| {
-            documents.lock().is_ok_and(|documents| {
-                documents
-                    .entries
-                    .peek(text)
-                    .is_some_and(|entry| entry.known.contains(&hash))
-            })
+        Ok(Prepared {
+            read_only: facts.read_only,
+            known,
+            entry,
+            fresh,
         })
     }
 

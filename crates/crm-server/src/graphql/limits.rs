@@ -311,11 +311,7 @@ pub fn check_document(
         for variable in &operation.variable_definitions {
             walker.directives(&variable.node.directives)?;
             if let Some(default) = &variable.node.default_value {
-                value_depth(&default.node, 1, limits).map_err(|refusal| Refusal {
-                    code: codes::BAD_USER_INPUT,
-                    field: Some(variable.node.name.node.to_string()),
-                    ..refusal
-                })?;
+                input_depth(&variable.node.name.node, &default.node, limits)?;
             }
         }
         let measure = walker.selection_set(&operation.selection_set.node, false)?;
@@ -373,11 +369,7 @@ impl<'a> Walker<'a> {
                 Selection::Field(field) => {
                     let field = &field.node;
                     for (name, value) in &field.arguments {
-                        value_depth(&value.node, 1, self.limits).map_err(|refusal| Refusal {
-                            code: codes::BAD_USER_INPUT,
-                            field: Some(name.node.to_string()),
-                            ..refusal
-                        })?;
+                        input_depth(&name.node, &value.node, self.limits)?;
                     }
                     let name = field.name.node.as_str();
                     let root = !intro && (name == "__schema" || name == "__type");
@@ -515,15 +507,20 @@ impl<'a> Walker<'a> {
         }
         for directive in directives {
             for (name, value) in &directive.node.arguments {
-                value_depth(&value.node, 1, limits).map_err(|refusal| Refusal {
-                    code: codes::BAD_USER_INPUT,
-                    field: Some(name.node.to_string()),
-                    ..refusal
-                })?;
+                input_depth(&name.node, &value.node, limits)?;
             }
         }
         Ok(())
     }
+}
+
+/// [`value_depth`] of the value of the argument or variable `name`: `BAD_USER_INPUT` naming it.
+fn input_depth<V: Nested>(name: &str, value: &V, limits: &Limits) -> Result<(), Refusal> {
+    value_depth(value, 1, limits).map_err(|refusal| Refusal {
+        code: codes::BAD_USER_INPUT,
+        field: Some(name.to_owned()),
+        ..refusal
+    })
 }
 
 fn input_too_deep(limits: &Limits) -> Refusal {
@@ -580,12 +577,12 @@ fn value_depth<V: Nested>(value: &V, depth: usize, limits: &Limits) -> Result<()
 pub fn check_variables(variables: &Variables, limits: &Limits) -> Result<(), Refusal> {
     let mut values = 0usize;
     for (name, value) in variables.iter() {
+        input_depth(name, value, limits)?;
         let named = |refusal: Refusal| Refusal {
             code: codes::BAD_USER_INPUT,
             field: Some(name.to_string()),
             ..refusal
         };
-        value_depth(value, 1, limits).map_err(named)?;
         let mut pending = vec![value];
         while let Some(value) = pending.pop() {
             values += 1;

@@ -84,9 +84,10 @@ impl RowBudget {
         }
     }
 
-    /// The rows the next statement may return; one more means the request is over budget.
-    fn left(&self) -> usize {
-        self.left.load(AtomicOrdering::Relaxed)
+    /// The `LIMIT` of a statement that wants `rows`: at most what is left plus one, the row
+    /// that tells the request is over budget.
+    fn cap(&self, rows: usize) -> u64 {
+        rows.min(self.left.load(AtomicOrdering::Relaxed).saturating_add(1)) as u64
     }
 
     /// Counts `rows` read; `BAD_USER_INPUT` when that is more than what was left.
@@ -663,7 +664,7 @@ pub async fn fetch_page<R: Listable>(
     for (expr, order) in plan.order_exprs(&scope) {
         select.order_by_expr(expr, order);
     }
-    select.limit(plan.limit.min(budget.left()) as u64 + 1);
+    select.limit(budget.cap(plan.limit + 1));
     let rows = db.query_all(&select).await?;
     // The page's extra row only tells whether there is more: not counted.
     budget.spend(rows.len().min(plan.limit))?;
@@ -731,7 +732,7 @@ pub async fn fetch_children<R: Listable>(
         .column(Asterisk)
         .from_subquery(inner, Alias::new("w"))
         .and_where(Expr::col((Alias::new("w"), Alias::new("__rn"))).lte(plan.limit as i64 + 1))
-        .limit(budget.left() as u64 + 1)
+        .limit(budget.cap(usize::MAX))
         .to_owned();
     let rows = db.query_all(&outer).await?;
     budget.spend(rows.len())?;
@@ -785,7 +786,7 @@ async fn capped_pages<R: Listable>(
             capped.order_by_expr(expr, order);
         }
     }
-    capped.limit(cap.min(budget.left().saturating_add(1)) as u64);
+    capped.limit(budget.cap(cap));
     let rows = db.query_all(&capped).await?;
     budget.spend(rows.len())?;
     if rows.len() >= cap {

@@ -425,7 +425,7 @@ test_both! {
         let turn = state.executions.clone().acquire_owned().await.unwrap();
         let waiting = tokio::spawn(router.clone().oneshot(request()));
         for wait in 0.. {
-            if state.queued.load(std::sync::atomic::Ordering::SeqCst) == 1 {
+            if state.waiting_room.available_permits() == 0 {
                 break;
             }
             assert!(wait < 5_000, "the first request never waited for its turn");
@@ -441,7 +441,7 @@ test_both! {
         drop(turn);
         let served = waiting.await.unwrap().unwrap();
         assert_eq!(served.status(), StatusCode::OK);
-        assert_eq!(state.queued.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(state.waiting_room.available_permits(), 1);
         assert_eq!(router.oneshot(request()).await.unwrap().status(), StatusCode::OK);
     }
 }
