@@ -413,37 +413,17 @@ fn database_passwords(url: &str) -> Vec<Vec<u8>> {
     let Ok(url) = url::Url::parse(url) else {
         return Vec::new();
     };
-    let mut passwords: Vec<Vec<u8>> = url.password().map(percent_decode).into_iter().collect();
+    let mut passwords: Vec<Vec<u8>> = url
+        .password()
+        .map(|password| percent_encoding::percent_decode_str(password).collect())
+        .into_iter()
+        .collect();
     passwords.extend(
         url.query_pairs()
             .filter(|(key, _)| key == "password")
             .map(|(_, value)| value.as_bytes().to_vec()),
     );
     passwords
-}
-
-fn percent_decode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
