@@ -422,6 +422,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    state.reader.close().await;
     state.db.close_by_ref().await?;
     tracing::info!("stopped");
     Ok(())

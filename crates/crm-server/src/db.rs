@@ -1,6 +1,8 @@
 //! Connecting to PostgreSQL or the embedded SQLite file, and migrating.
 
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType};
@@ -14,6 +16,37 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::auth::policy::visible_in;
 use crate::error::{AppError, AppResult};
+
+/// How long a connection may sit idle before it is checked (a ping) on its next use.
+pub const CHECK_AFTER_IDLE: Duration = Duration::from_secs(30);
+
+/// When the database server was last seen gone (a connection found dead), in milliseconds
+/// since [`EPOCH`]; 0: never.
+static SERVER_LOST_AT: AtomicU64 = AtomicU64::new(0);
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+fn since_epoch() -> u64 {
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    Ord::max(
+        u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX),
+        1,
+    )
+}
+
+/// Records that a connection was found dead: the server restarted or went away, and the
+/// connections opened before are dead too.
+pub fn server_lost() {
+    SERVER_LOST_AT.fetch_max(since_epoch(), Ordering::Relaxed);
+}
+
+/// Whether a connection `age` old was opened before the server was last seen gone.
+pub fn opened_before_loss(age: Duration) -> bool {
+    let lost = SERVER_LOST_AT.load(Ordering::Relaxed);
+    lost != 0 && {
+        let age = u64::try_from(age.as_millis()).unwrap_or(u64::MAX);
+        since_epoch().saturating_sub(age) <= lost
+    }
+}
 
 /// Opens a connection pool for `url`.
 ///
@@ -35,9 +68,13 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
-        // A ping before every statement doubles the round trips; broken connections are
-        // detected when used and replaced by the pool anyway.
-        .test_before_acquire(false)
+        // A ping before every statement doubles the round trips: only after a while idle.
+        // Connections opened before the server went away (as the read path found out, see
+        // `graphql::reader`) are dropped rather than tried.
+        .test_before_acquire_if_idle_for(CHECK_AFTER_IDLE)
+        .map_sqlx_postgres_before_acquire(|_, meta| {
+            Box::pin(async move { Ok(!opened_before_loss(meta.age)) })
+        })
         .map_sqlx_postgres_opts(move |opts| {
             if plaintext_loopback {
                 opts.ssl_mode(sea_orm::sqlx::postgres::PgSslMode::Disable)

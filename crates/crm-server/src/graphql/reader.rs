@@ -7,13 +7,16 @@
 //! path (pages, relation pages, counts, lookups by id, computed fields) are built with
 //! sea-query and read by position anyway, so [`Reader`] runs them on connections of its own,
 //! opened with the main pool's options (as many as the main pool holds: all at start by
-//! [`Reader::warm`], or as demand requires) and put back as they are. A connection whose statement did not finish (the request was
-//! dropped) goes with the future that held it; one that failed with anything but a database
-//! error is closed. [`Reader`] is also a SeaORM connection, for writes made of one statement
-//! (autocommit); transactions stay on SeaORM's pool. A/B of two builds: by_id +35 %, nested
-//! +8 %, filter +12 % requests per second.
+//! [`Reader::warm`], or as demand requires) and put back as they are. A connection whose
+//! statement did not finish (the request was dropped) goes with the future that held it; one
+//! that failed with anything but a database error is closed. Connections age out like the
+//! main pool's, are checked after a while idle, and a server that went away (a restart) costs
+//! no request: the statement that finds its connection dead runs again on a fresh one (see
+//! [`RawPool`]). [`Reader`] is also a SeaORM connection, for writes made of one statement
+//! (autocommit); transactions stay on SeaORM's pool.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use sea_orm::sea_query::Values;
 use sea_orm::sqlx::{self, Connection, Database, Executor, IntoArguments};
@@ -54,14 +57,14 @@ impl Reader {
                 let pool = db.get_postgres_connection_pool();
                 Connections::Postgres(Arc::new(RawPool::new(
                     pool.connect_options(),
-                    pool.options().get_max_connections(),
+                    pool.options(),
                 )))
             }
             DbBackend::Sqlite => {
                 let pool = db.get_sqlite_connection_pool();
                 Connections::Sqlite(Arc::new(RawPool::new(
                     pool.connect_options(),
-                    pool.options().get_max_connections(),
+                    pool.options(),
                 )))
             }
             _ => Connections::SeaOrm(db.clone()),
@@ -81,6 +84,16 @@ impl Reader {
             Connections::Postgres(pool) => pool.warm().await,
             Connections::Sqlite(pool) => pool.warm().await,
             Connections::SeaOrm(_) => Ok(()),
+        }
+    }
+
+    /// Waits for the statements running and closes the connections (at shutdown); any
+    /// statement after this fails.
+    pub async fn close(&self) {
+        match &self.connections {
+            Connections::Postgres(pool) => pool.close().await,
+            Connections::Sqlite(pool) => pool.close().await,
+            Connections::SeaOrm(_) => {}
         }
     }
 }
@@ -118,12 +131,30 @@ impl ConnectionTrait for Reader {
     }
 }
 
-/// Connections taken and put back without a test; opened on demand, up to `size`.
+use crate::db::CHECK_AFTER_IDLE;
+
+/// An open connection and its age.
+struct Idle<C> {
+    connection: C,
+    opened: Instant,
+    used: Instant,
+}
+
+/// Connections taken and put back without a test, opened on demand up to `size`. A
+/// connection is closed once older than `max_lifetime` or idle longer than `idle_timeout`
+/// (the main pool's settings), checked with a ping after [`CHECK_AFTER_IDLE`], and dropped
+/// when it turns out dead. A dead connection means the server went away (a restart, a
+/// failover, an administrator's `pg_terminate_backend`): the other idle connections date
+/// from before and are dropped with it, and the statement runs again on a fresh connection
+/// when that cannot run it twice (a read, or a connection the server had closed before the
+/// statement reached it).
 struct RawPool<DB: Database> {
     options: Arc<<DB::Connection as Connection>::Options>,
-    idle: Mutex<Vec<DB::Connection>>,
+    idle: Mutex<Vec<Idle<DB::Connection>>>,
     permits: Semaphore,
     size: usize,
+    max_lifetime: Option<Duration>,
+    idle_timeout: Option<Duration>,
 }
 
 impl<DB> RawPool<DB>
@@ -133,12 +164,18 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     SqlxValues: for<'q> IntoArguments<DB>,
 {
-    fn new(options: Arc<<DB::Connection as Connection>::Options>, size: u32) -> Self {
+    fn new(
+        options: Arc<<DB::Connection as Connection>::Options>,
+        pool: &sqlx::pool::PoolOptions<DB>,
+    ) -> Self {
+        let size = pool.get_max_connections().max(1) as usize;
         RawPool {
             options,
             idle: Mutex::new(Vec::new()),
-            permits: Semaphore::new(size.max(1) as usize),
-            size: size.max(1) as usize,
+            permits: Semaphore::new(size),
+            size,
+            max_lifetime: pool.get_max_lifetime(),
+            idle_timeout: pool.get_idle_timeout(),
         }
     }
 
@@ -152,10 +189,28 @@ where
         Ok(())
     }
 
+    /// Refuses new statements, waits for those running and closes every connection.
+    async fn close(&self) {
+        let running = self.permits.acquire_many(self.size as u32).await;
+        self.permits.close();
+        drop(running);
+        let idle = self
+            .idle
+            .lock()
+            .map(|mut idle| std::mem::take(&mut *idle))
+            .unwrap_or_default();
+        for connection in idle {
+            let _ = connection.connection.close().await;
+        }
+    }
+
     async fn fetch_all(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let (_permit, mut connection) = self.acquire().await?;
-        let result = query(statement).fetch_all(&mut connection).await;
-        self.give_back(connection, result.as_ref().err());
+        let read = is_read(&statement.sql);
+        let result = self
+            .run(statement, read, |statement, connection| {
+                Box::pin(async move { query(statement).fetch_all(connection).await })
+            })
+            .await;
         match result {
             Ok(rows) => Ok(rows.into_iter().map(QueryResult::from).collect()),
             Err(err) => Err(DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))),
@@ -166,28 +221,88 @@ where
     where
         ExecResult: From<DB::QueryResult>,
     {
-        let (_permit, mut connection) = self.acquire().await?;
-        let result = query(statement).execute(&mut connection).await;
-        self.give_back(connection, result.as_ref().err());
+        let read = is_read(&statement.sql);
+        let result = self
+            .run(statement, read, |statement, connection| {
+                Box::pin(async move { query(statement).execute(connection).await })
+            })
+            .await;
         match result {
             Ok(done) => Ok(ExecResult::from(done)),
             Err(err) => Err(DbErr::Exec(RuntimeErr::SqlxError(Arc::new(err)))),
         }
     }
 
-    /// A turn (held until the statement is done) and an idle or new connection.
-    async fn acquire(&self) -> Result<(tokio::sync::SemaphorePermit<'_>, DB::Connection), DbErr> {
+    /// Runs `statement` with `op` on a connection of the pool; again on a fresh connection
+    /// when the first one was dead and running it again is safe (see [`RawPool`]).
+    async fn run<T>(
+        &self,
+        statement: Statement,
+        read: bool,
+        op: impl for<'c> Fn(
+            Statement,
+            &'c mut DB::Connection,
+        ) -> futures_util::future::BoxFuture<'c, Result<T, sqlx::Error>>,
+    ) -> Result<T, sqlx::Error> {
         let permit = self
             .permits
             .acquire()
             .await
-            .map_err(|_| DbErr::Custom("the read connections are closed".to_owned()))?;
-        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let connection = match idle {
-            Some(connection) => connection,
-            None => self.connect().await?,
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let (mut connection, opened) = self.take().await?;
+        let retry = statement.clone();
+        let result = op(statement, &mut connection).await;
+        let Err(err) = &result else {
+            self.put(connection, opened);
+            return result;
         };
-        Ok((permit, connection))
+        if !is_disconnect(err) {
+            self.give_back_at(connection, opened, Some(err));
+            return result;
+        }
+        // The server went away: every connection opened before is likely dead too.
+        drop(connection);
+        self.drop_idle();
+        crate::db::server_lost();
+        if !(read || never_ran(err)) {
+            return result;
+        }
+        let mut fresh = self.connect().await.map_err(sqlx_error)?;
+        let opened = Instant::now();
+        let result = op(retry, &mut fresh).await;
+        self.give_back_at(fresh, opened, result.as_ref().err());
+        drop(permit);
+        result
+    }
+
+    /// An idle connection fit for use, or a new one.
+    async fn take(&self) -> Result<(DB::Connection, Instant), sqlx::Error> {
+        loop {
+            let Some(idle) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) else {
+                let connection = self.connect().await.map_err(sqlx_error)?;
+                return Ok((connection, Instant::now()));
+            };
+            let Idle {
+                mut connection,
+                opened,
+                used,
+            } = idle;
+            let expired = self.max_lifetime.is_some_and(|max| opened.elapsed() >= max)
+                || self.idle_timeout.is_some_and(|max| used.elapsed() >= max);
+            if expired {
+                let _ = connection.close().await;
+                continue;
+            }
+            if crate::db::opened_before_loss(opened.elapsed()) {
+                continue;
+            }
+            if used.elapsed() >= CHECK_AFTER_IDLE && connection.ping().await.is_err() {
+                self.drop_idle();
+                crate::db::server_lost();
+                continue;
+            }
+            return Ok((connection, opened));
+        }
     }
 
     /// A new connection with the pool's options.
@@ -197,15 +312,80 @@ where
             .map_err(|err| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(err))))
     }
 
+    fn put(&self, connection: DB::Connection, opened: Instant) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(Idle {
+                connection,
+                opened,
+                used: Instant::now(),
+            });
+        }
+    }
+
+    /// Drops the idle connections (they close with their sockets).
+    fn drop_idle(&self) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+    }
+
+    fn give_back(&self, connection: DB::Connection, error: Option<&sqlx::Error>) {
+        self.give_back_at(connection, Instant::now(), error);
+    }
+
     /// Puts `connection` back unless its statement failed with something other than a
     /// database error (a constraint, a bad value: after those the connection is in a known
     /// state, sqlx waits for the server to be ready before its next statement).
-    fn give_back(&self, connection: DB::Connection, error: Option<&sqlx::Error>) {
+    fn give_back_at(
+        &self,
+        connection: DB::Connection,
+        opened: Instant,
+        error: Option<&sqlx::Error>,
+    ) {
         if matches!(error, None | Some(sqlx::Error::Database(_)))
-            && let Ok(mut idle) = self.idle.lock()
+            && !error.is_some_and(is_disconnect)
         {
-            idle.push(connection);
+            self.put(connection, opened);
         }
+    }
+}
+
+/// Whether `sql` only reads (running it twice answers the same and changes nothing).
+fn is_read(sql: &str) -> bool {
+    let start = sql.trim_start();
+    ["SELECT", "WITH", "VALUES"].iter().any(|word| {
+        start
+            .get(..word.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(word))
+    }) && !sql.contains("RETURNING")
+}
+
+/// Whether `err` means the connection is gone: an I/O or protocol failure, or PostgreSQL
+/// saying it ended the session (`57P01`-`57P03`: shutdown, crash, not accepting; class
+/// `08`: connection exceptions).
+fn is_disconnect(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("57P0") || code.starts_with("08")),
+        _ => false,
+    }
+}
+
+/// Whether the server ended the session before it ran the statement: its first answer was
+/// the notice that it had shut the session down (sent when it did, before the statement).
+fn never_ran(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().is_some_and(|code| code.starts_with("57P0")))
+}
+
+fn sqlx_error(err: DbErr) -> sqlx::Error {
+    match err {
+        DbErr::Conn(RuntimeErr::SqlxError(err)) => match Arc::try_unwrap(err) {
+            Ok(err) => err,
+            Err(err) => sqlx::Error::Protocol(err.to_string()),
+        },
+        other => sqlx::Error::Protocol(other.to_string()),
     }
 }
 
