@@ -28,9 +28,10 @@ use crate::db;
 use crate::graphiql;
 use crate::graphql::documents::DocumentCache;
 use crate::graphql::limits::{self, Limits, Refusal};
-use crate::graphql::loader::Loaders;
+use crate::graphql::loader::{Loaders, ReadPath};
 use crate::graphql::pagination::PageLimits;
 use crate::graphql::reader::Reader;
+use crate::graphql::response::{order_root, root_order};
 use crate::graphql::schema::{CrmSchema, SchemaLimits, build_schema};
 use crate::graphql::{batch, errors};
 
@@ -58,6 +59,8 @@ pub struct AppState {
     pub anonymous_body_bytes: usize,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub proxies: crate::proxy::TrustedProxies,
+    /// The fast or the plain read path (`CRM_READ_PATH`).
+    pub read_path: ReadPath,
 }
 
 /// Counters served on `GET /metrics` (Prometheus text format).
@@ -145,6 +148,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
         limits: request_limits,
         anonymous_body_bytes: config.server.max_anonymous_body_bytes,
         proxies: config.server.trusted_proxies.clone(),
+        read_path: config.server.read_path,
     }
 }
 
@@ -234,23 +238,37 @@ async fn graphql_handler(
         state.page_limits,
         auth,
         prepared.read_only,
+        state.read_path,
     );
     let dispatcher = loaders.dispatcher();
-    let request = request.data(loaders).data(client);
+    let mut request = request.data(loaders).data(client);
     let query = request.query.clone();
-    let schema = if prepared.known {
+    let operation = request.operation_name.clone();
+    let root_order = request
+        .parsed_query()
+        .ok()
+        .and_then(|document| root_order(document, operation.as_deref()));
+    let plain = state.read_path == ReadPath::Plain;
+    let schema = if prepared.known && !plain {
         &state.schema_known
     } else {
         &state.schema
     };
     let mut response = batch::drive(dispatcher, schema.execute(request)).await;
+    if let Some(order) = root_order {
+        order_root(&mut response, &order);
+    }
     // Errors without a path are the request's own (syntax, validation, variables).
     let validated = response.errors.iter().all(|error| !error.path.is_empty());
     let clean = response.errors.is_empty();
     state.documents.finish(prepared, validated, clean);
     errors::classify_response(&mut response, &query);
     limits::cap_errors(&mut response.errors, &state.limits);
-    crate::graphql::response::into_response(response)
+    if plain {
+        crate::graphql::response::into_plain_response(response)
+    } else {
+        crate::graphql::response::into_response(response)
+    }
 }
 
 /// Every turn taken and `CRM_MAX_QUEUED_OPERATIONS` requests waiting: `503`, try again.

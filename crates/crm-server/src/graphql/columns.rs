@@ -12,22 +12,42 @@
 
 use async_graphql::Context;
 use sea_orm::sea_query::{Alias, SelectStatement};
-use sea_orm::{DbErr, EntityTrait, QueryResult};
+use sea_orm::{DbErr, EntityTrait, FromQueryResult, QueryResult};
 
 use crate::graphql::pagination::Listable;
 use crate::graphql::rows::Need;
 
-/// A set of a table's columns, by their position in [`PartialModel::COLUMNS`].
+/// A set of a table's columns, by their position in [`PartialModel::COLUMNS`], and how rows
+/// holding them are decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ColumnSet(u64);
+pub struct ColumnSet {
+    bits: u64,
+    /// Decoded by SeaORM (`FromQueryResult`, by column name) rather than by position: the
+    /// plain read path (`CRM_READ_PATH=plain`).
+    library: bool,
+}
 
 impl ColumnSet {
     /// Every column.
-    pub const ALL: ColumnSet = ColumnSet(u64::MAX);
+    pub const ALL: ColumnSet = ColumnSet {
+        bits: u64::MAX,
+        library: false,
+    };
+
+    /// Every column, decoded by SeaORM.
+    pub const LIBRARY: ColumnSet = ColumnSet {
+        bits: u64::MAX,
+        library: true,
+    };
+
+    const NONE: ColumnSet = ColumnSet {
+        bits: 0,
+        library: false,
+    };
 
     /// Whether the column at `index` is in the set.
     pub fn has(self, index: usize) -> bool {
-        index < 64 && self.0 & (1 << index) != 0
+        index < 64 && self.bits & (1 << index) != 0
     }
 
     /// How many of a model's `columns` columns are in the set.
@@ -37,7 +57,10 @@ impl ColumnSet {
 
     fn with(self, index: usize) -> ColumnSet {
         if index < 64 {
-            ColumnSet(self.0 | (1 << index))
+            ColumnSet {
+                bits: self.bits | (1 << index),
+                library: false,
+            }
         } else {
             Self::ALL
         }
@@ -45,7 +68,7 @@ impl ColumnSet {
 
     /// The set of the columns named, for a model with columns `columns`.
     fn of(columns: &[&str], names: impl IntoIterator<Item = Need>) -> ColumnSet {
-        let mut set = ColumnSet(0);
+        let mut set = Self::NONE;
         for need in names {
             let name = match need {
                 Need::Column(name) => name,
@@ -107,6 +130,20 @@ macro_rules! partial_model {
     };
 }
 
+/// The model of `row` whose values from position `first` on are the columns of `set` (see
+/// [`PartialModel::from_partial`]); by SeaORM, by name, for [`ColumnSet::LIBRARY`].
+pub fn decode<M: PartialModel + FromQueryResult>(
+    row: &QueryResult,
+    set: ColumnSet,
+    first: usize,
+) -> Result<M, DbErr> {
+    if set.library {
+        M::from_query_result(row, "")
+    } else {
+        M::from_partial(row, set, first)
+    }
+}
+
 /// Selects the columns of `set` among `names` (a model's [`PartialModel::COLUMNS`]) of the
 /// table aliased `table`, in the model's order: the order [`PartialModel::from_partial`]
 /// reads them in.
@@ -127,6 +164,9 @@ pub fn select_columns(
 /// the fields under `nodes` and `edges { node }` (fragments included, `@skip`/`@include`
 /// ignored: a superset), plus the id (cursors).
 pub fn selected<R: Listable>(ctx: &Context<'_>) -> ColumnSet {
+    if crate::graphql::loader::plain(ctx) {
+        return ColumnSet::LIBRARY;
+    }
     let mut needs = vec![Need::Id];
     for field in ctx.field().selection_set() {
         match field.name() {

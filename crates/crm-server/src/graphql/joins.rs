@@ -94,7 +94,7 @@ impl Primed {
 /// The to-one relations of `R` (as bits of positions in [`Record::TO_ONE`]) that the field
 /// being resolved selects on its result.
 pub fn selected_joins<R: Record>(ctx: &Context<'_>) -> u64 {
-    if R::TO_ONE.is_empty() {
+    if R::TO_ONE.is_empty() || crate::graphql::loader::plain(ctx) {
         return 0;
     }
     let mut joins = 0;
@@ -114,7 +114,14 @@ pub async fn fetch_by_ids<R: Record>(
     ids: impl IntoIterator<Item = Uuid>,
     joins: u64,
     primed: &Primed,
+    plain: bool,
 ) -> Result<Vec<R>, AppError> {
+    // Without joins, the plain read path decodes by SeaORM (names are unique then).
+    let decoding = if plain && joins == 0 {
+        ColumnSet::LIBRARY
+    } else {
+        ColumnSet::ALL
+    };
     let table = R::Entity::default().table_name();
     let backend = db.get_database_backend();
     let scope = Scope::root(backend, viewer);
@@ -152,10 +159,8 @@ pub async fn fetch_by_ids<R: Record>(
     let rows = db.query_all(&select).await?;
     rows.iter()
         .map(|row| {
-            let record = R::from(<Model<R> as PartialModel>::from_partial(
-                row,
-                ColumnSet::ALL,
-                0,
+            let record = R::from(crate::graphql::columns::decode::<Model<R>>(
+                row, decoding, 0,
             )?);
             let mut first = columns.len();
             for relation in &joined {

@@ -83,6 +83,8 @@ pub struct CrmLoader {
     primed: Arc<Primed>,
     /// The rows the request may still read.
     budget: Arc<RowBudget>,
+    /// The plain read path (`CRM_READ_PATH=plain`).
+    plain: bool,
 }
 
 impl CrmLoader {
@@ -105,7 +107,7 @@ impl<R: Record> Loader<ById<R>> for CrmLoader {
         }
         let mut out = HashMap::with_capacity(keys.len());
         for (joins, ids) in groups {
-            let rows = fetch_by_ids::<R>(&self.db, viewer, ids, joins, &self.primed)
+            let rows = fetch_by_ids::<R>(&self.db, viewer, ids, joins, &self.primed, self.plain)
                 .await
                 .map_err(Arc::new)?;
             out.extend(
@@ -213,13 +215,41 @@ pub struct Loaders {
     joining: bool,
     /// The rows the request may still read.
     budget: Arc<RowBudget>,
+    /// The plain read path: async-graphql resolves every field and list, SeaORM decodes.
+    plain: bool,
+}
+
+/// Which read path a request takes (`CRM_READ_PATH`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReadPath {
+    /// Rows resolved and decoded by the engine's own code (`graphql::rows`, `decode`, …).
+    #[default]
+    Fast,
+    /// Everything by the libraries: async-graphql resolves each field and list item (strict
+    /// validation, serde_json), SeaORM decodes each row, every column read. Answers the
+    /// same as `Fast` (the differential tests hold them to it), more slowly: for ruling the
+    /// fast path out.
+    Plain,
+}
+
+/// Whether the request being resolved takes the plain read path.
+pub fn plain(ctx: &async_graphql::context::ContextBase<'_, impl Sync>) -> bool {
+    ctx.data_opt::<Loaders>()
+        .is_some_and(|loaders| loaders.plain)
 }
 
 impl Loaders {
     /// Loaders whose batches run when the request is driven by [`crate::graphql::batch::drive`].
     /// `read_only`: the request holds only queries, so a row read early may answer later
     /// fields (see [`crate::graphql::joins`]).
-    pub fn new(db: Reader, limits: PageLimits, auth: RequestAuth, read_only: bool) -> Self {
+    pub fn new(
+        db: Reader,
+        limits: PageLimits,
+        auth: RequestAuth,
+        read_only: bool,
+        path: ReadPath,
+    ) -> Self {
+        let plain = path == ReadPath::Plain;
         let primed = Arc::new(Primed::default());
         let budget = Arc::new(RowBudget::new(limits.max_rows));
         Loaders {
@@ -229,6 +259,7 @@ impl Loaders {
                 auth: auth.clone(),
                 primed: primed.clone(),
                 budget: budget.clone(),
+                plain,
             }),
             db,
             limits,
@@ -236,6 +267,7 @@ impl Loaders {
             primed,
             joining: read_only,
             budget,
+            plain,
         }
     }
 

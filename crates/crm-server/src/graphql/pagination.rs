@@ -584,7 +584,7 @@ fn decode_rows<R: Listable>(
     // Sized up front: growing it moved every decoded row again at each doubling.
     let mut decoded = Vec::with_capacity(rows.len());
     for row in rows {
-        let model = <Model<R> as PartialModel>::from_partial(&row, selected, 0)?;
+        let model = crate::graphql::columns::decode::<Model<R>>(&row, selected, 0)?;
         let mut keys = Vec::with_capacity(plan.order.len());
         for (i, o) in plan.order.iter().enumerate() {
             keys.push(SortValue::read(&row, first_key + i, o.field.kind())?);

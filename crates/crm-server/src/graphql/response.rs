@@ -7,14 +7,28 @@
 //! and copying it whole when nothing does (every key, id, amount and date); the rest (strings that need escaping, numbers, errors, extensions) goes through
 //! serde_json as before.
 
-use async_graphql::{Response, Value};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
+use async_graphql::{Name, Response, Value};
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 
 /// The response as async-graphql-axum answers it: the JSON body, its content type, the
 /// cache-control and the headers the resolvers set.
 pub fn into_response(response: Response) -> axum::response::Response {
-    let mut http = axum::response::Response::new(Body::from(to_json(&response)));
+    let body = to_json(&response);
+    with_headers(body, response)
+}
+
+/// [`into_response`] with the JSON written by serde_json (the plain read path).
+pub fn into_plain_response(response: Response) -> axum::response::Response {
+    let body = serde_json::to_vec(&response).unwrap_or_default();
+    with_headers(body, response)
+}
+
+fn with_headers(body: Vec<u8>, response: Response) -> axum::response::Response {
+    let mut http = axum::response::Response::new(Body::from(body));
     let headers = http.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -126,6 +140,82 @@ fn write_serde<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
         out.truncate(start);
         out.extend_from_slice(b"null");
     }
+}
+
+/// The response keys of a query's root fields in the order the document selects them
+/// (fragments flattened, first occurrence first); `None` for anything else, or one field.
+///
+/// async-graphql resolves the root fields of a query concurrently and writes each one into
+/// the answer as it completes, so their order followed timing; the GraphQL specification
+/// orders them as selected. [`order_root`] puts them back.
+pub fn root_order(document: &ExecutableDocument, operation: Option<&str>) -> Option<Vec<Name>> {
+    let operation = match (&document.operations, operation) {
+        (DocumentOperations::Single(operation), _) => operation,
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name)?,
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()?
+        }
+        _ => return None,
+    };
+    if operation.node.ty != OperationType::Query {
+        return None;
+    }
+    let mut keys = Vec::new();
+    let mut spread = Vec::new();
+    collect_keys(
+        &operation.node.selection_set.node,
+        document,
+        &mut keys,
+        &mut spread,
+    );
+    (keys.len() > 1).then_some(keys)
+}
+
+fn collect_keys<'a>(
+    set: &'a SelectionSet,
+    document: &'a ExecutableDocument,
+    keys: &mut Vec<Name>,
+    spread: &mut Vec<&'a Name>,
+) {
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                let key = field.node.response_key();
+                if !keys.contains(&key.node) {
+                    keys.push(key.node.clone());
+                }
+            }
+            Selection::InlineFragment(fragment) => {
+                collect_keys(&fragment.node.selection_set.node, document, keys, spread);
+            }
+            Selection::FragmentSpread(fragment) => {
+                // Each fragment once: a cycle (refused by validation) cannot loop here.
+                let name = &fragment.node.fragment_name.node;
+                if spread.contains(&name) {
+                    continue;
+                }
+                spread.push(name);
+                if let Some(definition) = document.fragments.get(name) {
+                    collect_keys(&definition.node.selection_set.node, document, keys, spread);
+                }
+            }
+        }
+    }
+}
+
+/// Puts the root fields of `response` in the `order` of [`root_order`].
+pub fn order_root(response: &mut Response, order: &[Name]) {
+    let Value::Object(fields) = &mut response.data else {
+        return;
+    };
+    let mut ordered = async_graphql::indexmap::IndexMap::with_capacity(fields.len());
+    for key in order {
+        if let Some(value) = fields.shift_remove(key) {
+            ordered.insert(key.clone(), value);
+        }
+    }
+    ordered.extend(fields.drain(..));
+    *fields = ordered;
 }
 
 #[cfg(test)]

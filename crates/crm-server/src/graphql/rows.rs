@@ -219,8 +219,11 @@ enum Slot<'a, R> {
 
 /// The selection on rows of type `R`, worked out once per list: response keys and slots;
 /// `None` when async-graphql's own resolution must do it (a fragment on an interface or a
-/// union, one response key selected twice).
+/// union, one response key selected twice, the plain read path).
 fn plan_rows<'a, R: Columns>(ctx: &ContextSelectionSet<'a>) -> Option<Plan<'a, R>> {
+    if crate::graphql::loader::plain(ctx) {
+        return None;
+    }
     let type_name = R::type_name();
     let mut fields = Vec::new();
     if !collect_fields(ctx, &ctx.item.node, &type_name, &mut fields) {

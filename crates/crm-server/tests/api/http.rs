@@ -108,3 +108,34 @@ test_both! {
         assert_eq!(app.gql(q, wrong).await, first);
     }
 }
+
+test_both! {
+    async fn root_fields_answer_in_the_order_they_are_selected(app) {
+        fixtures::client(&app.db, "Order", None).await;
+        // `me` needs no statement and is ready first; the lists wait for theirs. The answer
+        // still lists the fields as selected, fragments flattened where they stand.
+        let cases = [
+            ("{ z: clients { totalCount } me { id } a: users { totalCount } }", vec!["z", "me", "a"]),
+            (
+                "query Q { y: contracts { totalCount } ...F b: clients(first: 1) { nodes { id } } }
+                 fragment F on Query { me { id } ... on Query { a: users { totalCount } } }",
+                vec!["y", "me", "a", "b"],
+            ),
+        ];
+        for (query, keys) in cases {
+            let body = json!({ "query": query }).to_string();
+            let request = Request::post("/graphql")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {}", app.token))
+                .body(Body::from(body))
+                .unwrap();
+            let (status, body) = app.request(request).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let positions: Vec<usize> = keys
+                .iter()
+                .map(|key| body.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("{key} in {body}")))
+                .collect();
+            assert!(positions.is_sorted(), "{query}\n{body}");
+        }
+    }
+}

@@ -9,6 +9,7 @@ mod helpers;
 mod access;
 mod auth;
 mod database;
+mod differential;
 mod filters;
 mod generated;
 mod hostile;

@@ -234,12 +234,14 @@ impl TestApp {
         serde_json::from_str(&body).unwrap()
     }
 
+    /// Another router over the same database, with `config`.
+    pub fn router_with(&self, config: &crm_server::config::Config) -> Router {
+        app::router(app::state(self.db.clone(), config), config)
+    }
+
     /// Sends any request through the router.
     pub async fn request(&self, request: Request<Body>) -> (StatusCode, String) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
+        send(&self.router, request).await
     }
 
     /// `GET path`.
@@ -253,6 +255,14 @@ impl TestApp {
         let now = self.metrics.sql_statements.load(Ordering::SeqCst);
         now - self.counted.swap(now, Ordering::SeqCst)
     }
+}
+
+/// Sends a request through `router`: the status and the body.
+pub async fn send(router: &Router, request: Request<Body>) -> (StatusCode, String) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn unreachable_pg(url: &str, error: &str) -> Option<TestApp> {
