@@ -82,3 +82,24 @@ pub enum PaymentStatus {
     #[sea_orm(string_value = "refunded")]
     Refunded,
 }
+
+impl ContractStatus {
+    /// The contracts that count towards a client's value and debt: signed ones.
+    pub const OWED: [ContractStatus; 2] = [ContractStatus::Active, ContractStatus::Completed];
+
+    /// Whether the contract counts towards value and debt ([`ContractStatus::OWED`]).
+    pub fn is_owed(self) -> bool {
+        Self::OWED.contains(&self)
+    }
+}
+
+impl PaymentStatus {
+    /// The one status whose payments count as paid (a contract's `paidAmount`, overpayment
+    /// checks, the latest payment date).
+    pub const PAID: PaymentStatus = PaymentStatus::Completed;
+
+    /// Whether the payment counts as paid ([`PaymentStatus::PAID`]).
+    pub fn is_paid(self) -> bool {
+        self == Self::PAID
+    }
+}

@@ -14,6 +14,8 @@ pub mod enums;
 pub mod oauth_email_accounts;
 pub mod payments;
 pub mod spent_refresh_tokens;
+pub mod table;
 pub mod users;
 
 pub use enums::{ClientStatus, ContractStatus, PaymentStatus, Role};
+pub use table::{Table, Tabled};

@@ -25,15 +25,16 @@ use crate::auth::AuthService;
 use crate::auth::service::ClientInfo;
 use crate::config::Config;
 use crate::db;
+use crate::engine::PageLimits;
+use crate::engine::batch;
+use crate::engine::loader::{Loaders, ReadPath};
+use crate::engine::reader::Reader;
 use crate::graphiql;
-use crate::graphql::documents::DocumentCache;
+use crate::graphql::document_cache::DocumentCache;
+use crate::graphql::errors;
 use crate::graphql::limits::{self, Limits, Refusal};
-use crate::graphql::loader::{Loaders, ReadPath};
-use crate::graphql::pagination::PageLimits;
-use crate::graphql::reader::Reader;
 use crate::graphql::response::{order_root, root_order};
 use crate::graphql::schema::{CrmSchema, SchemaLimits, build_schema};
-use crate::graphql::{batch, errors};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -236,12 +237,12 @@ async fn graphql_handler(
     let loaders = Loaders::new(
         state.reader.clone(),
         state.page_limits,
-        auth,
+        Arc::new(auth.clone()),
         prepared.read_only,
         state.read_path,
     );
     let dispatcher = loaders.dispatcher();
-    let mut request = request.data(loaders).data(client);
+    let mut request = request.data(loaders).data(auth).data(client);
     let query = request.query.clone();
     let operation = request.operation_name.clone();
     let root_order = request

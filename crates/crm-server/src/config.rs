@@ -173,8 +173,8 @@ pub struct ServerConfig {
     /// `fast` (default): lists resolved, decoded and written by the engine's own code;
     /// `plain`: by async-graphql, SeaORM and serde_json alone, with full validation of every
     /// request. Both answer the same; `plain` is slower, for ruling the fast path out.
-    #[arg(long, env = "CRM_READ_PATH", value_enum, default_value_t = crate::graphql::loader::ReadPath::Fast)]
-    pub read_path: crate::graphql::loader::ReadPath,
+    #[arg(long, env = "CRM_READ_PATH", value_enum, default_value_t = crate::engine::loader::ReadPath::Fast)]
+    pub read_path: crate::engine::loader::ReadPath,
     /// Memory for parsed documents kept between requests, in bytes (0: none kept).
     #[arg(long, env = "CRM_DOCUMENT_CACHE_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub document_cache_bytes: usize,

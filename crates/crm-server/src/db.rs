@@ -8,14 +8,14 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityName, EntityTrait, PrimaryKeyTrait, QueryFilter, QuerySelect, QueryTrait,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbErr, PrimaryKeyTrait, QueryFilter, QuerySelect, QueryTrait, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use uuid::Uuid;
 
-use crate::auth::Viewer;
-use crate::auth::policy::visible_in;
+use crate::engine::access::{Rule, Viewer, rule, visible_in};
 use crate::error::{AppError, AppResult};
+use entity::Tabled;
 
 /// How long a connection may sit idle before it is checked (a ping) on its next use.
 pub const CHECK_AFTER_IDLE: Duration = Duration::from_secs(30);
@@ -177,7 +177,7 @@ pub async fn for_update<E>(
     what: &str,
 ) -> AppResult<E::Model>
 where
-    E: EntityTrait,
+    E: Tabled,
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
 {
     find_row::<E>(txn, viewer, id, field, what, true).await
@@ -194,7 +194,7 @@ pub async fn must_exist<E>(
     what: &str,
 ) -> AppResult<E::Model>
 where
-    E: EntityTrait,
+    E: Tabled,
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
 {
     find_row::<E>(txn, viewer, id, field, what, false).await
@@ -218,14 +218,14 @@ async fn find_row<E>(
     lock: bool,
 ) -> AppResult<E::Model>
 where
-    E: EntityTrait,
+    E: Tabled,
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
 {
     let backend = txn.get_database_backend();
     let postgres = backend == DbBackend::Postgres;
     let mut select = E::find_by_id(id);
     match visible_in::<E>(backend, viewer) {
-        Some(_) if postgres && seen_through_client::<E>() => {
+        Some(_) if postgres && let Rule::ThroughClient(client_column) = rule(E::TABLE) => {
             // The join's condition is the rule itself (the client is visible), checked on the
             // locked client row. `NO KEY UPDATE` (not `UPDATE`) on both rows: inserts that
             // reference them (payments, history entries) need not wait, and cannot deadlock.
@@ -235,7 +235,7 @@ where
             query.inner_join(
                 clients,
                 Expr::col((clients, entity::clients::Column::Id))
-                    .equals((table, Alias::new("client_id"))),
+                    .equals((table, Alias::new(client_column))),
             );
             if let Some(visible) = visible_in::<entity::clients::Entity>(backend, viewer) {
                 query.cond_where(visible);
@@ -266,25 +266,18 @@ where
         .ok_or_else(|| AppError::not_found(field, format!("no {what} with this id")))
 }
 
-/// Whether rows of `E` are visible through their client (a `client_id` column, the client
-/// assigned to the viewer), rather than through a column of their own.
-fn seen_through_client<E: EntityTrait>() -> bool {
-    E::default().table_name() != entity::clients::Entity.table_name()
-        && <E::Column as std::str::FromStr>::from_str("client_id").is_ok()
-}
-
 /// The current time as stored: UTC, whole microseconds.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
-    crate::graphql::scalars::DateTime::from(chrono::Utc::now()).0
+    crate::engine::scalars::DateTime::from(chrono::Utc::now()).0
 }
 
 /// Optimistic concurrency: `CONFLICT` when the row changed since the client read it.
 pub fn check_unchanged(
     current: chrono::DateTime<chrono::Utc>,
-    expected: Option<crate::graphql::scalars::DateTime>,
+    expected: Option<crate::engine::scalars::DateTime>,
 ) -> AppResult<()> {
     match expected {
-        Some(expected) if crate::graphql::scalars::DateTime::from(current) != expected => {
+        Some(expected) if crate::engine::scalars::DateTime::from(current) != expected => {
             Err(AppError::rule(
                 Some("expectedUpdatedAt"),
                 "STALE_UPDATE",

@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod engine;
 pub mod error;
 pub mod graphiql;
 pub mod graphql;

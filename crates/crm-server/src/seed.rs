@@ -287,7 +287,7 @@ pub async fn seed(db: &DatabaseConnection, args: &SeedArgs) -> AppResult<()> {
                 created_at: Set(created),
                 updated_at: Set(created),
             });
-            if matches!(status, ContractStatus::Active | ContractStatus::Completed) {
+            if status.is_owed() {
                 let count = g.n(57, k, 2 * args.payments_per_contract + 1);
                 // Installments of amount / (count + 1): completed ones never exceed the amount.
                 let share = (amount / Decimal::from(count + 1)).round_dp(2);

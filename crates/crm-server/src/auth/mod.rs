@@ -56,6 +56,12 @@ impl RequestAuth {
 
     /// Who is asking, or why nobody is.
     pub fn viewer(&self) -> AppResult<Viewer> {
+        crate::engine::access::Credentials::viewer(self)
+    }
+}
+
+impl crate::engine::access::Credentials for RequestAuth {
+    fn viewer(&self) -> AppResult<Viewer> {
         match self {
             RequestAuth::Session { viewer, .. } | RequestAuth::ApiToken { viewer, .. } => {
                 Ok(*viewer)

@@ -8,9 +8,9 @@ use uuid::Uuid;
 use super::credentials::AuthService;
 use super::service::{self, ClientInfo, SessionTokens};
 use super::types::{ApiToken, AuthPayload, CreatedApiToken};
+use crate::engine::scalars::DateTime;
 use crate::error::AppError;
 use crate::graphql::context::{loaders, viewer};
-use crate::graphql::scalars::DateTime;
 use crate::users::User;
 
 /// The sign-in service (schema data).
@@ -108,7 +108,7 @@ impl AuthMutation {
         #[graphql(desc = "End every session of yours, on every device.", default = false)]
         all_sessions: bool,
     ) -> Result<bool> {
-        let request = loaders(ctx)?.auth().clone();
+        let request = crate::graphql::context::request_auth(ctx)?.clone();
         Ok(service::sign_out(auth_service(ctx)?, &request, all_sessions).await?)
     }
 
@@ -119,7 +119,7 @@ impl AuthMutation {
         #[graphql(desc = "Your current password.", secret)] current_password: String,
         #[graphql(desc = "The new password (10 to 128 characters).", secret)] new_password: String,
     ) -> Result<bool> {
-        let request = loaders(ctx)?.auth().clone();
+        let request = crate::graphql::context::request_auth(ctx)?.clone();
         Ok(service::change_password(
             auth_service(ctx)?,
             &request,

@@ -350,7 +350,7 @@ pub async fn issue_api_token(
         token_hash: Set(digest(&token)),
         created_at: Set(now()),
         last_used_at: Set(None),
-        expires_at: Set(expires_at.map(|at| crate::graphql::scalars::DateTime::from(at).0)),
+        expires_at: Set(expires_at.map(|at| crate::engine::scalars::DateTime::from(at).0)),
         revoked_at: Set(None),
     }
     .insert(db)

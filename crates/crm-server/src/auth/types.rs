@@ -4,7 +4,7 @@ use async_graphql::SimpleObject;
 use entity::api_tokens;
 use uuid::Uuid;
 
-use crate::graphql::scalars::DateTime;
+use crate::engine::scalars::DateTime;
 use crate::users::User;
 
 /// The tokens of a session, returned by `signIn` and `refreshSession`.

@@ -1,15 +1,14 @@
 //! Filter and sort inputs for client notes.
 
-use async_graphql::{Enum, InputObject};
-use sea_orm::sea_query::{Condition, Expr};
+use async_graphql::InputObject;
+use entity::Table;
+use sea_orm::sea_query::Condition;
 
 use crate::clients::inputs::ClientFilter;
-use crate::graphql::cursor::KeyKind;
-use crate::graphql::filters::{
+use crate::engine::filters::{
     DateTimeFilter, EntityFilter, StringFilter, UuidFilter, combine, field, related,
 };
-use crate::graphql::order::SortField;
-use crate::graphql::query::Scope;
+use crate::engine::scope::Scope;
 
 /// Which notes to return. Fields combine with AND; use `and`, `or` and `not` for more.
 #[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -37,6 +36,8 @@ pub struct ClientNoteFilter {
 }
 
 impl EntityFilter for ClientNoteFilter {
+    const TABLE: Table = Table::ClientNotes;
+
     fn condition(&self, s: &Scope) -> Condition {
         let mut c = Condition::all();
         c = field(c, &self.id, s.col("id"), s);
@@ -45,45 +46,20 @@ impl EntityFilter for ClientNoteFilter {
         c = field(c, &self.note_type, s.col("note_type"), s);
         c = field(c, &self.content, s.col("content"), s);
         c = field(c, &self.created_at, s.col("created_at"), s);
-        c = c.add(related(s, &self.client, "clients", "client_id"));
+        c = c.add(related(s, &self.client, "client_id"));
         combine(c, &self.and, &self.or, &self.not, s)
     }
 }
 
-/// Fields notes can be sorted by.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ClientNoteOrderField {
-    /// The id.
-    Id,
-    /// The kind of entry.
-    NoteType,
-    /// The creation time.
-    CreatedAt,
-}
-
-impl SortField for ClientNoteOrderField {
-    fn expr(self, s: &Scope) -> Expr {
-        s.col(self.name())
-    }
-
-    fn kind(self) -> KeyKind {
-        match self {
-            ClientNoteOrderField::Id => KeyKind::Uuid,
-            ClientNoteOrderField::NoteType => KeyKind::Text,
-            ClientNoteOrderField::CreatedAt => KeyKind::Timestamp,
-        }
-    }
-
-    fn nullable(self) -> bool {
-        false
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            ClientNoteOrderField::Id => "id",
-            ClientNoteOrderField::NoteType => "note_type",
-            ClientNoteOrderField::CreatedAt => "created_at",
-        }
+crate::sort_fields! {
+    /// Fields notes can be sorted by.
+    ClientNoteOrderField, input ClientNoteOrder, on s {
+        /// The id.
+        Id: Uuid = s.col("id"),
+        /// The kind of entry.
+        NoteType: Text = s.col("note_type"),
+        /// The creation time.
+        CreatedAt: Timestamp = s.col("created_at"),
     }
 }
 
@@ -109,5 +85,5 @@ pub struct UpdateClientNoteInput {
     /// The text.
     pub content: async_graphql::MaybeUndefined<String>,
     /// The `updatedAt` you last read: the update fails with CONFLICT if the note changed since.
-    pub expected_updated_at: Option<crate::graphql::scalars::DateTime>,
+    pub expected_updated_at: Option<crate::engine::scalars::DateTime>,
 }

@@ -9,9 +9,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::inputs::{CreateClientNoteInput, UpdateClientNoteInput};
-use crate::auth::policy::visible_in;
 use crate::auth::{Action, Viewer};
 use crate::db::{begin_write, check_unchanged, for_update, must_exist, now};
+use crate::engine::access::visible_in;
 use crate::error::{AppError, AppResult};
 use crate::validate::{not_null, required_text};
 
@@ -57,7 +57,7 @@ fn may_edit(viewer: Viewer, note: &client_notes::Model) -> AppResult<()> {
 
 /// Adds a note: one INSERT (the foreign keys check the references; only when one fails are
 /// the references looked up, to name the missing one), run on `direct`, a connection that
-/// needs no transaction for a single statement (see [`crate::graphql::reader`]). For viewers
+/// needs no transaction for a single statement (see [`crate::engine::reader`]). For viewers
 /// who see only some clients, the check that they see this one is part of the same statement
 /// (see [`insert_if_visible`]).
 #[tracing::instrument(skip(db, direct, input))]

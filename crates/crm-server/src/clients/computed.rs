@@ -9,13 +9,12 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use uuid::Uuid;
 
-use crate::contracts::computed::paid_sql;
-use crate::error::AppError;
-use crate::graphql::loader::CrmLoader;
-use crate::graphql::query::{Scope, select_by_ids};
+use entity::ContractStatus;
 
-/// Contracts that count towards value and debt: signed ones.
-pub const OWED_STATUSES: &str = "('active', 'completed')";
+use crate::contracts::computed::paid_sql;
+use crate::engine::loader::CrmLoader;
+use crate::engine::scope::{Scope, select_by_ids};
+use crate::error::AppError;
 
 /// Number of contracts of the client, whatever their status.
 pub fn contract_count(s: &Scope) -> Expr {
@@ -32,7 +31,8 @@ pub fn contract_count(s: &Scope) -> Expr {
 pub fn total_contract_value(s: &Scope) -> Expr {
     let c = s.child();
     Expr::cust(format!(
-        "(SELECT {sum} FROM contracts {c} WHERE {cid} = {id} AND {status} IN {OWED_STATUSES})",
+        "(SELECT {sum} FROM contracts {c} WHERE {cid} = {id} AND {status} IN {owed})",
+        owed = c.enum_list(&ContractStatus::OWED),
         sum = c.money_sum(&c.raw("amount")),
         c = c.alias,
         cid = c.raw("client_id"),
@@ -46,7 +46,8 @@ pub fn outstanding_amount(s: &Scope) -> Expr {
     let c = s.child();
     let paid = paid_sql(&c);
     Expr::cust(format!(
-        "(SELECT {sum} FROM contracts {c} WHERE {cid} = {id} AND {status} IN {OWED_STATUSES})",
+        "(SELECT {sum} FROM contracts {c} WHERE {cid} = {id} AND {status} IN {owed})",
+        owed = c.enum_list(&ContractStatus::OWED),
         sum = c.money_sum(&format!("{} - {paid}", c.raw("amount"))),
         c = c.alias,
         cid = c.raw("client_id"),
@@ -78,7 +79,7 @@ impl Loader<ClientTotalsKey> for CrmLoader {
         let rows = select_by_ids(
             &self.db,
             self.viewer().map_err(Arc::new)?,
-            "clients",
+            entity::Table::Clients,
             keys.iter().map(|k| k.0),
             |s| {
                 vec![

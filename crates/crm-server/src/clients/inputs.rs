@@ -1,19 +1,18 @@
 //! Filter and sort inputs for clients.
 
-use async_graphql::{Enum, InputObject};
+use crate::contracts::inputs::ContractListFilter;
+use crate::payments::inputs::PaymentListFilter;
+use async_graphql::InputObject;
 use entity::ClientStatus;
-use sea_orm::sea_query::{Condition, Expr};
+use entity::Table;
+use sea_orm::sea_query::Condition;
 
 use super::computed;
-use crate::contracts::inputs::ContractFilter;
-use crate::graphql::cursor::KeyKind;
-use crate::graphql::filters::{
-    BooleanFilter, DateTimeFilter, DecimalFilter, EntityFilter, EnumFilter, IntFilter, ListFilter,
+use crate::engine::filters::{
+    BooleanFilter, DateTimeFilter, DecimalFilter, EntityFilter, EnumFilter, IntFilter,
     StringFilter, UuidFilter, combine, field, related,
 };
-use crate::graphql::order::SortField;
-use crate::graphql::query::Scope;
-use crate::payments::inputs::PaymentFilter;
+use crate::engine::scope::Scope;
 use crate::users::inputs::UserFilter;
 
 /// Which clients to return. Fields combine with AND; use `and`, `or` and `not` for more.
@@ -60,12 +59,16 @@ pub struct ClientFilter {
     /// The assigned user matches (clients with no assignee never match).
     pub assigned_to: Option<Box<UserFilter>>,
     /// Filter on the client's contracts.
-    pub contracts: Option<ListFilter<ContractFilter>>,
+    pub contracts: Option<ContractListFilter>,
     /// Filter on the client's payments.
-    pub payments: Option<ListFilter<PaymentFilter>>,
+    pub payments: Option<PaymentListFilter>,
 }
 
+crate::list_filter!(ClientListFilter of ClientFilter);
+
 impl EntityFilter for ClientFilter {
+    const TABLE: Table = Table::Clients;
+
     fn condition(&self, s: &Scope) -> Condition {
         let mut c = Condition::all();
         c = field(c, &self.id, s.col("id"), s);
@@ -97,97 +100,44 @@ impl EntityFilter for ClientFilter {
             computed::outstanding_amount(s),
             s,
         );
-        c = c.add(related(s, &self.assigned_to, "users", "assigned_to"));
+        c = c.add(related(s, &self.assigned_to, "assigned_to"));
         if let Some(contracts) = &self.contracts {
-            c = c.add(contracts.condition(s, "contracts", "client_id"));
+            c = c.add(contracts.condition(s, "client_id"));
         }
         if let Some(payments) = &self.payments {
-            c = c.add(payments.condition(s, "payments", "client_id"));
+            c = c.add(payments.condition(s, "client_id"));
         }
         combine(c, &self.and, &self.or, &self.not, s)
     }
 }
 
-/// Fields clients can be sorted by.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ClientOrderField {
-    /// The id (creation order for ids made by this server).
-    Id,
-    /// The company name.
-    CompanyName,
-    /// The e-mail address.
-    Email,
-    /// The city.
-    City,
-    /// The country.
-    Country,
-    /// The pipeline status.
-    Status,
-    /// When KYC was completed.
-    KycCompletedAt,
-    /// The creation time.
-    CreatedAt,
-    /// The last change time.
-    UpdatedAt,
-    /// The number of contracts.
-    ContractCount,
-    /// The value of active and completed contracts.
-    TotalContractValue,
-    /// The amount still owed.
-    OutstandingAmount,
-}
-
-impl SortField for ClientOrderField {
-    fn expr(self, s: &Scope) -> Expr {
-        use ClientOrderField::*;
-        match self {
-            Id => s.col("id"),
-            CompanyName => s.col("company_name"),
-            Email => s.col("email"),
-            City => s.col("city"),
-            Country => s.col("country"),
-            Status => s.col("status"),
-            KycCompletedAt => s.col("kyc_completed_at"),
-            CreatedAt => s.col("created_at"),
-            UpdatedAt => s.col("updated_at"),
-            ContractCount => computed::contract_count(s),
-            TotalContractValue => computed::total_contract_value(s),
-            OutstandingAmount => computed::outstanding_amount(s),
-        }
-    }
-
-    fn kind(self) -> KeyKind {
-        use ClientOrderField::*;
-        match self {
-            Id => KeyKind::Uuid,
-            CompanyName | Email | City | Country | Status => KeyKind::Text,
-            KycCompletedAt | CreatedAt | UpdatedAt => KeyKind::Timestamp,
-            ContractCount => KeyKind::Int,
-            TotalContractValue | OutstandingAmount => KeyKind::Decimal,
-        }
-    }
-
-    fn nullable(self) -> bool {
-        use ClientOrderField::*;
-        matches!(self, Email | City | Country | KycCompletedAt)
-    }
-
-    fn name(self) -> &'static str {
-        use ClientOrderField::*;
-        match self {
-            Id => "id",
-            CompanyName => "company_name",
-            Email => "email",
-            City => "city",
-            Country => "country",
-            Status => "status",
-            KycCompletedAt => "kyc_completed_at",
-            CreatedAt => "created_at",
-            UpdatedAt => "updated_at",
-            ContractCount => "contract_count",
-            TotalContractValue => "total_contract_value",
-            OutstandingAmount => "outstanding_amount",
-        }
+crate::sort_fields! {
+    /// Fields clients can be sorted by.
+    ClientOrderField, input ClientOrder, on s {
+        /// The id (creation order for ids made by this server).
+        Id: Uuid = s.col("id"),
+        /// The company name.
+        CompanyName: Text = s.col("company_name"),
+        /// The e-mail address.
+        Email: Text nullable = s.col("email"),
+        /// The city.
+        City: Text nullable = s.col("city"),
+        /// The country.
+        Country: Text nullable = s.col("country"),
+        /// The pipeline status.
+        Status: Text = s.col("status"),
+        /// When KYC was completed.
+        KycCompletedAt: Timestamp nullable = s.col("kyc_completed_at"),
+        /// The creation time.
+        CreatedAt: Timestamp = s.col("created_at"),
+        /// The last change time.
+        UpdatedAt: Timestamp = s.col("updated_at"),
+        /// The number of contracts.
+        ContractCount: Int = computed::contract_count(s),
+        /// The value of active and completed contracts.
+        TotalContractValue: Decimal = computed::total_contract_value(s),
+        /// The amount still owed.
+        OutstandingAmount: Decimal = computed::outstanding_amount(s),
     }
 }
 
@@ -235,5 +185,5 @@ pub struct UpdateClientInput {
     /// Pipeline status (cannot be null).
     pub status: async_graphql::MaybeUndefined<ClientStatus>,
     /// The `updatedAt` you last read: the update fails with CONFLICT if the client changed since.
-    pub expected_updated_at: Option<crate::graphql::scalars::DateTime>,
+    pub expected_updated_at: Option<crate::engine::scalars::DateTime>,
 }

@@ -4,114 +4,53 @@ use crate::client_notes::ClientNote;
 use crate::clients::computed::{ClientTotals, ClientTotalsKey};
 use crate::contracts::Contract;
 use crate::documents::Document;
+use crate::engine::scalars::Decimal;
 use crate::graphql::context::loaders;
-use crate::graphql::scalars::Decimal;
 use crate::payments::Payment;
 use crate::users::User;
-use async_graphql::{Context, Result, SimpleObject};
+use async_graphql::{Context, Result};
 use entity::{ClientStatus, clients};
 use uuid::Uuid;
 
-use crate::graphql::joins::ToOne;
-use crate::graphql::loader::Record;
-use crate::graphql::pagination::Listable;
-use crate::graphql::scalars::DateTime;
+use crate::engine::joins::ToOne;
+use crate::engine::scalars::DateTime;
 
-/// A company the team sells to.
-#[derive(Debug, Clone, SimpleObject)]
-#[graphql(complex, serial)]
-pub struct Client {
-    /// Unique identifier.
-    pub id: Uuid,
-    /// Legal or trading name.
-    pub company_name: String,
-    /// Main contact e-mail address.
-    pub email: Option<String>,
-    /// Main contact phone number.
-    pub phone: Option<String>,
-    /// Street address.
-    pub address: Option<String>,
-    /// City.
-    pub city: Option<String>,
-    /// Postal code.
-    pub postal_code: Option<String>,
-    /// Country.
-    pub country: Option<String>,
-    /// Where the client stands in the pipeline.
-    pub status: ClientStatus,
-    /// Whether the know-your-customer checks are done.
-    pub kyc_completed: bool,
-    /// When the know-your-customer checks were completed.
-    pub kyc_completed_at: Option<DateTime>,
-    /// Id of the user the client is assigned to.
-    pub assigned_to_id: Option<Uuid>,
-    /// When the client was created.
-    pub created_at: DateTime,
-    /// When the client was last changed (maintained by the database).
-    pub updated_at: DateTime,
-}
-
-crate::columns!(Client {
-    id: "id",
-    company_name: "companyName",
-    email: "email",
-    phone: "phone",
-    address: "address",
-    city: "city",
-    postal_code: "postalCode",
-    country: "country",
-    status: "status",
-    kyc_completed: "kycCompleted",
-    kyc_completed_at: "kycCompletedAt",
-    assigned_to_id: "assignedToId" = assigned_to,
-    created_at: "createdAt",
-    updated_at: "updatedAt",
-});
-
-crate::partial_model!(clients::Model {
-    id,
-    company_name,
-    email,
-    phone,
-    address,
-    city,
-    postal_code,
-    country,
-    status,
-    kyc_completed,
-    kyc_completed_at,
-    assigned_to,
-    created_at,
-    updated_at
-});
-
-impl From<clients::Model> for Client {
-    fn from(m: clients::Model) -> Self {
-        Client {
-            id: m.id,
-            company_name: m.company_name,
-            email: m.email,
-            phone: m.phone,
-            address: m.address,
-            city: m.city,
-            postal_code: m.postal_code,
-            country: m.country,
-            status: m.status,
-            kyc_completed: m.kyc_completed,
-            kyc_completed_at: m.kyc_completed_at.map(DateTime::from),
-            assigned_to_id: m.assigned_to,
-            created_at: m.created_at.into(),
-            updated_at: m.updated_at.into(),
-        }
+crate::record! {
+    /// A company the team sells to.
+    Client: clients {
+        /// Unique identifier.
+        id: Uuid,
+        /// Legal or trading name.
+        company_name: String,
+        /// Main contact e-mail address.
+        email: Option<String>,
+        /// Main contact phone number.
+        phone: Option<String>,
+        /// Street address.
+        address: Option<String>,
+        /// City.
+        city: Option<String>,
+        /// Postal code.
+        postal_code: Option<String>,
+        /// Country.
+        country: Option<String>,
+        /// Where the client stands in the pipeline.
+        status: ClientStatus,
+        /// Whether the know-your-customer checks are done.
+        kyc_completed: bool,
+        /// When the know-your-customer checks were completed.
+        kyc_completed_at: Option<DateTime>,
+        /// Id of the user the client is assigned to.
+        assigned_to_id: Option<Uuid> = assigned_to,
+        /// When the client was created.
+        created_at: DateTime,
+        /// When the client was last changed (maintained by the database).
+        updated_at: DateTime,
     }
-}
-
-impl Record for Client {
-    type Entity = clients::Entity;
-    const TO_ONE: &'static [ToOne] = &[ToOne::new::<User>("assignedTo", "assigned_to")];
-    fn id(&self) -> Uuid {
-        self.id
-    }
+    to_one [
+        ToOne::new::<User>("assignedTo", "assigned_to"),
+    ]
+    filter super::inputs::ClientFilter, order super::inputs::ClientOrderField
 }
 
 crate::relation_lists! {
@@ -133,10 +72,6 @@ crate::relation_lists! {
             None => None,
         })
     }
-
-
-
-
 
     /// Number of contracts, whatever their status.
     async fn contract_count(&self, ctx: &Context<'_>) -> Result<i64> {
@@ -163,13 +98,6 @@ async fn totals(ctx: &Context<'_>, id: Uuid) -> Result<ClientTotals, crate::erro
         .inner()
         .load_one(ClientTotalsKey(id))
         .await
-        .map_err(crate::graphql::loader::unshare)?
+        .map_err(crate::engine::loader::unshare)?
         .unwrap_or_default())
-}
-
-impl Listable for Client {
-    const NAME: &'static str = "Client";
-    const TABLE: &'static str = "clients";
-    type Filter = super::inputs::ClientFilter;
-    type OrderField = super::inputs::ClientOrderField;
 }

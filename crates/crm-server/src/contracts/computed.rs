@@ -10,17 +10,18 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use uuid::Uuid;
 
-use crate::clients::computed::OWED_STATUSES;
+use crate::engine::loader::CrmLoader;
+use crate::engine::scope::{Scope, select_by_ids};
 use crate::error::AppError;
-use crate::graphql::loader::CrmLoader;
-use crate::graphql::query::{Scope, select_by_ids};
+use entity::{ContractStatus, PaymentStatus};
 
 /// SQL for the sum of the completed payments of the contract aliased by `s`.
 pub fn paid_sql(s: &Scope) -> String {
     let p = s.child();
     format!(
-        "(SELECT {sum} FROM payments {p} WHERE {pcid} = {id} AND {status} = 'completed')",
+        "(SELECT {sum} FROM payments {p} WHERE {pcid} = {id} AND {status} = {paid})",
         sum = p.money_sum(&p.raw("amount")),
+        paid = p.enum_value(PaymentStatus::PAID),
         p = p.alias,
         pcid = p.raw("contract_id"),
         id = s.raw("id"),
@@ -37,7 +38,8 @@ pub fn paid_amount(s: &Scope) -> Expr {
 /// completed contracts; zero for drafts and cancelled contracts.
 pub fn outstanding_amount(s: &Scope) -> Expr {
     let case = format!(
-        "CASE WHEN {status} IN {OWED_STATUSES} THEN {amount} - {paid} ELSE 0 END",
+        "CASE WHEN {status} IN {owed} THEN {amount} - {paid} ELSE 0 END",
+        owed = s.enum_list(&ContractStatus::OWED),
         status = s.raw("status"),
         amount = s.raw("amount"),
         paid = paid_sql(s),
@@ -49,8 +51,9 @@ pub fn outstanding_amount(s: &Scope) -> Expr {
 pub fn last_payment_date(s: &Scope) -> Expr {
     let p = s.child();
     Expr::cust(format!(
-        "(SELECT MAX({date}) FROM payments {p} WHERE {pcid} = {id} AND {status} = 'completed')",
+        "(SELECT MAX({date}) FROM payments {p} WHERE {pcid} = {id} AND {status} = {paid})",
         date = p.raw("payment_date"),
+        paid = p.enum_value(PaymentStatus::PAID),
         p = p.alias,
         pcid = p.raw("contract_id"),
         id = s.raw("id"),
@@ -81,7 +84,7 @@ impl Loader<ContractTotalsKey> for CrmLoader {
         let rows = select_by_ids(
             &self.db,
             self.viewer().map_err(Arc::new)?,
-            "contracts",
+            entity::Table::Contracts,
             keys.iter().map(|k| k.0),
             |s| {
                 vec![

@@ -1,19 +1,18 @@
 //! Filter and sort inputs for contracts.
 
-use async_graphql::{Enum, InputObject};
+use crate::payments::inputs::PaymentListFilter;
+use async_graphql::InputObject;
 use entity::ContractStatus;
-use sea_orm::sea_query::{Condition, Expr};
+use entity::Table;
+use sea_orm::sea_query::Condition;
 
 use super::computed;
 use crate::clients::inputs::ClientFilter;
-use crate::graphql::cursor::KeyKind;
-use crate::graphql::filters::{
-    DateFilter, DateTimeFilter, DecimalFilter, EntityFilter, EnumFilter, ListFilter, StringFilter,
-    UuidFilter, combine, field, related,
+use crate::engine::filters::{
+    DateFilter, DateTimeFilter, DecimalFilter, EntityFilter, EnumFilter, StringFilter, UuidFilter,
+    combine, field, related,
 };
-use crate::graphql::order::SortField;
-use crate::graphql::query::Scope;
-use crate::payments::inputs::PaymentFilter;
+use crate::engine::scope::Scope;
 use crate::users::inputs::UserFilter;
 
 /// Which contracts to return. Fields combine with AND; use `and`, `or` and `not` for more.
@@ -62,10 +61,14 @@ pub struct ContractFilter {
     /// The sales rep matches (contracts with none never match).
     pub commercial: Option<Box<UserFilter>>,
     /// Filter on the contract's payments.
-    pub payments: Option<ListFilter<PaymentFilter>>,
+    pub payments: Option<PaymentListFilter>,
 }
 
+crate::list_filter!(ContractListFilter of ContractFilter);
+
 impl EntityFilter for ContractFilter {
+    const TABLE: Table = Table::Contracts;
+
     fn condition(&self, s: &Scope) -> Condition {
         let mut c = Condition::all();
         c = field(c, &self.id, s.col("id"), s);
@@ -94,99 +97,44 @@ impl EntityFilter for ContractFilter {
             computed::last_payment_date(s),
             s,
         );
-        c = c.add(related(s, &self.client, "clients", "client_id"));
-        c = c.add(related(s, &self.commercial, "users", "commercial_id"));
+        c = c.add(related(s, &self.client, "client_id"));
+        c = c.add(related(s, &self.commercial, "commercial_id"));
         if let Some(payments) = &self.payments {
-            c = c.add(payments.condition(s, "payments", "contract_id"));
+            c = c.add(payments.condition(s, "contract_id"));
         }
         combine(c, &self.and, &self.or, &self.not, s)
     }
 }
 
-/// Fields contracts can be sorted by.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ContractOrderField {
-    /// The id (creation order for ids made by this server).
-    Id,
-    /// The contract number.
-    ContractNumber,
-    /// The title.
-    Title,
-    /// The amount.
-    Amount,
-    /// The status.
-    Status,
-    /// The start date.
-    StartDate,
-    /// The end date.
-    EndDate,
-    /// The signature time.
-    SignedAt,
-    /// The creation time.
-    CreatedAt,
-    /// The last change time.
-    UpdatedAt,
-    /// The sum of completed payments.
-    PaidAmount,
-    /// The amount still owed.
-    OutstandingAmount,
-    /// The date of the latest completed payment.
-    LastPaymentDate,
-}
-
-impl SortField for ContractOrderField {
-    fn expr(self, s: &Scope) -> Expr {
-        use ContractOrderField::*;
-        match self {
-            Id => s.col("id"),
-            ContractNumber => s.col("contract_number"),
-            Title => s.col("title"),
-            Amount => s.col("amount"),
-            Status => s.col("status"),
-            StartDate => s.col("start_date"),
-            EndDate => s.col("end_date"),
-            SignedAt => s.col("signed_at"),
-            CreatedAt => s.col("created_at"),
-            UpdatedAt => s.col("updated_at"),
-            PaidAmount => computed::paid_amount(s),
-            OutstandingAmount => computed::outstanding_amount(s),
-            LastPaymentDate => computed::last_payment_date(s),
-        }
-    }
-
-    fn kind(self) -> KeyKind {
-        use ContractOrderField::*;
-        match self {
-            Id => KeyKind::Uuid,
-            ContractNumber | Title | Status => KeyKind::Text,
-            Amount | PaidAmount | OutstandingAmount => KeyKind::Decimal,
-            StartDate | EndDate | LastPaymentDate => KeyKind::Date,
-            SignedAt | CreatedAt | UpdatedAt => KeyKind::Timestamp,
-        }
-    }
-
-    fn nullable(self) -> bool {
-        use ContractOrderField::*;
-        matches!(self, StartDate | EndDate | SignedAt | LastPaymentDate)
-    }
-
-    fn name(self) -> &'static str {
-        use ContractOrderField::*;
-        match self {
-            Id => "id",
-            ContractNumber => "contract_number",
-            Title => "title",
-            Amount => "amount",
-            Status => "status",
-            StartDate => "start_date",
-            EndDate => "end_date",
-            SignedAt => "signed_at",
-            CreatedAt => "created_at",
-            UpdatedAt => "updated_at",
-            PaidAmount => "paid_amount",
-            OutstandingAmount => "outstanding_amount",
-            LastPaymentDate => "last_payment_date",
-        }
+crate::sort_fields! {
+    /// Fields contracts can be sorted by.
+    ContractOrderField, input ContractOrder, on s {
+        /// The id (creation order for ids made by this server).
+        Id: Uuid = s.col("id"),
+        /// The contract number.
+        ContractNumber: Text = s.col("contract_number"),
+        /// The title.
+        Title: Text = s.col("title"),
+        /// The amount.
+        Amount: Decimal = s.col("amount"),
+        /// The status.
+        Status: Text = s.col("status"),
+        /// The start date.
+        StartDate: Date nullable = s.col("start_date"),
+        /// The end date.
+        EndDate: Date nullable = s.col("end_date"),
+        /// The signature time.
+        SignedAt: Timestamp nullable = s.col("signed_at"),
+        /// The creation time.
+        CreatedAt: Timestamp = s.col("created_at"),
+        /// The last change time.
+        UpdatedAt: Timestamp = s.col("updated_at"),
+        /// The sum of completed payments.
+        PaidAmount: Decimal = computed::paid_amount(s),
+        /// The amount still owed.
+        OutstandingAmount: Decimal = computed::outstanding_amount(s),
+        /// The date of the latest completed payment.
+        LastPaymentDate: Date nullable = computed::last_payment_date(s),
     }
 }
 
@@ -202,13 +150,13 @@ pub struct CreateContractInput {
     /// Short description (not blank).
     pub title: String,
     /// Total value (≥ 0, two decimals at most).
-    pub amount: crate::graphql::scalars::Decimal,
+    pub amount: crate::engine::scalars::Decimal,
     /// ISO 4217 currency code (default EUR).
     pub currency: Option<String>,
     /// First day.
-    pub start_date: Option<crate::graphql::scalars::Date>,
+    pub start_date: Option<crate::engine::scalars::Date>,
     /// Last day (not before `startDate`).
-    pub end_date: Option<crate::graphql::scalars::Date>,
+    pub end_date: Option<crate::engine::scalars::Date>,
 }
 
 /// Changes to a contract; absent fields are left as they are, `null` clears an optional field.
@@ -222,13 +170,13 @@ pub struct UpdateContractInput {
     /// Short description (cannot be null).
     pub title: async_graphql::MaybeUndefined<String>,
     /// Total value (cannot be null; not below what was already paid).
-    pub amount: async_graphql::MaybeUndefined<crate::graphql::scalars::Decimal>,
+    pub amount: async_graphql::MaybeUndefined<crate::engine::scalars::Decimal>,
     /// ISO 4217 currency code (cannot be null).
     pub currency: async_graphql::MaybeUndefined<String>,
     /// First day.
-    pub start_date: async_graphql::MaybeUndefined<crate::graphql::scalars::Date>,
+    pub start_date: async_graphql::MaybeUndefined<crate::engine::scalars::Date>,
     /// Last day (not before `startDate`).
-    pub end_date: async_graphql::MaybeUndefined<crate::graphql::scalars::Date>,
+    pub end_date: async_graphql::MaybeUndefined<crate::engine::scalars::Date>,
     /// The `updatedAt` you last read: the update fails with CONFLICT if the contract changed since.
-    pub expected_updated_at: Option<crate::graphql::scalars::DateTime>,
+    pub expected_updated_at: Option<crate::engine::scalars::DateTime>,
 }

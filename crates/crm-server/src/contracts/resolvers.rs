@@ -62,7 +62,7 @@ impl ContractMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Id of the contract.")] id: Uuid,
         #[graphql(desc = "When it was signed (default: now).")] signed_at: Option<
-            crate::graphql::scalars::DateTime,
+            crate::engine::scalars::DateTime,
         >,
     ) -> Result<Contract> {
         Ok(super::service::sign(db(ctx)?, viewer(ctx)?, id, signed_at)

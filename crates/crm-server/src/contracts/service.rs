@@ -16,8 +16,8 @@ use super::inputs::{CreateContractInput, UpdateContractInput};
 use crate::auth::{Action, Viewer};
 use crate::client_notes::service::record_event;
 use crate::db::{begin_write, check_unchanged, for_update, must_exist, now};
+use crate::engine::scalars::DateTime;
 use crate::error::{AppError, AppResult};
-use crate::graphql::scalars::DateTime;
 use crate::validate::{currency, money, not_null, required_text};
 
 fn check_dates(start: Option<NaiveDate>, end: Option<NaiveDate>) -> AppResult<()> {
@@ -55,13 +55,13 @@ async fn number_is_free(
 pub async fn paid(txn: &DatabaseTransaction, contract_id: Uuid) -> AppResult<Decimal> {
     let rows = payments::Entity::find()
         .filter(payments::Column::ContractId.eq(contract_id))
-        .filter(payments::Column::Status.eq(PaymentStatus::Completed))
+        .filter(payments::Column::Status.eq(PaymentStatus::PAID))
         .all(txn)
         .await?;
     // Summed in Rust: exact on SQLite too, where amounts are stored as REAL.
     Ok(rows
         .iter()
-        .map(|p| crate::graphql::scalars::Decimal::money(p.amount).0)
+        .map(|p| crate::engine::scalars::Decimal::money(p.amount).0)
         .sum())
 }
 

@@ -6,108 +6,48 @@ use crate::documents::Document;
 use crate::graphql::context::{loaders, required};
 use crate::payments::Payment;
 use crate::users::User;
-use async_graphql::{Context, Result, SimpleObject};
+use async_graphql::{Context, Result};
 use entity::{ContractStatus, contracts};
 use uuid::Uuid;
 
-use crate::graphql::joins::ToOne;
-use crate::graphql::loader::Record;
-use crate::graphql::pagination::Listable;
-use crate::graphql::scalars::{Date, DateTime, Decimal};
+use crate::engine::joins::ToOne;
+use crate::engine::scalars::{Date, DateTime, Decimal};
 
-/// A contract signed (or being prepared) with a client.
-#[derive(Debug, Clone, SimpleObject)]
-#[graphql(complex, serial)]
-pub struct Contract {
-    /// Unique identifier.
-    pub id: Uuid,
-    /// Human-facing contract number (unique).
-    pub contract_number: String,
-    /// Id of the client.
-    pub client_id: Uuid,
-    /// Id of the sales rep in charge.
-    pub commercial_id: Option<Uuid>,
-    /// Short description.
-    pub title: String,
-    /// Total value, in `currency`.
-    pub amount: Decimal,
-    /// ISO 4217 currency code.
-    pub currency: String,
-    /// Where the contract stands in its life cycle.
-    pub status: ContractStatus,
-    /// First day of the contract.
-    pub start_date: Option<Date>,
-    /// Last day of the contract.
-    pub end_date: Option<Date>,
-    /// When the client signed.
-    pub signed_at: Option<DateTime>,
-    /// When the contract was created.
-    pub created_at: DateTime,
-    /// When the contract was last changed (maintained by the database).
-    pub updated_at: DateTime,
-}
-
-crate::columns!(Contract {
-    id: "id",
-    contract_number: "contractNumber",
-    client_id: "clientId",
-    commercial_id: "commercialId",
-    title: "title",
-    amount: "amount",
-    currency: "currency",
-    status: "status",
-    start_date: "startDate",
-    end_date: "endDate",
-    signed_at: "signedAt",
-    created_at: "createdAt",
-    updated_at: "updatedAt",
-});
-
-crate::partial_model!(contracts::Model {
-    id,
-    contract_number,
-    client_id,
-    commercial_id,
-    title,
-    amount,
-    currency,
-    status,
-    start_date,
-    end_date,
-    signed_at,
-    created_at,
-    updated_at
-});
-
-impl From<contracts::Model> for Contract {
-    fn from(m: contracts::Model) -> Self {
-        Contract {
-            id: m.id,
-            contract_number: m.contract_number,
-            client_id: m.client_id,
-            commercial_id: m.commercial_id,
-            title: m.title,
-            amount: Decimal::money(m.amount),
-            currency: m.currency,
-            status: m.status,
-            start_date: m.start_date.map(Date),
-            end_date: m.end_date.map(Date),
-            signed_at: m.signed_at.map(DateTime::from),
-            created_at: m.created_at.into(),
-            updated_at: m.updated_at.into(),
-        }
+crate::record! {
+    /// A contract signed (or being prepared) with a client.
+    Contract: contracts {
+        /// Unique identifier.
+        id: Uuid,
+        /// Human-facing contract number (unique).
+        contract_number: String,
+        /// Id of the client.
+        client_id: Uuid,
+        /// Id of the sales rep in charge.
+        commercial_id: Option<Uuid>,
+        /// Short description.
+        title: String,
+        /// Total value, in `currency`.
+        amount: Decimal,
+        /// ISO 4217 currency code.
+        currency: String,
+        /// Where the contract stands in its life cycle.
+        status: ContractStatus,
+        /// First day of the contract.
+        start_date: Option<Date>,
+        /// Last day of the contract.
+        end_date: Option<Date>,
+        /// When the client signed.
+        signed_at: Option<DateTime>,
+        /// When the contract was created.
+        created_at: DateTime,
+        /// When the contract was last changed (maintained by the database).
+        updated_at: DateTime,
     }
-}
-
-impl Record for Contract {
-    type Entity = contracts::Entity;
-    const TO_ONE: &'static [ToOne] = &[
+    to_one [
         ToOne::new::<Client>("client", "client_id"),
         ToOne::new::<User>("commercial", "commercial_id"),
-    ];
-    fn id(&self) -> Uuid {
-        self.id
-    }
+    ]
+    filter super::inputs::ContractFilter, order super::inputs::ContractOrderField
 }
 
 crate::relation_lists! {
@@ -134,8 +74,6 @@ crate::relation_lists! {
         })
     }
 
-
-
     /// Sum of the completed payments.
     async fn paid_amount(&self, ctx: &Context<'_>) -> Result<Decimal> {
         Ok(Decimal::money(totals(ctx, self.id).await?.paid_amount))
@@ -160,13 +98,6 @@ async fn totals(ctx: &Context<'_>, id: Uuid) -> Result<ContractTotals, crate::er
         .inner()
         .load_one(ContractTotalsKey(id))
         .await
-        .map_err(crate::graphql::loader::unshare)?
+        .map_err(crate::engine::loader::unshare)?
         .unwrap_or_default())
-}
-
-impl Listable for Contract {
-    const NAME: &'static str = "Contract";
-    const TABLE: &'static str = "contracts";
-    type Filter = super::inputs::ContractFilter;
-    type OrderField = super::inputs::ContractOrderField;
 }

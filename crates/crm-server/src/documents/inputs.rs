@@ -1,15 +1,14 @@
 //! Filter and sort inputs for documents.
 
-use async_graphql::{Enum, InputObject};
-use sea_orm::sea_query::{Condition, Expr};
+use async_graphql::InputObject;
+use entity::Table;
+use sea_orm::sea_query::Condition;
 
 use crate::clients::inputs::ClientFilter;
-use crate::graphql::cursor::KeyKind;
-use crate::graphql::filters::{
+use crate::engine::filters::{
     DateTimeFilter, EntityFilter, IntFilter, StringFilter, UuidFilter, combine, field, related,
 };
-use crate::graphql::order::SortField;
-use crate::graphql::query::Scope;
+use crate::engine::scope::Scope;
 
 /// Which documents to return. Fields combine with AND; use `and`, `or` and `not` for more.
 #[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -43,6 +42,8 @@ pub struct DocumentFilter {
 }
 
 impl EntityFilter for DocumentFilter {
+    const TABLE: Table = Table::Documents;
+
     fn condition(&self, s: &Scope) -> Condition {
         let mut c = Condition::all();
         c = field(c, &self.id, s.col("id"), s);
@@ -54,48 +55,21 @@ impl EntityFilter for DocumentFilter {
         c = field(c, &self.file_size, s.col("file_size"), s);
         c = field(c, &self.document_type, s.col("document_type"), s);
         c = field(c, &self.created_at, s.col("created_at"), s);
-        c = c.add(related(s, &self.client, "clients", "client_id"));
+        c = c.add(related(s, &self.client, "client_id"));
         combine(c, &self.and, &self.or, &self.not, s)
     }
 }
 
-/// Fields documents can be sorted by.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DocumentOrderField {
-    /// The id.
-    Id,
-    /// The file name.
-    FileName,
-    /// The size in bytes.
-    FileSize,
-    /// The upload time.
-    CreatedAt,
-}
-
-impl SortField for DocumentOrderField {
-    fn expr(self, s: &Scope) -> Expr {
-        s.col(self.name())
-    }
-
-    fn kind(self) -> KeyKind {
-        match self {
-            DocumentOrderField::Id => KeyKind::Uuid,
-            DocumentOrderField::FileName => KeyKind::Text,
-            DocumentOrderField::FileSize => KeyKind::Int,
-            DocumentOrderField::CreatedAt => KeyKind::Timestamp,
-        }
-    }
-
-    fn nullable(self) -> bool {
-        self == DocumentOrderField::FileSize
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            DocumentOrderField::Id => "id",
-            DocumentOrderField::FileName => "file_name",
-            DocumentOrderField::FileSize => "file_size",
-            DocumentOrderField::CreatedAt => "created_at",
-        }
+crate::sort_fields! {
+    /// Fields documents can be sorted by.
+    DocumentOrderField, input DocumentOrder, on s {
+        /// The id.
+        Id: Uuid = s.col("id"),
+        /// The file name.
+        FileName: Text = s.col("file_name"),
+        /// The size in bytes.
+        FileSize: Int nullable = s.col("file_size"),
+        /// The upload time.
+        CreatedAt: Timestamp = s.col("created_at"),
     }
 }

@@ -2,13 +2,13 @@
 
 use async_graphql::Context;
 
+pub use crate::engine::loader::loaders;
 use crate::error::AppError;
-use crate::graphql::loader::Loaders;
 
-/// The request's loaders (registered by the HTTP handler for every request).
-pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, AppError> {
-    ctx.data::<Loaders>()
-        .map_err(|_| AppError::Internal("request has no loaders".to_owned()))
+/// How the request authenticated (registered by the HTTP handler for every request).
+pub fn request_auth<'a>(ctx: &Context<'a>) -> Result<&'a crate::auth::RequestAuth, AppError> {
+    ctx.data::<crate::auth::RequestAuth>()
+        .map_err(|_| AppError::Internal("request has no credentials".to_owned()))
 }
 
 /// Who is asking (`UNAUTHENTICATED` for anonymous requests and refused credentials).

@@ -1,23 +1,12 @@
-//! The GraphQL layer shared by every domain: schema assembly, scalars, errors and loading.
+//! The GraphQL surface over the domains and the engine: schema assembly, what a request may
+//! ask ([`limits`]), parsed documents kept between requests ([`document_cache`]), error
+//! codes ([`errors`]), the answer's JSON ([`response`]) and typed access to request data.
 
-pub mod batch;
-pub mod columns;
 pub mod context;
-pub mod cursor;
-pub mod decode;
-pub mod documents;
+pub mod document_cache;
 pub mod errors;
-pub mod filters;
-pub mod joins;
 pub mod limits;
-pub mod loader;
-pub mod order;
-pub mod pagination;
-pub mod query;
-pub mod reader;
 pub mod response;
-pub mod rows;
-pub mod scalars;
 pub mod schema;
 
 pub use schema::{CrmSchema, build_schema, sdl};

@@ -99,3 +99,37 @@ pub fn sdl() -> String {
     )
     .sdl()
 }
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::parser::parse_schema;
+
+    use crate::engine::joins::check_joins;
+    use crate::engine::rows::tests::check_columns;
+
+    /// Each record type's declaration agrees with the schema: its column fields are fields
+    /// of its type, of the same type, reading columns of its table; its joinable relations are
+    /// fields too.
+    #[test]
+    fn record_declarations_match_the_schema() {
+        let sdl = super::sdl();
+        let Ok(schema) = parse_schema(&sdl) else {
+            panic!("the SDL does not parse");
+        };
+        macro_rules! check {
+            ($($ty:ty),*) => {$(
+                check_columns::<$ty>(&schema);
+                check_joins::<$ty>(&sdl);
+            )*};
+        }
+        check!(
+            crate::users::User,
+            crate::clients::Client,
+            crate::contracts::Contract,
+            crate::payments::Payment,
+            crate::documents::Document,
+            crate::client_notes::ClientNote,
+            crate::oauth_email_accounts::OAuthEmailAccount
+        );
+    }
+}

@@ -1,14 +1,13 @@
 //! Filter and sort inputs for connected mailboxes.
 
-use async_graphql::{Enum, InputObject};
-use sea_orm::sea_query::{Condition, Expr};
+use async_graphql::InputObject;
+use entity::Table;
+use sea_orm::sea_query::Condition;
 
-use crate::graphql::cursor::KeyKind;
-use crate::graphql::filters::{
+use crate::engine::filters::{
     DateTimeFilter, EntityFilter, StringFilter, UuidFilter, combine, field,
 };
-use crate::graphql::order::SortField;
-use crate::graphql::query::Scope;
+use crate::engine::scope::Scope;
 
 /// Which mailboxes to return. Fields combine with AND; use `and`, `or` and `not` for more.
 #[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -33,6 +32,8 @@ pub struct OAuthEmailAccountFilter {
 }
 
 impl EntityFilter for OAuthEmailAccountFilter {
+    const TABLE: Table = Table::OAuthEmailAccounts;
+
     fn condition(&self, s: &Scope) -> Condition {
         let mut c = Condition::all();
         c = field(c, &self.id, s.col("id"), s);
@@ -44,46 +45,18 @@ impl EntityFilter for OAuthEmailAccountFilter {
     }
 }
 
-/// Fields mailboxes can be sorted by.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[graphql(name = "OAuthEmailAccountOrderField")]
-pub enum OAuthEmailAccountOrderField {
-    /// The id.
-    Id,
-    /// The provider.
-    Provider,
-    /// The mailbox address.
-    Email,
-    /// The connection time.
-    CreatedAt,
-}
-
-impl SortField for OAuthEmailAccountOrderField {
-    fn expr(self, s: &Scope) -> Expr {
-        s.col(self.name())
-    }
-
-    fn kind(self) -> KeyKind {
-        match self {
-            OAuthEmailAccountOrderField::Id => KeyKind::Uuid,
-            OAuthEmailAccountOrderField::Provider | OAuthEmailAccountOrderField::Email => {
-                KeyKind::Text
-            }
-            OAuthEmailAccountOrderField::CreatedAt => KeyKind::Timestamp,
-        }
-    }
-
-    fn nullable(self) -> bool {
-        false
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            OAuthEmailAccountOrderField::Id => "id",
-            OAuthEmailAccountOrderField::Provider => "provider",
-            OAuthEmailAccountOrderField::Email => "email",
-            OAuthEmailAccountOrderField::CreatedAt => "created_at",
-        }
+crate::sort_fields! {
+    /// Fields mailboxes can be sorted by.
+    #[graphql(name = "OAuthEmailAccountOrderField")]
+    OAuthEmailAccountOrderField, input OAuthEmailAccountOrder as "OAuthEmailAccountOrder", on s {
+        /// The id.
+        Id: Uuid = s.col("id"),
+        /// The provider.
+        Provider: Text = s.col("provider"),
+        /// The mailbox address.
+        Email: Text = s.col("email"),
+        /// The connection time.
+        CreatedAt: Timestamp = s.col("created_at"),
     }
 }
 
@@ -103,5 +76,5 @@ pub struct ConnectEmailAccountInput {
     /// The refresh token.
     pub refresh_token: Option<String>,
     /// When the access token expires.
-    pub token_expires_at: Option<crate::graphql::scalars::DateTime>,
+    pub token_expires_at: Option<crate::engine::scalars::DateTime>,
 }

@@ -1,18 +1,17 @@
 //! Filter and sort inputs for payments.
 
-use async_graphql::{Enum, InputObject};
+use async_graphql::InputObject;
 use entity::PaymentStatus;
-use sea_orm::sea_query::{Condition, Expr};
+use entity::Table;
+use sea_orm::sea_query::Condition;
 
 use crate::clients::inputs::ClientFilter;
 use crate::contracts::inputs::ContractFilter;
-use crate::graphql::cursor::KeyKind;
-use crate::graphql::filters::{
+use crate::engine::filters::{
     DateFilter, DateTimeFilter, DecimalFilter, EntityFilter, EnumFilter, StringFilter, UuidFilter,
     combine, field, related,
 };
-use crate::graphql::order::SortField;
-use crate::graphql::query::Scope;
+use crate::engine::scope::Scope;
 
 /// Which payments to return. Fields combine with AND; use `and`, `or` and `not` for more.
 #[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -49,7 +48,11 @@ pub struct PaymentFilter {
     pub client: Option<Box<ClientFilter>>,
 }
 
+crate::list_filter!(PaymentListFilter of PaymentFilter);
+
 impl EntityFilter for PaymentFilter {
+    const TABLE: Table = Table::Payments;
+
     fn condition(&self, s: &Scope) -> Condition {
         let mut c = Condition::all();
         c = field(c, &self.id, s.col("id"), s);
@@ -62,59 +65,27 @@ impl EntityFilter for PaymentFilter {
         c = field(c, &self.reference, s.col("reference"), s);
         c = field(c, &self.created_at, s.col("created_at"), s);
         c = field(c, &self.updated_at, s.col("updated_at"), s);
-        c = c.add(related(s, &self.contract, "contracts", "contract_id"));
-        c = c.add(related(s, &self.client, "clients", "client_id"));
+        c = c.add(related(s, &self.contract, "contract_id"));
+        c = c.add(related(s, &self.client, "client_id"));
         combine(c, &self.and, &self.or, &self.not, s)
     }
 }
 
-/// Fields payments can be sorted by.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PaymentOrderField {
-    /// The id (creation order for ids made by this server).
-    Id,
-    /// The amount.
-    Amount,
-    /// The payment date.
-    PaymentDate,
-    /// The status.
-    Status,
-    /// The creation time.
-    CreatedAt,
-    /// The last change time.
-    UpdatedAt,
-}
-
-impl SortField for PaymentOrderField {
-    fn expr(self, s: &Scope) -> Expr {
-        s.col(self.name())
-    }
-
-    fn kind(self) -> KeyKind {
-        use PaymentOrderField::*;
-        match self {
-            Id => KeyKind::Uuid,
-            Amount => KeyKind::Decimal,
-            PaymentDate => KeyKind::Date,
-            Status => KeyKind::Text,
-            CreatedAt | UpdatedAt => KeyKind::Timestamp,
-        }
-    }
-
-    fn nullable(self) -> bool {
-        false
-    }
-
-    fn name(self) -> &'static str {
-        use PaymentOrderField::*;
-        match self {
-            Id => "id",
-            Amount => "amount",
-            PaymentDate => "payment_date",
-            Status => "status",
-            CreatedAt => "created_at",
-            UpdatedAt => "updated_at",
-        }
+crate::sort_fields! {
+    /// Fields payments can be sorted by.
+    PaymentOrderField, input PaymentOrder, on s {
+        /// The id (creation order for ids made by this server).
+        Id: Uuid = s.col("id"),
+        /// The amount.
+        Amount: Decimal = s.col("amount"),
+        /// The payment date.
+        PaymentDate: Date = s.col("payment_date"),
+        /// The status.
+        Status: Text = s.col("status"),
+        /// The creation time.
+        CreatedAt: Timestamp = s.col("created_at"),
+        /// The last change time.
+        UpdatedAt: Timestamp = s.col("updated_at"),
     }
 }
 
@@ -126,9 +97,9 @@ pub struct CreatePaymentInput {
     /// The paying client: optional, derived from the contract; refused if it differs.
     pub client_id: Option<uuid::Uuid>,
     /// Amount (> 0, two decimals at most).
-    pub amount: crate::graphql::scalars::Decimal,
+    pub amount: crate::engine::scalars::Decimal,
     /// Day of payment.
-    pub payment_date: crate::graphql::scalars::Date,
+    pub payment_date: crate::engine::scalars::Date,
     /// How it was paid (transfer, card …).
     pub payment_method: Option<String>,
     /// External reference.
@@ -143,9 +114,9 @@ pub struct RecordPaymentInput {
     /// The contract paid (active or completed).
     pub contract_id: uuid::Uuid,
     /// Amount (> 0, two decimals at most; completed payments may not exceed the contract amount).
-    pub amount: crate::graphql::scalars::Decimal,
+    pub amount: crate::engine::scalars::Decimal,
     /// Day of payment (default: today, UTC).
-    pub payment_date: Option<crate::graphql::scalars::Date>,
+    pub payment_date: Option<crate::engine::scalars::Date>,
     /// How it was paid (transfer, card …).
     pub payment_method: Option<String>,
     /// External reference.
@@ -160,9 +131,9 @@ pub struct RecordPaymentInput {
 #[derive(InputObject, Debug)]
 pub struct UpdatePaymentInput {
     /// Amount (cannot be null).
-    pub amount: async_graphql::MaybeUndefined<crate::graphql::scalars::Decimal>,
+    pub amount: async_graphql::MaybeUndefined<crate::engine::scalars::Decimal>,
     /// Day of payment (cannot be null).
-    pub payment_date: async_graphql::MaybeUndefined<crate::graphql::scalars::Date>,
+    pub payment_date: async_graphql::MaybeUndefined<crate::engine::scalars::Date>,
     /// How it was paid.
     pub payment_method: async_graphql::MaybeUndefined<String>,
     /// External reference.
@@ -170,5 +141,5 @@ pub struct UpdatePaymentInput {
     /// `pending`, `completed` or `failed` (cannot be null; refunds go through `refundPayment`).
     pub status: async_graphql::MaybeUndefined<PaymentStatus>,
     /// The `updatedAt` you last read: the update fails with CONFLICT if the payment changed since.
-    pub expected_updated_at: Option<crate::graphql::scalars::DateTime>,
+    pub expected_updated_at: Option<crate::engine::scalars::DateTime>,
 }

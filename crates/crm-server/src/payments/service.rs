@@ -13,11 +13,11 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::inputs::{CreatePaymentInput, RecordPaymentInput, UpdatePaymentInput};
-use crate::auth::policy::visible_in;
 use crate::auth::{Action, Viewer};
 use crate::client_notes::service::record_event;
 use crate::contracts::service::paid;
 use crate::db::{begin_write, check_unchanged, for_update, now};
+use crate::engine::access::visible_in;
 use crate::error::{AppError, AppResult};
 use crate::validate::{money, not_null, optional_text};
 
@@ -56,11 +56,11 @@ async fn check_not_overpaid(
 ) -> AppResult<()> {
     let mut already = paid(txn, contract.id).await?;
     if let Some(current) = replacing
-        && current.status == PaymentStatus::Completed
+        && current.status.is_paid()
     {
-        already -= crate::graphql::scalars::Decimal::money(current.amount).0;
+        already -= crate::engine::scalars::Decimal::money(current.amount).0;
     }
-    let amount_due = crate::graphql::scalars::Decimal::money(contract.amount).0;
+    let amount_due = crate::engine::scalars::Decimal::money(contract.amount).0;
     if already + amount > amount_due {
         return Err(AppError::rule(
             Some("amount"),
@@ -103,7 +103,7 @@ pub async fn create(
             "the payment's client must be the contract's client",
         ));
     }
-    if status == PaymentStatus::Completed {
+    if status.is_paid() {
         check_not_overpaid(&txn, &contract, amount, None).await?;
     }
     let payment = insert(
@@ -117,7 +117,7 @@ pub async fn create(
         None,
     )
     .await?;
-    if status == PaymentStatus::Completed {
+    if status.is_paid() {
         record_event(
             &txn,
             contract.client_id,
@@ -134,7 +134,7 @@ pub async fn create(
 fn payment_event(payment: &payments::Model, contract: &contracts::Model, what: &str) -> String {
     format!(
         "Payment of {} {} {what} on contract {}",
-        crate::graphql::scalars::Decimal::money(payment.amount).0,
+        crate::engine::scalars::Decimal::money(payment.amount).0,
         contract.currency,
         contract.contract_number
     )
@@ -253,7 +253,7 @@ impl Asked {
     /// (compared with the payment as stored); `IDEMPOTENCY_KEY_REUSED` otherwise.
     fn replay(&self, existing: payments::Model) -> AppResult<payments::Model> {
         let same = existing.contract_id == self.contract_id
-            && crate::graphql::scalars::Decimal::money(existing.amount).0 == self.amount
+            && crate::engine::scalars::Decimal::money(existing.amount).0 == self.amount
             && self.date.is_none_or(|date| date == existing.payment_date)
             && existing.payment_method == self.method
             && existing.reference == self.reference;
@@ -327,17 +327,17 @@ pub async fn update(
         ));
     }
     let new_status = status.unwrap_or(current.status);
-    let new_amount = amount.unwrap_or(crate::graphql::scalars::Decimal::money(current.amount).0);
+    let new_amount = amount.unwrap_or(crate::engine::scalars::Decimal::money(current.amount).0);
     // Completing a payment locks its contract (and checks it); the history entry reuses it.
     let contract = match new_status {
-        PaymentStatus::Completed => {
+        PaymentStatus::PAID => {
             let contract = payable_contract(&txn, viewer, current.contract_id).await?;
             check_not_overpaid(&txn, &contract, new_amount, Some(&current)).await?;
             Some(contract)
         }
         _ => None,
     };
-    let was_completed = current.status == PaymentStatus::Completed;
+    let was_completed = current.status.is_paid();
     let mut active: payments::ActiveModel = current.into();
     if let Some(v) = amount {
         active.amount = Set(v);

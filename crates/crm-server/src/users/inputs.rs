@@ -1,18 +1,17 @@
 //! Filter and sort inputs for users.
 
-use async_graphql::{Enum, InputObject};
+use crate::clients::inputs::ClientListFilter;
+use crate::contracts::inputs::ContractListFilter;
+use async_graphql::InputObject;
 use entity::Role;
-use sea_orm::sea_query::{Condition, Expr};
+use entity::Table;
+use sea_orm::sea_query::Condition;
 
-use crate::clients::inputs::ClientFilter;
-use crate::contracts::inputs::ContractFilter;
-use crate::graphql::cursor::KeyKind;
-use crate::graphql::filters::{
-    BooleanFilter, DateTimeFilter, EntityFilter, EnumFilter, ListFilter, StringFilter, UuidFilter,
-    combine, field,
+use crate::engine::filters::{
+    BooleanFilter, DateTimeFilter, EntityFilter, EnumFilter, StringFilter, UuidFilter, combine,
+    field,
 };
-use crate::graphql::order::SortField;
-use crate::graphql::query::Scope;
+use crate::engine::scope::Scope;
 
 /// Which users to return. Fields combine with AND; use `and`, `or` and `not` for more.
 #[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -42,12 +41,14 @@ pub struct UserFilter {
     /// Filter on the creation time.
     pub created_at: Option<DateTimeFilter>,
     /// Filter on the clients assigned to the user.
-    pub clients: Option<ListFilter<ClientFilter>>,
+    pub clients: Option<ClientListFilter>,
     /// Filter on the contracts the user is in charge of.
-    pub contracts: Option<ListFilter<ContractFilter>>,
+    pub contracts: Option<ContractListFilter>,
 }
 
 impl EntityFilter for UserFilter {
+    const TABLE: Table = Table::Users;
+
     fn condition(&self, s: &Scope) -> Condition {
         let mut c = Condition::all();
         c = field(c, &self.id, s.col("id"), s);
@@ -60,66 +61,34 @@ impl EntityFilter for UserFilter {
         c = field(c, &self.last_login_at, s.col("last_login_at"), s);
         c = field(c, &self.created_at, s.col("created_at"), s);
         if let Some(clients) = &self.clients {
-            c = c.add(clients.condition(s, "clients", "assigned_to"));
+            c = c.add(clients.condition(s, "assigned_to"));
         }
         if let Some(contracts) = &self.contracts {
-            c = c.add(contracts.condition(s, "contracts", "commercial_id"));
+            c = c.add(contracts.condition(s, "commercial_id"));
         }
         combine(c, &self.and, &self.or, &self.not, s)
     }
 }
 
-/// Fields users can be sorted by.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum UserOrderField {
-    /// The id.
-    Id,
-    /// The e-mail address.
-    Email,
-    /// The user name.
-    Username,
-    /// The given name.
-    FirstName,
-    /// The family name.
-    LastName,
-    /// The role.
-    Role,
-    /// The last sign-in time.
-    LastLoginAt,
-    /// The creation time.
-    CreatedAt,
-}
-
-impl SortField for UserOrderField {
-    fn expr(self, s: &Scope) -> Expr {
-        s.col(self.name())
-    }
-
-    fn kind(self) -> KeyKind {
-        use UserOrderField::*;
-        match self {
-            Id => KeyKind::Uuid,
-            Email | Username | FirstName | LastName | Role => KeyKind::Text,
-            LastLoginAt | CreatedAt => KeyKind::Timestamp,
-        }
-    }
-
-    fn nullable(self) -> bool {
-        self == UserOrderField::LastLoginAt
-    }
-
-    fn name(self) -> &'static str {
-        use UserOrderField::*;
-        match self {
-            Id => "id",
-            Email => "email",
-            Username => "username",
-            FirstName => "first_name",
-            LastName => "last_name",
-            Role => "role",
-            LastLoginAt => "last_login_at",
-            CreatedAt => "created_at",
-        }
+crate::sort_fields! {
+    /// Fields users can be sorted by.
+    UserOrderField, input UserOrder, on s {
+        /// The id.
+        Id: Uuid = s.col("id"),
+        /// The e-mail address.
+        Email: Text = s.col("email"),
+        /// The user name.
+        Username: Text = s.col("username"),
+        /// The given name.
+        FirstName: Text = s.col("first_name"),
+        /// The family name.
+        LastName: Text = s.col("last_name"),
+        /// The role.
+        Role: Text = s.col("role"),
+        /// The last sign-in time.
+        LastLoginAt: Timestamp nullable = s.col("last_login_at"),
+        /// The creation time.
+        CreatedAt: Timestamp = s.col("created_at"),
     }
 }
 
@@ -157,5 +126,5 @@ pub struct UpdateUserInput {
     /// Whether the user may sign in (false ends their sessions).
     pub is_active: Option<bool>,
     /// The `updatedAt` you last read: the update fails with CONFLICT if the user changed since.
-    pub expected_updated_at: Option<crate::graphql::scalars::DateTime>,
+    pub expected_updated_at: Option<crate::engine::scalars::DateTime>,
 }

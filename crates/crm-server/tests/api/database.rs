@@ -150,7 +150,7 @@ test_both! {
         use std::sync::atomic::{AtomicU64, Ordering};
         use std::time::Duration;
 
-        use crm_server::graphql::reader::Reader;
+        use crm_server::engine::reader::Reader;
         use sea_orm::sea_query::{Alias, Expr, Query};
 
         let counted = Arc::new(AtomicU64::new(0));
@@ -213,7 +213,7 @@ mod read_by_position {
     use std::fmt::Debug;
 
     use chrono::{DateTime, NaiveDate, Utc};
-    use crm_server::graphql::decode::{ReadAt, read_at};
+    use crm_server::engine::decode::{ReadAt, read_at};
     use entity::{ContractStatus, PaymentStatus};
     use rust_decimal::Decimal;
     use sea_orm::sqlx::Row;

@@ -20,7 +20,7 @@ use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinitio
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, header};
-use crm_server::graphql::loader::ReadPath;
+use crm_server::engine::loader::ReadPath;
 use crm_server::seed::{SeedArgs, seed};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};

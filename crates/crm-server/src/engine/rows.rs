@@ -22,14 +22,13 @@ use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::resolver_utils::resolve_list;
 use async_graphql::{
-    ContainerType, ContextSelectionSet, InputType, OutputType, Positioned, ServerResult, TypeName,
-    Value,
+    ContainerType, ContextSelectionSet, OutputType, Positioned, ServerResult, TypeName, Value,
 };
 use futures_util::future::{BoxFuture, join_all};
 
-use crate::graphql::loader::{Loaders, Record};
-use crate::graphql::order::OrderBy;
-use crate::graphql::pagination::{Connection, ListArgs, Listable, Prehashed, Shared};
+use crate::engine::Record;
+use crate::engine::loader::Loaders;
+use crate::engine::{Connection, ListArgs, Listable, Prehashed, Shared};
 
 /// A row type whose plain column fields can be read without their resolvers.
 pub trait Columns: ContainerType + ListRelations + Sync {
@@ -45,7 +44,7 @@ pub trait Columns: ContainerType + ListRelations + Sync {
 
     /// The column fields (GraphQL name and type), for the test that holds them to the schema.
     #[cfg(test)]
-    fn column_types() -> Vec<(&'static str, String)>;
+    fn column_types() -> Vec<(String, String)>;
 }
 
 /// Resolves a to-many relation field for every row of a list at once (see
@@ -82,7 +81,25 @@ pub fn is_graphql_name(snake: &str, camel: &str) -> bool {
     }
 }
 
-/// What a field reads of its table row (see [`crate::graphql::columns`]).
+/// The camelCase GraphQL name of the snake_case Rust name `snake`.
+#[cfg(test)]
+pub fn graphql_name(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.push(c.to_ascii_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What a field reads of its table row (see [`crate::engine::columns`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
     /// That column of the table.
@@ -121,9 +138,9 @@ scalar_columns!(
     bool,
     i32,
     i64,
-    crate::graphql::scalars::Decimal,
-    crate::graphql::scalars::Date,
-    crate::graphql::scalars::DateTime,
+    crate::engine::scalars::Decimal,
+    crate::engine::scalars::Date,
+    crate::engine::scalars::DateTime,
 );
 
 /// Ids: as the `UUID` scalar writes them, encoded straight into a string of the right size.
@@ -162,52 +179,6 @@ enum_columns!(
     entity::Role,
 );
 
-/// Implements [`Columns`] for a row type: `columns!(Client { id: "id", company_name:
-/// "companyName", assigned_to_id: "assignedToId" = assigned_to, … })`, each Rust field with
-/// its GraphQL name and, when their names differ, the table column it reads.
-#[macro_export]
-macro_rules! columns {
-    (@column $field:ident) => { stringify!($field) };
-    (@column $field:ident $column:ident) => { stringify!($column) };
-    ($ty:ty { $($field:ident: $name:literal $(= $column:ident)?),* $(,)? }) => {
-        impl $crate::graphql::rows::Columns for $ty {
-            fn column_index(name: &str) -> Option<usize> {
-                [$($name),*].iter().position(|n| *n == name)
-            }
-
-            fn need(name: &str) -> $crate::graphql::rows::Need {
-                use $crate::graphql::rows::Need;
-                $(if name == $name {
-                    return Need::Column($crate::columns!(@column $field $($column)?));
-                })*
-                // To-many relations (`relation_lists!`) read only the row's id.
-                if <$ty as $crate::graphql::rows::ListRelations>::list_relation(name).is_some() {
-                    Need::Id
-                } else if name == "__typename" {
-                    Need::Nothing
-                } else {
-                    Need::All
-                }
-            }
-
-            fn column(&self, index: usize) -> async_graphql::Value {
-                use $crate::graphql::rows::ColumnValue;
-                const COLUMNS: &[fn(&$ty) -> async_graphql::Value] =
-                    &[$(|r| r.$field.column_value()),*];
-                COLUMNS.get(index).map_or(async_graphql::Value::Null, |read| read(self))
-            }
-
-            #[cfg(test)]
-            fn column_types() -> Vec<(&'static str, String)> {
-                fn type_of<T: async_graphql::OutputType>(_: impl Fn(&$ty) -> &T) -> String {
-                    T::qualified_type_name()
-                }
-                vec![$(($name, type_of(|r: &$ty| &r.$field)),)*]
-            }
-        }
-    };
-}
-
 /// What to do for one selected field of every row.
 enum Slot<'a, R> {
     Typename,
@@ -221,7 +192,7 @@ enum Slot<'a, R> {
 /// `None` when async-graphql's own resolution must do it (a fragment on an interface or a
 /// union, one response key selected twice, the plain read path).
 fn plan_rows<'a, R: Columns>(ctx: &ContextSelectionSet<'a>) -> Option<Plan<'a, R>> {
-    if crate::graphql::loader::plain(ctx) {
+    if crate::engine::loader::plain(ctx) {
         return None;
     }
     let type_name = R::type_name();
@@ -415,7 +386,6 @@ pub async fn resolve_list_relation<'a, P, T>(
 where
     P: Record,
     T: Listable,
-    OrderBy<T::OrderField>: InputType,
 {
     let ctx_field = ctx.with_field(field);
     let args = Arc::new(Prehashed::new(ListArgs::<T::Filter, T::OrderField> {
@@ -428,9 +398,11 @@ where
             .ok()?
             .1
             .map(|f| f.0),
-        order_by: ctx_field.param_value("orderBy", None).ok()?.1,
+        order_by: crate::engine::order::sort_keys::<T::OrderField>(
+            ctx_field.param_value("orderBy", None).ok()?.1,
+        ),
     }));
-    let columns = crate::graphql::columns::selected::<T>(&ctx_field);
+    let columns = crate::engine::columns::selected::<T>(&ctx_field);
     let loaders = ctx.data::<Loaders>().ok()?;
     let pages = loaders
         .pages_of::<T>(parent_col, parents.iter().map(|p| p.id()), args, columns)
@@ -580,25 +552,28 @@ impl<R: Columns> OutputType for RowRef<'_, R> {
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used)]
-mod tests {
-    use async_graphql::parser::parse_schema;
+pub(crate) mod tests {
     use async_graphql::parser::types::{ServiceDocument, TypeKind, TypeSystemDefinition};
 
     use sea_orm::{EntityTrait, IdenStatic, Iterable};
 
     use super::Need;
-    use crate::graphql::columns::PartialModel;
-    use crate::graphql::pagination::Listable;
+    use crate::engine::Listable;
+    use crate::engine::columns::PartialModel;
 
     /// Each column a row type reads is a field of that type in the schema, without arguments
     /// and of the same type, and reads a column of the table.
-    fn check<R: Listable>(schema: &ServiceDocument) {
+    pub(crate) fn check_columns<R: Listable>(schema: &ServiceDocument) {
         let table: Vec<&str> = <R::Entity as EntityTrait>::Column::iter()
             .map(|c| c.as_str())
             .collect();
         let model = <<R::Entity as EntityTrait>::Model as PartialModel>::COLUMNS;
-        assert_eq!(model, table.as_slice(), "partial_model! of {}", R::TABLE);
+        assert_eq!(
+            model,
+            table.as_slice(),
+            "partial_model! of {}",
+            R::table().name()
+        );
         let name = R::type_name();
         let fields = schema
             .definitions
@@ -617,15 +592,15 @@ mod tests {
         for (index, (column, ty)) in columns.into_iter().enumerate() {
             let field = fields
                 .iter()
-                .find(|f| f.node.name.node == column)
+                .find(|f| f.node.name.node == column.as_str())
                 .unwrap_or_else(|| panic!("{name}.{column} is not in the schema"));
             assert!(
                 field.node.arguments.is_empty(),
                 "{name}.{column} takes arguments"
             );
             assert_eq!(field.node.ty.node.to_string(), ty, "{name}.{column}");
-            assert_eq!(R::column_index(column), Some(index));
-            match R::need(column) {
+            assert_eq!(R::column_index(&column), Some(index));
+            match R::need(&column) {
                 Need::Column(read) => assert!(table.contains(&read), "{name}.{column}: {read}"),
                 other => panic!("{name}.{column} needs {other:?}"),
             }
@@ -643,17 +618,5 @@ mod tests {
                 "{name}.{field_name}"
             );
         }
-    }
-
-    #[test]
-    fn columns_are_fields_of_the_schema() {
-        let schema = parse_schema(crate::graphql::sdl()).expect("the SDL parses");
-        check::<crate::clients::Client>(&schema);
-        check::<crate::contracts::Contract>(&schema);
-        check::<crate::payments::Payment>(&schema);
-        check::<crate::users::User>(&schema);
-        check::<crate::documents::Document>(&schema);
-        check::<crate::client_notes::ClientNote>(&schema);
-        check::<crate::oauth_email_accounts::OAuthEmailAccount>(&schema);
     }
 }

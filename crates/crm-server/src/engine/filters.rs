@@ -9,9 +9,10 @@ use async_graphql::{InputObject, InputType};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query};
 use uuid::Uuid;
 
-use crate::graphql::cursor::SqlKey;
-use crate::graphql::query::Scope;
-use crate::graphql::scalars::{Date, DateTime, Decimal};
+use crate::engine::cursor::SqlKey;
+use crate::engine::scalars::{Date, DateTime, Decimal};
+use crate::engine::scope::Scope;
+use entity::Table;
 
 /// Conditions (input objects) in one filter argument.
 pub const MAX_FILTER_CONDITIONS: usize = 100;
@@ -56,6 +57,8 @@ pub fn check_size(value: &async_graphql::Value) -> Result<(), String> {
 
 /// A per-type filter (`ClientFilter` …).
 pub trait EntityFilter: InputType + Clone + Eq + Hash + Send + Sync + 'static {
+    /// The table whose rows it filters.
+    const TABLE: Table;
     /// The condition on the table aliased by `scope`.
     fn condition(&self, scope: &Scope) -> Condition;
 }
@@ -110,10 +113,10 @@ pub fn combine<F: EntityFilter>(
     all
 }
 
-/// `EXISTS (SELECT 1 FROM table c WHERE c.child_col = parent.parent_col AND filter(c))`.
+/// `EXISTS (SELECT 1 FROM table c WHERE c.child_col = parent.parent_col AND filter(c))`, the
+/// table being the filter's.
 pub fn exists<F: EntityFilter>(
     scope: &Scope,
-    table: &str,
     child_col: &str,
     parent_col: &str,
     filter: Option<&F>,
@@ -134,83 +137,78 @@ pub fn exists<F: EntityFilter>(
         });
     }
     // Related rows the viewer may not see do not exist for the filter either.
-    let inner = crate::auth::policy::restrict(inner, table, &child);
+    let inner = crate::engine::access::restrict(inner, F::TABLE, &child);
     Expr::exists(
         Query::select()
             .expr(Expr::val(1))
-            .from_as(Alias::new(table), Alias::new(&child.alias))
+            .from_as(Alias::new(F::TABLE.name()), Alias::new(&child.alias))
             .cond_where(inner)
             .to_owned(),
     )
 }
 
-/// A filter on a to-many relation.
-#[derive(InputObject, Debug, Clone, PartialEq, Eq, Hash)]
-#[graphql(concrete(
-    name = "ContractListFilter",
-    params(crate::contracts::inputs::ContractFilter)
-))]
-#[graphql(concrete(
-    name = "PaymentListFilter",
-    params(crate::payments::inputs::PaymentFilter)
-))]
-#[graphql(concrete(
-    name = "ClientListFilter",
-    params(crate::clients::inputs::ClientFilter)
-))]
-#[graphql(concrete(
-    name = "DocumentListFilter",
-    params(crate::documents::inputs::DocumentFilter)
-))]
-#[graphql(concrete(
-    name = "ClientNoteListFilter",
-    params(crate::client_notes::inputs::ClientNoteFilter)
-))]
-pub struct ListFilter<F: EntityFilter> {
-    /// At least one related row matches.
-    pub some: Option<Box<F>>,
-    /// No related row matches.
-    pub none: Option<Box<F>>,
-    /// Every related row matches (true when there are none).
-    pub every: Option<Box<F>>,
+/// The condition for rows of `scope` whose related rows (those of `F`'s table whose
+/// `child_col` is the row's id) satisfy a to-many relation filter: `some`, `none`, `every`.
+pub fn relation_condition<F: EntityFilter>(
+    scope: &Scope,
+    child_col: &str,
+    some: Option<&F>,
+    none: Option<&F>,
+    every: Option<&F>,
+) -> Condition {
+    let mut all = Condition::all();
+    if let Some(some) = some {
+        all = all.add(exists(scope, child_col, "id", Some(some), false));
+    }
+    if let Some(none) = none {
+        all = all.add(exists(scope, child_col, "id", Some(none), false).not());
+    }
+    if let Some(every) = every {
+        all = all.add(exists(scope, child_col, "id", Some(every), true).not());
+    }
+    all
 }
 
-impl<F: EntityFilter> ListFilter<F> {
-    /// The condition for rows of `scope` whose related rows in `table` (joined by
-    /// `table.child_col = scope.id`) satisfy the filter.
-    pub fn condition(&self, scope: &Scope, table: &str, child_col: &str) -> Condition {
-        let mut all = Condition::all();
-        if let Some(some) = &self.some {
-            all = all.add(exists(
-                scope,
-                table,
-                child_col,
-                "id",
-                Some(some.as_ref()),
-                false,
-            ));
+/// Declares the filter on a to-many relation whose rows a filter type matches:
+/// `list_filter!(ContractListFilter of ContractFilter)`, with `some`, `none` and `every`.
+#[macro_export]
+macro_rules! list_filter {
+    ($name:ident of $filter:ty) => {
+        /// A filter on a to-many relation.
+        #[derive(async_graphql::InputObject, Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $name {
+            /// At least one related row matches.
+            pub some: Option<Box<$filter>>,
+            /// No related row matches.
+            pub none: Option<Box<$filter>>,
+            /// Every related row matches (true when there are none).
+            pub every: Option<Box<$filter>>,
         }
-        if let Some(none) = &self.none {
-            all = all.add(exists(scope, table, child_col, "id", Some(none.as_ref()), false).not());
+
+        impl $name {
+            /// The condition for rows of `scope` whose related rows (joined by
+            /// `child_col = scope.id`) satisfy the filter.
+            pub fn condition(
+                &self,
+                scope: &$crate::engine::Scope,
+                child_col: &str,
+            ) -> sea_orm::sea_query::Condition {
+                $crate::engine::filters::relation_condition(
+                    scope,
+                    child_col,
+                    self.some.as_deref(),
+                    self.none.as_deref(),
+                    self.every.as_deref(),
+                )
+            }
         }
-        if let Some(every) = &self.every {
-            all = all.add(exists(scope, table, child_col, "id", Some(every.as_ref()), true).not());
-        }
-        all
-    }
+    };
 }
 
 /// A filter on a to-one relation: the referenced row exists and matches.
-pub fn related<F: EntityFilter>(
-    scope: &Scope,
-    filter: &Option<Box<F>>,
-    table: &str,
-    fk: &str,
-) -> Condition {
+pub fn related<F: EntityFilter>(scope: &Scope, filter: &Option<Box<F>>, fk: &str) -> Condition {
     match filter {
-        Some(filter) => {
-            Condition::all().add(exists(scope, table, "id", fk, Some(filter.as_ref()), false))
-        }
+        Some(filter) => Condition::all().add(exists(scope, "id", fk, Some(filter.as_ref()), false)),
         None => Condition::all(),
     }
 }

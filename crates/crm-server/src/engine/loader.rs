@@ -11,32 +11,19 @@ use std::sync::Arc;
 
 use async_graphql::Context;
 use async_graphql::dataloader::Loader;
-use sea_orm::EntityTrait;
 use uuid::Uuid;
 
-use crate::auth::{RequestAuth, Viewer};
-use crate::error::AppError;
-use crate::graphql::batch::{Batcher, Dispatcher};
-use crate::graphql::columns::{ColumnSet, PartialModel};
-use crate::graphql::joins::{Primed, ToOne, fetch_by_ids, selected_joins};
-use crate::graphql::pagination::{
+use crate::engine::Record;
+use crate::engine::access::{Credentials, Viewer};
+use crate::engine::batch::{Batcher, Dispatcher};
+use crate::engine::columns::ColumnSet;
+use crate::engine::joins::{Primed, fetch_by_ids, selected_joins};
+use crate::engine::reader::Reader;
+use crate::engine::{
     Args, ChildrenKey, Connection, CountKey, Listable, Page, PageLimits, Prehashed, RowBudget,
     SharedArgs, count_children, fetch_children, fetch_page,
 };
-use crate::graphql::reader::Reader;
-
-/// An API type backed by one table row.
-pub trait Record:
-    From<<Self::Entity as EntityTrait>::Model> + Clone + Send + Sync + 'static
-{
-    /// The table (its rows readable column by column, see [`crate::graphql::columns`]).
-    type Entity: EntityTrait<Model: PartialModel> + Default;
-    /// The to-one relations a lookup by id can read in its own statement
-    /// ([`crate::graphql::joins`]).
-    const TO_ONE: &'static [ToOne] = &[];
-    /// The row's primary key.
-    fn id(&self) -> Uuid;
-}
+use crate::error::AppError;
 
 /// The key that loads one `R` by id, with the to-one relations to join (bits of positions in
 /// [`Record::TO_ONE`]).
@@ -79,7 +66,7 @@ impl<R> Hash for ById<R> {
 pub struct CrmLoader {
     pub(crate) db: Reader,
     pub(crate) limits: PageLimits,
-    auth: RequestAuth,
+    auth: Arc<dyn Credentials>,
     primed: Arc<Primed>,
     /// The rows the request may still read.
     budget: Arc<RowBudget>,
@@ -209,7 +196,7 @@ pub struct Loaders {
     loader: Batcher<CrmLoader>,
     db: Reader,
     limits: PageLimits,
-    auth: RequestAuth,
+    auth: Arc<dyn Credentials>,
     primed: Arc<Primed>,
     /// Whether lookups by id join the to-one relations they select (queries only).
     joining: bool,
@@ -232,6 +219,12 @@ pub enum ReadPath {
     Plain,
 }
 
+/// The request's loaders (registered by the HTTP handler for every request).
+pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders, AppError> {
+    ctx.data::<Loaders>()
+        .map_err(|_| AppError::Internal("request has no loaders".to_owned()))
+}
+
 /// Whether the request being resolved takes the plain read path.
 pub fn plain(ctx: &async_graphql::context::ContextBase<'_, impl Sync>) -> bool {
     ctx.data_opt::<Loaders>()
@@ -239,13 +232,13 @@ pub fn plain(ctx: &async_graphql::context::ContextBase<'_, impl Sync>) -> bool {
 }
 
 impl Loaders {
-    /// Loaders whose batches run when the request is driven by [`crate::graphql::batch::drive`].
+    /// Loaders whose batches run when the request is driven by [`crate::engine::batch::drive`].
     /// `read_only`: the request holds only queries, so a row read early may answer later
-    /// fields (see [`crate::graphql::joins`]).
+    /// fields (see [`crate::engine::joins`]).
     pub fn new(
         db: Reader,
         limits: PageLimits,
-        auth: RequestAuth,
+        auth: Arc<dyn Credentials>,
         read_only: bool,
         path: ReadPath,
     ) -> Self {
@@ -274,11 +267,6 @@ impl Loaders {
     /// Who is asking; `UNAUTHENTICATED` for anonymous requests and refused tokens.
     pub fn viewer(&self) -> Result<Viewer, AppError> {
         self.auth.viewer()
-    }
-
-    /// How the request authenticated.
-    pub fn auth(&self) -> &RequestAuth {
-        &self.auth
     }
 
     /// A page of a root list: the rows the viewer may see, with the `columns` the selection
@@ -393,7 +381,7 @@ impl Loaders {
     }
 
     /// The row with this id that the field being resolved returns, read with the to-one
-    /// relations its selection reads ([`crate::graphql::joins`]).
+    /// relations its selection reads ([`crate::engine::joins`]).
     pub async fn one<R: Record>(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<R>, AppError> {
         let joins = if self.joining {
             selected_joins::<R>(ctx)

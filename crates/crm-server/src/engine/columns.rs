@@ -14,8 +14,8 @@ use async_graphql::Context;
 use sea_orm::sea_query::{Alias, SelectStatement};
 use sea_orm::{DbErr, EntityTrait, FromQueryResult, QueryResult};
 
-use crate::graphql::pagination::Listable;
-use crate::graphql::rows::Need;
+use crate::engine::Listable;
+use crate::engine::rows::Need;
 
 /// A set of a table's columns, by their position in [`PartialModel::COLUMNS`], and how rows
 /// holding them are decoded.
@@ -92,7 +92,7 @@ pub trait PartialModel: Sized {
 
     /// The model from a row whose values from position `first` on are the columns of `set`,
     /// in the order of [`PartialModel::COLUMNS`]; the others take their type's default. Read
-    /// by position ([`read_at`](crate::graphql::decode::read_at)): by name, each value was a
+    /// by position ([`read_at`](crate::engine::decode::read_at)): by name, each value was a
     /// hash-map lookup of its column's name.
     fn from_partial(row: &QueryResult, set: ColumnSet, first: usize) -> Result<Self, DbErr>;
 }
@@ -102,12 +102,12 @@ pub trait PartialModel: Sized {
 #[macro_export]
 macro_rules! partial_model {
     ($model:ty { $($col:ident),* $(,)? }) => {
-        impl $crate::graphql::columns::PartialModel for $model {
+        impl $crate::engine::columns::PartialModel for $model {
             const COLUMNS: &'static [&'static str] = &[$(stringify!($col)),*];
 
             fn from_partial(
                 row: &sea_orm::QueryResult,
-                set: $crate::graphql::columns::ColumnSet,
+                set: $crate::engine::columns::ColumnSet,
                 first: usize,
             ) -> Result<Self, sea_orm::DbErr> {
                 #[allow(non_camel_case_types, clippy::enum_variant_names)]
@@ -120,7 +120,7 @@ macro_rules! partial_model {
                 };
                 Ok(Self {
                     $($col: if set.has(Index::$col as usize) {
-                        $crate::graphql::decode::read_at(row, next())?
+                        $crate::engine::decode::read_at(row, next())?
                     } else {
                         Default::default()
                     },)*
@@ -164,7 +164,7 @@ pub fn select_columns(
 /// the fields under `nodes` and `edges { node }` (fragments included, `@skip`/`@include`
 /// ignored: a superset), plus the id (cursors).
 pub fn selected<R: Listable>(ctx: &Context<'_>) -> ColumnSet {
-    if crate::graphql::loader::plain(ctx) {
+    if crate::engine::loader::plain(ctx) {
         return ColumnSet::LIBRARY;
     }
     let mut needs = vec![Need::Id];

@@ -82,6 +82,21 @@ impl Scope {
         }
     }
 
+    /// `IN (…)` of stored enum values (`('active', 'completed')`), for constant SQL snippets:
+    /// the values come from the entity's enum, never from a request.
+    pub fn enum_list<E: sea_orm::ActiveEnum<Value = String>>(&self, values: &[E]) -> String {
+        let quoted: Vec<String> = values
+            .iter()
+            .map(|value| format!("'{}'", value.to_value().replace('\'', "''")))
+            .collect();
+        format!("({})", quoted.join(", "))
+    }
+
+    /// A stored enum value as a SQL literal (`'completed'`), for constant SQL snippets.
+    pub fn enum_value<E: sea_orm::ActiveEnum<Value = String>>(&self, value: E) -> String {
+        format!("'{}'", value.to_value().replace('\'', "''"))
+    }
+
     /// Rounds a money expression on SQLite (stored as REAL), unchanged on PostgreSQL.
     pub fn money(&self, expr: &str) -> String {
         if self.is_sqlite() {
@@ -95,9 +110,9 @@ impl Scope {
 /// `SELECT t0.id, <columns> FROM <table> t0 WHERE t0.id IN (<ids>)`, each row read by `read`:
 /// how computed fields are loaded for a whole level at once.
 pub async fn select_by_ids<T>(
-    db: &crate::graphql::reader::Reader,
+    db: &crate::engine::reader::Reader,
     viewer: Viewer,
-    table: &str,
+    table: entity::Table,
     ids: impl Iterator<Item = uuid::Uuid>,
     columns: impl Fn(&Scope) -> Vec<(&'static str, Expr)>,
     read: impl Fn(&sea_orm::QueryResult) -> Result<T, sea_orm::DbErr>,
@@ -108,8 +123,8 @@ pub async fn select_by_ids<T>(
     let mut select = Query::select();
     select
         .expr_as(s.col("id"), Alias::new("id"))
-        .from_as(Alias::new(table), Alias::new(&s.alias))
-        .cond_where(crate::auth::policy::restrict(
+        .from_as(Alias::new(table.name()), Alias::new(&s.alias))
+        .cond_where(crate::engine::access::restrict(
             sea_orm::sea_query::Condition::all().add(s.col("id").is_in(ids)),
             table,
             &s,

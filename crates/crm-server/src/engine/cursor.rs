@@ -10,8 +10,8 @@ use sea_orm::{DbBackend, QueryResult};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::engine::decode::{ReadAt, read_at};
 use crate::error::AppError;
-use crate::graphql::decode::{ReadAt, read_at};
 
 /// The kind of a sort value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +96,7 @@ impl SortValue {
             SortValue::Int(i) => KeyValue::Int(*i),
             SortValue::Text(s) => KeyValue::Text(s.clone()),
             SortValue::Decimal(d) => {
-                KeyValue::Text(crate::graphql::scalars::Decimal::money(*d).0.to_string())
+                KeyValue::Text(crate::engine::scalars::Decimal::money(*d).0.to_string())
             }
             SortValue::Date(d) => KeyValue::Text(d.to_string()),
             SortValue::Timestamp(t) => KeyValue::Text(t.to_rfc3339()),

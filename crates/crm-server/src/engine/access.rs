@@ -1,0 +1,114 @@
+//! Which rows each role sees, in one place, for every table the engine reads.
+//!
+//! Every statement that selects rows of a table (root lists, lookups by id, relation pages,
+//! `totalCount`, relation filters, joins, computed figures, the rows a mutation reads or
+//! references) adds [`visible`] for that table, under the [`Scope`] that carries the
+//! [`Viewer`]. Rows outside the viewer's portfolio therefore do not exist for them: lists skip
+//! them, lookups answer null or `NOT_FOUND`, counts ignore them. Computed figures (a client's
+//! `outstandingAmount` …) aggregate rows of the same client, so they never reach outside a
+//! visible row.
+//!
+//! Each table states its [`Rule`] in [`rule`], a match without a catch-all: a new table
+//! ([`Table`]) does not compile until it says who sees its rows. Which writes a role may make
+//! is `auth::policy`.
+//!
+//! | table | admin | manager | commercial |
+//! |---|---|---|---|
+//! | users | all | all | all |
+//! | clients | all | all | assigned to them |
+//! | contracts, payments, documents, client notes | all | all | of their clients |
+//! | mailboxes | all | their own | their own |
+
+use entity::{Role, Table, Tabled};
+use sea_orm::DbBackend;
+use sea_orm::sea_query::{Alias, Condition, ExprTrait, Query};
+use uuid::Uuid;
+
+use crate::engine::scope::Scope;
+use crate::error::AppError;
+
+/// Who is asking: a signed-in, active user and their current role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub user_id: Uuid,
+    pub role: Role,
+}
+
+impl Viewer {
+    /// Whether the viewer sees every client (not only those assigned to them).
+    pub fn sees_all_clients(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Manager)
+    }
+}
+
+/// Who is asking, as the request's credentials tell (`UNAUTHENTICATED` when they do not).
+pub trait Credentials: Send + Sync {
+    fn viewer(&self) -> Result<Viewer, AppError>;
+}
+
+/// Who sees the rows of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Every signed-in user sees every row.
+    Everyone,
+    /// Admins and managers see every row; commercials the rows whose `column` is their id.
+    AssignedTo(&'static str),
+    /// The rows whose client (`column`) the viewer sees.
+    ThroughClient(&'static str),
+    /// Admins see every row; the others the rows whose `column` is their id.
+    OwnedBy(&'static str),
+}
+
+/// The rule of each table.
+pub const fn rule(table: Table) -> Rule {
+    match table {
+        Table::Users => Rule::Everyone,
+        Table::Clients => Rule::AssignedTo("assigned_to"),
+        Table::Contracts | Table::Payments | Table::Documents | Table::ClientNotes => {
+            Rule::ThroughClient("client_id")
+        }
+        Table::OAuthEmailAccounts => Rule::OwnedBy("user_id"),
+    }
+}
+
+/// The condition a row of `table`, aliased by `scope`, must meet to be visible to the scope's
+/// viewer; `None` when every row is.
+pub fn visible(table: Table, scope: &Scope) -> Option<Condition> {
+    let viewer = scope.viewer;
+    match rule(table) {
+        Rule::Everyone => None,
+        Rule::AssignedTo(column) => (!viewer.sees_all_clients())
+            .then(|| Condition::all().add(scope.col(column).eq(viewer.user_id))),
+        Rule::ThroughClient(column) => {
+            if viewer.sees_all_clients() {
+                return None;
+            }
+            let Rule::AssignedTo(assignee) = rule(Table::Clients) else {
+                return Some(Condition::all().add(sea_orm::sea_query::Expr::val(false)));
+            };
+            let own = scope.child();
+            let own_clients = Query::select()
+                .expr(own.col("id"))
+                .from_as(Alias::new(Table::Clients.name()), Alias::new(&own.alias))
+                .and_where(own.col(assignee).eq(viewer.user_id))
+                .to_owned();
+            Some(Condition::all().add(scope.col(column).in_subquery(own_clients)))
+        }
+        Rule::OwnedBy(column) => (viewer.role != Role::Admin)
+            .then(|| Condition::all().add(scope.col(column).eq(viewer.user_id))),
+    }
+}
+
+/// [`visible`] for a SeaORM query on `E` itself (such queries name the table, not an alias).
+pub fn visible_in<E: Tabled>(backend: DbBackend, viewer: Viewer) -> Option<Condition> {
+    let table = E::TABLE;
+    visible(table, &Scope::named(table.name(), backend, viewer))
+}
+
+/// `condition AND visible(table)`.
+pub fn restrict(condition: Condition, table: Table, scope: &Scope) -> Condition {
+    match visible(table, scope) {
+        Some(visible) => condition.add(visible),
+        None => condition,
+    }
+}
