@@ -64,28 +64,3 @@ tabled! {
     client_notes => ClientNotes,
     oauth_email_accounts => OAuthEmailAccounts,
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn name_of<E: Tabled>() -> (&'static str, &'static str) {
-        (E::TABLE.name(), E::default().table_name())
-    }
-
-    #[test]
-    fn each_table_is_named_as_its_entity() {
-        for (ours, entity) in [
-            name_of::<crate::users::Entity>(),
-            name_of::<crate::clients::Entity>(),
-            name_of::<crate::contracts::Entity>(),
-            name_of::<crate::payments::Entity>(),
-            name_of::<crate::documents::Entity>(),
-            name_of::<crate::client_notes::Entity>(),
-            name_of::<crate::oauth_email_accounts::Entity>(),
-        ] {
-            assert_eq!(ours, entity);
-        }
-        assert_eq!(Table::ALL.len(), 7);
-    }
-}

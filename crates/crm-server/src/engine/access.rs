@@ -112,3 +112,50 @@ pub fn restrict(condition: Condition, table: Table, scope: &Scope) -> Condition 
         None => condition,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::EntityName;
+
+    fn name_of<E: Tabled>() -> (&'static str, &'static str) {
+        (E::TABLE.name(), E::default().table_name())
+    }
+
+    #[test]
+    fn each_table_is_named_as_its_entity() {
+        let names = [
+            name_of::<entity::users::Entity>(),
+            name_of::<entity::clients::Entity>(),
+            name_of::<entity::contracts::Entity>(),
+            name_of::<entity::payments::Entity>(),
+            name_of::<entity::documents::Entity>(),
+            name_of::<entity::client_notes::Entity>(),
+            name_of::<entity::oauth_email_accounts::Entity>(),
+        ];
+        for (ours, entity) in names {
+            assert_eq!(ours, entity);
+        }
+        assert_eq!(names.len(), Table::ALL.len());
+    }
+
+    #[test]
+    fn only_admins_and_managers_see_every_client_and_only_admins_every_mailbox() {
+        let viewer = |role| Viewer {
+            user_id: Uuid::nil(),
+            role,
+        };
+        for table in Table::ALL {
+            let sees_all = |role| {
+                visible(table, &Scope::root(DbBackend::Sqlite, viewer(role))).is_none()
+            };
+            assert!(sees_all(Role::Admin), "{table:?}");
+            assert_eq!(
+                sees_all(Role::Manager),
+                table != Table::OAuthEmailAccounts,
+                "{table:?}"
+            );
+            assert_eq!(sees_all(Role::Commercial), table == Table::Users, "{table:?}");
+        }
+    }
+}
