@@ -70,7 +70,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .sqlx_logging(false)
         // A ping before every statement doubles the round trips: only after a while idle.
         // Connections opened before the server went away (as the read path found out, see
-        // `graphql::reader`) are dropped rather than tried.
+        // `engine::reader`) are dropped rather than tried.
         .test_before_acquire_if_idle_for(CHECK_AFTER_IDLE)
         .map_sqlx_postgres_before_acquire(|_, meta| {
             Box::pin(async move { Ok(!opened_before_loss(meta.age)) })

@@ -146,16 +146,19 @@ mod tests {
             role,
         };
         for table in Table::ALL {
-            let sees_all = |role| {
-                visible(table, &Scope::root(DbBackend::Sqlite, viewer(role))).is_none()
-            };
+            let sees_all =
+                |role| visible(table, &Scope::root(DbBackend::Sqlite, viewer(role))).is_none();
             assert!(sees_all(Role::Admin), "{table:?}");
             assert_eq!(
                 sees_all(Role::Manager),
                 table != Table::OAuthEmailAccounts,
                 "{table:?}"
             );
-            assert_eq!(sees_all(Role::Commercial), table == Table::Users, "{table:?}");
+            assert_eq!(
+                sees_all(Role::Commercial),
+                table == Table::Users,
+                "{table:?}"
+            );
         }
     }
 }

@@ -23,7 +23,7 @@ pub struct ListArgs<F, O: SortField> {
 /// A filter argument kept behind a shared pointer, with the GraphQL type of the value itself. A
 /// filter input is 2-3 KB; held inline, it made every future that carries list arguments (the
 /// resolvers' and the loaders') that large, and async-graphql copies each field's future into
-/// its box: those copies were a fifth of the instructions of a by-id request. Its size is
+/// its box: those copies dominated a lookup by id. Its size is
 /// checked before it is parsed ([`filters::check_size`](crate::engine::filters::check_size)).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Shared<T>(pub Arc<T>);

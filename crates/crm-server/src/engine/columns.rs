@@ -6,9 +6,8 @@
 //! else (a to-one relation, a computed field) every column, to be safe. The page's statement
 //! then selects those columns only, listed in the model's order, and [`PartialModel`] reads
 //! them by position and fills the others with their type's default, values that no selected
-//! field reads. On the nested page the payments go from eleven columns to four: less for the
-//! database to send, less to decode (and, on SQLite, fewer values copied across the
-//! connection's thread).
+//! field reads: less for the database to send, less to decode (and, on SQLite, fewer values
+//! copied across the connection's thread).
 
 use async_graphql::Context;
 use sea_orm::sea_query::{Alias, SelectStatement};

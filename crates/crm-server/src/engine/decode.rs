@@ -3,7 +3,7 @@
 //! PostgreSQL: through sqlx and SeaORM, each value of a row is checked against the Rust type
 //! twice (the column's type compared with every type the Rust type accepts), then decoded, a
 //! `numeric` by way of sqlx's own digit vector and a division per value into a
-//! `rust_decimal`: about 670 instructions per value, a fifth of the nested page's.
+//! `rust_decimal`: a large share of a page's cost (figures: `bench/README.md`).
 //! [`ReadAt::read_pg`] reads the value's bytes itself, for the types the models use, when the
 //! row is in the binary format (every prepared statement's is) and the column is of the
 //! PostgreSQL type expected. It answers only what it reads exactly; anything else (a
@@ -13,10 +13,9 @@
 //!
 //! SQLite: [`ReadAt::read_sqlite`] reads the value's storage class (text, integer, real,
 //! blob) straight from the row, without SeaORM's and sqlx's type checks; dates are parsed by
-//! hand when they are `YYYY-MM-DD` (sqlx parsed them with a format string, and a fifth of
-//! the nested page's decoding went there), timestamps as RFC 3339 (what sqlx tries first).
-//! SQLite keeps decimals as binary floating point and SeaORM converted each double to its
-//! exact binary expansion (1,500 instructions a value, a twentieth of the nested page); the
+//! hand when they are `YYYY-MM-DD` (sqlx parsed them with a format string, a costly step),
+//! timestamps as RFC 3339 (what sqlx tries first). SQLite keeps decimals as binary floating
+//! point and SeaORM converted each double to its exact binary expansion (costly too); the
 //! double's shortest decimal text holds the digits that were stored (up to 15 significant
 //! digits: a `NUMERIC(12, 2)` amount has at most 12), and is read instead. Whatever else
 //! (another storage class, another text) goes the usual way.

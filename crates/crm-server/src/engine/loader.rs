@@ -209,7 +209,7 @@ pub struct Loaders {
 /// Which read path a request takes (`CRM_READ_PATH`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReadPath {
-    /// Rows resolved and decoded by the engine's own code (`graphql::rows`, `decode`, …).
+    /// Rows resolved and decoded by the engine's own code (`engine::rows`, `decode`, …).
     #[default]
     Fast,
     /// Everything by the libraries: async-graphql resolves each field and list item (strict

@@ -2,9 +2,9 @@
 //! record type alike. Domains declare their types and call it; it knows no domain.
 //!
 //! What domains use: [`Record`] / [`Listable`] (a type backed by a table row), the
-//! `columns!`, `partial_model!`, `relation_lists!` and `root_queries!` macros, [`loaders`]
-//! (`list`, `children`, `one`, `by_id`), [`Scope`] for computed SQL, [`access`] for the rows
-//! a viewer sees, the filter and order inputs, the scalars.
+//! `record!`, `sort_fields!`, `list_filter!`, `relation_lists!` and `root_queries!` macros,
+//! [`loaders`] (`list`, `children`, `one`, `by_id`), [`Scope`] for computed SQL, [`access`]
+//! for the rows a viewer sees, the filter and order inputs, the scalars.
 //!
 //! How a read goes, file by file:
 //!

@@ -139,8 +139,8 @@ fn finish_page<R, O: SortField>(mut edges: Vec<Edge<R>>, plan: &Plan<O>) -> Page
 
 /// Fetches one page of a root list (the rows `viewer` may see). With `count` (the query
 /// selects `totalCount`) and no cursor, the same statement also counts the matching rows (an
-/// uncorrelated subquery, run once): one round trip instead of two. (`COUNT(*) OVER ()` was
-/// tried: it forces every match to be read and sorted, and the benchmark's filter got slower.)
+/// uncorrelated subquery, run once): one round trip instead of two. (Not `COUNT(*) OVER ()`:
+/// it forces every match to be read and sorted.)
 pub async fn fetch_page<R: Listable>(
     db: &Reader,
     viewer: Viewer,
@@ -261,12 +261,11 @@ pub async fn fetch_children<R: Listable>(
 /// The pages of a relation level from one statement capped at what the pages can hold plus
 /// one row: fewer rows than that means every matching row is there, and each parent's page is
 /// its first rows in page order; as many (`None`) means some parent has more rows than the
-/// pages need, and [`fetch_children`] runs its window statement after all. The window costs:
-/// on the nested page's payments SQLite took twice the time of the same rows without it,
-/// PostgreSQL a sixth more. Keys the server orders as the database does (all but text, whose
-/// order is the database's collation) are sorted here, per parent, and the statement has no
-/// ORDER BY either (PostgreSQL: 2,550 → 3,200 statements a second for those payments); a
-/// capped statement without an order is still complete when it was not cut.
+/// pages need, and [`fetch_children`] runs its window statement after all (the window costs
+/// both databases much more than the same rows without it). Keys the server orders as the
+/// database does (all but text, whose order is the database's collation) are sorted here, per
+/// parent, and the statement has no ORDER BY either; a capped statement without an order is
+/// still complete when it was not cut.
 async fn capped_pages<R: Listable>(
     db: &Reader,
     scope: &Scope,

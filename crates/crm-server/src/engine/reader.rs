@@ -205,9 +205,8 @@ where
     }
 
     async fn fetch_all(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let read = is_read(&statement.sql);
         let result = self
-            .run(statement, read, |statement, connection| {
+            .run(statement, |statement, connection| {
                 Box::pin(async move { query(statement).fetch_all(connection).await })
             })
             .await;
@@ -221,9 +220,8 @@ where
     where
         ExecResult: From<DB::QueryResult>,
     {
-        let read = is_read(&statement.sql);
         let result = self
-            .run(statement, read, |statement, connection| {
+            .run(statement, |statement, connection| {
                 Box::pin(async move { query(statement).execute(connection).await })
             })
             .await;
@@ -238,7 +236,6 @@ where
     async fn run<T>(
         &self,
         statement: Statement,
-        read: bool,
         op: impl for<'c> Fn(
             Statement,
             &'c mut DB::Connection,
@@ -250,7 +247,8 @@ where
             .await
             .map_err(|_| sqlx::Error::PoolClosed)?;
         let (mut connection, opened) = self.take().await?;
-        let retry = statement.clone();
+        // Only a server connection can die under a statement (not SQLite's).
+        let retry = (DB::NAME == "PostgreSQL").then(|| statement.clone());
         let result = op(statement, &mut connection).await;
         let Err(err) = &result else {
             self.put(connection, opened);
@@ -264,9 +262,9 @@ where
         drop(connection);
         self.drop_idle();
         crate::db::server_lost();
-        if !(read || never_ran(err)) {
+        let Some(retry) = retry.filter(|retry| is_read(&retry.sql) || never_ran(err)) else {
             return result;
-        }
+        };
         let mut fresh = self.connect().await.map_err(sqlx_error)?;
         let opened = Instant::now();
         let result = op(retry, &mut fresh).await;

@@ -174,17 +174,15 @@ macro_rules! record {
 
         impl $crate::engine::rows::Columns for $name {
             fn column_index(name: &str) -> Option<usize> {
-                const FIELDS: &[&str] = &[$(stringify!($field)),*];
-                FIELDS
-                    .iter()
-                    .position(|field| $crate::engine::rows::is_graphql_name(field, name))
+                Self::graphql_names().iter().position(|field| field == name)
             }
 
             fn need(name: &str) -> $crate::engine::rows::Need {
-                use $crate::engine::rows::{Need, is_graphql_name};
-                $(if is_graphql_name(stringify!($field), name) {
-                    return Need::Column(stringify!($column));
-                })*
+                use $crate::engine::rows::Need;
+                const COLUMNS: &[&str] = &[$(stringify!($column)),*];
+                if let Some(index) = Self::column_index(name) {
+                    return COLUMNS.get(index).map_or(Need::All, |column| Need::Column(column));
+                }
                 // To-many relations (`relation_lists!`) read only the row's id.
                 if <$name as $crate::engine::rows::ListRelations>::list_relation(name).is_some() {
                     Need::Id
@@ -200,6 +198,14 @@ macro_rules! record {
                 const COLUMNS: &[fn(&$name) -> async_graphql::Value] =
                     &[$(|r| r.$field.column_value()),*];
                 COLUMNS.get(index).map_or(async_graphql::Value::Null, |read| read(self))
+            }
+
+            fn graphql_names() -> &'static [String] {
+                // Worked out once: the fields' GraphQL names, in order.
+                static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+                NAMES.get_or_init(|| {
+                    vec![$($crate::engine::rows::graphql_name(stringify!($field))),*]
+                })
             }
 
             #[cfg(test)]

@@ -1,18 +1,20 @@
 //! Row objects resolved without a future per field.
 //!
 //! async-graphql resolves every selected field of every object through its own boxed future,
-//! looked up by name, and every list item through another; for the nested page (~800 rows,
-//! ~3,500 fields) that machinery cost more than the SQL. A row type lists its plain column
-//! fields with [`columns!`]; [`RowList`] (a connection's `nodes`) and [`RowRef`] (an edge's
+//! looked up by name, and every list item through another; on a nested page that machinery
+//! cost more than the SQL. A row type's plain column fields are known from its `record!`
+//! ([`Columns`]); [`RowList`] (a connection's `nodes`) and [`RowRef`] (an edge's
 //! `node`) work the selection out once per list, copy the columns straight from each row, in
 //! selection order, and send only the other fields (relations, computed fields) through the
 //! type's resolvers, all rows' at once, so the loads of a whole level still batch into one
 //! statement. A to-many relation that selects only `nodes` (the SPA's nested page) is resolved
 //! for every parent of the list at once ([`resolve_list_relation`]): its arguments read once,
 //! one plan for all the pages' rows, no connection object per parent. The result is the value
-//! tree async-graphql would build (the API tests compare both paths). Column fields do not
-//! pass through extensions' `resolve` hooks: the schema registers no extension (see
-//! `schema.rs`).
+//! tree async-graphql would build: `CRM_READ_PATH=plain` takes async-graphql's own path
+//! instead, and the differential tests (`tests/api/differential.rs`) hold both to the same
+//! answers. Column fields do not pass through extensions' `resolve` hooks or field guards:
+//! the schema registers no extension and the row types no guard (see `schema.rs`); one added
+//! later must either run on the plain path only or be taught to [`plan_rows`].
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -41,6 +43,9 @@ pub trait Columns: ContainerType + ListRelations + Sync {
 
     /// What the field `name` (its GraphQL name) reads of the table row.
     fn need(name: &str) -> Need;
+
+    /// The GraphQL names of the column fields, in the order of [`Columns::column`].
+    fn graphql_names() -> &'static [String];
 
     /// The column fields (GraphQL name and type), for the test that holds them to the schema.
     #[cfg(test)]
@@ -81,8 +86,8 @@ pub fn is_graphql_name(snake: &str, camel: &str) -> bool {
     }
 }
 
-/// The camelCase GraphQL name of the snake_case Rust name `snake`.
-#[cfg(test)]
+/// The camelCase GraphQL name of the snake_case Rust name `snake` (async-graphql's renaming
+/// of field names).
 pub fn graphql_name(snake: &str) -> String {
     let mut out = String::with_capacity(snake.len());
     let mut upper = false;

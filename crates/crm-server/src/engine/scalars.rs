@@ -54,7 +54,7 @@ impl ScalarType for Decimal {
 }
 
 /// `value` as `Display` writes it ("-1250.50": every digit of the scale, no exponent), written
-/// into one allocation of the right size (`Display` was a fifth of the cost of a money field).
+/// into one allocation of the right size (`Display` cost more than the rest of a money field).
 fn decimal_text(value: &rust_decimal::Decimal) -> String {
     let mantissa = value.mantissa();
     let Ok(mut digits) = u64::try_from(mantissa.unsigned_abs()) else {

@@ -69,7 +69,7 @@ pub fn build_schema(
     auth: Option<std::sync::Arc<AuthService>>,
     validation: ValidationMode,
 ) -> CrmSchema {
-    // No extensions: the row fast path (`graphql::rows`) does not call per-field hooks.
+    // No extensions: the row fast path (`engine::rows`) does not call per-field hooks.
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_recursive_depth(limits.recursion)
         .validation_mode(validation);
