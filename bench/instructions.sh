@@ -64,7 +64,7 @@ for workload in "${WORKLOADS[@]}"; do
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
   # The dump taken after the reset holds the N requests; the one written at exit, what came after.
   total=$(for f in "$WORK"/callgrind.*; do awk '/^summary:/ {print $2; exit}' "$f"; done | sort -n | tail -1)
-  awk -v t="$total" -v n="$N" -v w="$workload" 'BEGIN { printf "| %s | %d | %.2f |\n", w, n, t / n / 1e6 }'
+  awk -v t="$total" -v n="$N" -v w="$workload" 'BEGIN { printf "| %s | %d | %.3f |\n", w, n, t / n / 1e6 }'
   if [ -n "${KEEP:-}" ]; then # the profile itself, for callgrind_annotate
     mkdir -p "$KEEP"
     for f in "$WORK"/callgrind.*; do

@@ -40,12 +40,12 @@ impl EntityFilter for ClientNoteFilter {
 
     fn condition(&self, s: &Scope) -> Condition {
         let mut c = Condition::all();
-        c = field(c, &self.id, s.col("id"), s);
-        c = field(c, &self.client_id, s.col("client_id"), s);
-        c = field(c, &self.user_id, s.col("user_id"), s);
-        c = field(c, &self.note_type, s.col("note_type"), s);
-        c = field(c, &self.content, s.col("content"), s);
-        c = field(c, &self.created_at, s.col("created_at"), s);
+        c = field(c, &self.id, || s.col("id"), s);
+        c = field(c, &self.client_id, || s.col("client_id"), s);
+        c = field(c, &self.user_id, || s.col("user_id"), s);
+        c = field(c, &self.note_type, || s.col("note_type"), s);
+        c = field(c, &self.content, || s.col("content"), s);
+        c = field(c, &self.created_at, || s.col("created_at"), s);
         c = c.add(related(s, &self.client, "client_id"));
         combine(c, &self.and, &self.or, &self.not, s)
     }

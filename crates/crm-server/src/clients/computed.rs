@@ -9,9 +9,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use uuid::Uuid;
 
-use entity::ContractStatus;
-
-use crate::contracts::computed::paid_sql;
+use crate::contracts::computed::{owed_statuses, paid_sql};
 use crate::engine::loader::CrmLoader;
 use crate::engine::scope::{Scope, select_by_ids};
 use crate::error::AppError;
@@ -32,7 +30,7 @@ pub fn total_contract_value(s: &Scope) -> Expr {
     let c = s.child();
     Expr::cust(format!(
         "(SELECT {sum} FROM contracts {c} WHERE {cid} = {id} AND {status} IN {owed})",
-        owed = c.enum_list(&ContractStatus::OWED),
+        owed = owed_statuses(),
         sum = c.money_sum(&c.raw("amount")),
         c = c.alias,
         cid = c.raw("client_id"),
@@ -47,7 +45,7 @@ pub fn outstanding_amount(s: &Scope) -> Expr {
     let paid = paid_sql(&c);
     Expr::cust(format!(
         "(SELECT {sum} FROM contracts {c} WHERE {cid} = {id} AND {status} IN {owed})",
-        owed = c.enum_list(&ContractStatus::OWED),
+        owed = owed_statuses(),
         sum = c.money_sum(&format!("{} - {paid}", c.raw("amount"))),
         c = c.alias,
         cid = c.raw("client_id"),

@@ -71,33 +71,33 @@ impl EntityFilter for ClientFilter {
 
     fn condition(&self, s: &Scope) -> Condition {
         let mut c = Condition::all();
-        c = field(c, &self.id, s.col("id"), s);
+        c = field(c, &self.id, || s.col("id"), s);
         if let Some(name) = &self.company_name {
             let lower = Some(s.col("company_name_lower"));
             c = c.add(name.condition_lowered(s.col("company_name"), lower, s));
         }
-        c = field(c, &self.email, s.col("email"), s);
-        c = field(c, &self.phone, s.col("phone"), s);
-        c = field(c, &self.city, s.col("city"), s);
-        c = field(c, &self.postal_code, s.col("postal_code"), s);
-        c = field(c, &self.country, s.col("country"), s);
-        c = field(c, &self.status, s.col("status"), s);
-        c = field(c, &self.kyc_completed, s.col("kyc_completed"), s);
-        c = field(c, &self.kyc_completed_at, s.col("kyc_completed_at"), s);
-        c = field(c, &self.assigned_to_id, s.col("assigned_to"), s);
-        c = field(c, &self.created_at, s.col("created_at"), s);
-        c = field(c, &self.updated_at, s.col("updated_at"), s);
-        c = field(c, &self.contract_count, computed::contract_count(s), s);
+        c = field(c, &self.email, || s.col("email"), s);
+        c = field(c, &self.phone, || s.col("phone"), s);
+        c = field(c, &self.city, || s.col("city"), s);
+        c = field(c, &self.postal_code, || s.col("postal_code"), s);
+        c = field(c, &self.country, || s.col("country"), s);
+        c = field(c, &self.status, || s.col("status"), s);
+        c = field(c, &self.kyc_completed, || s.col("kyc_completed"), s);
+        c = field(c, &self.kyc_completed_at, || s.col("kyc_completed_at"), s);
+        c = field(c, &self.assigned_to_id, || s.col("assigned_to"), s);
+        c = field(c, &self.created_at, || s.col("created_at"), s);
+        c = field(c, &self.updated_at, || s.col("updated_at"), s);
+        c = field(c, &self.contract_count, || computed::contract_count(s), s);
         c = field(
             c,
             &self.total_contract_value,
-            computed::total_contract_value(s),
+            || computed::total_contract_value(s),
             s,
         );
         c = field(
             c,
             &self.outstanding_amount,
-            computed::outstanding_amount(s),
+            || computed::outstanding_amount(s),
             s,
         );
         c = c.add(related(s, &self.assigned_to, "assigned_to"));

@@ -2,7 +2,7 @@
 //! (fields). One definition serves all three, so they always agree.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::dataloader::Loader;
 use chrono::NaiveDate;
@@ -11,9 +11,21 @@ use sea_orm::sea_query::Expr;
 use uuid::Uuid;
 
 use crate::engine::loader::CrmLoader;
-use crate::engine::scope::{Scope, select_by_ids};
+use crate::engine::scope::{Scope, select_by_ids, sql_list, sql_literal};
 use crate::error::AppError;
 use entity::{ContractStatus, PaymentStatus};
+
+/// [`ContractStatus::OWED`] as SQL: `('active', 'completed')`.
+pub fn owed_statuses() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| sql_list(&ContractStatus::OWED))
+}
+
+/// [`PaymentStatus::PAID`] as SQL: `'completed'`.
+fn paid_status() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| sql_literal(PaymentStatus::PAID))
+}
 
 /// SQL for the sum of the completed payments of the contract aliased by `s`.
 pub fn paid_sql(s: &Scope) -> String {
@@ -21,7 +33,7 @@ pub fn paid_sql(s: &Scope) -> String {
     format!(
         "(SELECT {sum} FROM payments {p} WHERE {pcid} = {id} AND {status} = {paid})",
         sum = p.money_sum(&p.raw("amount")),
-        paid = p.enum_value(PaymentStatus::PAID),
+        paid = paid_status(),
         p = p.alias,
         pcid = p.raw("contract_id"),
         id = s.raw("id"),
@@ -39,7 +51,7 @@ pub fn paid_amount(s: &Scope) -> Expr {
 pub fn outstanding_amount(s: &Scope) -> Expr {
     let case = format!(
         "CASE WHEN {status} IN {owed} THEN {amount} - {paid} ELSE 0 END",
-        owed = s.enum_list(&ContractStatus::OWED),
+        owed = owed_statuses(),
         status = s.raw("status"),
         amount = s.raw("amount"),
         paid = paid_sql(s),
@@ -53,7 +65,7 @@ pub fn last_payment_date(s: &Scope) -> Expr {
     Expr::cust(format!(
         "(SELECT MAX({date}) FROM payments {p} WHERE {pcid} = {id} AND {status} = {paid})",
         date = p.raw("payment_date"),
-        paid = p.enum_value(PaymentStatus::PAID),
+        paid = paid_status(),
         p = p.alias,
         pcid = p.raw("contract_id"),
         id = s.raw("id"),

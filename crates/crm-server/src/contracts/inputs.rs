@@ -71,30 +71,30 @@ impl EntityFilter for ContractFilter {
 
     fn condition(&self, s: &Scope) -> Condition {
         let mut c = Condition::all();
-        c = field(c, &self.id, s.col("id"), s);
-        c = field(c, &self.contract_number, s.col("contract_number"), s);
-        c = field(c, &self.client_id, s.col("client_id"), s);
-        c = field(c, &self.commercial_id, s.col("commercial_id"), s);
-        c = field(c, &self.title, s.col("title"), s);
-        c = field(c, &self.amount, s.col("amount"), s);
-        c = field(c, &self.currency, s.col("currency"), s);
-        c = field(c, &self.status, s.col("status"), s);
-        c = field(c, &self.start_date, s.col("start_date"), s);
-        c = field(c, &self.end_date, s.col("end_date"), s);
-        c = field(c, &self.signed_at, s.col("signed_at"), s);
-        c = field(c, &self.created_at, s.col("created_at"), s);
-        c = field(c, &self.updated_at, s.col("updated_at"), s);
-        c = field(c, &self.paid_amount, computed::paid_amount(s), s);
+        c = field(c, &self.id, || s.col("id"), s);
+        c = field(c, &self.contract_number, || s.col("contract_number"), s);
+        c = field(c, &self.client_id, || s.col("client_id"), s);
+        c = field(c, &self.commercial_id, || s.col("commercial_id"), s);
+        c = field(c, &self.title, || s.col("title"), s);
+        c = field(c, &self.amount, || s.col("amount"), s);
+        c = field(c, &self.currency, || s.col("currency"), s);
+        c = field(c, &self.status, || s.col("status"), s);
+        c = field(c, &self.start_date, || s.col("start_date"), s);
+        c = field(c, &self.end_date, || s.col("end_date"), s);
+        c = field(c, &self.signed_at, || s.col("signed_at"), s);
+        c = field(c, &self.created_at, || s.col("created_at"), s);
+        c = field(c, &self.updated_at, || s.col("updated_at"), s);
+        c = field(c, &self.paid_amount, || computed::paid_amount(s), s);
         c = field(
             c,
             &self.outstanding_amount,
-            computed::outstanding_amount(s),
+            || computed::outstanding_amount(s),
             s,
         );
         c = field(
             c,
             &self.last_payment_date,
-            computed::last_payment_date(s),
+            || computed::last_payment_date(s),
             s,
         );
         c = c.add(related(s, &self.client, "client_id"));

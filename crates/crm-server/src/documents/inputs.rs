@@ -46,15 +46,15 @@ impl EntityFilter for DocumentFilter {
 
     fn condition(&self, s: &Scope) -> Condition {
         let mut c = Condition::all();
-        c = field(c, &self.id, s.col("id"), s);
-        c = field(c, &self.client_id, s.col("client_id"), s);
-        c = field(c, &self.contract_id, s.col("contract_id"), s);
-        c = field(c, &self.uploaded_by_id, s.col("uploaded_by"), s);
-        c = field(c, &self.file_name, s.col("file_name"), s);
-        c = field(c, &self.mime_type, s.col("mime_type"), s);
-        c = field(c, &self.file_size, s.col("file_size"), s);
-        c = field(c, &self.document_type, s.col("document_type"), s);
-        c = field(c, &self.created_at, s.col("created_at"), s);
+        c = field(c, &self.id, || s.col("id"), s);
+        c = field(c, &self.client_id, || s.col("client_id"), s);
+        c = field(c, &self.contract_id, || s.col("contract_id"), s);
+        c = field(c, &self.uploaded_by_id, || s.col("uploaded_by"), s);
+        c = field(c, &self.file_name, || s.col("file_name"), s);
+        c = field(c, &self.mime_type, || s.col("mime_type"), s);
+        c = field(c, &self.file_size, || s.col("file_size"), s);
+        c = field(c, &self.document_type, || s.col("document_type"), s);
+        c = field(c, &self.created_at, || s.col("created_at"), s);
         c = c.add(related(s, &self.client, "client_id"));
         combine(c, &self.and, &self.or, &self.not, s)
     }

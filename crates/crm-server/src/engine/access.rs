@@ -116,7 +116,6 @@ pub fn restrict(condition: Condition, table: Table, scope: &Scope) -> Condition 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::EntityName;
 
     fn name_of<E: Tabled>() -> (&'static str, &'static str) {
         (E::TABLE.name(), E::default().table_name())

@@ -73,11 +73,13 @@ pub trait FieldFilter {
 pub fn field<F: FieldFilter>(
     all: Condition,
     filter: &Option<F>,
-    expr: Expr,
+    expr: impl FnOnce() -> Expr,
     scope: &Scope,
 ) -> Condition {
+    // The expression is built only for the fields the filter uses (a computed field's is a
+    // subquery).
     match filter {
-        Some(filter) => all.add(filter.condition(expr, scope)),
+        Some(filter) => all.add(filter.condition(expr(), scope)),
         None => all,
     }
 }

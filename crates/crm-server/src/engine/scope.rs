@@ -82,21 +82,6 @@ impl Scope {
         }
     }
 
-    /// `IN (…)` of stored enum values (`('active', 'completed')`), for constant SQL snippets:
-    /// the values come from the entity's enum, never from a request.
-    pub fn enum_list<E: sea_orm::ActiveEnum<Value = String>>(&self, values: &[E]) -> String {
-        let quoted: Vec<String> = values
-            .iter()
-            .map(|value| format!("'{}'", value.to_value().replace('\'', "''")))
-            .collect();
-        format!("({})", quoted.join(", "))
-    }
-
-    /// A stored enum value as a SQL literal (`'completed'`), for constant SQL snippets.
-    pub fn enum_value<E: sea_orm::ActiveEnum<Value = String>>(&self, value: E) -> String {
-        format!("'{}'", value.to_value().replace('\'', "''"))
-    }
-
     /// Rounds a money expression on SQLite (stored as REAL), unchanged on PostgreSQL.
     pub fn money(&self, expr: &str) -> String {
         if self.is_sqlite() {
@@ -138,4 +123,16 @@ pub async fn select_by_ids<T>(
         out.insert(row.try_get::<uuid::Uuid>("", "id")?, read(&row)?);
     }
     Ok(out)
+}
+
+/// Stored enum values as the list of an SQL `IN` (`('active', 'completed')`), for constant
+/// SQL snippets: the values come from the entity's enum, never from a request.
+pub fn sql_list<E: sea_orm::ActiveEnum<Value = String> + Copy>(values: &[E]) -> String {
+    let quoted: Vec<String> = values.iter().map(|value| sql_literal(*value)).collect();
+    format!("({})", quoted.join(", "))
+}
+
+/// A stored enum value as an SQL literal (`'completed'`), for constant SQL snippets.
+pub fn sql_literal<E: sea_orm::ActiveEnum<Value = String>>(value: E) -> String {
+    format!("'{}'", value.to_value().replace('\'', "''"))
 }

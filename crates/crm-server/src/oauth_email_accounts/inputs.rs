@@ -36,11 +36,11 @@ impl EntityFilter for OAuthEmailAccountFilter {
 
     fn condition(&self, s: &Scope) -> Condition {
         let mut c = Condition::all();
-        c = field(c, &self.id, s.col("id"), s);
-        c = field(c, &self.user_id, s.col("user_id"), s);
-        c = field(c, &self.provider, s.col("provider"), s);
-        c = field(c, &self.email, s.col("email"), s);
-        c = field(c, &self.token_expires_at, s.col("token_expires_at"), s);
+        c = field(c, &self.id, || s.col("id"), s);
+        c = field(c, &self.user_id, || s.col("user_id"), s);
+        c = field(c, &self.provider, || s.col("provider"), s);
+        c = field(c, &self.email, || s.col("email"), s);
+        c = field(c, &self.token_expires_at, || s.col("token_expires_at"), s);
         combine(c, &self.and, &self.or, &self.not, s)
     }
 }

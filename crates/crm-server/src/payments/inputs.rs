@@ -55,16 +55,16 @@ impl EntityFilter for PaymentFilter {
 
     fn condition(&self, s: &Scope) -> Condition {
         let mut c = Condition::all();
-        c = field(c, &self.id, s.col("id"), s);
-        c = field(c, &self.contract_id, s.col("contract_id"), s);
-        c = field(c, &self.client_id, s.col("client_id"), s);
-        c = field(c, &self.amount, s.col("amount"), s);
-        c = field(c, &self.payment_date, s.col("payment_date"), s);
-        c = field(c, &self.payment_method, s.col("payment_method"), s);
-        c = field(c, &self.status, s.col("status"), s);
-        c = field(c, &self.reference, s.col("reference"), s);
-        c = field(c, &self.created_at, s.col("created_at"), s);
-        c = field(c, &self.updated_at, s.col("updated_at"), s);
+        c = field(c, &self.id, || s.col("id"), s);
+        c = field(c, &self.contract_id, || s.col("contract_id"), s);
+        c = field(c, &self.client_id, || s.col("client_id"), s);
+        c = field(c, &self.amount, || s.col("amount"), s);
+        c = field(c, &self.payment_date, || s.col("payment_date"), s);
+        c = field(c, &self.payment_method, || s.col("payment_method"), s);
+        c = field(c, &self.status, || s.col("status"), s);
+        c = field(c, &self.reference, || s.col("reference"), s);
+        c = field(c, &self.created_at, || s.col("created_at"), s);
+        c = field(c, &self.updated_at, || s.col("updated_at"), s);
         c = c.add(related(s, &self.contract, "contract_id"));
         c = c.add(related(s, &self.client, "client_id"));
         combine(c, &self.and, &self.or, &self.not, s)

@@ -51,15 +51,15 @@ impl EntityFilter for UserFilter {
 
     fn condition(&self, s: &Scope) -> Condition {
         let mut c = Condition::all();
-        c = field(c, &self.id, s.col("id"), s);
-        c = field(c, &self.email, s.col("email"), s);
-        c = field(c, &self.username, s.col("username"), s);
-        c = field(c, &self.first_name, s.col("first_name"), s);
-        c = field(c, &self.last_name, s.col("last_name"), s);
-        c = field(c, &self.role, s.col("role"), s);
-        c = field(c, &self.is_active, s.col("is_active"), s);
-        c = field(c, &self.last_login_at, s.col("last_login_at"), s);
-        c = field(c, &self.created_at, s.col("created_at"), s);
+        c = field(c, &self.id, || s.col("id"), s);
+        c = field(c, &self.email, || s.col("email"), s);
+        c = field(c, &self.username, || s.col("username"), s);
+        c = field(c, &self.first_name, || s.col("first_name"), s);
+        c = field(c, &self.last_name, || s.col("last_name"), s);
+        c = field(c, &self.role, || s.col("role"), s);
+        c = field(c, &self.is_active, || s.col("is_active"), s);
+        c = field(c, &self.last_login_at, || s.col("last_login_at"), s);
+        c = field(c, &self.created_at, || s.col("created_at"), s);
         if let Some(clients) = &self.clients {
             c = c.add(clients.condition(s, "assigned_to"));
         }

@@ -10,7 +10,7 @@
 //! every field and list item with full validation, SeaORM decodes every row and serde_json
 //! writes the answer. Status and body must be byte-for-byte the same.
 //!
-//! Cases: the seeds `1..=CRM_DIFF_FIXED` (default 40), then `CRM_DIFF_CASES` (default 40)
+//! Cases: the seeds `1..=CRM_DIFF_FIXED` (default 150), then `CRM_DIFF_CASES` (default 100)
 //! random ones from `CRM_DIFF_SEED` (printed; set it to replay a run).
 
 use std::collections::{BTreeMap, HashSet};
@@ -567,8 +567,8 @@ test_both! {
             known.ids.insert(node, edges.iter().map(|e| e["node"]["id"].as_str().unwrap().to_owned()).collect());
         }
 
-        let fixed = env_number("CRM_DIFF_FIXED", 40);
-        let random = env_number("CRM_DIFF_CASES", 40);
+        let fixed = env_number("CRM_DIFF_FIXED", 150);
+        let random = env_number("CRM_DIFF_CASES", 100);
         let start = std::env::var("CRM_DIFF_SEED")
             .ok()
             .and_then(|v| v.parse().ok())
