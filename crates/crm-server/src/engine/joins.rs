@@ -18,9 +18,9 @@ use sea_orm::sea_query::{Alias, Condition, ExprTrait, JoinType, Query};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryResult};
 use uuid::Uuid;
 
-use crate::auth::Viewer;
 use crate::engine::Listable;
 use crate::engine::Record;
+use crate::engine::access::Viewer;
 use crate::engine::access::restrict;
 use crate::engine::columns::{ColumnSet, PartialModel, select_columns};
 use crate::engine::reader::Reader;

@@ -43,7 +43,7 @@ macro_rules! relation_lists {
                     let order_by = $crate::engine::order::sort_keys(order_by);
                     let args = $crate::engine::ListArgs { first, after, last, before, filter, order_by };
                     let columns = $crate::engine::columns::selected::<$target>(ctx);
-                    Ok($crate::graphql::context::loaders(ctx)?.children::<$target>($col, self.id, args, columns).await?)
+                    Ok($crate::engine::loaders(ctx)?.children::<$target>($col, self.id, args, columns).await?)
                 }
             )*
             $($rest)*
@@ -89,7 +89,7 @@ macro_rules! root_queries {
                 ctx: &async_graphql::Context<'_>,
                 #[graphql(desc = $id_desc)] id: uuid::Uuid,
             ) -> async_graphql::Result<Option<$ty>> {
-                Ok($crate::graphql::context::loaders(ctx)?.one::<$ty>(ctx, id).await?)
+                Ok($crate::engine::loaders(ctx)?.one::<$ty>(ctx, id).await?)
             }
 
             $(#[doc = $many_doc])*
@@ -111,7 +111,7 @@ macro_rules! root_queries {
                 // Counted in the page's own statement when the query asks for it.
                 let count = ctx.look_ahead().field("totalCount").exists();
                 let columns = $crate::engine::columns::selected::<$ty>(ctx);
-                Ok($crate::graphql::context::loaders(ctx)?.list::<$ty>(args, columns, count).await?)
+                Ok($crate::engine::loaders(ctx)?.list::<$ty>(args, columns, count).await?)
             }
         }
     };

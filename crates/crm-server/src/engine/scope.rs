@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use sea_orm::DbBackend;
 use sea_orm::sea_query::{Alias, Expr};
 
-use crate::auth::Viewer;
+use crate::engine::access::Viewer;
 
 /// The table alias a condition or sort expression refers to, the backend it targets and who
 /// is asking (see [`crate::auth::policy::visible`]). Subqueries (relation filters, computed
