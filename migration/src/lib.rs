@@ -11,6 +11,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+pub use m20261202_000014_contract_totals::{OWED_STATUSES_SQL, PAID_STATUS_SQL};
+
 mod common;
 mod m20261125_000001_create_users;
 mod m20261125_000002_create_clients;
@@ -25,6 +27,7 @@ mod m20261125_000010_auth_sessions_and_api_tokens;
 mod m20261130_000011_clients_company_name_lower;
 mod m20261130_000012_sqlite_relation_order_indexes;
 mod m20261201_000013_spent_refresh_tokens;
+mod m20261202_000014_contract_totals;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -46,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_clients_company_name_lower::Migration),
             Box::new(m20261130_000012_sqlite_relation_order_indexes::Migration),
             Box::new(m20261201_000013_spent_refresh_tokens::Migration),
+            Box::new(m20261202_000014_contract_totals::Migration),
         ]
     }
 }

@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `schema`, `seed`, `create-admin`,
-//! `api-token`.
+//! `api-token`, `check-totals`.
 
 use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
@@ -34,6 +34,13 @@ pub enum Command {
     CreateAdmin(crate::bootstrap::CreateAdminArgs),
     /// Create a personal API token for a user and print it (only its hash is stored).
     ApiToken(crate::bootstrap::ApiTokenArgs),
+    /// Recompute the stored totals (contracts' paid amount and last payment date) from the
+    /// payments and list any that differ; exit status 1 when some do (unless `--fix`).
+    CheckTotals {
+        /// Store the recomputed values where they differ.
+        #[arg(long)]
+        fix: bool,
+    },
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -101,6 +108,38 @@ pub async fn api_token(
     println!("{token}");
     db.close().await?;
     Ok(())
+}
+
+/// Runs `check-totals`.
+pub async fn check_totals(
+    database: &DatabaseConfig,
+    fix: bool,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let db = crate::db::connect(&database.url(), 2).await?;
+    Migrator::up(&db, None).await?;
+    let drifts = crate::totals::check(&db, fix).await?;
+    for drift in &drifts {
+        println!(
+            "contract {}: paid {} stored, {} from its payments; last payment {:?} stored, {:?}",
+            drift.contract_id,
+            drift.stored_paid,
+            drift.paid,
+            drift.stored_last_payment,
+            drift.last_payment
+        );
+    }
+    db.close().await?;
+    match (drifts.len(), fix) {
+        (0, _) => {
+            println!("totals: no drift");
+            Ok(())
+        }
+        (n, true) => {
+            println!("totals: {n} contract(s) repaired");
+            Ok(())
+        }
+        (n, false) => Err(format!("totals: {n} contract(s) drifted (run with --fix)").into()),
+    }
 }
 
 /// Runs `seed`.

@@ -14,6 +14,7 @@ pub mod proxy;
 pub mod secrets;
 pub mod seed;
 pub mod telemetry;
+pub mod totals;
 pub mod validate;
 
 pub mod client_notes;

@@ -27,6 +27,7 @@ async fn main() -> ExitCode {
         Some(Command::Seed(args)) => cli::seed(&config.database, &args).await,
         Some(Command::CreateAdmin(args)) => cli::create_admin(&config.database, args).await,
         Some(Command::ApiToken(args)) => cli::api_token(&config.database, args).await,
+        Some(Command::CheckTotals { fix }) => cli::check_totals(&config.database, fix).await,
         Some(Command::Migrate { action }) => {
             cli::migrate(&config.database, action.unwrap_or(MigrateAction::Up)).await
         }

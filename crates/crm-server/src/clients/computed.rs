@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use uuid::Uuid;
 
-use crate::contracts::computed::{owed_statuses, paid_sql};
+use crate::contracts::computed::owed_statuses;
 use crate::engine::loader::CrmLoader;
 use crate::engine::scope::{Scope, select_by_ids};
 use crate::error::AppError;
@@ -39,18 +39,16 @@ pub fn total_contract_value(s: &Scope) -> Expr {
     ))
 }
 
-/// What the client still owes: the sum of its contracts' outstanding amounts.
+/// What the client still owes: the sum of its contracts' outstanding amounts (stored on each
+/// contract, zero for unsigned ones).
 pub fn outstanding_amount(s: &Scope) -> Expr {
     let c = s.child();
-    let paid = paid_sql(&c);
     Expr::cust(format!(
-        "(SELECT {sum} FROM contracts {c} WHERE {cid} = {id} AND {status} IN {owed})",
-        owed = owed_statuses(),
-        sum = c.money_sum(&format!("{} - {paid}", c.raw("amount"))),
+        "(SELECT {sum} FROM contracts {c} WHERE {cid} = {id})",
+        sum = c.money_sum(&c.raw("outstanding_amount")),
         c = c.alias,
         cid = c.raw("client_id"),
         id = s.raw("id"),
-        status = c.raw("status"),
     ))
 }
 

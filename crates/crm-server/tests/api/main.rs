@@ -22,5 +22,6 @@ mod reassignment;
 mod relations;
 mod schema;
 mod seed;
+mod totals;
 mod workflows;
 mod writes;

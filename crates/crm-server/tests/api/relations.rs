@@ -558,10 +558,25 @@ test_both! {
         assert_eq!(bad["errors"][1]["path"], json!(["clients", "nodes", 1, "contracts"]));
 
         use sea_orm::ConnectionTrait;
-        app.db.execute_unprepared("DROP TABLE payments").await.unwrap();
+        // A stored total that cannot be read (PostgreSQL: its column renamed away; SQLite,
+        // whose pooled connections may keep the schema they saw: a value that is not a number).
+        let (break_it, restore) = if app.db_backend() == sea_orm::DbBackend::Postgres {
+            (
+                "ALTER TABLE contracts RENAME COLUMN paid_amount TO paid_amount_gone",
+                "ALTER TABLE contracts RENAME COLUMN paid_amount_gone TO paid_amount",
+            )
+        } else {
+            (
+                "UPDATE contracts SET paid_amount = 'not a number'",
+                "UPDATE contracts SET paid_amount = (SELECT ROUND(TOTAL(amount), 2) FROM payments p \
+                 WHERE p.contract_id = contracts.id AND p.status = 'completed')",
+            )
+        };
+        app.db.execute_unprepared(break_it).await.unwrap();
         let broken = app
             .gql("{ clients(first: 1) { nodes { contracts(first: 1) { nodes { id paidAmount } } } } }", Value::Null)
             .await;
+        app.db.execute_unprepared(restore).await.unwrap();
         assert_eq!(error_codes(&broken), ["INTERNAL_SERVER_ERROR"], "{broken}");
         assert_eq!(
             broken["errors"][0]["path"],

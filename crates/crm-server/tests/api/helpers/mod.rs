@@ -47,13 +47,14 @@ macro_rules! test_both {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                run($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await.unwrap()).await;
+                let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await.unwrap();
+                $crate::helpers::run_checked(app, run).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await {
-                    run(app).await;
+                    $crate::helpers::run_checked(app, run).await;
                 }
             }
         }
@@ -72,7 +73,22 @@ pub struct TestApp {
     pub token: String,
     metrics: Arc<app::Metrics>,
     counted: AtomicU64,
-    _guard: DatabaseGuard,
+    guard: Option<DatabaseGuard>,
+}
+
+/// Runs a test on `app`, then checks that the database's stored totals still match the rows
+/// they sum (`crm-server check-totals`): every write a test makes keeps them exact.
+pub async fn run_checked<F, Fut>(mut app: TestApp, test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let guard = app.guard.take();
+    let db = app.db.clone();
+    test(app).await;
+    let drifts = crm_server::totals::check(&db, false).await.unwrap();
+    assert!(drifts.is_empty(), "stored totals drifted: {drifts:?}");
+    drop(guard);
 }
 
 enum DatabaseGuard {
@@ -194,7 +210,7 @@ impl TestApp {
             token,
             metrics,
             counted: AtomicU64::new(0),
-            _guard: guard,
+            guard: Some(guard),
         })
     }
 
