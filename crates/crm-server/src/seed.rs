@@ -323,7 +323,19 @@ pub async fn seed(db: &DatabaseConnection, args: &SeedArgs) -> AppResult<()> {
     let client_ids: Vec<Uuid> = (0..args.clients).map(|i| g.id(20, i)).collect();
     insert_chunks(&txn, client_rows).await?;
     insert_chunks(&txn, contract_rows).await?;
+    // PostgreSQL: the contracts' totals summed once for all payments, rather than by the
+    // trigger once per payment (each of those rewrites its contract's row and indexes).
+    let postgres = txn.get_database_backend() == sea_orm::DbBackend::Postgres;
+    if postgres {
+        txn.execute_unprepared("ALTER TABLE payments DISABLE TRIGGER payments_contract_totals")
+            .await?;
+    }
     insert_chunks(&txn, payment_rows).await?;
+    if postgres {
+        crate::totals::recompute_all(&txn).await?;
+        txn.execute_unprepared("ALTER TABLE payments ENABLE TRIGGER payments_contract_totals")
+            .await?;
+    }
 
     if !client_ids.is_empty() {
         let mut notes = Vec::new();
