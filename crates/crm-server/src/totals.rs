@@ -9,8 +9,8 @@
 use chrono::NaiveDate;
 use entity::{Role, Table};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, UpdateStatement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 use uuid::Uuid;
 
 use crate::contracts::computed::{recomputed_last_payment, recomputed_paid};
@@ -30,12 +30,7 @@ pub struct Drift {
 /// from the payments (in one statement per contract).
 pub async fn check(db: &DatabaseConnection, fix: bool) -> Result<Vec<Drift>, DbErr> {
     let backend = db.get_database_backend();
-    // The check reads every row, whoever would see it.
-    let anyone = Viewer {
-        user_id: Uuid::nil(),
-        role: Role::Admin,
-    };
-    let s = Scope::root(backend, anyone);
+    let s = Scope::root(backend, ANYONE);
     let select = Query::select()
         .expr_as(s.col("id"), Alias::new("id"))
         .expr_as(s.col("paid_amount"), Alias::new("stored_paid"))
@@ -58,17 +53,9 @@ pub async fn check(db: &DatabaseConnection, fix: bool) -> Result<Vec<Drift>, DbE
         }
     }
     if fix {
-        let s = Scope::named(Table::Contracts.name(), backend, anyone);
         for drift in &drifts {
-            let update = Query::update()
-                .table(Alias::new(Table::Contracts.name()))
-                .value(Alias::new("paid_amount"), Expr::cust(recomputed_paid(&s)))
-                .value(
-                    Alias::new("last_payment_date"),
-                    Expr::cust(recomputed_last_payment(&s)),
-                )
-                .and_where(s.col("id").eq(drift.contract_id))
-                .to_owned();
+            let (s, mut update) = recompute(backend);
+            update.and_where(s.col("id").eq(drift.contract_id));
             db.execute(&update).await?;
         }
     }
@@ -78,11 +65,21 @@ pub async fn check(db: &DatabaseConnection, fix: bool) -> Result<Vec<Drift>, DbE
 /// Stores every contract's totals recomputed from its payments, in one statement (after a
 /// bulk load made with the triggers disabled).
 pub async fn recompute_all(db: &impl ConnectionTrait) -> Result<(), DbErr> {
-    let anyone = Viewer {
-        user_id: Uuid::nil(),
-        role: Role::Admin,
-    };
-    let s = Scope::named(Table::Contracts.name(), db.get_database_backend(), anyone);
+    let (_, update) = recompute(db.get_database_backend());
+    db.execute(&update).await?;
+    Ok(())
+}
+
+/// The checks read every row, whoever would see it.
+const ANYONE: Viewer = Viewer {
+    user_id: Uuid::nil(),
+    role: Role::Admin,
+};
+
+/// `UPDATE contracts SET <totals recomputed from the payments>` (every row), and the scope
+/// its conditions refer to.
+fn recompute(backend: DbBackend) -> (Scope, UpdateStatement) {
+    let s = Scope::named(Table::Contracts.name(), backend, ANYONE);
     let update = Query::update()
         .table(Alias::new(Table::Contracts.name()))
         .value(Alias::new("paid_amount"), Expr::cust(recomputed_paid(&s)))
@@ -91,6 +88,5 @@ pub async fn recompute_all(db: &impl ConnectionTrait) -> Result<(), DbErr> {
             Expr::cust(recomputed_last_payment(&s)),
         )
         .to_owned();
-    db.execute(&update).await?;
-    Ok(())
+    (s, update)
 }

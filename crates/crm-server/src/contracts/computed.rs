@@ -27,34 +27,30 @@ fn paid_status() -> &'static str {
     SQL.get_or_init(|| sql_literal(PaymentStatus::PAID))
 }
 
-/// The paid amount of the contract aliased by `s`, recomputed from its payments: the sum of
-/// its paid ones ([`PaymentStatus::PAID`]). What `check-totals` compares the stored
-/// `paid_amount` with.
-pub fn recomputed_paid(s: &Scope) -> String {
+/// `aggregate` of the paid payments ([`PaymentStatus::PAID`]) of the contract aliased by `s`,
+/// as a subquery; `aggregate` gets the payments' scope.
+fn over_paid_payments(s: &Scope, aggregate: impl FnOnce(&Scope) -> String) -> String {
     let p = s.child();
     format!(
-        "(SELECT {sum} FROM payments {p} WHERE {pcid} = {id} AND {status} = {paid})",
-        sum = p.money_sum(&p.raw("amount")),
-        paid = paid_status(),
-        p = p.alias,
+        "(SELECT {value} FROM payments {alias} WHERE {pcid} = {id} AND {status} = {paid})",
+        value = aggregate(&p),
+        alias = p.alias,
         pcid = p.raw("contract_id"),
         id = s.raw("id"),
         status = p.raw("status"),
+        paid = paid_status(),
     )
+}
+
+/// The paid amount of the contract aliased by `s`, recomputed from its payments: the sum of
+/// its paid ones. What `check-totals` compares the stored `paid_amount` with.
+pub fn recomputed_paid(s: &Scope) -> String {
+    over_paid_payments(s, |p| p.money_sum(&p.raw("amount")))
 }
 
 /// The date of the latest paid payment of the contract aliased by `s`, recomputed.
 pub fn recomputed_last_payment(s: &Scope) -> String {
-    let p = s.child();
-    format!(
-        "(SELECT MAX({date}) FROM payments {p} WHERE {pcid} = {id} AND {status} = {paid})",
-        date = p.raw("payment_date"),
-        paid = paid_status(),
-        p = p.alias,
-        pcid = p.raw("contract_id"),
-        id = s.raw("id"),
-        status = p.raw("status"),
-    )
+    over_paid_payments(s, |p| format!("MAX({})", p.raw("payment_date")))
 }
 
 /// Sum of the contract's paid payments: stored, kept by the database in the transaction of
