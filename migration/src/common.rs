@@ -48,6 +48,15 @@ pub fn money(name: &'static str) -> ColumnDef {
     col
 }
 
+/// The sum of a money expression over the rows of a subquery, `0` when there are none, exact
+/// to the cent on both backends.
+pub fn money_sum(backend: DbBackend, expr: &str) -> String {
+    match backend {
+        DbBackend::Sqlite => format!("ROUND(TOTAL({expr}), 2)"),
+        _ => format!("COALESCE(SUM({expr}), 0)"),
+    }
+}
+
 /// `CHECK (column IN (...))` for a text enum column.
 pub fn one_of(name: &'static str, values: &[&'static str]) -> Expr {
     Expr::col(Alias::new(name)).is_in(values.iter().copied())
@@ -108,6 +117,38 @@ pub async fn create_updated_at_trigger(
         ),
     };
     manager.get_connection().execute_unprepared(&sql).await?;
+    Ok(())
+}
+
+/// Replaces the trigger made by [`create_updated_at_trigger`] by one that fires only when one
+/// of `columns` (the row's own columns, as opposed to totals the database keeps on it) changes.
+pub async fn limit_updated_at_trigger(
+    manager: &SchemaManager<'_>,
+    table: &'static str,
+    columns: &str,
+) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    match manager.get_database_backend() {
+        // One call, so one connection: SQLite's pool connections do not run a migration in
+        // one transaction, and one of them may still see the old trigger.
+        DbBackend::Sqlite => {
+            db.execute_unprepared(&format!(
+                "DROP TRIGGER IF EXISTS {table}_updated_at; \
+                 CREATE TRIGGER {table}_updated_at AFTER UPDATE OF {columns} ON {table} \
+                 FOR EACH ROW WHEN NEW.updated_at IS OLD.updated_at \
+                 BEGIN UPDATE {table} SET updated_at = {SQLITE_NOW} WHERE id = NEW.id; END"
+            ))
+            .await?;
+        }
+        _ => {
+            drop_updated_at_trigger(manager, table).await?;
+            db.execute_unprepared(&format!(
+                "CREATE TRIGGER {table}_updated_at BEFORE UPDATE OF {columns} ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION update_updated_at_column()"
+            ))
+            .await?;
+        }
+    }
     Ok(())
 }
 

@@ -29,6 +29,7 @@ mod m20261130_000012_sqlite_relation_order_indexes;
 mod m20261201_000013_spent_refresh_tokens;
 mod m20261202_000014_contract_totals;
 mod m20261202_000015_company_name_trigram;
+mod m20261204_000016_client_totals;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_spent_refresh_tokens::Migration),
             Box::new(m20261202_000014_contract_totals::Migration),
             Box::new(m20261202_000015_company_name_trigram::Migration),
+            Box::new(m20261204_000016_client_totals::Migration),
         ]
     }
 }

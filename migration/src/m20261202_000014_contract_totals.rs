@@ -11,7 +11,9 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::common::{SQLITE_NOW, create_updated_at_trigger, drop_updated_at_trigger};
+use crate::common::{
+    create_updated_at_trigger, drop_updated_at_trigger, limit_updated_at_trigger, money_sum,
+};
 
 /// The payment status that counts as paid, as stored (`entity::PaymentStatus::PAID`; a test
 /// of the server holds them equal).
@@ -30,11 +32,12 @@ const OWN_COLUMNS: &str = "contract_number, client_id, commercial_id, title, amo
 pub struct Migration;
 
 fn paid_of(contract: &str, sqlite: bool) -> String {
-    let sum = if sqlite {
-        "ROUND(TOTAL(amount), 2)"
+    let backend = if sqlite {
+        DbBackend::Sqlite
     } else {
-        "COALESCE(SUM(amount), 0)"
+        DbBackend::Postgres
     };
+    let sum = money_sum(backend, "amount");
     format!(
         "(SELECT {sum} FROM payments WHERE contract_id = {contract} AND status = {PAID_STATUS_SQL})"
     )
@@ -145,15 +148,6 @@ impl MigrationTrait for Migration {
                 ))
                 .await?;
             }
-            // One call, so one connection: SQLite's pool connections do not run a migration
-            // in one transaction, and one of them may still see the old trigger.
-            db.execute_unprepared(&format!(
-                "DROP TRIGGER IF EXISTS contracts_updated_at; \
-                 CREATE TRIGGER contracts_updated_at AFTER UPDATE OF {OWN_COLUMNS} ON contracts \
-                 FOR EACH ROW WHEN NEW.updated_at IS OLD.updated_at \
-                 BEGIN UPDATE contracts SET updated_at = {SQLITE_NOW} WHERE id = NEW.id; END"
-            ))
-            .await?;
         } else {
             db.execute_unprepared(&format!(
                 "CREATE OR REPLACE FUNCTION refresh_contract_paid(contract uuid) RETURNS void \
@@ -168,14 +162,8 @@ impl MigrationTrait for Migration {
                  ON payments FOR EACH ROW EXECUTE FUNCTION refresh_contract_totals()",
             )
             .await?;
-            drop_updated_at_trigger(manager, "contracts").await?;
-            db.execute_unprepared(&format!(
-                "CREATE TRIGGER contracts_updated_at BEFORE UPDATE OF {OWN_COLUMNS} ON contracts \
-                 FOR EACH ROW EXECUTE FUNCTION update_updated_at_column()"
-            ))
-            .await?;
         }
-        Ok(())
+        limit_updated_at_trigger(manager, "contracts", OWN_COLUMNS).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

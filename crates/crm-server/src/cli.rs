@@ -34,8 +34,8 @@ pub enum Command {
     CreateAdmin(crate::bootstrap::CreateAdminArgs),
     /// Create a personal API token for a user and print it (only its hash is stored).
     ApiToken(crate::bootstrap::ApiTokenArgs),
-    /// Recompute the stored totals (contracts' paid amount and last payment date) from the
-    /// payments and list any that differ; exit status 1 when some do (unless `--fix`).
+    /// Recompute the stored totals (contracts' from their payments, clients' from their
+    /// contracts) and list any that differ; exit status 1 when some do (unless `--fix`).
     CheckTotals {
         /// Store the recomputed values where they differ.
         #[arg(long)]
@@ -119,14 +119,7 @@ pub async fn check_totals(
     Migrator::up(&db, None).await?;
     let drifts = crate::totals::check(&db, fix).await?;
     for drift in &drifts {
-        println!(
-            "contract {}: paid {} stored, {} from its payments; last payment {:?} stored, {:?}",
-            drift.contract_id,
-            drift.stored_paid,
-            drift.paid,
-            drift.stored_last_payment,
-            drift.last_payment
-        );
+        println!("{drift}");
     }
     db.close().await?;
     match (drifts.len(), fix) {
@@ -135,10 +128,10 @@ pub async fn check_totals(
             Ok(())
         }
         (n, true) => {
-            println!("totals: {n} contract(s) repaired");
+            println!("totals: {n} stored total(s) repaired");
             Ok(())
         }
-        (n, false) => Err(format!("totals: {n} contract(s) drifted (run with --fix)").into()),
+        (n, false) => Err(format!("totals: {n} stored total(s) drifted (run with --fix)").into()),
     }
 }
 

@@ -92,6 +92,13 @@ impl Gen {
     }
 }
 
+/// The PostgreSQL triggers that keep stored totals (migrations `contract_totals` and
+/// `client_totals`), by table: off during the bulk load, which sums the totals once.
+const TOTALS_TRIGGERS: [(&str, &str); 2] = [
+    ("payments", "payments_contract_totals"),
+    ("contracts", "contracts_client_totals"),
+];
+
 const FIRST: [&str; 16] = [
     "Alice", "Bruno", "Chloé", "David", "Emma", "Fabien", "Gaëlle", "Hugo", "Inès", "Julien",
     "Karim", "Laura", "Mathieu", "Nora", "Olivier", "Pauline",
@@ -321,23 +328,29 @@ pub async fn seed(db: &DatabaseConnection, args: &SeedArgs) -> AppResult<()> {
         }
     }
     let client_ids: Vec<Uuid> = (0..args.clients).map(|i| g.id(20, i)).collect();
-    insert_chunks(&txn, client_rows).await?;
-    insert_chunks(&txn, contract_rows).await?;
-    // PostgreSQL: the contracts' totals summed once for all payments, rather than by the
-    // trigger once per payment (each of those rewrites its contract's row and indexes).
+    // PostgreSQL: the stored totals summed once for all rows, rather than by the triggers
+    // once per contract and payment (each of those rewrites a contract's or client's row and
+    // indexes).
     let postgres = txn.get_database_backend() == sea_orm::DbBackend::Postgres;
     if postgres {
-        txn.execute_unprepared("ALTER TABLE payments DISABLE TRIGGER payments_contract_totals")
-            .await?;
+        for (table, trigger) in TOTALS_TRIGGERS {
+            txn.execute_unprepared(&format!("ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
+                .await?;
+        }
     }
+    insert_chunks(&txn, client_rows).await?;
+    insert_chunks(&txn, contract_rows).await?;
     insert_chunks(&txn, payment_rows).await?;
     if postgres {
-        // Statistics first: without them the planner takes the new payments for an empty
-        // table and scans it once per contract.
-        txn.execute_unprepared("ANALYZE payments").await?;
-        crate::totals::recompute_all(&txn).await?;
-        txn.execute_unprepared("ALTER TABLE payments ENABLE TRIGGER payments_contract_totals")
+        // Statistics first: without them the planner takes the new rows for empty tables and
+        // scans them once per contract and client.
+        txn.execute_unprepared("ANALYZE clients, contracts, payments")
             .await?;
+        crate::totals::recompute_all(&txn).await?;
+        for (table, trigger) in TOTALS_TRIGGERS {
+            txn.execute_unprepared(&format!("ALTER TABLE {table} ENABLE TRIGGER {trigger}"))
+                .await?;
+        }
     }
 
     if !client_ids.is_empty() {

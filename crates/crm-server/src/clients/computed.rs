@@ -14,21 +14,23 @@ use crate::engine::loader::CrmLoader;
 use crate::engine::scope::{Scope, select_by_ids};
 use crate::error::AppError;
 
-/// Number of contracts of the client, whatever their status.
-pub fn contract_count(s: &Scope) -> Expr {
+/// The number of contracts of the client aliased by `s`, whatever their status, recomputed
+/// from its contracts. What `check-totals` compares the stored `contract_count` with.
+pub fn recomputed_contract_count(s: &Scope) -> String {
     let c = s.child();
-    Expr::cust(format!(
+    format!(
         "(SELECT COUNT(*) FROM contracts {c} WHERE {cid} = {id})",
         c = c.alias,
         cid = c.raw("client_id"),
         id = s.raw("id"),
-    ))
+    )
 }
 
-/// Sum of the amounts of the client's active and completed contracts.
-pub fn total_contract_value(s: &Scope) -> Expr {
+/// The sum of the amounts of the client's signed contracts ([`entity::ContractStatus::OWED`]),
+/// recomputed.
+pub fn recomputed_total_contract_value(s: &Scope) -> String {
     let c = s.child();
-    Expr::cust(format!(
+    format!(
         "(SELECT {sum} FROM contracts {c} WHERE {cid} = {id} AND {status} IN {owed})",
         owed = owed_statuses(),
         sum = c.money_sum(&c.raw("amount")),
@@ -36,20 +38,37 @@ pub fn total_contract_value(s: &Scope) -> Expr {
         cid = c.raw("client_id"),
         id = s.raw("id"),
         status = c.raw("status"),
-    ))
+    )
 }
 
-/// What the client still owes: the sum of its contracts' outstanding amounts (stored on each
-/// contract, zero for unsigned ones).
-pub fn outstanding_amount(s: &Scope) -> Expr {
+/// The sum of the client's contracts' outstanding amounts, recomputed.
+pub fn recomputed_outstanding_amount(s: &Scope) -> String {
     let c = s.child();
-    Expr::cust(format!(
+    format!(
         "(SELECT {sum} FROM contracts {c} WHERE {cid} = {id})",
         sum = c.money_sum(&c.raw("outstanding_amount")),
         c = c.alias,
         cid = c.raw("client_id"),
         id = s.raw("id"),
-    ))
+    )
+}
+
+/// Number of contracts of the client, whatever their status: stored, kept by the database in
+/// the transaction of every contract written (migration `client_totals`).
+pub fn contract_count(s: &Scope) -> Expr {
+    s.col("contract_count")
+}
+
+/// Sum of the amounts of the client's active and completed contracts: stored, like
+/// [`contract_count`].
+pub fn total_contract_value(s: &Scope) -> Expr {
+    s.col("total_contract_value")
+}
+
+/// What the client still owes: the sum of its contracts' outstanding amounts (zero for
+/// unsigned ones), stored like [`contract_count`]; a payment changes it through its contract.
+pub fn outstanding_amount(s: &Scope) -> Expr {
+    s.col("outstanding_amount")
 }
 
 /// The computed figures of one client.

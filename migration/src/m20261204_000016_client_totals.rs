@@ -1,0 +1,201 @@
+//! Client totals kept by the database: `contract_count` (every contract), `total_contract_value`
+//! (the amounts of signed contracts) and `outstanding_amount` (the sum of the contracts'
+//! outstanding amounts), maintained by triggers on `contracts` in the transaction of every
+//! write that changes them. A payment changes its contract's `paid_amount` (migration
+//! `contract_totals`), which changes the client's outstanding amount in turn. Lists filter and
+//! sort on the stored values instead of a subquery over contracts per client;
+//! `clients_outstanding` serves "who owes the most".
+//!
+//! A total changing is not a change of the client: `updated_at` moves only when one of the
+//! client's own columns does.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::OWED_STATUSES_SQL;
+use crate::common::{
+    create_updated_at_trigger, drop_updated_at_trigger, limit_updated_at_trigger, money_sum,
+};
+
+/// The client columns whose change is a change of the client.
+const OWN_COLUMNS: &str = "company_name, email, phone, address, city, postal_code, country, \
+                           status, kyc_completed, kyc_completed_at, assigned_to";
+
+/// The contract columns the client totals depend on.
+const SUMMED_COLUMNS: [&str; 4] = ["client_id", "amount", "status", "paid_amount"];
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+/// `UPDATE clients SET <totals recomputed from the contracts> WHERE id = <client>`.
+fn refresh(client: &str, backend: DbBackend) -> String {
+    let of_client = format!("FROM contracts WHERE client_id = {client}");
+    format!(
+        "UPDATE clients SET \
+         contract_count = (SELECT COUNT(*) {of_client}), \
+         total_contract_value = (SELECT {value} {of_client} AND status IN {OWED_STATUSES_SQL}), \
+         outstanding_amount = (SELECT {outstanding} {of_client}) \
+         WHERE id = {client}",
+        value = money_sum(backend, "amount"),
+        outstanding = money_sum(backend, "outstanding_amount"),
+    )
+}
+
+/// `NEW.a IS DISTINCT FROM OLD.a OR …` over [`SUMMED_COLUMNS`]: an update that changes none
+/// of them (a payment left the paid amount as it was) leaves the client alone.
+fn summed_changed(distinct: &str) -> String {
+    SUMMED_COLUMNS
+        .iter()
+        .map(|c| format!("NEW.{c} {distinct} OLD.{c}"))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+fn pg_function() -> String {
+    format!(
+        "CREATE OR REPLACE FUNCTION contracts_refresh_client_totals() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NOT ({changed}) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM refresh_client_totals(NEW.client_id);
+    END IF;
+    IF TG_OP = 'DELETE' OR OLD.client_id IS DISTINCT FROM NEW.client_id THEN
+        PERFORM refresh_client_totals(OLD.client_id);
+    END IF;
+    RETURN NULL;
+END
+$$",
+        changed = summed_changed("IS DISTINCT FROM"),
+    )
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let backend = manager.get_database_backend();
+        let db = manager.get_connection();
+        for column in [
+            ColumnDef::new("contract_count")
+                .big_integer()
+                .not_null()
+                .default(0)
+                .to_owned(),
+            ColumnDef::new("total_contract_value")
+                .decimal_len(16, 2)
+                .not_null()
+                .default(0)
+                .to_owned(),
+            ColumnDef::new("outstanding_amount")
+                .decimal_len(16, 2)
+                .not_null()
+                .default(0)
+                .to_owned(),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("clients")
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        db.execute_unprepared(
+            &refresh("clients.id", backend).replace(" WHERE id = clients.id", ""),
+        )
+        .await?;
+        // Who owes the most: clients still owing, largest first (then by id).
+        db.execute_unprepared(
+            "CREATE INDEX clients_outstanding ON clients (outstanding_amount DESC, id) \
+             WHERE outstanding_amount > 0",
+        )
+        .await?;
+        if backend == DbBackend::Sqlite {
+            let columns = SUMMED_COLUMNS.join(", ");
+            let changed = summed_changed("IS NOT");
+            for (name, event, clients) in [
+                ("insert", "INSERT".to_owned(), vec!["NEW.client_id"]),
+                (
+                    "update",
+                    format!("UPDATE OF {columns}"),
+                    vec!["NEW.client_id", "OLD.client_id"],
+                ),
+                ("delete", "DELETE".to_owned(), vec!["OLD.client_id"]),
+            ] {
+                let when = if name == "update" {
+                    format!("WHEN {changed} ")
+                } else {
+                    String::new()
+                };
+                let body: Vec<String> = clients
+                    .iter()
+                    .map(|client| format!("{};", refresh(client, backend)))
+                    .collect();
+                db.execute_unprepared(&format!(
+                    "CREATE TRIGGER contracts_client_totals_{name} AFTER {event} ON contracts \
+                     FOR EACH ROW {when}BEGIN {} END",
+                    body.join(" ")
+                ))
+                .await?;
+            }
+        } else {
+            db.execute_unprepared(&format!(
+                "CREATE OR REPLACE FUNCTION refresh_client_totals(client uuid) RETURNS void \
+                 LANGUAGE sql AS $$ {} $$",
+                refresh("client", backend)
+            ))
+            .await?;
+            db.execute_unprepared(&pg_function()).await?;
+            db.execute_unprepared(&format!(
+                "CREATE TRIGGER contracts_client_totals \
+                 AFTER INSERT OR DELETE OR UPDATE OF {} ON contracts \
+                 FOR EACH ROW EXECUTE FUNCTION contracts_refresh_client_totals()",
+                SUMMED_COLUMNS.join(", ")
+            ))
+            .await?;
+        }
+        limit_updated_at_trigger(manager, "clients", OWN_COLUMNS).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let backend = manager.get_database_backend();
+        let db = manager.get_connection();
+        drop_updated_at_trigger(manager, "clients").await?;
+        if backend == DbBackend::Sqlite {
+            for name in ["insert", "update", "delete"] {
+                db.execute_unprepared(&format!(
+                    "DROP TRIGGER IF EXISTS contracts_client_totals_{name}"
+                ))
+                .await?;
+            }
+        } else {
+            db.execute_unprepared("DROP TRIGGER IF EXISTS contracts_client_totals ON contracts")
+                .await?;
+            db.execute_unprepared("DROP FUNCTION IF EXISTS contracts_refresh_client_totals()")
+                .await?;
+            db.execute_unprepared("DROP FUNCTION IF EXISTS refresh_client_totals(uuid)")
+                .await?;
+        }
+        create_updated_at_trigger(manager, "clients").await?;
+        db.execute_unprepared("DROP INDEX IF EXISTS clients_outstanding")
+            .await?;
+        for column in [
+            "outstanding_amount",
+            "total_contract_value",
+            "contract_count",
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("clients")
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
