@@ -25,3 +25,29 @@ import json, sys
 print(json.dumps({"query": open(sys.argv[1]).read(), "variables": json.loads(sys.argv[2])}))
 PY
 }
+
+# bench_check WORKLOAD: one request of $WORK/WORKLOAD.json (with $AUTH) to $URL; exits when it
+# answers errors.
+bench_check() {
+  local check id=""
+  [ -z "${IDS_FILE:-}" ] || id=$(head -1 "$IDS_FILE")
+  check=$(sed "s/__ID__/$id/g" "$WORK/$1.json" | curl -fsS -H 'Content-Type: application/json' \
+    -H "$AUTH" --data-binary @- "$URL")
+  if grep -q '"errors"' <<<"$check"; then echo "bench: $1 failed: $check" >&2; exit 1; fi
+}
+
+# bench_warmup WORKLOAD / bench_measure WORKLOAD: $WARMUP or $SECS seconds of $CONC
+# connections posting $WORK/WORKLOAD.json (with $AUTH, and $IDS_FILE if set) to $URL;
+# bench_measure prints wrk's RESULT line (requests, rps, p50_us, p99_us, errors).
+bench_warmup() {
+  BODY_FILE="$WORK/$1.json" AUTH_HEADER="$AUTH" wrk -t1 -c "$CONC" -d "${WARMUP}s" \
+    -s "$ROOT/bench/post.lua" "$URL" >/dev/null
+}
+bench_measure() {
+  BODY_FILE="$WORK/$1.json" AUTH_HEADER="$AUTH" wrk -t1 -c "$CONC" -d "${SECS}s" --timeout 10s \
+    -s "$ROOT/bench/post.lua" "$URL" | grep '^RESULT'
+}
+
+# bench_field NAME RESULT_LINE: one field of a RESULT line; bench_ms: microseconds as ms.
+bench_field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+bench_ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }

@@ -1,5 +1,7 @@
 -- wrk script: POST the JSON body of $BODY_FILE to every request, count GraphQL errors, and
--- print one machine-readable RESULT line at the end.
+-- print one machine-readable RESULT line at the end. With $IDS_FILE (one id per line), each
+-- request puts the next id of the file in place of __ID__ in the body (writes spread over
+-- many rows).
 local file = assert(io.open(os.getenv("BODY_FILE"), "rb"))
 wrk.method = "POST"
 wrk.body = file:read("*a")
@@ -9,6 +11,19 @@ local auth = os.getenv("AUTH_HEADER")
 if auth and auth ~= "" then
   local name, value = auth:match("^([^:]+):%s*(.*)$")
   if name then wrk.headers[name] = value end
+end
+
+local ids = {}
+local ids_file = os.getenv("IDS_FILE")
+if ids_file and ids_file ~= "" then
+  for line in io.lines(ids_file) do table.insert(ids, line) end
+end
+if #ids > 0 then
+  local template, n = wrk.body, math.random(#ids)
+  function request()
+    n = n % #ids + 1
+    return wrk.format(nil, nil, nil, (template:gsub("__ID__", ids[n])))
+  end
 end
 
 local threads = {}

@@ -70,18 +70,15 @@ for backend in $BACKENDS; do
   bench_body mutation "{\"clientId\": \"$client\", \"userId\": \"$user\", \"content\": \"Benchmark note: own bench\"}"
 
   for workload in ${WORKLOADS:-nested by_id filter mutation}; do
-    export BODY_FILE="$WORK/$workload.json"
-    check=$(curl -fsS -H 'Content-Type: application/json' -H "$AUTH" --data-binary @"$BODY_FILE" "$URL")
-    if grep -q '"errors"' <<<"$check"; then echo "bench: $workload failed: $check" >&2; exit 1; fi
-    export AUTH_HEADER="$AUTH"
-    wrk -t1 -c "$CONC" -d "${WARMUP}s" -s bench/post.lua "$URL" >/dev/null
+    bench_check "$workload"
+    bench_warmup "$workload"
     s0=$(statements); r0=$(requests)
-    result=$(wrk -t1 -c "$CONC" -d "${SECS}s" --timeout 10s -s bench/post.lua "$URL" | grep '^RESULT')
+    result=$(bench_measure "$workload")
     s1=$(statements); r1=$(requests)
-    get() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$result"; }
+    get() { bench_field "$1" "$result"; }
     rss=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$SERVER/status")
     spr=$(awk -v s=$((s1 - s0)) -v r=$((r1 - r0)) 'BEGIN { printf "%.2f", r ? s / r : 0 }')
-    ROWS+=("| $backend | $workload | $(get rps) | $(awk -v u="$(get p50_us)" 'BEGIN{printf "%.1f", u/1000}') ms | $(awk -v u="$(get p99_us)" 'BEGIN{printf "%.1f", u/1000}') ms | $spr | $rss MiB | $(get errors) |")
+    ROWS+=("| $backend | $workload | $(get rps) | $(bench_ms "$(get p50_us)") ms | $(bench_ms "$(get p99_us)") ms | $spr | $rss MiB | $(get errors) |")
     echo ">> $backend $workload: $result" >&2
   done
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
