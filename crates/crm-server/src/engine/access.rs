@@ -74,6 +74,25 @@ pub const fn rule(table: Table) -> Rule {
 /// The condition a row of `table`, aliased by `scope`, must meet to be visible to the scope's
 /// viewer; `None` when every row is.
 pub fn visible(table: Table, scope: &Scope) -> Option<Condition> {
+    visible_in_reach(table, scope, Reach::Table)
+}
+
+/// How many rows a statement's other conditions leave for the access rule to check, which
+/// decides how the rule is written (never what it admits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Any number (a root list, a count): a row of a client's child table is visible when its
+    /// client is among the viewer's clients, a join with that set.
+    Table,
+    /// Rows bounded by ids (rows by id, a level of relation pages under given parents): each
+    /// row's client is looked up by its key and checked, so the cost follows the rows. As a
+    /// join, PostgreSQL read a commercial's whole portfolio for every level of a page (0.5 ms
+    /// per statement for 2,300 clients, whatever the page's size).
+    Ids,
+}
+
+/// [`visible`], written for statements of the given [`Reach`].
+pub fn visible_in_reach(table: Table, scope: &Scope, reach: Reach) -> Option<Condition> {
     let viewer = scope.viewer;
     match rule(table) {
         Rule::Everyone => None,
@@ -87,12 +106,30 @@ pub fn visible(table: Table, scope: &Scope) -> Option<Condition> {
                 return Some(Condition::all().add(sea_orm::sea_query::Expr::val(false)));
             };
             let own = scope.child();
-            let own_clients = Query::select()
-                .expr(own.col("id"))
+            let clients = Query::select()
                 .from_as(Alias::new(Table::Clients.name()), Alias::new(&own.alias))
-                .and_where(own.col(assignee).eq(viewer.user_id))
                 .to_owned();
-            Some(Condition::all().add(scope.col(column).in_subquery(own_clients)))
+            Some(Condition::all().add(match reach {
+                Reach::Table => {
+                    let own_clients = clients
+                        .clone()
+                        .expr(own.col("id"))
+                        .and_where(own.col(assignee).eq(viewer.user_id))
+                        .to_owned();
+                    scope.col(column).in_subquery(own_clients)
+                }
+                Reach::Ids => {
+                    let assigned = clients
+                        .clone()
+                        .expr(own.col(assignee))
+                        .and_where(
+                            own.col("id")
+                                .equals((Alias::new(&scope.alias), Alias::new(column))),
+                        )
+                        .to_owned();
+                    sea_orm::sea_query::Expr::from(assigned).eq(viewer.user_id)
+                }
+            }))
         }
         Rule::OwnedBy(column) => (viewer.role != Role::Admin)
             .then(|| Condition::all().add(scope.col(column).eq(viewer.user_id))),
@@ -107,7 +144,17 @@ pub fn visible_in<E: Tabled>(backend: DbBackend, viewer: Viewer) -> Option<Condi
 
 /// `condition AND visible(table)`.
 pub fn restrict(condition: Condition, table: Table, scope: &Scope) -> Condition {
-    match visible(table, scope) {
+    restrict_in_reach(condition, table, scope, Reach::Table)
+}
+
+/// [`restrict`], written for statements of the given [`Reach`].
+pub fn restrict_in_reach(
+    condition: Condition,
+    table: Table,
+    scope: &Scope,
+    reach: Reach,
+) -> Condition {
+    match visible_in_reach(table, scope, reach) {
         Some(visible) => condition.add(visible),
         None => condition,
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use sea_orm::EntityTrait;
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Order, Query, SelectStatement};
 
-use crate::engine::access::restrict;
+use crate::engine::access::{Reach, restrict_in_reach};
 use crate::engine::args::*;
 use crate::engine::budget::*;
 use crate::engine::columns::{ColumnSet, PartialModel, select_columns};
@@ -307,6 +307,7 @@ pub(crate) fn base_select<R: Listable>(
     columns: ColumnSet,
     extra: Condition,
     scope: &Scope,
+    reach: Reach,
 ) -> Result<SelectStatement, AppError> {
     let mut select = Query::select();
     let table = Alias::new(&scope.alias);
@@ -320,6 +321,6 @@ pub(crate) fn base_select<R: Listable>(
     if let Some(filter) = filter {
         condition = condition.add(filter.condition(scope));
     }
-    select.cond_where(restrict(condition, R::table(), scope));
+    select.cond_where(restrict_in_reach(condition, R::table(), scope, reach));
     Ok(select)
 }

@@ -14,7 +14,7 @@ use sea_orm::sea_query::{
 use sea_orm::{ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
-use crate::engine::access::{Viewer, restrict};
+use crate::engine::access::{Reach, Viewer, restrict_in_reach};
 use crate::engine::args::*;
 use crate::engine::budget::*;
 use crate::engine::columns::{ColumnSet, PartialModel};
@@ -158,10 +158,11 @@ pub async fn fetch_page<R: Listable>(
         columns,
         Condition::all(),
         &scope,
+        Reach::Table,
     )?;
     let count_here = count && plan.after.is_none() && plan.before.is_none();
     if count_here {
-        let counted = count_select::<R>(&scope.child(), args.filter.as_deref());
+        let counted = count_select::<R>(&scope.child(), args.filter.as_deref(), Reach::Table);
         select.expr_as(
             Expr::SubQuery(None, Box::new(counted.into_sub_query_statement())),
             Alias::new("__total"),
@@ -217,6 +218,7 @@ pub async fn fetch_children<R: Listable>(
         columns,
         parent_filter,
         &scope,
+        Reach::Ids,
     )?;
     inner.expr_as(scope.col(parent_col), Alias::new("__parent"));
     if let Some(pages) = capped_pages::<R>(
@@ -338,7 +340,7 @@ pub async fn count_children<R: Listable>(
     filter: Option<&R::Filter>,
 ) -> Result<HashMap<Uuid, i64>, AppError> {
     let scope = Scope::root(db.get_database_backend(), viewer);
-    let select = count_select::<R>(&scope, filter)
+    let select = count_select::<R>(&scope, filter, Reach::Ids)
         .expr_as(scope.col(parent_col), Alias::new("parent"))
         .and_where(scope.col(parent_col).is_in(parents.iter().copied()))
         .group_by_col((Alias::new(&scope.alias), Alias::new(parent_col)))
@@ -358,6 +360,7 @@ pub async fn count_children<R: Listable>(
 pub(crate) fn count_select<R: Listable>(
     scope: &Scope,
     filter: Option<&R::Filter>,
+    reach: Reach,
 ) -> SelectStatement {
     let mut condition = Condition::all();
     if let Some(filter) = filter {
@@ -366,7 +369,7 @@ pub(crate) fn count_select<R: Listable>(
     Query::select()
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
         .from_as(Alias::new(R::table().name()), Alias::new(&scope.alias))
-        .cond_where(restrict(condition, R::table(), scope))
+        .cond_where(restrict_in_reach(condition, R::table(), scope, reach))
         .to_owned()
 }
 
@@ -376,7 +379,7 @@ pub(crate) async fn count_root<R: Listable>(
     filter: Option<&R::Filter>,
 ) -> Result<i64, AppError> {
     let scope = Scope::root(db.get_database_backend(), viewer);
-    let select = count_select::<R>(&scope, filter);
+    let select = count_select::<R>(&scope, filter, Reach::Table);
     let row = db.query_one(&select).await?;
     Ok(match row {
         Some(row) => row.try_get::<i64>("", "n")?,

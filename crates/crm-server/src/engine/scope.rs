@@ -109,10 +109,11 @@ pub async fn select_by_ids<T>(
     select
         .expr_as(s.col("id"), Alias::new("id"))
         .from_as(Alias::new(table.name()), Alias::new(&s.alias))
-        .cond_where(crate::engine::access::restrict(
+        .cond_where(crate::engine::access::restrict_in_reach(
             sea_orm::sea_query::Condition::all().add(s.col("id").is_in(ids)),
             table,
             &s,
+            crate::engine::access::Reach::Ids,
         ));
     for (name, expr) in columns(&s) {
         select.expr_as(expr, Alias::new(name));

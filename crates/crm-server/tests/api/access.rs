@@ -291,3 +291,51 @@ test_both! {
         assert_eq!(refusal(&mailbox), ("NOT_FOUND".to_owned(), Some("id".to_owned())));
     }
 }
+
+test_both! {
+    async fn the_rule_admits_the_same_rows_however_it_is_written(app) {
+        use crm_server::engine::Scope;
+        use crm_server::engine::access::{Reach, Viewer, visible_in_reach};
+        use sea_orm::ConnectionTrait;
+        use sea_orm::sea_query::{Alias, Query};
+
+        let w = world(&app).await;
+        let ann = Viewer { user_id: w.ann, role: Role::Commercial };
+        for table in entity::Table::ALL {
+            let mut admitted = Vec::new();
+            for reach in [Reach::Table, Reach::Ids] {
+                let s = Scope::root(app.db_backend(), ann);
+                let mut select = Query::select()
+                    .expr_as(s.col("id"), Alias::new("id"))
+                    .from_as(Alias::new(table.name()), Alias::new(&s.alias))
+                    .to_owned();
+                if let Some(visible) = visible_in_reach(table, &s, reach) {
+                    select.cond_where(visible);
+                }
+                let mut ids: Vec<Uuid> = app
+                    .db
+                    .query_all(&select)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|row| row.try_get("", "id").unwrap())
+                    .collect();
+                ids.sort();
+                admitted.push(ids);
+            }
+            assert_eq!(admitted[0], admitted[1], "{table:?}");
+            let [mine, _] = &w.rows;
+            let expected = match table {
+                entity::Table::Clients => Some(mine.client),
+                entity::Table::Contracts => Some(mine.contract),
+                entity::Table::Payments => Some(mine.payment),
+                entity::Table::Documents => Some(mine.document),
+                entity::Table::ClientNotes => Some(mine.note),
+                _ => None,
+            };
+            if let Some(expected) = expected {
+                assert_eq!(admitted[0], [expected], "{table:?}: Ann's row only");
+            }
+        }
+    }
+}
