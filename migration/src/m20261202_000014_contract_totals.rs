@@ -51,7 +51,7 @@ fn last_of(contract: &str) -> String {
 }
 
 /// `UPDATE contracts SET paid_amount = …, last_payment_date = … WHERE id = <contract>`.
-fn refresh(contract: &str, sqlite: bool) -> String {
+pub(crate) fn refresh(contract: &str, sqlite: bool) -> String {
     format!(
         "UPDATE contracts SET paid_amount = {paid}, last_payment_date = {last} WHERE id = {contract}",
         paid = paid_of(contract, sqlite),

@@ -8,6 +8,11 @@
 //!
 //! A total changing is not a change of the client: `updated_at` moves only when one of the
 //! client's own columns does.
+//!
+//! PostgreSQL: the functions that recompute a contract's or a client's totals are PL/pgSQL,
+//! whose statements keep their plans for the session; as SQL functions (migration
+//! `contract_totals`) their statement was planned again at every call, a quarter of the cost
+//! of recording a payment.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -16,6 +21,7 @@ use crate::OWED_STATUSES_SQL;
 use crate::common::{
     create_updated_at_trigger, drop_updated_at_trigger, limit_updated_at_trigger, money_sum,
 };
+use crate::m20261202_000014_contract_totals::refresh as refresh_contract;
 
 /// The client columns whose change is a change of the client.
 const OWN_COLUMNS: &str = "company_name, email, phone, address, city, postal_code, country, \
@@ -49,6 +55,18 @@ fn summed_changed(distinct: &str) -> String {
         .map(|c| format!("NEW.{c} {distinct} OLD.{c}"))
         .collect::<Vec<_>>()
         .join(" OR ")
+}
+
+/// `CREATE OR REPLACE FUNCTION <name>(<param> uuid)` running `body`, in `language`.
+fn pg_refresh_function(name: &str, param: &str, body: &str, language: &str) -> String {
+    let body = match language {
+        "plpgsql" => format!("BEGIN {body}; END"),
+        _ => body.to_owned(),
+    };
+    format!(
+        "CREATE OR REPLACE FUNCTION {name}({param} uuid) RETURNS void LANGUAGE {language} \
+         AS $$ {body} $$"
+    )
 }
 
 fn pg_function() -> String {
@@ -142,10 +160,18 @@ impl MigrationTrait for Migration {
                 .await?;
             }
         } else {
-            db.execute_unprepared(&format!(
-                "CREATE OR REPLACE FUNCTION refresh_client_totals(client uuid) RETURNS void \
-                 LANGUAGE sql AS $$ {} $$",
-                refresh("client", backend)
+            db.execute_unprepared(&pg_refresh_function(
+                "refresh_client_totals",
+                "client",
+                &refresh("client", backend),
+                "plpgsql",
+            ))
+            .await?;
+            db.execute_unprepared(&pg_refresh_function(
+                "refresh_contract_paid",
+                "contract",
+                &refresh_contract("contract", false),
+                "plpgsql",
             ))
             .await?;
             db.execute_unprepared(&pg_function()).await?;
@@ -178,6 +204,13 @@ impl MigrationTrait for Migration {
                 .await?;
             db.execute_unprepared("DROP FUNCTION IF EXISTS refresh_client_totals(uuid)")
                 .await?;
+            db.execute_unprepared(&pg_refresh_function(
+                "refresh_contract_paid",
+                "contract",
+                &refresh_contract("contract", false),
+                "sql",
+            ))
+            .await?;
         }
         create_updated_at_trigger(manager, "clients").await?;
         db.execute_unprepared("DROP INDEX IF EXISTS clients_outstanding")
