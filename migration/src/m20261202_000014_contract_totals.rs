@@ -59,7 +59,8 @@ pub(crate) fn refresh(contract: &str, sqlite: bool) -> String {
     )
 }
 
-const PG_FUNCTION: &str = "CREATE OR REPLACE FUNCTION refresh_contract_totals() RETURNS trigger
+pub(crate) const PG_FUNCTION: &str =
+    "CREATE OR REPLACE FUNCTION refresh_contract_totals() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'DELETE' THEN

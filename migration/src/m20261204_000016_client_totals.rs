@@ -9,19 +9,25 @@
 //! A total changing is not a change of the client: `updated_at` moves only when one of the
 //! client's own columns does.
 //!
-//! PostgreSQL: the functions that recompute a contract's or a client's totals are PL/pgSQL,
-//! whose statements keep their plans for the session; as SQL functions (migration
-//! `contract_totals`) their statement was planned again at every call, a quarter of the cost
-//! of recording a payment.
+//! Recording a payment, the frequent write, adds to its contract's totals rather than summing
+//! the contract's payments again (which made the write cost grow with the contract's
+//! payments); other payment changes still recompute. A recomputation first locks the row it
+//! recomputes, then sums in a statement of its own, which on PostgreSQL sees every write
+//! committed meanwhile: two payments on two contracts of one client, recorded at once, both
+//! reach the client's outstanding amount. The PostgreSQL functions are PL/pgSQL, whose
+//! statements keep their plans for the session (as SQL functions, migration
+//! `contract_totals`, they were planned again at every call).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::OWED_STATUSES_SQL;
 use crate::common::{
     create_updated_at_trigger, drop_updated_at_trigger, limit_updated_at_trigger, money_sum,
 };
-use crate::m20261202_000014_contract_totals::refresh as refresh_contract;
+use crate::m20261202_000014_contract_totals::{
+    PG_FUNCTION as PG_PAYMENTS_FUNCTION, refresh as refresh_contract,
+};
+use crate::{OWED_STATUSES_SQL, PAID_STATUS_SQL};
 
 /// The client columns whose change is a change of the client.
 const OWN_COLUMNS: &str = "company_name, email, phone, address, city, postal_code, country, \
@@ -47,25 +53,79 @@ fn refresh(client: &str, backend: DbBackend) -> String {
     )
 }
 
-/// `NEW.a IS DISTINCT FROM OLD.a OR …` over [`SUMMED_COLUMNS`]: an update that changes none
-/// of them (a payment left the paid amount as it was) leaves the client alone.
-fn summed_changed(distinct: &str) -> String {
-    SUMMED_COLUMNS
+/// `NEW.a IS DISTINCT FROM OLD.a OR …` over `columns`: an update that changes none of them
+/// (a payment left the paid amount as it was) leaves the totals alone.
+fn changed(columns: &[&str], distinct: &str) -> String {
+    columns
         .iter()
         .map(|c| format!("NEW.{c} {distinct} OLD.{c}"))
         .collect::<Vec<_>>()
         .join(" OR ")
 }
 
-/// `CREATE OR REPLACE FUNCTION <name>(<param> uuid)` running `body`, in `language`.
-fn pg_refresh_function(name: &str, param: &str, body: &str, language: &str) -> String {
+/// `CREATE OR REPLACE FUNCTION <name>(<param> uuid)` running `body`, in `language`; in
+/// PL/pgSQL, after locking the row of `table` it recomputes.
+fn pg_refresh_function(name: &str, table: &str, param: &str, body: &str, language: &str) -> String {
     let body = match language {
-        "plpgsql" => format!("BEGIN {body}; END"),
+        "plpgsql" => format!(
+            "BEGIN PERFORM 1 FROM {table} WHERE id = {param} FOR NO KEY UPDATE; {body}; END"
+        ),
         _ => body.to_owned(),
     };
     format!(
         "CREATE OR REPLACE FUNCTION {name}({param} uuid) RETURNS void LANGUAGE {language} \
          AS $$ {body} $$"
+    )
+}
+
+/// What a paid payment recorded adds to its contract: the amount, and its date if later.
+fn add_payment(sqlite: bool) -> String {
+    let (paid, last) = if sqlite {
+        (
+            "ROUND(paid_amount + NEW.amount, 2)",
+            "CASE WHEN last_payment_date IS NULL OR NEW.payment_date > last_payment_date \
+             THEN NEW.payment_date ELSE last_payment_date END",
+        )
+    } else {
+        (
+            "paid_amount + NEW.amount",
+            "GREATEST(last_payment_date, NEW.payment_date)",
+        )
+    };
+    format!(
+        "UPDATE contracts SET paid_amount = {paid}, last_payment_date = {last} \
+         WHERE id = NEW.contract_id"
+    )
+}
+
+/// The payment columns the contract totals depend on.
+const PAID_COLUMNS: [&str; 4] = ["contract_id", "amount", "status", "payment_date"];
+
+fn pg_payments_function() -> String {
+    format!(
+        "CREATE OR REPLACE FUNCTION refresh_contract_totals() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.status = {PAID_STATUS_SQL} THEN
+            {add};
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'UPDATE' AND NOT ({changed}) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM refresh_contract_paid(NEW.contract_id);
+    END IF;
+    IF TG_OP = 'DELETE' OR OLD.contract_id IS DISTINCT FROM NEW.contract_id THEN
+        PERFORM refresh_contract_paid(OLD.contract_id);
+    END IF;
+    RETURN NULL;
+END
+$$",
+        add = add_payment(false),
+        changed = changed(&PAID_COLUMNS, "IS DISTINCT FROM"),
     )
 }
 
@@ -86,7 +146,7 @@ BEGIN
     RETURN NULL;
 END
 $$",
-        changed = summed_changed("IS DISTINCT FROM"),
+        changed = changed(&SUMMED_COLUMNS, "IS DISTINCT FROM"),
     )
 }
 
@@ -133,7 +193,7 @@ impl MigrationTrait for Migration {
         .await?;
         if backend == DbBackend::Sqlite {
             let columns = SUMMED_COLUMNS.join(", ");
-            let changed = summed_changed("IS NOT");
+            let changed = changed(&SUMMED_COLUMNS, "IS NOT");
             for (name, event, clients) in [
                 ("insert", "INSERT".to_owned(), vec!["NEW.client_id"]),
                 (
@@ -159,9 +219,18 @@ impl MigrationTrait for Migration {
                 ))
                 .await?;
             }
+            // One call, so one connection (see `limit_updated_at_trigger`).
+            db.execute_unprepared(&format!(
+                "DROP TRIGGER IF EXISTS payments_contract_totals_insert; \
+                 CREATE TRIGGER payments_contract_totals_insert AFTER INSERT ON payments \
+                 FOR EACH ROW WHEN NEW.status = {PAID_STATUS_SQL} BEGIN {}; END",
+                add_payment(true)
+            ))
+            .await?;
         } else {
             db.execute_unprepared(&pg_refresh_function(
                 "refresh_client_totals",
+                "clients",
                 "client",
                 &refresh("client", backend),
                 "plpgsql",
@@ -169,11 +238,13 @@ impl MigrationTrait for Migration {
             .await?;
             db.execute_unprepared(&pg_refresh_function(
                 "refresh_contract_paid",
+                "contracts",
                 "contract",
                 &refresh_contract("contract", false),
                 "plpgsql",
             ))
             .await?;
+            db.execute_unprepared(&pg_payments_function()).await?;
             db.execute_unprepared(&pg_function()).await?;
             db.execute_unprepared(&format!(
                 "CREATE TRIGGER contracts_client_totals \
@@ -197,6 +268,13 @@ impl MigrationTrait for Migration {
                 ))
                 .await?;
             }
+            db.execute_unprepared(&format!(
+                "DROP TRIGGER IF EXISTS payments_contract_totals_insert; \
+                 CREATE TRIGGER payments_contract_totals_insert AFTER INSERT ON payments \
+                 FOR EACH ROW BEGIN {}; END",
+                refresh_contract("NEW.contract_id", true)
+            ))
+            .await?;
         } else {
             db.execute_unprepared("DROP TRIGGER IF EXISTS contracts_client_totals ON contracts")
                 .await?;
@@ -206,11 +284,13 @@ impl MigrationTrait for Migration {
                 .await?;
             db.execute_unprepared(&pg_refresh_function(
                 "refresh_contract_paid",
+                "contracts",
                 "contract",
                 &refresh_contract("contract", false),
                 "sql",
             ))
             .await?;
+            db.execute_unprepared(PG_PAYMENTS_FUNCTION).await?;
         }
         create_updated_at_trigger(manager, "clients").await?;
         db.execute_unprepared("DROP INDEX IF EXISTS clients_outstanding")

@@ -227,11 +227,14 @@ test_both! {
     async fn concurrent_payments_on_one_contract_add_up(app) {
         let client = fixtures::client(&app.db, "Busy", None).await;
         let contract = fixtures::contract(&app.db, client.id, "C-1", "10000.00", ContractStatus::Active).await;
+        let other = fixtures::contract(&app.db, client.id, "C-2", "500.00", ContractStatus::Active).await;
         let record = "mutation($input: RecordPaymentInput!) { recordPayment(input: $input) { id } }";
-        let payments = (0..16).map(|i| {
+        // 16 payments on one contract and 8 on another of the same client, all at once.
+        let payments = (0..24).map(|i| {
+            let (on, day) = if i < 16 { (contract.id, i + 1) } else { (other.id, i - 15) };
             app.gql(
                 record,
-                json!({ "input": { "contractId": contract.id, "amount": "12.34", "paymentDate": format!("2026-05-{:02}", i + 1) } }),
+                json!({ "input": { "contractId": on, "amount": "12.34", "paymentDate": format!("2026-05-{day:02}") } }),
             )
         });
         for response in futures_util::future::join_all(payments).await {
@@ -241,8 +244,10 @@ test_both! {
         assert_eq!(read["contract"]["paidAmount"], "197.44");
         assert_eq!(read["contract"]["outstandingAmount"], "9802.56");
         assert_eq!(read["contract"]["lastPaymentDate"], "2026-05-16");
+        let read = app.data(CONTRACT, json!({ "id": other.id })).await;
+        assert_eq!(read["contract"]["paidAmount"], "98.72");
         let owes = app.data(CLIENT, json!({ "id": client.id })).await;
-        assert_eq!(owes["client"]["outstandingAmount"], "9802.56");
+        assert_eq!(owes["client"]["outstandingAmount"], "10203.84");
         assert!(crm_server::totals::check(&app.db, false).await.unwrap().is_empty());
     }
 }
