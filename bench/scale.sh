@@ -175,7 +175,7 @@ done
 
 first=${SCALES%% *}
 echo
-echo "## crm-server at scale ($(date -u '+%Y-%m-%d %H:%M UTC'), PostgreSQL, $(nproc) cores, $CONC connections, ${SECS}s per page)"
+echo "## crm-server at scale ($(date -u '+%Y-%m-%d %H:%M UTC'), $BACKEND, $(nproc) cores, $CONC connections, ${SECS}s per page)"
 echo
 header="| page |"; rule="|---|"
 for scale in $SCALES; do header+=" ${scale}x requests/s | ${scale}x p99 |"; rule+="---:|---:|"; done
