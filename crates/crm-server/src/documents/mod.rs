@@ -1,5 +1,6 @@
 //! Documents: files uploaded for clients and contracts.
 
+pub mod content;
 pub mod inputs;
 pub mod resolvers;
 pub mod types;
