@@ -3,6 +3,7 @@
 pub mod content;
 pub mod inputs;
 pub mod resolvers;
+pub mod storage;
 pub mod types;
 
 pub use resolvers::DocumentQuery;

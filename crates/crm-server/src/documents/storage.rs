@@ -1,0 +1,231 @@
+//! Where document files live: any `object_store` backend (a local directory by default, an
+//! S3-compatible bucket by configuration), under keys the server makes from ids alone
+//! (`documents/<client id>/<document id>`), never from anything a client sent.
+//!
+//! A file is written as it arrives ([`Storage::put_stream`]): in parts, its SHA-256 and size
+//! computed on the way, and abandoned (nothing left under its key) when it grows past the
+//! limit or its stream fails, so memory holds a part at a time whatever the file's size.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// The size of the parts a file is written in (S3's minimum part size).
+const PART_BYTES: usize = 5 * 1024 * 1024;
+
+/// Parts in flight at once per upload.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// The store of document files.
+#[derive(Clone, Debug)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+}
+
+/// A file written: its size and SHA-256 (hex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Why a file was not written.
+#[derive(Debug)]
+pub enum StorageError {
+    /// The file is larger than the limit (nothing is kept).
+    TooLarge { max: u64 },
+    /// The file's stream failed (the client went away …; nothing is kept).
+    Read(std::io::Error),
+    /// The store refused or failed.
+    Store(object_store::Error),
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StorageError::TooLarge { max } => write!(f, "the file is larger than {max} bytes"),
+            StorageError::Read(err) => write!(f, "the file could not be read: {err}"),
+            StorageError::Store(err) => write!(f, "the file store failed: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for StorageError {}
+
+impl From<object_store::Error> for StorageError {
+    fn from(err: object_store::Error) -> Self {
+        StorageError::Store(err)
+    }
+}
+
+impl Storage {
+    /// Files in `dir` (created if missing).
+    pub fn local(dir: &std::path::Path) -> Result<Storage, StorageError> {
+        std::fs::create_dir_all(dir).map_err(StorageError::Read)?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?
+            .with_automatic_cleanup(true);
+        Ok(Storage::over(Arc::new(store)))
+    }
+
+    /// Files in any store (an S3-compatible bucket …).
+    pub fn over(store: Arc<dyn ObjectStore>) -> Storage {
+        Storage { store }
+    }
+
+    /// The key of a document's file: made of ids only.
+    pub fn key(client_id: Uuid, document_id: Uuid) -> Path {
+        Path::from(format!("documents/{client_id}/{document_id}"))
+    }
+
+    /// Writes `body` under `key` as it arrives, refusing it past `max_bytes`; on any failure
+    /// nothing is left under `key`.
+    pub async fn put_stream<S, E>(
+        &self,
+        key: &Path,
+        body: S,
+        max_bytes: u64,
+    ) -> Result<Stored, StorageError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: Into<std::io::Error>,
+    {
+        let upload = self.store.put_multipart(key).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        let mut hash = Sha256::new();
+        let mut size: u64 = 0;
+        let mut body = std::pin::pin!(body);
+        let failure = loop {
+            let chunk = match body.next().await {
+                None => break None,
+                Some(Err(err)) => break Some(StorageError::Read(err.into())),
+                Some(Ok(chunk)) => chunk,
+            };
+            size += chunk.len() as u64;
+            if size > max_bytes {
+                break Some(StorageError::TooLarge { max: max_bytes });
+            }
+            hash.update(&chunk);
+            if let Err(err) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
+                break Some(err.into());
+            }
+            writer.put(chunk);
+        };
+        if let Some(failure) = failure {
+            // Best effort: an abandoned part upload is also what the sweep removes.
+            let _ = writer.abort().await;
+            return Err(failure);
+        }
+        writer.finish().await?;
+        Ok(Stored {
+            size,
+            sha256: to_hex(&hash.finalize()),
+        })
+    }
+
+    /// The whole file under `key`, as a stream of chunks, with its size.
+    pub async fn get(&self, key: &Path) -> Result<object_store::GetResult, StorageError> {
+        Ok(self.store.get(key).await?)
+    }
+
+    /// Removes the file under `key` (no error when it is already gone).
+    pub async fn delete(&self, key: &Path) -> Result<(), StorageError> {
+        match self.store.delete(key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+/// Bytes as lower-case hexadecimal.
+fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunks(data: &[u8], size: usize) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
+        let parts: Vec<Result<Bytes, std::io::Error>> = data
+            .chunks(size)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        futures_util::stream::iter(parts)
+    }
+
+    async fn read_all(storage: &Storage, key: &Path) -> Result<Vec<u8>, StorageError> {
+        Ok(storage.get(key).await?.bytes().await?.to_vec())
+    }
+
+    #[tokio::test]
+    async fn a_file_comes_out_as_it_went_in_and_is_gone_after_delete() -> Result<(), StorageError> {
+        let dir = tempfile::tempdir().map_err(StorageError::Read)?;
+        let storage = Storage::local(dir.path())?;
+        let data: Vec<u8> = (0..12 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+        let key = Storage::key(Uuid::nil(), Uuid::max());
+        let stored = storage
+            .put_stream(&key, chunks(&data, 64 * 1024), 20 << 20)
+            .await?;
+        assert_eq!(stored.size, data.len() as u64);
+        assert_eq!(stored.sha256, to_hex(&Sha256::digest(&data)));
+        assert!(read_all(&storage, &key).await? == data);
+        storage.delete(&key).await?;
+        assert!(matches!(
+            storage.get(&key).await,
+            Err(StorageError::Store(object_store::Error::NotFound { .. }))
+        ));
+        storage.delete(&key).await?;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_file_past_the_limit_or_cut_short_leaves_nothing() -> Result<(), StorageError> {
+        let dir = tempfile::tempdir().map_err(StorageError::Read)?;
+        let storage = Storage::local(dir.path())?;
+        let key = Storage::key(Uuid::nil(), Uuid::nil());
+        let data = vec![7u8; 3 * 1024 * 1024];
+        let refused = storage
+            .put_stream(&key, chunks(&data, 4096), 1024 * 1024)
+            .await;
+        assert!(matches!(
+            refused,
+            Err(StorageError::TooLarge { max: 1048576 })
+        ));
+        let cut = futures_util::stream::iter(vec![
+            Ok(Bytes::from_static(b"%PDF-1.7")),
+            Err(std::io::Error::other("client went away")),
+        ]);
+        assert!(matches!(
+            storage.put_stream(&key, cut, 1 << 20).await,
+            Err(StorageError::Read(_))
+        ));
+        assert!(storage.get(&key).await.is_err());
+        let files = walk(dir.path());
+        assert!(files.is_empty(), "left behind: {files:?}");
+        Ok(())
+    }
+
+    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                found.extend(walk(&path));
+            } else {
+                found.push(path);
+            }
+        }
+        found
+    }
+}
