@@ -27,6 +27,16 @@ pub struct Storage {
     store: Arc<dyn ObjectStore>,
 }
 
+/// Where an S3-compatible bucket is.
+#[derive(Debug, Clone)]
+pub struct S3Settings {
+    pub bucket: String,
+    pub region: String,
+    pub endpoint: Option<String>,
+    /// Access key id and secret; `None`: the `AWS_*` variables.
+    pub credentials: Option<(String, String)>,
+}
+
 /// A file written: its size and SHA-256 (hex).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
@@ -72,7 +82,28 @@ impl Storage {
         Ok(Storage::over(Arc::new(store)))
     }
 
-    /// Files in any store (an S3-compatible bucket …).
+    /// Files in an S3-compatible bucket. `endpoint`: the server's URL for another service
+    /// than AWS (MinIO, Ceph, a test server …; addressed by path, plain HTTP allowed);
+    /// credentials as given, else from the standard `AWS_*` variables.
+    pub fn s3(settings: &S3Settings) -> Result<Storage, StorageError> {
+        let mut builder = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(&settings.bucket)
+            .with_region(&settings.region);
+        if let Some(endpoint) = &settings.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"))
+                .with_virtual_hosted_style_request(false);
+        }
+        if let Some((key, secret)) = &settings.credentials {
+            builder = builder
+                .with_access_key_id(key)
+                .with_secret_access_key(secret);
+        }
+        Ok(Storage::over(Arc::new(builder.build()?)))
+    }
+
+    /// Files in any store.
     pub fn over(store: Arc<dyn ObjectStore>) -> Storage {
         Storage { store }
     }
@@ -132,6 +163,19 @@ impl Storage {
         Ok(self.store.get(key).await?)
     }
 
+    /// Every file under `prefix` (every file when `None`), with its size and time.
+    pub async fn list(
+        &self,
+        prefix: Option<&Path>,
+    ) -> Result<Vec<object_store::ObjectMeta>, StorageError> {
+        let mut found = Vec::new();
+        let mut listing = self.store.list(prefix);
+        while let Some(meta) = listing.next().await {
+            found.push(meta?);
+        }
+        Ok(found)
+    }
+
     /// Removes the file under `key` (no error when it is already gone).
     pub async fn delete(&self, key: &Path) -> Result<(), StorageError> {
         match self.store.delete(key).await {
@@ -150,82 +194,4 @@ fn to_hex(bytes: &[u8]) -> String {
             let _ = write!(out, "{b:02x}");
             out
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn chunks(data: &[u8], size: usize) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
-        let parts: Vec<Result<Bytes, std::io::Error>> = data
-            .chunks(size)
-            .map(|c| Ok(Bytes::copy_from_slice(c)))
-            .collect();
-        futures_util::stream::iter(parts)
-    }
-
-    async fn read_all(storage: &Storage, key: &Path) -> Result<Vec<u8>, StorageError> {
-        Ok(storage.get(key).await?.bytes().await?.to_vec())
-    }
-
-    #[tokio::test]
-    async fn a_file_comes_out_as_it_went_in_and_is_gone_after_delete() -> Result<(), StorageError> {
-        let dir = tempfile::tempdir().map_err(StorageError::Read)?;
-        let storage = Storage::local(dir.path())?;
-        let data: Vec<u8> = (0..12 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
-        let key = Storage::key(Uuid::nil(), Uuid::max());
-        let stored = storage
-            .put_stream(&key, chunks(&data, 64 * 1024), 20 << 20)
-            .await?;
-        assert_eq!(stored.size, data.len() as u64);
-        assert_eq!(stored.sha256, to_hex(&Sha256::digest(&data)));
-        assert!(read_all(&storage, &key).await? == data);
-        storage.delete(&key).await?;
-        assert!(matches!(
-            storage.get(&key).await,
-            Err(StorageError::Store(object_store::Error::NotFound { .. }))
-        ));
-        storage.delete(&key).await?;
-        Ok(())
-    }
-
-    #[tokio::test]
-    async fn a_file_past_the_limit_or_cut_short_leaves_nothing() -> Result<(), StorageError> {
-        let dir = tempfile::tempdir().map_err(StorageError::Read)?;
-        let storage = Storage::local(dir.path())?;
-        let key = Storage::key(Uuid::nil(), Uuid::nil());
-        let data = vec![7u8; 3 * 1024 * 1024];
-        let refused = storage
-            .put_stream(&key, chunks(&data, 4096), 1024 * 1024)
-            .await;
-        assert!(matches!(
-            refused,
-            Err(StorageError::TooLarge { max: 1048576 })
-        ));
-        let cut = futures_util::stream::iter(vec![
-            Ok(Bytes::from_static(b"%PDF-1.7")),
-            Err(std::io::Error::other("client went away")),
-        ]);
-        assert!(matches!(
-            storage.put_stream(&key, cut, 1 << 20).await,
-            Err(StorageError::Read(_))
-        ));
-        assert!(storage.get(&key).await.is_err());
-        let files = walk(dir.path());
-        assert!(files.is_empty(), "left behind: {files:?}");
-        Ok(())
-    }
-
-    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-        let mut found = Vec::new();
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                found.extend(walk(&path));
-            } else {
-                found.push(path);
-            }
-        }
-        found
-    }
 }

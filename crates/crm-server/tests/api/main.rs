@@ -22,6 +22,7 @@ mod reassignment;
 mod relations;
 mod schema;
 mod seed;
+mod storage;
 mod totals;
 mod workflows;
 mod writes;

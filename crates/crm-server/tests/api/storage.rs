@@ -1,0 +1,177 @@
+//! The document file store on both storages: a local directory, and an S3-compatible bucket
+//! served by a real S3 server (`moto_server`, from PyPI's `moto[server]`) that the test
+//! starts on a free port. Without `moto_server` the S3 half is skipped with a loud notice,
+//! unless `CRM_TEST_REQUIRE_S3=1` (CI) makes that a failure.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use bytes::Bytes;
+use crm_server::documents::storage::{S3Settings, Storage, StorageError};
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+/// A running `moto_server`, stopped when dropped.
+struct S3Server {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `moto_server` (or `CRM_TEST_MOTO_SERVER`) on a free port of 127.0.0.1.
+async fn s3_server() -> Option<S3Server> {
+    let program = std::env::var("CRM_TEST_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+    let required = std::env::var("CRM_TEST_REQUIRE_S3").is_ok_and(|v| v == "1");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let child = match Command::new(&program)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(error) if !required => {
+            eprintln!(
+                "\n## SKIPPED: the S3 half of this test: `{program}` could not start ({error}).\n\
+                 ## pip install 'moto[server]'; CRM_TEST_REQUIRE_S3=1 makes this a failure.\n"
+            );
+            return None;
+        }
+        Err(error) => panic!("CRM_TEST_REQUIRE_S3=1 but `{program}` could not start: {error}"),
+    };
+    let server = S3Server {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..150 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some(server);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("`{program}` did not listen on port {port} within 15 s");
+}
+
+/// Creates `bucket` on the server (an unsigned path-style `PUT`, which the test server takes).
+async fn create_bucket(endpoint: &str, bucket: &str) {
+    let host = endpoint.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!(
+        "PUT /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+fn chunks(data: &[u8], size: usize) -> impl Stream<Item = Result<Bytes, std::io::Error>> + use<> {
+    let parts: Vec<Result<Bytes, std::io::Error>> = data
+        .chunks(size)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    futures_util::stream::iter(parts)
+}
+
+/// What every storage must do: a file comes out as it went in (in several parts), is gone
+/// after delete; a file past the limit or cut short leaves nothing behind.
+async fn behaves(storage: &Storage, leftovers: impl AsyncFn() -> Vec<String>) {
+    let data: Vec<u8> = (0..12 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let key = Storage::key(Uuid::now_v7(), Uuid::now_v7());
+    let stored = storage
+        .put_stream(&key, chunks(&data, 64 * 1024), 20 << 20)
+        .await
+        .unwrap();
+    assert_eq!(stored.size, data.len() as u64);
+    let expected: String = Sha256::digest(&data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(stored.sha256, expected);
+    let mut read = Vec::with_capacity(data.len());
+    let mut body = storage.get(&key).await.unwrap().into_stream();
+    while let Some(chunk) = body.next().await {
+        read.extend_from_slice(&chunk.unwrap());
+    }
+    assert!(read == data, "the file read back differs");
+    storage.delete(&key).await.unwrap();
+    assert!(storage.get(&key).await.is_err());
+    storage.delete(&key).await.unwrap();
+
+    let refused = storage
+        .put_stream(&key, chunks(&vec![7u8; 3 << 20], 4096), 1 << 20)
+        .await;
+    assert!(
+        matches!(refused, Err(StorageError::TooLarge { max: 1048576 })),
+        "{refused:?}"
+    );
+    let cut = futures_util::stream::iter(vec![
+        Ok(Bytes::from_static(b"%PDF-1.7")),
+        Err(std::io::Error::other("client went away")),
+    ]);
+    assert!(matches!(
+        storage.put_stream(&key, cut, 1 << 20).await,
+        Err(StorageError::Read(_))
+    ));
+    assert!(storage.get(&key).await.is_err());
+    assert_eq!(leftovers().await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn files_go_in_and_come_out_identical_on_a_local_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::local(dir.path()).unwrap();
+    behaves(&storage, async || walk(dir.path())).await;
+}
+
+#[tokio::test]
+async fn files_go_in_and_come_out_identical_on_an_s3_bucket() {
+    let Some(server) = s3_server().await else {
+        return;
+    };
+    create_bucket(&server.endpoint, "crm-documents").await;
+    let storage = Storage::s3(&S3Settings {
+        bucket: "crm-documents".into(),
+        region: "us-east-1".into(),
+        endpoint: Some(server.endpoint.clone()),
+        credentials: Some(("test".into(), "test".into())),
+    })
+    .unwrap();
+    behaves(&storage, async || {
+        storage
+            .list(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|meta| meta.location.to_string())
+            .collect()
+    })
+    .await;
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
