@@ -41,6 +41,18 @@ pub enum Command {
         #[arg(long)]
         fix: bool,
     },
+    /// Document files: `documents sweep` removes the files of abandoned uploads.
+    Documents {
+        #[command(subcommand)]
+        action: DocumentsAction,
+    },
+}
+
+#[derive(Subcommand, Clone, Copy)]
+pub enum DocumentsAction {
+    /// Delete the stored files that no document names, once older than
+    /// CRM_DOCUMENTS_GRACE_SECS (uploads that failed between the file and its row).
+    Sweep,
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -133,6 +145,23 @@ pub async fn check_totals(
         }
         (n, false) => Err(format!("totals: {n} stored total(s) drifted (run with --fix)").into()),
     }
+}
+
+/// Runs `documents sweep`.
+pub async fn documents_sweep(
+    config: &crate::config::Config,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let db = crate::db::connect(&config.database.url(), 2).await?;
+    Migrator::up(&db, None).await?;
+    let storage = config.storage.open(&config.database)?;
+    let grace = std::time::Duration::from_secs(config.storage.documents_grace_secs);
+    let removed = crate::documents::sweep::sweep(&db, &storage, grace, chrono::Utc::now()).await?;
+    for key in &removed {
+        println!("removed {key}");
+    }
+    println!("documents: {} abandoned file(s) removed", removed.len());
+    db.close().await?;
+    Ok(())
 }
 
 /// Runs `seed`.

@@ -325,11 +325,70 @@ impl AuthConfig {
     }
 }
 
+/// Where document files are kept.
+#[derive(Args, Clone, Debug)]
+pub struct StorageConfig {
+    /// Directory of the document files when no bucket is set. Default: `documents` beside the
+    /// SQLite file (`CRM_SQLITE_PATH`), created when missing.
+    #[arg(long, env = "CRM_DOCUMENTS_DIR")]
+    pub documents_dir: Option<PathBuf>,
+
+    /// An S3-compatible bucket for the document files instead of the directory. Credentials
+    /// come from the standard `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` variables.
+    #[arg(long, env = "CRM_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// The bucket's region.
+    #[arg(long, env = "CRM_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+
+    /// The S3 server's URL for another service than AWS (MinIO, Ceph …), addressed by path.
+    #[arg(long, env = "CRM_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// Age after which a file without a document row is an abandoned upload that
+    /// `documents sweep` removes, in seconds.
+    #[arg(long, env = "CRM_DOCUMENTS_GRACE_SECS", default_value_t = 3600)]
+    pub documents_grace_secs: u64,
+}
+
+impl StorageConfig {
+    /// The store these settings name.
+    pub fn open(
+        &self,
+        database: &DatabaseConfig,
+    ) -> Result<crate::documents::storage::Storage, crate::documents::storage::StorageError> {
+        use crate::documents::storage::{S3Settings, Storage};
+        match &self.s3_bucket {
+            Some(bucket) => Storage::s3(&S3Settings {
+                bucket: bucket.clone(),
+                region: self.s3_region.clone(),
+                endpoint: self.s3_endpoint.clone(),
+                credentials: None,
+            }),
+            None => Storage::local(&self.documents_dir(database)),
+        }
+    }
+
+    /// The directory of the files when no bucket is set.
+    pub fn documents_dir(&self, database: &DatabaseConfig) -> PathBuf {
+        self.documents_dir.clone().unwrap_or_else(|| {
+            database
+                .sqlite_path
+                .parent()
+                .unwrap_or_else(|| std::path::Path::new(""))
+                .join("documents")
+        })
+    }
+}
+
 /// Everything `serve` needs.
 #[derive(Args, Clone)]
 pub struct Config {
     #[command(flatten)]
     pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub storage: StorageConfig,
     #[command(flatten)]
     pub server: ServerConfig,
     #[command(flatten)]

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
-use crm_server::cli::{Cli, Command, MigrateAction};
+use crm_server::cli::{Cli, Command, DocumentsAction, MigrateAction};
 use crm_server::{app, cli, graphql, telemetry};
 
 #[tokio::main]
@@ -28,6 +28,9 @@ async fn main() -> ExitCode {
         Some(Command::CreateAdmin(args)) => cli::create_admin(&config.database, args).await,
         Some(Command::ApiToken(args)) => cli::api_token(&config.database, args).await,
         Some(Command::CheckTotals { fix }) => cli::check_totals(&config.database, fix).await,
+        Some(Command::Documents {
+            action: DocumentsAction::Sweep,
+        }) => cli::documents_sweep(&config).await,
         Some(Command::Migrate { action }) => {
             cli::migrate(&config.database, action.unwrap_or(MigrateAction::Up)).await
         }

@@ -4,6 +4,7 @@ pub mod content;
 pub mod inputs;
 pub mod resolvers;
 pub mod storage;
+pub mod sweep;
 pub mod types;
 
 pub use resolvers::DocumentQuery;

@@ -175,3 +175,38 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     found
 }
+
+test_both! {
+    async fn the_sweep_removes_old_files_that_no_document_names(app) {
+        use crm_server::documents::sweep::sweep;
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::local(dir.path()).unwrap();
+        let client = crate::helpers::fixtures::client(&app.db, "Sweep", None).await;
+        let put = async |key: &object_store::path::Path| {
+            storage
+                .put_stream(key, chunks(b"%PDF-1.7 kept", 4), 1024)
+                .await
+                .unwrap();
+        };
+        // A document and its file; a file whose upload never got its row.
+        let document = crate::helpers::fixtures::document(&app.db, client.id, None, None).await;
+        let kept = Storage::key(client.id, document.id);
+        let mut row: entity::documents::ActiveModel = document.into();
+        row.file_path = Set(kept.to_string());
+        row.update(&app.db).await.unwrap();
+        put(&kept).await;
+        let orphan = Storage::key(client.id, Uuid::now_v7());
+        put(&orphan).await;
+
+        let hour = Duration::from_secs(3600);
+        let now = chrono::Utc::now();
+        assert_eq!(sweep(&app.db, &storage, hour, now).await.unwrap(), [], "within the grace period");
+        let later = now + chrono::Duration::hours(2);
+        assert_eq!(sweep(&app.db, &storage, hour, later).await.unwrap(), std::slice::from_ref(&orphan));
+        assert!(storage.get(&orphan).await.is_err());
+        assert!(storage.get(&kept).await.is_ok(), "a file its document names stays");
+        assert_eq!(sweep(&app.db, &storage, hour, later).await.unwrap(), []);
+    }
+}
