@@ -16,6 +16,7 @@ pub struct Model {
     pub mime_type: Option<String>,
     pub file_size: Option<i64>,
     pub document_type: Option<String>,
+    pub sha256: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     #[sea_orm(belongs_to, from = "client_id", to = "id")]

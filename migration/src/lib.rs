@@ -31,6 +31,7 @@ mod m20261202_000014_contract_totals;
 mod m20261202_000015_company_name_trigram;
 mod m20261204_000016_client_totals;
 mod m20261204_000017_portfolio_indexes;
+mod m20261204_000018_document_sha256;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000015_company_name_trigram::Migration),
             Box::new(m20261204_000016_client_totals::Migration),
             Box::new(m20261204_000017_portfolio_indexes::Migration),
+            Box::new(m20261204_000018_document_sha256::Migration),
         ]
     }
 }

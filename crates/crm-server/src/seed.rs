@@ -390,6 +390,7 @@ pub async fn seed(db: &DatabaseConnection, args: &SeedArgs) -> AppResult<()> {
                 mime_type: Set(Some("application/pdf".to_owned())),
                 file_size: Set(Some(10_000 + g.n(85, i, 2_000_000) as i64)),
                 document_type: Set(Some(kind.to_owned())),
+                sha256: Set(None),
                 created_at: Set(at),
                 updated_at: Set(at),
             });

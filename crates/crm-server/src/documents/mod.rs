@@ -3,6 +3,7 @@
 pub mod content;
 pub mod inputs;
 pub mod resolvers;
+pub mod service;
 pub mod storage;
 pub mod sweep;
 pub mod types;

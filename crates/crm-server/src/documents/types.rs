@@ -32,6 +32,7 @@ crate::record! {
         file_size: Option<i64>,
         /// Kind of document (contract, invoice, identity …).
         document_type: Option<String>,
+        hidden sha256,
         /// When the document was uploaded.
         created_at: DateTime,
         /// When the document was last changed (maintained by the database).

@@ -210,3 +210,72 @@ test_both! {
         assert_eq!(sweep(&app.db, &storage, hour, later).await.unwrap(), []);
     }
 }
+
+test_both! {
+    async fn an_upload_is_stored_checked_and_never_half_written(app) {
+        use crm_server::documents::content::DEFAULT_KINDS;
+        use crm_server::documents::service::{NewFile, UploadRules, upload};
+        use crm_server::engine::Viewer;
+        use crm_server::error::AppError;
+        use entity::{ContractStatus, Role};
+
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::local(dir.path()).unwrap();
+        let (ann, _) = app.user("ann", Role::Commercial, None).await;
+        let (ben, _) = app.user("ben", Role::Commercial, None).await;
+        let ann = Viewer { user_id: ann, role: Role::Commercial };
+        let mine = crate::helpers::fixtures::client(&app.db, "Ann's", Some(ann.user_id)).await;
+        let theirs = crate::helpers::fixtures::client(&app.db, "Ben's", Some(ben)).await;
+        let their_contract = crate::helpers::fixtures::contract(&app.db, theirs.id, "B-1", "10.00", ContractStatus::Active).await;
+        let rules = UploadRules { max_bytes: 1 << 20, kinds: DEFAULT_KINDS };
+        let pdf: Vec<u8> = [b"%PDF-1.7\n".as_slice(), &vec![b'x'; 20_000]].concat();
+        let file = |client_id, contract_id, name: &str, data: &[u8]| NewFile {
+            client_id,
+            contract_id,
+            document_type: Some("contract".to_owned()),
+            file_name: name.to_owned(),
+            body: chunks(data, 1000),
+        };
+        let stored = async || storage.list(None).await.unwrap().len();
+
+        let document = upload(&app.db, &storage, ann, rules, file(mine.id, None, "../../etc/contrat signé.pdf", &pdf))
+            .await
+            .unwrap();
+        assert_eq!(document.file_name, "contrat signé.pdf");
+        assert_eq!(document.file_path, format!("documents/{}/{}", mine.id, document.id));
+        assert_eq!(document.mime_type.as_deref(), Some("application/pdf"));
+        assert_eq!(document.file_size, Some(pdf.len() as i64));
+        let digest: String = Sha256::digest(&pdf).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(document.sha256.as_deref(), Some(digest.as_str()));
+        let key = object_store::path::Path::from(document.file_path.as_str());
+        let read = storage.get(&key).await.unwrap().bytes().await.unwrap();
+        assert!(read.as_ref() == pdf.as_slice());
+        assert!(app.system_notes(mine.id).await.contains(&"Document contrat signé.pdf added".to_owned()));
+        assert_eq!(stored().await, 1);
+
+        // Refused before anything is stored: an executable named .pdf, a PNG named .pdf, a file
+        // past the limit, another portfolio's client.
+        let elf = [b"\x7fELF\x02\x01\x01".as_slice(), &[0u8; 57]].concat();
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        let large = [b"%PDF-1.7\n".as_slice(), &vec![b'x'; 2 << 20]].concat();
+        for (client, name, data, field) in [
+            (mine.id, "invoice.pdf", &elf, "file"),
+            (mine.id, "invoice.pdf", &png, "file"),
+            (mine.id, "big.pdf", &large, "file"),
+        ] {
+            match upload(&app.db, &storage, ann, rules, file(client, None, name, data)).await {
+                Err(AppError::BadUserInput { field: Some(f), .. }) => assert_eq!(f, field),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        match upload(&app.db, &storage, ann, rules, file(theirs.id, None, "a.pdf", &pdf)).await {
+            Err(AppError::NotFound { field: Some(f), .. }) => assert_eq!(f, "clientId"),
+            other => panic!("{other:?}"),
+        }
+        // Refused after the file was stored (a contract Ann does not see): the file goes again.
+        assert!(upload(&app.db, &storage, ann, rules, file(mine.id, Some(their_contract.id), "a.pdf", &pdf)).await.is_err());
+        assert_eq!(stored().await, 1, "only the first upload's file is stored");
+        let rows = <entity::documents::Entity as sea_orm::EntityTrait>::find().all(&app.db).await.unwrap();
+        assert_eq!(rows.len(), 1);
+    }
+}

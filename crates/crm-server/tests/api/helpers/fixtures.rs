@@ -135,6 +135,7 @@ pub async fn document(
         mime_type: Set(Some("application/pdf".to_owned())),
         file_size: Set(Some(123_456)),
         document_type: Set(Some("identity".to_owned())),
+        sha256: Set(None),
         created_at: Set(at(2026, 2, 2)),
         updated_at: Set(at(2026, 2, 2)),
     }
