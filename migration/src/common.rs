@@ -95,6 +95,53 @@ pub async fn create_index(
     manager.create_index(index).await
 }
 
+/// `DROP INDEX <name>` (of `table`).
+pub async fn drop_index(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    table: &'static str,
+) -> Result<(), DbErr> {
+    manager
+        .drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned())
+        .await
+}
+
+/// `ALTER TABLE <table> ADD COLUMN <column>`.
+pub async fn add_column(
+    manager: &SchemaManager<'_>,
+    table: &'static str,
+    column: ColumnDef,
+) -> Result<(), DbErr> {
+    manager
+        .alter_table(
+            Table::alter()
+                .table(Alias::new(table))
+                .add_column(column)
+                .to_owned(),
+        )
+        .await
+}
+
+/// `ALTER TABLE <table> DROP COLUMN <column>` for each of `columns`, in order (one statement
+/// each: SQLite drops one column per statement).
+pub async fn drop_columns(
+    manager: &SchemaManager<'_>,
+    table: &'static str,
+    columns: &[&'static str],
+) -> Result<(), DbErr> {
+    for column in columns {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Alias::new(table))
+                    .drop_column(Alias::new(*column))
+                    .to_owned(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// Creates the trigger that keeps `<table>.updated_at` current on every UPDATE.
 ///
 /// PostgreSQL: the reference `update_updated_at_column()` BEFORE UPDATE trigger.

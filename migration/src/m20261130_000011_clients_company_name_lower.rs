@@ -8,6 +8,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
+use crate::common::{add_column, drop_columns};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -15,28 +17,18 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let stored = manager.get_database_backend() == DbBackend::Postgres;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("clients")
-                    .add_column(
-                        ColumnDef::new("company_name_lower")
-                            .text()
-                            .generated(Expr::cust("lower(company_name)"), stored),
-                    )
-                    .to_owned(),
-            )
-            .await
+        add_column(
+            manager,
+            "clients",
+            ColumnDef::new("company_name_lower")
+                .text()
+                .generated(Expr::cust("lower(company_name)"), stored)
+                .to_owned(),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("clients")
-                    .drop_column("company_name_lower")
-                    .to_owned(),
-            )
-            .await
+        drop_columns(manager, "clients", &["company_name_lower"]).await
     }
 }

@@ -7,7 +7,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::common::create_index;
+use crate::common::{create_index, drop_index};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -42,9 +42,7 @@ impl MigrationTrait for Migration {
             return Ok(());
         }
         for (name, table, _) in INDEXES {
-            manager
-                .drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned())
-                .await?;
+            drop_index(manager, name, table).await?;
         }
         Ok(())
     }

@@ -6,7 +6,10 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::common::{create_index, drop_table, foreign_key, text, timestamp_now};
+use crate::common::{
+    add_column, create_index, drop_columns, drop_index, drop_table, foreign_key, text,
+    timestamp_now,
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -58,33 +61,17 @@ impl MigrationTrait for Migration {
                  WHERE previous_token_hash IS NOT NULL",
             )
             .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("idx_auth_sessions_previous_token_hash")
-                    .table("auth_sessions")
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("auth_sessions")
-                    .drop_column("previous_token_hash")
-                    .to_owned(),
-            )
-            .await
+        drop_index(
+            manager,
+            "idx_auth_sessions_previous_token_hash",
+            "auth_sessions",
+        )
+        .await?;
+        drop_columns(manager, "auth_sessions", &["previous_token_hash"]).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("auth_sessions")
-                    .add_column(text("previous_token_hash"))
-                    .to_owned(),
-            )
-            .await?;
+        add_column(manager, "auth_sessions", text("previous_token_hash")).await?;
         create_index(
             manager,
             "idx_auth_sessions_previous_token_hash",

@@ -12,7 +12,8 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::common::{
-    create_updated_at_trigger, drop_updated_at_trigger, limit_updated_at_trigger, money_sum,
+    add_column, create_updated_at_trigger, drop_columns, drop_updated_at_trigger,
+    limit_updated_at_trigger, money_sum,
 };
 
 /// The payment status that counts as paid, as stored (`entity::PaymentStatus::PAID`; a test
@@ -78,27 +79,22 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let sqlite = manager.get_database_backend() == DbBackend::Sqlite;
         let db = manager.get_connection();
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("contracts")
-                    .add_column(
-                        ColumnDef::new("paid_amount")
-                            .decimal_len(14, 2)
-                            .not_null()
-                            .default(0),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("contracts")
-                    .add_column(ColumnDef::new("last_payment_date").date().null())
-                    .to_owned(),
-            )
-            .await?;
+        add_column(
+            manager,
+            "contracts",
+            ColumnDef::new("paid_amount")
+                .decimal_len(14, 2)
+                .not_null()
+                .default(0)
+                .to_owned(),
+        )
+        .await?;
+        add_column(
+            manager,
+            "contracts",
+            ColumnDef::new("last_payment_date").date().null().to_owned(),
+        )
+        .await?;
         db.execute_unprepared(
             &refresh("contracts.id", sqlite).replace(" WHERE id = contracts.id", ""),
         )
@@ -110,18 +106,15 @@ impl MigrationTrait for Migration {
         } else {
             outstanding
         };
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("contracts")
-                    .add_column(
-                        ColumnDef::new("outstanding_amount")
-                            .decimal_len(14, 2)
-                            .generated(Expr::cust(outstanding), !sqlite),
-                    )
-                    .to_owned(),
-            )
-            .await?;
+        add_column(
+            manager,
+            "contracts",
+            ColumnDef::new("outstanding_amount")
+                .decimal_len(14, 2)
+                .generated(Expr::cust(outstanding), !sqlite)
+                .to_owned(),
+        )
+        .await?;
         // The collections screen: contracts still owed, largest first (then by id).
         db.execute_unprepared(
             "CREATE INDEX contracts_outstanding ON contracts (outstanding_amount DESC, id) \
@@ -189,16 +182,11 @@ impl MigrationTrait for Migration {
         create_updated_at_trigger(manager, "contracts").await?;
         db.execute_unprepared("DROP INDEX IF EXISTS contracts_outstanding")
             .await?;
-        for column in ["outstanding_amount", "last_payment_date", "paid_amount"] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table("contracts")
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        drop_columns(
+            manager,
+            "contracts",
+            &["outstanding_amount", "last_payment_date", "paid_amount"],
+        )
+        .await
     }
 }

@@ -22,7 +22,8 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::common::{
-    create_updated_at_trigger, drop_updated_at_trigger, limit_updated_at_trigger, money_sum,
+    add_column, create_updated_at_trigger, drop_columns, drop_updated_at_trigger,
+    limit_updated_at_trigger, money_sum,
 };
 use crate::m20261202_000014_contract_totals::{
     PG_FUNCTION as PG_PAYMENTS_FUNCTION, refresh as refresh_contract,
@@ -101,52 +102,61 @@ fn add_payment(sqlite: bool) -> String {
 /// The payment columns the contract totals depend on.
 const PAID_COLUMNS: [&str; 4] = ["contract_id", "amount", "status", "payment_date"];
 
-fn pg_payments_function() -> String {
+/// A PL/pgSQL trigger function `name`: `inserted` first for inserts when given (which then
+/// stop there); updates that change none of `watched` stop; otherwise `refresh(<key>)` for the
+/// new row's `key` and, when the row went or moved, the old one's.
+fn pg_trigger_function(
+    name: &str,
+    inserted: Option<&str>,
+    watched: &[&str],
+    key: &str,
+    refresh: &str,
+) -> String {
+    let inserted = inserted.map_or(String::new(), |body| {
+        format!("IF TG_OP = 'INSERT' THEN {body} RETURN NULL; END IF;")
+    });
     format!(
-        "CREATE OR REPLACE FUNCTION refresh_contract_totals() RETURNS trigger
-LANGUAGE plpgsql AS $$
+        "CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        IF NEW.status = {PAID_STATUS_SQL} THEN
-            {add};
-        END IF;
-        RETURN NULL;
-    END IF;
-    IF TG_OP = 'UPDATE' AND NOT ({changed}) THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP = 'UPDATE' THEN
-        PERFORM refresh_contract_paid(NEW.contract_id);
-    END IF;
-    IF TG_OP = 'DELETE' OR OLD.contract_id IS DISTINCT FROM NEW.contract_id THEN
-        PERFORM refresh_contract_paid(OLD.contract_id);
-    END IF;
-    RETURN NULL;
-END
-$$",
-        add = add_payment(false),
-        changed = changed(&PAID_COLUMNS, "IS DISTINCT FROM"),
-    )
-}
-
-fn pg_function() -> String {
-    format!(
-        "CREATE OR REPLACE FUNCTION contracts_refresh_client_totals() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
+    {inserted}
     IF TG_OP = 'UPDATE' AND NOT ({changed}) THEN
         RETURN NULL;
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        PERFORM refresh_client_totals(NEW.client_id);
+        PERFORM {refresh}(NEW.{key});
     END IF;
-    IF TG_OP = 'DELETE' OR OLD.client_id IS DISTINCT FROM NEW.client_id THEN
-        PERFORM refresh_client_totals(OLD.client_id);
+    IF TG_OP = 'DELETE' OR OLD.{key} IS DISTINCT FROM NEW.{key} THEN
+        PERFORM {refresh}(OLD.{key});
     END IF;
     RETURN NULL;
 END
 $$",
-        changed = changed(&SUMMED_COLUMNS, "IS DISTINCT FROM"),
+        changed = changed(watched, "IS DISTINCT FROM"),
+    )
+}
+
+/// Payments: a paid payment recorded is added to its contract; other changes recompute it.
+fn pg_payments_function() -> String {
+    pg_trigger_function(
+        "refresh_contract_totals",
+        Some(&format!(
+            "IF NEW.status = {PAID_STATUS_SQL} THEN {}; END IF;",
+            add_payment(false)
+        )),
+        &PAID_COLUMNS,
+        "contract_id",
+        "refresh_contract_paid",
+    )
+}
+
+/// Contracts: their clients' totals recomputed.
+fn pg_function() -> String {
+    pg_trigger_function(
+        "contracts_refresh_client_totals",
+        None,
+        &SUMMED_COLUMNS,
+        "client_id",
+        "refresh_client_totals",
     )
 }
 
@@ -172,14 +182,7 @@ impl MigrationTrait for Migration {
                 .default(0)
                 .to_owned(),
         ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table("clients")
-                        .add_column(column)
-                        .to_owned(),
-                )
-                .await?;
+            add_column(manager, "clients", column).await?;
         }
         db.execute_unprepared(
             &refresh("clients.id", backend).replace(" WHERE id = clients.id", ""),
@@ -295,20 +298,15 @@ impl MigrationTrait for Migration {
         create_updated_at_trigger(manager, "clients").await?;
         db.execute_unprepared("DROP INDEX IF EXISTS clients_outstanding")
             .await?;
-        for column in [
-            "outstanding_amount",
-            "total_contract_value",
-            "contract_count",
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table("clients")
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        drop_columns(
+            manager,
+            "clients",
+            &[
+                "outstanding_amount",
+                "total_contract_value",
+                "contract_count",
+            ],
+        )
+        .await
     }
 }

@@ -20,7 +20,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::common::create_index;
+use crate::common::{create_index, drop_index};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -48,7 +48,7 @@ impl MigrationTrait for Migration {
         for (name, columns) in INDEXES {
             create_index(manager, name, "clients", columns).await?;
         }
-        drop_index(manager, "clients_assigned_to_idx").await?;
+        drop_index(manager, "clients_assigned_to_idx", "clients").await?;
         if manager.get_database_backend() == DbBackend::Sqlite {
             for (name, table) in SQLITE_OUTSTANDING {
                 manager
@@ -65,9 +65,7 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         if manager.get_database_backend() == DbBackend::Sqlite {
             for (name, table) in SQLITE_OUTSTANDING {
-                manager
-                    .drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned())
-                    .await?;
+                drop_index(manager, name, table).await?;
             }
         }
         create_index(
@@ -78,19 +76,8 @@ impl MigrationTrait for Migration {
         )
         .await?;
         for (name, _) in INDEXES {
-            drop_index(manager, name).await?;
+            drop_index(manager, name, "clients").await?;
         }
         Ok(())
     }
-}
-
-async fn drop_index(manager: &SchemaManager<'_>, name: &'static str) -> Result<(), DbErr> {
-    manager
-        .drop_index(
-            Index::drop()
-                .name(name)
-                .table(Alias::new("clients"))
-                .to_owned(),
-        )
-        .await
 }

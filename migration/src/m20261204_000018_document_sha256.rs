@@ -3,30 +3,18 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::common::{add_column, drop_columns, text};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("documents")
-                    .add_column(ColumnDef::new("sha256").text().null())
-                    .to_owned(),
-            )
-            .await
+        add_column(manager, "documents", text("sha256")).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("documents")
-                    .drop_column("sha256")
-                    .to_owned(),
-            )
-            .await
+        drop_columns(manager, "documents", &["sha256"]).await
     }
 }
