@@ -106,28 +106,21 @@ pub fn visible_in_reach(table: Table, scope: &Scope, reach: Reach) -> Option<Con
                 return Some(Condition::all().add(sea_orm::sea_query::Expr::val(false)));
             };
             let own = scope.child();
-            let clients = Query::select()
-                .from_as(Alias::new(Table::Clients.name()), Alias::new(&own.alias))
-                .to_owned();
+            let mut clients = Query::select();
+            clients.from_as(Alias::new(Table::Clients.name()), Alias::new(&own.alias));
             Some(Condition::all().add(match reach {
                 Reach::Table => {
-                    let own_clients = clients
-                        .clone()
+                    clients
                         .expr(own.col("id"))
-                        .and_where(own.col(assignee).eq(viewer.user_id))
-                        .to_owned();
-                    scope.col(column).in_subquery(own_clients)
+                        .and_where(own.col(assignee).eq(viewer.user_id));
+                    scope.col(column).in_subquery(clients)
                 }
                 Reach::Ids => {
-                    let assigned = clients
-                        .clone()
-                        .expr(own.col(assignee))
-                        .and_where(
-                            own.col("id")
-                                .equals((Alias::new(&scope.alias), Alias::new(column))),
-                        )
-                        .to_owned();
-                    sea_orm::sea_query::Expr::from(assigned).eq(viewer.user_id)
+                    clients.expr(own.col(assignee)).and_where(
+                        own.col("id")
+                            .equals((Alias::new(&scope.alias), Alias::new(column))),
+                    );
+                    sea_orm::sea_query::Expr::from(clients).eq(viewer.user_id)
                 }
             }))
         }
