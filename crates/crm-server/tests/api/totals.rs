@@ -9,6 +9,12 @@ use serde_json::json;
 
 use crate::helpers::fixtures;
 
+/// What `check-totals` reports, a line per drifted total (repairing them with `fix`).
+async fn drift_lines(app: &crate::helpers::TestApp, fix: bool) -> Vec<String> {
+    let drifts = crm_server::totals::check(&app.db, fix).await.unwrap();
+    drifts.iter().map(ToString::to_string).collect()
+}
+
 const CONTRACT: &str = "query($id: UUID!) { contract(id: $id) { paidAmount outstandingAmount lastPaymentDate updatedAt } }";
 
 test_both! {
@@ -90,10 +96,8 @@ test_both! {
             ))
             .await
             .unwrap();
-        let drifts = crm_server::totals::check(&app.db, false).await.unwrap();
-        let found: Vec<String> = drifts.iter().map(ToString::to_string).collect();
         assert_eq!(
-            found,
+            drift_lines(&app, false).await,
             [
                 format!("contracts {}: paid_amount is 1 stored, 400 recomputed", contract.id),
                 format!("contracts {}: last_payment_date is none stored, 2026-04-15 recomputed", contract.id),
@@ -113,10 +117,8 @@ test_both! {
             ))
             .await
             .unwrap();
-        let drifts = crm_server::totals::check(&app.db, true).await.unwrap();
-        let found: Vec<String> = drifts.iter().map(ToString::to_string).collect();
         assert_eq!(
-            found,
+            drift_lines(&app, true).await,
             [
                 format!("clients {}: contract_count is 7 stored, 1 recomputed", client.id),
                 format!("clients {}: outstanding_amount is 0 stored, 600 recomputed", client.id),
