@@ -51,3 +51,14 @@ bench_measure() {
 # bench_field NAME RESULT_LINE: one field of a RESULT line; bench_ms: microseconds as ms.
 bench_field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 bench_ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
+
+# bench_serve NAME: starts $BIN serve on $PORT (logs in $WORK/server-NAME.log) with SERVER set
+# to its PID, and waits until it answers /health.
+bench_serve() {
+  RUST_LOG=warn PORT=$PORT "$BIN" serve >"$WORK/server-$1.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+# gql JSON_BODY: one GraphQL request to $URL with $AUTH, its answer on stdout.
+gql() { curl -fsS -H 'Content-Type: application/json' -H "$AUTH" --data-binary "$1" "$URL"; }

@@ -31,7 +31,6 @@ command -v wrk >/dev/null || { echo "bench: wrk not found (apt-get install -y wr
 source "$ROOT/bench/lib.sh"
 bench_start bench
 
-gql() { curl -fsS -H 'Content-Type: application/json' -H "$AUTH" --data-binary "$1" "$URL"; }
 statements() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_sql_statements_total/ {print $2}'; }
 requests() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_graphql_requests_total/ {print $2}'; }
 
@@ -57,9 +56,7 @@ for backend in $BACKENDS; do
     CRM_ADMIN_PASSWORD="bench-admin-password" "$BIN" create-admin --email bench@crm.local >/dev/null
     AUTH="Authorization: Bearer $("$BIN" api-token --email bench@crm.local --name bench)"
   fi
-  RUST_LOG=warn PORT=$PORT "$BIN" serve >"$WORK/server-$backend.log" 2>&1 &
-  SERVER=$!
-  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
+  bench_serve "$backend"
 
   ids=$(gql '{"query":"{ clients(first: 1, orderBy: [{ field: COMPANY_NAME }], filter: { assignedToId: { isNull: false } }) { nodes { id assignedToId } } }"}')
   client=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["clients"]["nodes"][0]["id"])' <<<"$ids")

@@ -67,7 +67,6 @@ seed_args() {
 }
 seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 now() { date +%s.%N; }
-gql() { curl -fsS -H 'Content-Type: application/json' -H "$AUTH" --data-binary "$1" "$URL"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 declare -A RPS P99 FACTS
@@ -123,9 +122,7 @@ for scale in $SCALES; do
   CRM_ADMIN_PASSWORD="bench-admin-password" "$BIN" create-admin --email bench@crm.local >/dev/null 2>&1 || true
   admin="Authorization: Bearer $("$BIN" api-token --email bench@crm.local --name "scale $(date +%s)")"
 
-  RUST_LOG=warn PORT=$PORT "$BIN" serve >"$WORK/server-$scale.log" 2>&1 &
-  SERVER=$!
-  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
+  bench_serve "$scale"
 
   AUTH="$admin"
   facts=$(gql '{"query":"{ clients(first: 1, orderBy: [{ field: COMPANY_NAME }], filter: { assignedToId: { isNull: false } }) { totalCount nodes { id assignedToId } } contracts(first: 100, filter: { status: { eq: active } }) { totalCount nodes { id } } payments(first: 1) { totalCount } users(first: 1, filter: { role: { eq: commercial }, isActive: { eq: true }, clients: { some: {} } }, orderBy: [{ field: EMAIL }]) { nodes { email } } }"}')
