@@ -5,8 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use async_graphql::http::MultipartOptions;
-use async_graphql::{ParseRequestError, ValidationMode};
+use async_graphql::ValidationMode;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -17,7 +16,6 @@ use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -25,6 +23,8 @@ use crate::auth::AuthService;
 use crate::auth::service::ClientInfo;
 use crate::config::Config;
 use crate::db;
+use crate::documents::download::{self, DownloadState};
+use crate::documents::service::Files;
 use crate::engine::PageLimits;
 use crate::engine::batch;
 use crate::engine::loader::{Loaders, ReadPath};
@@ -33,6 +33,7 @@ use crate::graphiql;
 use crate::graphql::document_cache::DocumentCache;
 use crate::graphql::errors;
 use crate::graphql::limits::{self, Limits, Refusal};
+use crate::graphql::request::BodyLimits;
 use crate::graphql::response::{order_root, root_order};
 use crate::graphql::schema::{CrmSchema, SchemaLimits, build_schema};
 
@@ -58,6 +59,12 @@ pub struct AppState {
     pub limits: Limits,
     /// Largest body of a request without valid credentials.
     pub anonymous_body_bytes: usize,
+    /// Largest JSON body of a signed-in request (`CRM_MAX_BODY_BYTES`).
+    pub body_bytes: usize,
+    /// What a multipart request with files may carry.
+    pub upload_limits: BodyLimits,
+    /// Documents' files.
+    pub files: Arc<Files>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub proxies: crate::proxy::TrustedProxies,
     /// The fast or the plain read path (`CRM_READ_PATH`).
@@ -73,8 +80,11 @@ pub struct Metrics {
     pub sql_statements: AtomicU64,
 }
 
+/// Why the server could not start.
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Connects, migrates (unless told not to) and builds the state.
-pub async fn build(config: &Config) -> Result<AppState, sea_orm::DbErr> {
+pub async fn build(config: &Config) -> Result<AppState, StartError> {
     let url = config.database.url();
     let db = db::connect(&url, config.database.max_connections(&url)).await?;
     tracing::info!(database = %db::redact(&url), backend = db::backend_name(&db), "connected");
@@ -84,13 +94,14 @@ pub async fn build(config: &Config) -> Result<AppState, sea_orm::DbErr> {
         db::migrate(&db).await?;
         tracing::info!("migrations applied");
     }
-    let state = state(db, config);
+    let state = state(db, config)?;
     state.reader.warm().await?;
     Ok(state)
 }
 
-/// The state for an open, migrated database.
-pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
+/// The state for an open, migrated database (the document store opened, its directory made).
+pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, StartError> {
+    let files = Arc::new(Files::from_config(config)?);
     let metrics = Arc::new(Metrics::default());
     let counter = metrics.clone();
     db.set_metric_callback(move |_| {
@@ -121,6 +132,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
             limits,
             cipher.clone(),
             Some(auth.clone()),
+            Some(files.clone()),
             validation,
         )
     };
@@ -131,7 +143,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
         max_size: config.server.max_page_size,
         max_rows: config.server.max_rows,
     };
-    AppState {
+    Ok(AppState {
         db,
         reader,
         schema,
@@ -148,12 +160,33 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> AppState {
         documents: Arc::new(DocumentCache::new(config.server.document_cache_bytes)),
         limits: request_limits,
         anonymous_body_bytes: config.server.max_anonymous_body_bytes,
+        body_bytes: config.server.max_body_bytes,
+        upload_limits: BodyLimits {
+            json_bytes: config.server.max_body_bytes,
+            file_bytes: config.storage.upload_max_file_bytes,
+            files: config.storage.upload_max_files,
+            multipart_bytes: config.storage.upload_max_request_bytes(),
+            files_allowed: true,
+        },
+        files,
         proxies: config.server.trusted_proxies.clone(),
         read_path: config.server.read_path,
+    })
+}
+
+impl axum::extract::FromRef<AppState> for DownloadState {
+    fn from_ref(state: &AppState) -> DownloadState {
+        DownloadState {
+            db: state.db.clone(),
+            files: state.files.clone(),
+            auth: state.auth.clone(),
+        }
     }
 }
 
-/// The HTTP routes: `POST /graphql`, `GET /graphql` (GraphiQL), `GET /health`.
+/// The HTTP routes: `POST /graphql`, `GET /graphql` (GraphiQL), `GET /health`, `GET /metrics`,
+/// `GET /documents/{id}/content`. Each reads its body with its own limits (see
+/// [`crate::graphql::request`]); the others take none.
 pub fn router(state: AppState, config: &Config) -> Router {
     let mut graphql = axum::routing::post(graphql_handler);
     if config.server.graphiql_enabled() {
@@ -162,7 +195,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let mut router = Router::new()
         .route("/graphql", graphql)
         .route("/health", get(health))
-        .route("/metrics", get(metrics));
+        .route("/metrics", get(metrics))
+        .route("/documents/{id}/content", get(download::content));
     if config.server.graphiql_enabled() {
         router = router.route("/graphiql/assets/{name}", get(graphiql::asset));
     }
@@ -170,7 +204,6 @@ pub fn router(state: AppState, config: &Config) -> Router {
         router = router.layer(cors);
     }
     router
-        .layer(RequestBodyLimitLayer::new(config.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.server.request_timeout(),
@@ -191,14 +224,18 @@ async fn graphql_handler(
     let auth = state.auth.authenticate(authorization).await;
     // Without valid credentials, a small body and only what needs none (see `prepare`).
     let anonymous = auth.unauthenticated();
-    let body_limit = if anonymous.is_some() {
-        state.anonymous_body_bytes
-    } else {
-        usize::MAX
+    let limits = BodyLimits {
+        json_bytes: if anonymous.is_some() {
+            state.anonymous_body_bytes
+        } else {
+            state.body_bytes
+        },
+        files_allowed: anonymous.is_none(),
+        ..state.upload_limits
     };
-    let mut request = match read_request(&headers, body, body_limit).await {
+    let mut request = match crate::graphql::request::read(&headers, body, limits).await {
         Ok(request) => request,
-        Err(rejection) => return bad_request(rejection),
+        Err(rejection) => return rejection.into_response(),
     };
     state
         .metrics
@@ -285,66 +322,10 @@ fn busy() -> Response {
         .into_response()
 }
 
-/// Reads a GraphQL request (JSON, or a multipart request with files) of at most `limit` bytes.
-async fn read_request(
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-) -> Result<async_graphql::Request, ParseRequestError> {
-    let too_large = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<usize>().ok())
-        .is_some_and(|length| length > limit);
-    if too_large {
-        return Err(ParseRequestError::PayloadTooLarge);
-    }
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|err| {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
-        while let Some(error) = source {
-            if error.is::<http_body_util::LengthLimitError>() {
-                return ParseRequestError::PayloadTooLarge;
-            }
-            source = error.source();
-        }
-        ParseRequestError::Io(std::io::Error::other(err))
-    })?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok());
-    async_graphql::http::receive_body(content_type, bytes.as_ref(), MultipartOptions::default())
-        .await
-}
-
 /// A request refused before validation: one error naming the limit or the missing credentials.
 fn refused(refusal: Refusal) -> Response {
     let response = async_graphql::Response::from_errors(vec![refusal.into_server_error()]);
     crate::graphql::response::into_response(response)
-}
-
-/// A body that is not a GraphQL request (malformed JSON, wrong shape, batch, too large): a
-/// JSON error with code `BAD_REQUEST`, like every other error, instead of a bare text body.
-fn bad_request(rejection: ParseRequestError) -> Response {
-    let (status, message) = match rejection {
-        ParseRequestError::PayloadTooLarge => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the request body is too large (requests without credentials may send 16 KiB \
-             by default: sign in first)"
-                .to_owned(),
-        ),
-        ParseRequestError::UnsupportedBatch => (
-            StatusCode::BAD_REQUEST,
-            "batched operations are not accepted: send one operation per request".to_owned(),
-        ),
-        ParseRequestError::InvalidRequest(err) => (
-            StatusCode::BAD_REQUEST,
-            format!("the body is not a valid GraphQL request: {err}"),
-        ),
-        other => (StatusCode::BAD_REQUEST, format!("invalid request: {other}")),
-    };
-    let body =
-        json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
-    (status, Json(body)).into_response()
 }
 
 /// CORS for the SPA origins of `CRM_CORS_ORIGINS` (none: same-origin only).
@@ -365,7 +346,20 @@ fn cors(config: &Config) -> Option<tower_http::cors::CorsLayer> {
         tower_http::cors::CorsLayer::new()
             .allow_origin(origins)
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::AUTHORIZATION,
+                header::RANGE,
+                header::IF_NONE_MATCH,
+                header::IF_RANGE,
+                header::HeaderName::from_static("apollo-require-preflight"),
+                header::HeaderName::from_static("x-apollo-operation-name"),
+            ])
+            .expose_headers([
+                header::CONTENT_DISPOSITION,
+                header::CONTENT_RANGE,
+                header::ETAG,
+            ])
             .max_age(std::time::Duration::from_secs(3600)),
     )
 }
@@ -426,6 +420,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
         )
         .into());
     }
+    let sweeper = periodic_sweep(&state, &config);
     let app = router(state.clone(), &config);
     let addr = SocketAddr::new(config.server.host, config.server.port);
     let listener = TcpListener::bind(addr).await?;
@@ -441,10 +436,42 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     state.reader.close().await;
     state.db.close_by_ref().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Removes abandoned uploads every `CRM_DOCUMENTS_SWEEP_SECS` (the first time after one
+/// period, not at start-up).
+fn periodic_sweep(state: &AppState, config: &Config) -> Option<tokio::task::JoinHandle<()>> {
+    let every = config.storage.documents_sweep_secs;
+    if every == 0 {
+        return None;
+    }
+    let db = state.db.clone();
+    let files = state.files.clone();
+    let grace = std::time::Duration::from_secs(config.storage.documents_grace_secs);
+    Some(tokio::spawn(async move {
+        let period = std::time::Duration::from_secs(every);
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match crate::documents::sweep::sweep(&db, &files.storage, grace, chrono::Utc::now())
+                .await
+            {
+                Ok(removed) if !removed.is_empty() => {
+                    tracing::info!(files = removed.len(), "abandoned uploads removed");
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "sweeping abandoned uploads failed"),
+            }
+        }
+    }))
 }
 
 async fn shutdown_signal() {

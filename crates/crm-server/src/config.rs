@@ -333,14 +333,22 @@ pub struct StorageConfig {
     #[arg(long, env = "CRM_DOCUMENTS_DIR")]
     pub documents_dir: Option<PathBuf>,
 
-    /// An S3-compatible bucket for the document files instead of the directory. Credentials
-    /// come from the standard `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` variables.
+    /// An S3-compatible bucket for the document files instead of the directory.
     #[arg(long, env = "CRM_S3_BUCKET")]
     pub s3_bucket: Option<String>,
 
     /// The bucket's region.
     #[arg(long, env = "CRM_S3_REGION", default_value = "us-east-1")]
     pub s3_region: String,
+
+    /// The bucket's access key id; without it, the AWS credential chain (`AWS_*` variables,
+    /// instance profile …).
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    pub s3_access_key_id: Option<String>,
+
+    /// The secret of the access key id.
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
 
     /// The S3 server's URL for another service than AWS (MinIO, Ceph …), addressed by path.
     #[arg(long, env = "CRM_S3_ENDPOINT")]
@@ -350,6 +358,47 @@ pub struct StorageConfig {
     /// `documents sweep` removes, in seconds.
     #[arg(long, env = "CRM_DOCUMENTS_GRACE_SECS", default_value_t = 3600)]
     pub documents_grace_secs: u64,
+
+    /// How often `serve` sweeps abandoned uploads, in seconds (0: never; run
+    /// `documents sweep` instead).
+    #[arg(long, env = "CRM_DOCUMENTS_SWEEP_SECS", default_value_t = 3600)]
+    pub documents_sweep_secs: u64,
+
+    /// The largest uploaded file, in bytes.
+    #[arg(long, env = "CRM_UPLOAD_MAX_FILE_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub upload_max_file_bytes: u64,
+
+    /// Files in one request.
+    #[arg(long, env = "CRM_UPLOAD_MAX_FILES", default_value_t = 4)]
+    pub upload_max_files: usize,
+
+    /// The largest multipart request body, in bytes. Default: room for the most files of the
+    /// largest size, plus 1 MiB.
+    #[arg(long, env = "CRM_UPLOAD_MAX_REQUEST_BYTES")]
+    pub upload_max_request_bytes: Option<u64>,
+
+    /// The accepted kinds of file, by extension (a kind's other extensions come with it):
+    /// among pdf, png, jpg, webp, heic, gif, tiff, docx, xlsx, pptx, doc, xls, ppt, odt, ods.
+    #[arg(
+        long,
+        env = "CRM_DOCUMENT_TYPES",
+        default_value = "pdf,png,jpg,webp,heic,docx,xlsx,pptx,doc,xls,ppt,odt,ods"
+    )]
+    pub document_types: String,
+
+    /// The server's address as browsers reach it (`https://crm.example.com`), which makes
+    /// `Document.downloadUrl` links absolute; by default they are relative to the server.
+    #[arg(long, env = "CRM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// How long a `Document.downloadUrl` link works, in seconds.
+    #[arg(long, env = "CRM_DOCUMENT_LINK_SECS", default_value_t = 300)]
+    pub document_link_secs: u64,
+
+    /// A ClamAV daemon (`host:port` of clamd's TCP socket) that scans every upload before its
+    /// document is saved; none by default.
+    #[arg(long, env = "CRM_CLAMD_ADDRESS")]
+    pub clamd_address: Option<String>,
 }
 
 impl StorageConfig {
@@ -364,10 +413,27 @@ impl StorageConfig {
                 bucket: bucket.clone(),
                 region: self.s3_region.clone(),
                 endpoint: self.s3_endpoint.clone(),
-                credentials: None,
+                credentials: self
+                    .s3_access_key_id
+                    .clone()
+                    .zip(self.s3_secret_access_key.clone()),
             }),
             None => Storage::local(&self.documents_dir(database)),
         }
+    }
+
+    /// The largest multipart request body.
+    pub fn upload_max_request_bytes(&self) -> u64 {
+        self.upload_max_request_bytes.unwrap_or_else(|| {
+            self.upload_max_file_bytes
+                .saturating_mul(self.upload_max_files as u64)
+                .saturating_add(1024 * 1024)
+        })
+    }
+
+    /// The accepted kinds of file.
+    pub fn document_kinds(&self) -> Result<Vec<crate::documents::content::Kind>, String> {
+        crate::documents::content::kinds_for(&self.document_types)
     }
 
     /// The directory of the files when no bucket is set.
@@ -408,6 +474,15 @@ impl Config {
         }
         if self.auth.access_token_ttl_secs == 0 || self.auth.session_ttl_days == 0 {
             return Err("token lifetimes must be positive".to_owned());
+        }
+        self.storage.document_kinds()?;
+        if self.storage.upload_max_files == 0 || self.storage.upload_max_file_bytes == 0 {
+            return Err(
+                "CRM_UPLOAD_MAX_FILES and CRM_UPLOAD_MAX_FILE_BYTES must be positive".to_owned(),
+            );
+        }
+        if self.storage.document_link_secs == 0 || self.storage.document_link_secs > 7 * 86_400 {
+            return Err("CRM_DOCUMENT_LINK_SECS is between 1 second and 7 days".to_owned());
         }
         if self.server.environment == Environment::Production {
             if let Some(what) = development_secret(self.auth.jwt_secret.as_bytes()) {

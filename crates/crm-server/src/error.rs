@@ -28,11 +28,13 @@ pub mod codes {
 /// What can go wrong while serving a request.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// The input breaks a rule; `field` names the argument or input field (camelCase).
+    /// The input breaks a rule; `field` names the argument or input field (camelCase),
+    /// `reason` the rule when there are several for one field (`FILE_TOO_LARGE` …).
     #[error("{message}")]
     BadUserInput {
         field: Option<String>,
         message: String,
+        reason: Option<&'static str>,
     },
     /// A referenced row does not exist (or is not visible to the caller).
     #[error("{message}")]
@@ -71,6 +73,16 @@ impl AppError {
         AppError::BadUserInput {
             field: Some(field.into()),
             message: message.into(),
+            reason: None,
+        }
+    }
+
+    /// Bad input refused by the rule `reason` (`UNSUPPORTED_FILE_TYPE` …).
+    pub fn invalid(field: &str, reason: &'static str, message: impl Into<String>) -> Self {
+        AppError::BadUserInput {
+            field: Some(field.to_owned()),
+            message: message.into(),
+            reason: Some(reason),
         }
     }
 
@@ -110,7 +122,7 @@ impl AppError {
     /// The stable rule name of a refused change, if any.
     pub fn reason(&self) -> Option<&'static str> {
         match self {
-            AppError::Conflict { reason, .. } => *reason,
+            AppError::Conflict { reason, .. } | AppError::BadUserInput { reason, .. } => *reason,
             _ => None,
         }
     }
@@ -177,6 +189,7 @@ impl From<DbErr> for AppError {
             Some(SqlErr::ForeignKeyConstraintViolation(detail)) => AppError::BadUserInput {
                 field: field_of_constraint(&detail),
                 message: "the referenced record does not exist or is still in use".to_owned(),
+                reason: None,
             },
             _ => AppError::Database(err),
         }
@@ -238,6 +251,19 @@ impl ErrorExtensions for AppError {
             }
         })
     }
+}
+
+/// An error answered outside GraphQL (a refused request body, a download): the same JSON
+/// shape, `{"errors": [{"message", "extensions": {"code"}}]}`.
+pub fn http_error(
+    status: axum::http::StatusCode,
+    code: &str,
+    message: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = serde_json::json!({ "errors": [{
+        "message": message, "extensions": { "code": code } }] });
+    (status, axum::Json(body)).into_response()
 }
 
 /// The result of service functions.

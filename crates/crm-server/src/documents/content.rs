@@ -73,6 +73,48 @@ pub const DEFAULT_KINDS: &[Kind] = &[
     },
 ];
 
+/// Kinds that may be allowed by configuration besides the default ones.
+const OTHER_KINDS: &[Kind] = &[
+    Kind {
+        mime: "image/gif",
+        extensions: &["gif"],
+    },
+    Kind {
+        mime: "image/tiff",
+        extensions: &["tif", "tiff"],
+    },
+];
+
+/// The kinds named by a comma-separated list of extensions (`CRM_DOCUMENT_TYPES`).
+pub fn kinds_for(extensions: &str) -> Result<Vec<Kind>, String> {
+    let mut kinds: Vec<Kind> = Vec::new();
+    for extension in extensions
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        let extension = extension.trim_start_matches('.');
+        let kind = DEFAULT_KINDS
+            .iter()
+            .chain(OTHER_KINDS)
+            .find(|kind| {
+                kind.extensions
+                    .iter()
+                    .any(|e| e.eq_ignore_ascii_case(extension))
+            })
+            .ok_or_else(|| {
+                format!("CRM_DOCUMENT_TYPES: `{extension}` is not a known kind of file")
+            })?;
+        if !kinds.contains(kind) {
+            kinds.push(*kind);
+        }
+    }
+    if kinds.is_empty() {
+        return Err("CRM_DOCUMENT_TYPES names no kind of file".to_owned());
+    }
+    Ok(kinds)
+}
+
 /// Why a file was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContentError {
@@ -223,11 +265,18 @@ mod tests {
             Err(ContentError::Unrecognised)
         );
         // Allowed kinds are configurable: PNG refused when only PDF is.
-        let only_pdf = &DEFAULT_KINDS[..1];
+        let only_pdf = kinds_for("pdf");
+        assert_eq!(only_pdf.as_deref().map(<[Kind]>::len), Ok(1));
         assert_eq!(
-            check(PNG, "a.png", only_pdf),
+            check(PNG, "a.png", only_pdf.as_deref().unwrap_or_default()),
             Err(ContentError::NotAllowed { mime: "image/png" })
         );
+        assert_eq!(
+            kinds_for(" .PDF, jpeg,jpg").map(|kinds| kinds.iter().map(|k| k.mime).collect()),
+            Ok(vec!["application/pdf", "image/jpeg"])
+        );
+        assert!(kinds_for("exe").is_err());
+        assert!(kinds_for(" , ").is_err());
     }
 
     #[test]

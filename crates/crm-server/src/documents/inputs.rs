@@ -73,3 +73,29 @@ crate::sort_fields! {
         CreatedAt: Timestamp = s.col("created_at"),
     }
 }
+
+/// A file for a client, and optionally one of its contracts. Sent as a multipart request
+/// (see the README): `file` is the variable the file part is mapped to.
+#[derive(async_graphql::InputObject)]
+pub struct UploadDocumentInput {
+    /// The client the document is for.
+    pub client_id: uuid::Uuid,
+    /// One of the client's contracts, if the document belongs to one.
+    pub contract_id: Option<uuid::Uuid>,
+    /// Kind of document (contract, invoice, identity …; at most 50 characters).
+    pub document_type: Option<String>,
+    /// The file: its type is read from its content, and must agree with its name's extension.
+    pub file: async_graphql::Upload,
+}
+
+/// Changes to a document; absent fields are left as they are.
+#[derive(async_graphql::InputObject, Debug)]
+pub struct UpdateDocumentInput {
+    /// Kind of document (null clears it).
+    pub document_type: async_graphql::MaybeUndefined<String>,
+    /// One of the client's contracts (null: the document belongs to none).
+    pub contract_id: async_graphql::MaybeUndefined<uuid::Uuid>,
+    /// The `updatedAt` you last read: the update fails with CONFLICT if the document changed
+    /// since.
+    pub expected_updated_at: Option<crate::engine::scalars::DateTime>,
+}

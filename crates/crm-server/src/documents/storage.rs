@@ -11,7 +11,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::signer::{SignedUrlOptions, Signer};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -25,6 +26,8 @@ const PARTS_IN_FLIGHT: usize = 2;
 #[derive(Clone, Debug)]
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
+    /// Presigns download URLs (S3), when the store can.
+    signer: Option<Arc<dyn Signer>>,
 }
 
 /// Where an S3-compatible bucket is.
@@ -100,12 +103,55 @@ impl Storage {
                 .with_access_key_id(key)
                 .with_secret_access_key(secret);
         }
-        Ok(Storage::over(Arc::new(builder.build()?)))
+        let s3 = Arc::new(builder.build()?);
+        Ok(Storage {
+            store: s3.clone(),
+            signer: Some(s3),
+        })
     }
 
     /// Files in any store.
     pub fn over(store: Arc<dyn ObjectStore>) -> Storage {
-        Storage { store }
+        Storage {
+            store,
+            signer: None,
+        }
+    }
+
+    /// A presigned URL reading `key` for `ttl`, served with this type and disposition; `None`
+    /// when the store cannot presign (a local directory: the server signs its own links).
+    pub async fn signed_url(
+        &self,
+        key: &Path,
+        ttl: std::time::Duration,
+        content_type: &str,
+        disposition: &str,
+    ) -> Option<Result<String, StorageError>> {
+        let signer = self.signer.as_ref()?;
+        let options = SignedUrlOptions::new().with_query([
+            ("response-content-type", content_type),
+            ("response-content-disposition", disposition),
+        ]);
+        Some(
+            signer
+                .signed_url_opts(object_store::signer::Method::GET, key, ttl, &options)
+                .await
+                .map(|url| url.to_string())
+                .map_err(StorageError::from),
+        )
+    }
+
+    /// The bytes `range` (all when `None`) of the file under `key`, as a stream of chunks.
+    pub async fn get_range(
+        &self,
+        key: &Path,
+        range: Option<std::ops::Range<u64>>,
+    ) -> Result<object_store::GetResult, StorageError> {
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        Ok(self.store.get_opts(key, options).await?)
     }
 
     /// The key of a document's file: made of ids only.

@@ -2,7 +2,9 @@
 
 use crate::clients::Client;
 use crate::contracts::Contract;
-use crate::graphql::context::{loaders, required};
+use crate::documents::download::{disposition, shows_inline};
+use crate::error::AppError;
+use crate::graphql::context::{files, loaders, required};
 use crate::users::User;
 use async_graphql::{ComplexObject, Context, Result};
 use entity::documents;
@@ -32,7 +34,8 @@ crate::record! {
         file_size: Option<i64>,
         /// Kind of document (contract, invoice, identity …).
         document_type: Option<String>,
-        hidden sha256,
+        /// SHA-256 of the file's content (hexadecimal), when the server stored the file.
+        sha256: Option<String>,
         /// When the document was uploaded.
         created_at: DateTime,
         /// When the document was last changed (maintained by the database).
@@ -65,6 +68,47 @@ impl Document {
             Some(id) => loaders(ctx)?.one::<Contract>(ctx, id).await?,
             None => None,
         })
+    }
+
+    /// A short-lived link to the file for `<img src>` and `<a href>` (which cannot send the
+    /// `Authorization` header): whoever holds it may read the file until it expires
+    /// (`CRM_DOCUMENT_LINK_SECS`). Null when the document has no stored file.
+    async fn download_url(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            default = false,
+            desc = "Shown in the browser rather than saved (images and PDF only)."
+        )]
+        inline: bool,
+    ) -> Result<Option<String>> {
+        let Some(sha256) = &self.sha256 else {
+            return Ok(None);
+        };
+        let files = files(ctx)?;
+        let mime = self
+            .mime_type
+            .as_deref()
+            .unwrap_or("application/octet-stream");
+        let disposition = disposition(&self.file_name, inline && shows_inline(mime));
+        let key = object_store::path::Path::parse(&self.file_path)
+            .map_err(|err| AppError::Internal(format!("document key: {err}")))?;
+        match files
+            .storage
+            .signed_url(&key, files.links.ttl, mime, &disposition)
+            .await
+        {
+            Some(url) => Ok(Some(
+                url.map_err(|err| AppError::Internal(err.to_string()))?,
+            )),
+            None => Ok(Some(format!(
+                "{}{}",
+                files.public_url,
+                files
+                    .links
+                    .sign(self.id, sha256, inline, chrono::Utc::now())
+            ))),
+        }
     }
 
     /// The user who uploaded it.

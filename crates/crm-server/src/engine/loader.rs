@@ -406,9 +406,14 @@ impl Loaders {
 /// the code and field the client should see.
 pub fn unshare(err: Arc<AppError>) -> AppError {
     match &*err {
-        AppError::BadUserInput { field, message } => AppError::BadUserInput {
+        AppError::BadUserInput {
+            field,
+            message,
+            reason,
+        } => AppError::BadUserInput {
             field: field.clone(),
             message: message.clone(),
+            reason: *reason,
         },
         AppError::NotFound { field, message } => AppError::NotFound {
             field: field.clone(),

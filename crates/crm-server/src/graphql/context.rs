@@ -26,3 +26,10 @@ pub fn db<'a>(ctx: &Context<'a>) -> Result<&'a sea_orm::DatabaseConnection, AppE
 pub fn required<T>(value: Option<T>, what: &str) -> Result<T, AppError> {
     value.ok_or_else(|| AppError::Internal(format!("dangling reference to {what}")))
 }
+
+/// Where documents' files are (schema data).
+pub fn files<'a>(ctx: &Context<'a>) -> Result<&'a crate::documents::service::Files, AppError> {
+    ctx.data::<std::sync::Arc<crate::documents::service::Files>>()
+        .map(|files| files.as_ref())
+        .map_err(|_| AppError::Internal("schema has no document store".to_owned()))
+}

@@ -6,6 +6,7 @@ pub mod context;
 pub mod document_cache;
 pub mod errors;
 pub mod limits;
+pub mod request;
 pub mod response;
 pub mod schema;
 

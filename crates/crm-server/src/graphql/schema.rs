@@ -7,7 +7,7 @@ use crate::auth::{AuthMutation, AuthQuery, AuthService};
 use crate::client_notes::{ClientNoteMutation, ClientNoteQuery};
 use crate::clients::{ClientMutation, ClientQuery};
 use crate::contracts::{ContractMutation, ContractQuery};
-use crate::documents::DocumentQuery;
+use crate::documents::{DocumentMutation, DocumentQuery};
 use crate::oauth_email_accounts::{OAuthEmailAccountMutation, OAuthEmailAccountQuery};
 use crate::payments::{PaymentMutation, PaymentQuery};
 use crate::users::{UserMutation, UserQuery};
@@ -34,6 +34,7 @@ pub struct Mutation(
     ContractMutation,
     PaymentMutation,
     ClientNoteMutation,
+    DocumentMutation,
     OAuthEmailAccountMutation,
 );
 
@@ -67,6 +68,7 @@ pub fn build_schema(
     limits: SchemaLimits,
     cipher: Option<std::sync::Arc<crate::secrets::TokenCipher>>,
     auth: Option<std::sync::Arc<AuthService>>,
+    files: Option<std::sync::Arc<crate::documents::service::Files>>,
     validation: ValidationMode,
 ) -> CrmSchema {
     // No extensions: the row fast path (`engine::rows`) does not call per-field hooks.
@@ -82,6 +84,9 @@ pub fn build_schema(
     if let Some(auth) = auth {
         builder = builder.data(auth);
     }
+    if let Some(files) = files {
+        builder = builder.data(files);
+    }
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -93,6 +98,7 @@ pub fn sdl() -> String {
     build_schema(
         None,
         SchemaLimits::default(),
+        None,
         None,
         None,
         ValidationMode::Strict,

@@ -472,7 +472,7 @@ test_both! {
         use tower::ServiceExt;
         let mut config = crate::helpers::test_config();
         config.server.trusted_proxies = "10.0.0.0/8".parse().unwrap();
-        let router = crm_server::app::router(crm_server::app::state(app.db.clone(), &config), &config);
+        let router = crm_server::app::router(crm_server::app::state(app.db.clone(), &config).unwrap(), &config);
         app.user("proxied", Role::Commercial, Some(PASSWORD)).await;
         let sign_in = |peer: [u8; 4], forwarded: &'static str, password: &'static str| {
             let router = router.clone();

@@ -104,7 +104,7 @@ test_both! {
     async fn cors_allows_only_the_configured_origins(app) {
         let mut config = test_config();
         config.server.cors_origins = vec!["https://crm.example.com".to_owned()];
-        let router = crm_server::app::router(crm_server::app::state(app.db.clone(), &config), &config);
+        let router = crm_server::app::router(crm_server::app::state(app.db.clone(), &config).unwrap(), &config);
         let preflight = |origin: &'static str| {
             Request::builder()
                 .method("OPTIONS")
@@ -126,7 +126,7 @@ test_both! {
     async fn production_mode_hides_graphiql_and_introspection(app) {
         let mut config = test_config();
         config.server.environment = crm_server::config::Environment::Production;
-        let router = crm_server::app::router(crm_server::app::state(app.db.clone(), &config), &config);
+        let router = crm_server::app::router(crm_server::app::state(app.db.clone(), &config).unwrap(), &config);
         let introspect = json!({ "query": "{ __schema { queryType { name } } }" }).to_string();
         let response = router
             .clone()
@@ -303,7 +303,7 @@ test_both! {
         let padded = json!({ "query": format!("{{ __typename }} # {}", "x".repeat(20 * 1024)) }).to_string();
         let (status, answer) = post_as(&app, None, padded.clone()).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(answer["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE");
         let (status, _) = post_as(&app, Some(&app.token), padded).await;
         assert_eq!(status, StatusCode::OK);
         // What needs no credentials answers.
@@ -373,7 +373,7 @@ test_both! {
         let with_budget = |max_rows: usize| {
             let mut config = test_config();
             config.server.max_rows = max_rows;
-            crm_server::app::router(crm_server::app::state(app.db.clone(), &config), &config)
+            crm_server::app::router(crm_server::app::state(app.db.clone(), &config).unwrap(), &config)
         };
         let token = app.token.clone();
         let send = |router: axum::Router| {
@@ -412,7 +412,7 @@ test_both! {
         let mut config = test_config();
         config.server.max_concurrent_operations = Some(1);
         config.server.max_queued_operations = 1;
-        let state = crm_server::app::state(app.db.clone(), &config);
+        let state = crm_server::app::state(app.db.clone(), &config).unwrap();
         let router = crm_server::app::router(state.clone(), &config);
         let request = || {
             Request::post("/graphql")

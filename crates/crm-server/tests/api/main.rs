@@ -10,6 +10,7 @@ mod access;
 mod auth;
 mod database;
 mod differential;
+mod documents;
 mod filters;
 mod generated;
 mod hostile;

@@ -14,9 +14,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 /// A running `moto_server`, stopped when dropped.
-struct S3Server {
+pub struct S3Server {
     child: Child,
-    endpoint: String,
+    pub endpoint: String,
 }
 
 impl Drop for S3Server {
@@ -27,7 +27,7 @@ impl Drop for S3Server {
 }
 
 /// Starts `moto_server` (or `CRM_TEST_MOTO_SERVER`) on a free port of 127.0.0.1.
-async fn s3_server() -> Option<S3Server> {
+pub async fn s3_server() -> Option<S3Server> {
     let program = std::env::var("CRM_TEST_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
     let required = std::env::var("CRM_TEST_REQUIRE_S3").is_ok_and(|v| v == "1");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -67,7 +67,7 @@ async fn s3_server() -> Option<S3Server> {
 }
 
 /// Creates `bucket` on the server (an unsigned path-style `PUT`, which the test server takes).
-async fn create_bucket(endpoint: &str, bucket: &str) {
+pub async fn create_bucket(endpoint: &str, bucket: &str) {
     let host = endpoint.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
     let request = format!(
@@ -213,32 +213,33 @@ test_both! {
 
 test_both! {
     async fn an_upload_is_stored_checked_and_never_half_written(app) {
-        use crm_server::documents::content::DEFAULT_KINDS;
-        use crm_server::documents::service::{NewFile, UploadRules, upload};
+        use crm_server::documents::service::{Files, NewDocument, Upload, upload};
         use crm_server::engine::Viewer;
         use crm_server::error::AppError;
         use entity::{ContractStatus, Role};
 
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::local(dir.path()).unwrap();
+        let mut config = crate::helpers::test_config();
+        config.storage.documents_dir = Some(dir.path().to_owned());
+        config.storage.upload_max_file_bytes = 1 << 20;
+        let files = Files::from_config(&config).unwrap();
+        let storage = files.storage.clone();
         let (ann, _) = app.user("ann", Role::Commercial, None).await;
         let (ben, _) = app.user("ben", Role::Commercial, None).await;
         let ann = Viewer { user_id: ann, role: Role::Commercial };
         let mine = crate::helpers::fixtures::client(&app.db, "Ann's", Some(ann.user_id)).await;
         let theirs = crate::helpers::fixtures::client(&app.db, "Ben's", Some(ben)).await;
         let their_contract = crate::helpers::fixtures::contract(&app.db, theirs.id, "B-1", "10.00", ContractStatus::Active).await;
-        let rules = UploadRules { max_bytes: 1 << 20, kinds: DEFAULT_KINDS };
         let pdf: Vec<u8> = [b"%PDF-1.7\n".as_slice(), &vec![b'x'; 20_000]].concat();
-        let file = |client_id, contract_id, name: &str, data: &[u8]| NewFile {
+        let new = |client_id, contract_id| NewDocument {
             client_id,
             contract_id,
             document_type: Some("contract".to_owned()),
-            file_name: name.to_owned(),
-            body: chunks(data, 1000),
         };
+        let file = |name: &str, data: &[u8]| Upload { file_name: name.to_owned(), body: chunks(data, 1000) };
         let stored = async || storage.list(None).await.unwrap().len();
 
-        let document = upload(&app.db, &storage, ann, rules, file(mine.id, None, "../../etc/contrat signé.pdf", &pdf))
+        let document = upload(&app.db, &files, ann, new(mine.id, None), file("../../etc/contrat signé.pdf", &pdf))
             .await
             .unwrap();
         assert_eq!(document.file_name, "contrat signé.pdf");
@@ -254,26 +255,41 @@ test_both! {
         assert_eq!(stored().await, 1);
 
         // Refused before anything is stored: an executable named .pdf, a PNG named .pdf, a file
-        // past the limit, another portfolio's client.
+        // past the limit, another portfolio's client or contract.
         let elf = [b"\x7fELF\x02\x01\x01".as_slice(), &[0u8; 57]].concat();
         let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
         let large = [b"%PDF-1.7\n".as_slice(), &vec![b'x'; 2 << 20]].concat();
-        for (client, name, data, field) in [
-            (mine.id, "invoice.pdf", &elf, "file"),
-            (mine.id, "invoice.pdf", &png, "file"),
-            (mine.id, "big.pdf", &large, "file"),
+        for (name, data, reason) in [
+            ("invoice.pdf", &elf, "UNSUPPORTED_FILE_TYPE"),
+            ("invoice.pdf", &png, "FILE_TYPE_MISMATCH"),
+            ("big.pdf", &large, "FILE_TOO_LARGE"),
         ] {
-            match upload(&app.db, &storage, ann, rules, file(client, None, name, data)).await {
-                Err(AppError::BadUserInput { field: Some(f), .. }) => assert_eq!(f, field),
+            match upload(&app.db, &files, ann, new(mine.id, None), file(name, data)).await {
+                Err(AppError::BadUserInput { field: Some(f), reason: Some(r), .. }) => {
+                    assert_eq!((f.as_str(), r), ("file", reason));
+                }
                 other => panic!("{name}: {other:?}"),
             }
         }
-        match upload(&app.db, &storage, ann, rules, file(theirs.id, None, "a.pdf", &pdf)).await {
+        match upload(&app.db, &files, ann, new(theirs.id, None), file("a.pdf", &pdf)).await {
             Err(AppError::NotFound { field: Some(f), .. }) => assert_eq!(f, "clientId"),
             other => panic!("{other:?}"),
         }
-        // Refused after the file was stored (a contract Ann does not see): the file goes again.
-        assert!(upload(&app.db, &storage, ann, rules, file(mine.id, Some(their_contract.id), "a.pdf", &pdf)).await.is_err());
+        match upload(&app.db, &files, ann, new(mine.id, Some(their_contract.id)), file("a.pdf", &pdf)).await {
+            Err(AppError::NotFound { field: Some(f), .. }) => assert_eq!(f, "contractId"),
+            other => panic!("{other:?}"),
+        }
+        // The client is deleted while its file arrives: the file is stored, the row cannot
+        // be written, and the file goes again.
+        let doomed = crate::helpers::fixtures::client(&app.db, "Doomed", Some(ann.user_id)).await;
+        let db = app.db.clone();
+        let body = chunks(&pdf[..10_000], 1000).chain(futures_util::stream::once(async move {
+            use sea_orm::EntityTrait;
+            entity::clients::Entity::delete_by_id(doomed.id).exec(&db).await.unwrap();
+            Ok(Bytes::from_static(b"the end"))
+        }));
+        let upload_result = upload(&app.db, &files, ann, new(doomed.id, None), Upload { file_name: "late.pdf".into(), body }).await;
+        assert!(matches!(upload_result, Err(AppError::NotFound { .. })), "{upload_result:?}");
         assert_eq!(stored().await, 1, "only the first upload's file is stored");
         let rows = <entity::documents::Entity as sea_orm::EntityTrait>::find().all(&app.db).await.unwrap();
         assert_eq!(rows.len(), 1);

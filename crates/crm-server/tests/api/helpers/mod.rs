@@ -193,7 +193,7 @@ impl TestApp {
         };
         db::migrate(&db).await.unwrap();
         let config = test_config();
-        let state = app::state(db.clone(), &config);
+        let state = app::state(db.clone(), &config).unwrap();
         let metrics = state.metrics.clone();
         let auth = state.auth.clone();
         let router = app::router(state, &config);
@@ -252,7 +252,7 @@ impl TestApp {
 
     /// Another router over the same database, with `config`.
     pub fn router_with(&self, config: &crm_server::config::Config) -> Router {
-        app::router(app::state(self.db.clone(), config), config)
+        app::router(app::state(self.db.clone(), config).unwrap(), config)
     }
 
     /// Sends any request through the router.
@@ -275,10 +275,20 @@ impl TestApp {
 
 /// Sends a request through `router`: the status and the body.
 pub async fn send(router: &Router, request: Request<Body>) -> (StatusCode, String) {
+    let (status, _, bytes) = send_raw(router, request).await;
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Sends any request through `router`; returns the status, headers and body bytes.
+pub async fn send_raw(
+    router: &Router,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, bytes::Bytes) {
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
+    let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    (status, headers, bytes)
 }
 
 fn unreachable_pg(url: &str, error: &str) -> Option<TestApp> {
@@ -328,6 +338,11 @@ pub fn test_config() -> crm_server::config::Config {
     // Checked credentials stay cached for the whole test (changes through the API clear the
     // cache), so statement counts do not depend on how long a test runs.
     config.auth.auth_cache_secs = 3600;
+    // Document files in a directory of this test run, not beside the default SQLite file.
+    static DOCUMENTS: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let documents =
+        DOCUMENTS.get_or_init(|| tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap());
+    config.storage.documents_dir = Some(documents.path().to_owned());
     config
 }
 
