@@ -377,6 +377,11 @@ pub struct StorageConfig {
     #[arg(long, env = "CRM_UPLOAD_MAX_REQUEST_BYTES")]
     pub upload_max_request_bytes: Option<u64>,
 
+    /// Files written to the store at once; more uploads wait their turn (their files are
+    /// already received), which bounds the memory uploads take (about 15 MiB each to S3).
+    #[arg(long, env = "CRM_UPLOAD_CONCURRENCY", default_value_t = 4)]
+    pub upload_concurrency: usize,
+
     /// The accepted kinds of file, by extension (a kind's other extensions come with it):
     /// among pdf, png, jpg, webp, heic, gif, tiff, docx, xlsx, pptx, doc, xls, ppt, odt, ods.
     #[arg(
@@ -476,10 +481,13 @@ impl Config {
             return Err("token lifetimes must be positive".to_owned());
         }
         self.storage.document_kinds()?;
-        if self.storage.upload_max_files == 0 || self.storage.upload_max_file_bytes == 0 {
-            return Err(
-                "CRM_UPLOAD_MAX_FILES and CRM_UPLOAD_MAX_FILE_BYTES must be positive".to_owned(),
-            );
+        if self.storage.upload_max_files == 0
+            || self.storage.upload_max_file_bytes == 0
+            || self.storage.upload_concurrency == 0
+        {
+            return Err("CRM_UPLOAD_MAX_FILES, CRM_UPLOAD_MAX_FILE_BYTES and \
+                 CRM_UPLOAD_CONCURRENCY must be positive"
+                .to_owned());
         }
         if self.storage.document_link_secs == 0 || self.storage.document_link_secs > 7 * 86_400 {
             return Err("CRM_DOCUMENT_LINK_SECS is between 1 second and 7 days".to_owned());

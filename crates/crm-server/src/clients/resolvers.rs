@@ -4,7 +4,7 @@ use async_graphql::{Context, Result};
 use uuid::Uuid;
 
 use super::types::Client;
-use crate::graphql::context::{db, viewer};
+use crate::graphql::context::{db, files, viewer};
 
 crate::root_queries! {
     /// Root query fields for clients.
@@ -46,13 +46,15 @@ impl ClientMutation {
     }
 
     /// Deletes a client that has no contracts (refused with CONFLICT / HAS_DEPENDENTS
-    /// otherwise). Returns the deleted id.
+    /// otherwise), with its notes and documents (and their files). Returns the deleted id.
     async fn delete_client(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Id of the client.")] id: Uuid,
     ) -> Result<Uuid> {
-        Ok(super::service::delete(db(ctx)?, viewer(ctx)?, id).await?)
+        let deleted = super::service::delete(db(ctx)?, viewer(ctx)?, id).await?;
+        crate::documents::service::remove_files(files(ctx)?, &deleted.files).await;
+        Ok(deleted.id)
     }
 
     /// Marks the client's know-your-customer checks as complete (required before signing a

@@ -5,7 +5,7 @@ use async_graphql::MaybeUndefined;
 use entity::{ClientStatus, clients, contracts, users};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait,
-    PaginatorTrait, QueryFilter,
+    PaginatorTrait, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -153,10 +153,18 @@ pub async fn update(
     Ok(client)
 }
 
+/// A deleted client: its id, and the keys of its documents' files (their rows went with it;
+/// the caller removes the files once the deletion is committed).
+#[derive(Debug)]
+pub struct Deleted {
+    pub id: Uuid,
+    pub files: Vec<String>,
+}
+
 /// Deletes a client with no contracts (its notes and documents go with it). A client with
 /// contracts is refused: cancel or complete them and keep the client, or set it `churned`.
 #[tracing::instrument(skip(db))]
-pub async fn delete(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppResult<Uuid> {
+pub async fn delete(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppResult<Deleted> {
     viewer.require(Action::DeleteClients)?;
     let txn = begin_write(db).await?;
     let current = for_update::<clients::Entity>(&txn, viewer, id, "id", "client").await?;
@@ -173,10 +181,17 @@ pub async fn delete(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppRes
             ),
         ));
     }
+    let files: Vec<String> = entity::documents::Entity::find()
+        .select_only()
+        .column(entity::documents::Column::FilePath)
+        .filter(entity::documents::Column::ClientId.eq(id))
+        .into_tuple()
+        .all(&txn)
+        .await?;
     current.delete(&txn).await?;
     txn.commit().await?;
     tracing::info!(client_id = %id, "client deleted");
-    Ok(id)
+    Ok(Deleted { id, files })
 }
 
 /// Marks the client's know-your-customer checks as done.

@@ -35,6 +35,8 @@ pub struct Files {
     /// Prefix of the server's own download links (`CRM_PUBLIC_URL`; empty: relative links).
     pub public_url: String,
     pub scanner: Option<Arc<dyn Scanner>>,
+    /// Turns to write a file to the store (`CRM_UPLOAD_CONCURRENCY`).
+    pub writers: Arc<tokio::sync::Semaphore>,
 }
 
 impl Files {
@@ -61,6 +63,9 @@ impl Files {
                 .unwrap_or_default()
                 .trim_end_matches('/')
                 .to_owned(),
+            writers: Arc::new(tokio::sync::Semaphore::new(
+                config.storage.upload_concurrency.max(1),
+            )),
             scanner: config
                 .storage
                 .clamd_address
@@ -128,12 +133,14 @@ where
     let kind = check(&head, &upload.file_name, &files.rules.kinds)
         .map_err(|err| AppError::invalid("file", err.code(), err.to_string()))?;
 
+    // The semaphore is never closed.
+    let _turn = files.writers.acquire().await.ok();
     let key = Storage::key(client_id, file_id);
     let rest = futures_util::stream::iter(first.into_iter().map(Ok::<_, std::io::Error>))
         .chain(body.map(|chunk| chunk.map_err(Into::into)));
     let stored = files
         .storage
-        .put_stream(&key, rest, files.rules.max_bytes)
+        .put_stream(&key, rest, files.rules.max_bytes, kind.mime)
         .await
         .map_err(|err| match err {
             StorageError::TooLarge { max } => AppError::invalid(
@@ -358,6 +365,14 @@ pub async fn delete(
     txn.commit().await?;
     remove_file(files, &key).await;
     Ok(id)
+}
+
+/// Removes files no row names any more (a deleted client's); on failure the sweep removes
+/// them later.
+pub async fn remove_files(files: &Files, keys: &[String]) {
+    for key in keys {
+        remove_file(files, key).await;
+    }
 }
 
 /// Removes a file no row names any more; on failure the sweep removes it later.

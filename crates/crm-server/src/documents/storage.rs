@@ -12,12 +12,17 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use object_store::path::Path;
 use object_store::signer::{SignedUrlOptions, Signer};
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{
+    Attribute, Attributes, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMultipartOptions,
+    WriteMultipart,
+};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-/// The size of the parts a file is written in (S3's minimum part size).
-const PART_BYTES: usize = 5 * 1024 * 1024;
+/// The size of the parts a file is written in: S3's minimum part size for a bucket, less for a
+/// directory (what an upload holds in memory is about three parts).
+const S3_PART_BYTES: usize = 5 * 1024 * 1024;
+const LOCAL_PART_BYTES: usize = 512 * 1024;
 
 /// Parts in flight at once per upload.
 const PARTS_IN_FLIGHT: usize = 2;
@@ -28,6 +33,7 @@ pub struct Storage {
     store: Arc<dyn ObjectStore>,
     /// Presigns download URLs (S3), when the store can.
     signer: Option<Arc<dyn Signer>>,
+    part_bytes: usize,
 }
 
 /// Where an S3-compatible bucket is.
@@ -82,7 +88,11 @@ impl Storage {
         std::fs::create_dir_all(dir).map_err(StorageError::Read)?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?
             .with_automatic_cleanup(true);
-        Ok(Storage::over(Arc::new(store)))
+        Ok(Storage {
+            store: Arc::new(store),
+            signer: None,
+            part_bytes: LOCAL_PART_BYTES,
+        })
     }
 
     /// Files in an S3-compatible bucket. `endpoint`: the server's URL for another service
@@ -107,14 +117,16 @@ impl Storage {
         Ok(Storage {
             store: s3.clone(),
             signer: Some(s3),
+            part_bytes: S3_PART_BYTES,
         })
     }
 
-    /// Files in any store.
+    /// Files in any store (written in S3-sized parts).
     pub fn over(store: Arc<dyn ObjectStore>) -> Storage {
         Storage {
             store,
             signer: None,
+            part_bytes: S3_PART_BYTES,
         }
     }
 
@@ -160,19 +172,31 @@ impl Storage {
     }
 
     /// Writes `body` under `key` as it arrives, refusing it past `max_bytes`; on any failure
-    /// nothing is left under `key`.
+    /// nothing is left under `key`. A bucket keeps `content_type` with the file (what it
+    /// answers to a presigned link); a directory keeps only the bytes.
     pub async fn put_stream<S, E>(
         &self,
         key: &Path,
         body: S,
         max_bytes: u64,
+        content_type: &str,
     ) -> Result<Stored, StorageError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: Into<std::io::Error>,
     {
-        let upload = self.store.put_multipart(key).await?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        let upload = if self.signer.is_some() {
+            let mut attributes = Attributes::new();
+            attributes.insert(Attribute::ContentType, content_type.to_owned().into());
+            let options = PutMultipartOptions {
+                attributes,
+                ..PutMultipartOptions::default()
+            };
+            self.store.put_multipart_opts(key, options).await?
+        } else {
+            self.store.put_multipart(key).await?
+        };
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_bytes);
         let mut hash = Sha256::new();
         let mut size: u64 = 0;
         let mut body = std::pin::pin!(body);

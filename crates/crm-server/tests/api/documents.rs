@@ -631,3 +631,100 @@ test_both! {
         assert_eq!(stored(&storage).await.len(), 8);
     }
 }
+
+/// A running ClamAV daemon with one signature of its own (no virus database to download):
+/// a file containing [`TEST_SIGNATURE`] is infected.
+struct Clamd {
+    service: crate::helpers::services::Service,
+    _dir: tempfile::TempDir,
+}
+
+const TEST_SIGNATURE: &[u8] = b"CRM-TEST-VIRUS-SIGNATURE";
+
+/// Starts `clamd` (or `CRM_TEST_CLAMD`) on a free port.
+async fn clamd() -> Option<Clamd> {
+    let dir = tempfile::tempdir().unwrap();
+    let hex: String = TEST_SIGNATURE.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir(dir.path().join("db")).unwrap();
+    std::fs::write(
+        dir.path().join("db/crm-test.ndb"),
+        format!("CRM.Test.Signature:0:*:{hex}\n"),
+    )
+    .unwrap();
+    let program = std::env::var("CRM_TEST_CLAMD").unwrap_or_else(|_| "/usr/sbin/clamd".into());
+    let root = dir.path().to_owned();
+    let service = crate::helpers::services::start(
+        &program,
+        |port| {
+            let config = root.join("clamd.conf");
+            std::fs::write(
+                &config,
+                format!(
+                    "Foreground yes\nDatabaseDirectory {db}\nTCPSocket {port}\n\
+                     TCPAddr 127.0.0.1\nStreamMaxLength 30M\nLogFile {log}\n",
+                    db = root.join("db").display(),
+                    log = root.join("clamd.log").display(),
+                ),
+            )
+            .unwrap();
+            vec!["-c".into(), config.display().to_string()]
+        },
+        "CRM_TEST_REQUIRE_CLAMD",
+        "apt-get install clamav-daemon",
+    )
+    .await?;
+    Some(Clamd { service, _dir: dir })
+}
+
+test_both! {
+    async fn a_file_the_virus_scanner_rejects_is_refused_and_not_kept(app) {
+        let Some(clamd) = clamd().await else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config_in(dir.path());
+        config.storage.clamd_address = Some(format!("127.0.0.1:{}", clamd.service.port));
+        let router = app.router_with(&config);
+        let storage = Storage::local(dir.path()).unwrap();
+        let client = crate::helpers::fixtures::client(&app.db, "Scanned", None).await;
+
+        let mut infected = pdf(100_000);
+        infected.splice(50_000..50_000, TEST_SIGNATURE.iter().copied());
+        let (status, answer) = upload(&router, &app.token, client.id, "infected.pdf", &infected).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(crate::helpers::error_codes(&answer), ["BAD_USER_INPUT"], "{answer}");
+        assert_eq!(answer["errors"][0]["extensions"]["reason"], "FILE_REJECTED");
+        assert!(answer["errors"][0]["message"].as_str().unwrap().contains("CRM.Test.Signature"), "{answer}");
+        assert_eq!(stored(&storage).await, Vec::<String>::new());
+
+        let (_, answer) = upload(&router, &app.token, client.id, "clean.pdf", &pdf(100_000)).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+        assert_eq!(stored(&storage).await.len(), 1);
+
+        // A scanner that cannot be reached refuses uploads rather than let them through.
+        drop(clamd);
+        let (_, answer) = upload(&router, &app.token, client.id, "unscanned.pdf", &pdf(1000)).await;
+        assert_eq!(crate::helpers::error_codes(&answer), ["INTERNAL_SERVER_ERROR"], "{answer}");
+        assert_eq!(stored(&storage).await.len(), 1);
+    }
+}
+
+test_both! {
+    async fn deleting_a_client_removes_its_documents_files(app) {
+        let dir = tempfile::tempdir().unwrap();
+        let router = app.router_with(&config_in(dir.path()));
+        let storage = Storage::local(dir.path()).unwrap();
+        let client = crate::helpers::fixtures::client(&app.db, "Leaving", None).await;
+        let kept = crate::helpers::fixtures::client(&app.db, "Staying", None).await;
+        for (owner, name) in [(client.id, "a.pdf"), (client.id, "b.pdf"), (kept.id, "c.pdf")] {
+            let (_, answer) = upload(&router, &app.token, owner, name, &pdf(2000)).await;
+            assert!(answer.get("errors").is_none(), "{answer}");
+        }
+        assert_eq!(stored(&storage).await.len(), 3);
+        let answer = gql(&router, &app.token, "mutation($id: UUID!) { deleteClient(id: $id) }", json!({ "id": client.id })).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+        let left = stored(&storage).await;
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert!(left[0].starts_with(&format!("documents/{}/", kept.id)));
+    }
+}

@@ -3,7 +3,6 @@
 //! starts on a free port. Without `moto_server` the S3 half is skipped with a loud notice,
 //! unless `CRM_TEST_REQUIRE_S3=1` (CI) makes that a failure.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,57 +12,33 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
-/// A running `moto_server`, stopped when dropped.
+/// A running `moto_server`.
 pub struct S3Server {
-    child: Child,
+    _service: crate::helpers::services::Service,
     pub endpoint: String,
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Starts `moto_server` (or `CRM_TEST_MOTO_SERVER`) on a free port of 127.0.0.1.
 pub async fn s3_server() -> Option<S3Server> {
     let program = std::env::var("CRM_TEST_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
-    let required = std::env::var("CRM_TEST_REQUIRE_S3").is_ok_and(|v| v == "1");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap();
-    let child = match Command::new(&program)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(error) if !required => {
-            eprintln!(
-                "\n## SKIPPED: the S3 half of this test: `{program}` could not start ({error}).\n\
-                 ## pip install 'moto[server]'; CRM_TEST_REQUIRE_S3=1 makes this a failure.\n"
-            );
-            return None;
-        }
-        Err(error) => panic!("CRM_TEST_REQUIRE_S3=1 but `{program}` could not start: {error}"),
-    };
-    let server = S3Server {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..150 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return Some(server);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("`{program}` did not listen on port {port} within 15 s");
+    let service = crate::helpers::services::start(
+        &program,
+        |port| {
+            vec![
+                "-H".into(),
+                "127.0.0.1".into(),
+                "-p".into(),
+                port.to_string(),
+            ]
+        },
+        "CRM_TEST_REQUIRE_S3",
+        "pip install 'moto[server]'",
+    )
+    .await?;
+    Some(S3Server {
+        endpoint: format!("http://127.0.0.1:{}", service.port),
+        _service: service,
+    })
 }
 
 /// Creates `bucket` on the server (an unsigned path-style `PUT`, which the test server takes).
@@ -93,7 +68,7 @@ async fn behaves(storage: &Storage, leftovers: impl AsyncFn() -> Vec<String>) {
     let data: Vec<u8> = (0..12 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
     let key = Storage::key(Uuid::now_v7(), Uuid::now_v7());
     let stored = storage
-        .put_stream(&key, chunks(&data, 64 * 1024), 20 << 20)
+        .put_stream(&key, chunks(&data, 64 * 1024), 20 << 20, "application/pdf")
         .await
         .unwrap();
     assert_eq!(stored.size, data.len() as u64);
@@ -113,7 +88,12 @@ async fn behaves(storage: &Storage, leftovers: impl AsyncFn() -> Vec<String>) {
     storage.delete(&key).await.unwrap();
 
     let refused = storage
-        .put_stream(&key, chunks(&vec![7u8; 3 << 20], 4096), 1 << 20)
+        .put_stream(
+            &key,
+            chunks(&vec![7u8; 3 << 20], 4096),
+            1 << 20,
+            "application/pdf",
+        )
         .await;
     assert!(
         matches!(refused, Err(StorageError::TooLarge { max: 1048576 })),
@@ -124,7 +104,9 @@ async fn behaves(storage: &Storage, leftovers: impl AsyncFn() -> Vec<String>) {
         Err(std::io::Error::other("client went away")),
     ]);
     assert!(matches!(
-        storage.put_stream(&key, cut, 1 << 20).await,
+        storage
+            .put_stream(&key, cut, 1 << 20, "application/pdf")
+            .await,
         Err(StorageError::Read(_))
     ));
     assert!(storage.get(&key).await.is_err());
@@ -186,7 +168,7 @@ test_both! {
         let client = crate::helpers::fixtures::client(&app.db, "Sweep", None).await;
         let put = async |key: &object_store::path::Path| {
             storage
-                .put_stream(key, chunks(b"%PDF-1.7 kept", 4), 1024)
+                .put_stream(key, chunks(b"%PDF-1.7 kept", 4), 1024, "application/pdf")
                 .await
                 .unwrap();
         };

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod services;
 
 use std::io::Write;
 use std::sync::Arc;
