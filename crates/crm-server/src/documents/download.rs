@@ -14,7 +14,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use entity::documents;
-use futures_util::StreamExt;
 use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -128,7 +127,7 @@ pub async fn content(
     let file = match state
         .files
         .storage
-        .get_range(&key, range.clone().map(|r| *r.start()..*r.end() + 1))
+        .read(&key, range.clone().map(|r| *r.start()..*r.end() + 1))
         .await
     {
         Ok(file) => file,
@@ -150,10 +149,7 @@ pub async fn content(
         }
     };
     let inline = link.wants_inline() && shows_inline(mime);
-    let mut response = Response::new(Body::from_stream(
-        file.into_stream()
-            .map(|chunk| chunk.map_err(std::io::Error::other)),
-    ));
+    let mut response = Response::new(Body::from_stream(file));
     let headers = response.headers_mut();
     headers.extend(common);
     let mut set = |name: header::HeaderName, value: &str| {

@@ -95,7 +95,7 @@ fn read_upload(
         file_name: value.filename,
         body: tokio_util::io::ReaderStream::with_capacity(
             tokio::fs::File::from_std(value.content),
-            64 * 1024,
+            256 * 1024,
         ),
     })
 }

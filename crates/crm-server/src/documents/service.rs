@@ -167,14 +167,10 @@ where
 
 /// Hands the stored file to the scanner.
 async fn scan(storage: &Storage, scanner: &dyn Scanner, key: &Path) -> AppResult<()> {
-    let file = storage
-        .get(key)
+    let content = storage
+        .read(key, None)
         .await
         .map_err(|err| AppError::Internal(format!("file store: {err}")))?;
-    let content = file
-        .into_stream()
-        .map(|chunk| chunk.map_err(std::io::Error::other))
-        .boxed();
     match scanner.scan(content).await {
         Ok(Verdict::Clean) => Ok(()),
         Ok(Verdict::Rejected(reason)) => Err(AppError::invalid(

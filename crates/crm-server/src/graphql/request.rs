@@ -325,6 +325,8 @@ async fn spool(
         .map_err(|err| failed(std::io::Error::other(err)))?
         .map_err(failed)?;
     let mut file = tokio::fs::File::from_std(file);
+    // What a write holds before it reaches the file.
+    file.set_max_buf_size(256 * 1024);
     while let Some(chunk) = field
         .chunk()
         .await
