@@ -16,7 +16,6 @@ use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::AuthService;
@@ -203,13 +202,49 @@ pub fn router(state: AppState, config: &Config) -> Router {
     if let Some(cors) = cors(config) {
         router = router.layer(cors);
     }
+    let timeouts = Timeouts {
+        request: config.server.request_timeout(),
+        upload: std::time::Duration::from_secs(config.storage.upload_timeout_secs),
+    };
     router
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.server.request_timeout(),
-        ))
+        .layer(axum::middleware::from_fn_with_state(timeouts, time_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// How long a request may take: uploads, which may come over slow links, have their own.
+#[derive(Clone, Copy)]
+struct Timeouts {
+    request: std::time::Duration,
+    upload: std::time::Duration,
+}
+
+/// Answers `408` to a request that takes longer than its time (until its answer starts: a
+/// download's body streams as long as it takes).
+async fn time_limit(
+    State(timeouts): State<Timeouts>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let upload = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/")
+        });
+    let limit = if upload {
+        timeouts.upload
+    } else {
+        timeouts.request
+    };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
 }
 
 async fn graphql_handler(
@@ -447,7 +482,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
 
 /// Removes abandoned uploads every `CRM_DOCUMENTS_SWEEP_SECS` (the first time after one
 /// period, not at start-up).
-fn periodic_sweep(state: &AppState, config: &Config) -> Option<tokio::task::JoinHandle<()>> {
+pub fn periodic_sweep(state: &AppState, config: &Config) -> Option<tokio::task::JoinHandle<()>> {
     let every = config.storage.documents_sweep_secs;
     if every == 0 {
         return None;

@@ -377,6 +377,11 @@ pub struct StorageConfig {
     #[arg(long, env = "CRM_UPLOAD_MAX_REQUEST_BYTES")]
     pub upload_max_request_bytes: Option<u64>,
 
+    /// How long a request with files may take, in seconds (other requests:
+    /// `CRM_REQUEST_TIMEOUT_SECS`).
+    #[arg(long, env = "CRM_UPLOAD_TIMEOUT_SECS", default_value_t = 600)]
+    pub upload_timeout_secs: u64,
+
     /// Files written to the store at once; more uploads wait their turn (their files are
     /// already received), which bounds the memory uploads take (about 15 MiB each to S3).
     #[arg(long, env = "CRM_UPLOAD_CONCURRENCY", default_value_t = 4)]

@@ -239,7 +239,8 @@ async fn read_multipart(
                     serde_json::from_slice(&bytes).map_err(|err| {
                         Rejection::bad(format!("the `map` part is not a map of paths: {err}"))
                     })?;
-                if parsed.len() > limits.files {
+                // Each path is a handle on a file: as many as files are allowed.
+                if parsed.values().map(Vec::len).sum::<usize>() > limits.files {
                     return Err(too_many_files(limits));
                 }
                 map = Some(parsed);

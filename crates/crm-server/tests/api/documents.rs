@@ -10,6 +10,7 @@ use bytes::Bytes;
 use crm_server::config::Config;
 use crm_server::documents::storage::Storage;
 use entity::{ContractStatus, Role};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -726,5 +727,69 @@ test_both! {
         let left = stored(&storage).await;
         assert_eq!(left.len(), 1, "{left:?}");
         assert!(left[0].starts_with(&format!("documents/{}/", kept.id)));
+    }
+}
+
+test_both! {
+    async fn serve_removes_abandoned_uploads_periodically(app) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config_in(dir.path());
+        config.storage.documents_sweep_secs = 1;
+        config.storage.documents_grace_secs = 0;
+        let state = crm_server::app::state(app.db.clone(), &config).unwrap();
+        let router = crm_server::app::router(state.clone(), &config);
+        let client = crate::helpers::fixtures::client(&app.db, "Swept", None).await;
+        let (_, answer) = upload(&router, &app.token, client.id, "kept.pdf", &pdf(1000)).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+        let storage = Storage::local(dir.path()).unwrap();
+        let orphan = Storage::key(client.id, uuid::Uuid::now_v7());
+        let body = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(pdf(1000)))]);
+        storage.put_stream(&orphan, body, 1 << 20, "application/pdf").await.unwrap();
+        assert_eq!(stored(&storage).await.len(), 2);
+
+        let sweeper = crm_server::app::periodic_sweep(&state, &config).unwrap();
+        let mut left = stored(&storage).await;
+        for _ in 0..100 {
+            if left.len() == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            left = stored(&storage).await;
+        }
+        sweeper.abort();
+        assert_eq!(left.len(), 1, "the orphan is swept, the document's file stays: {left:?}");
+        assert_ne!(left[0], orphan.to_string());
+    }
+}
+
+test_both! {
+    async fn a_slow_upload_has_its_own_time_limit(app) {
+        let dir = tempfile::tempdir().unwrap();
+        let client = crate::helpers::fixtures::client(&app.db, "Slow", None).await;
+        // The same upload, its body arriving over about 1.5 s.
+        let slow_request = async || {
+            let request = multipart(
+                Some(&app.token),
+                UPLOAD,
+                json!({ "input": { "clientId": client.id, "file": null } }),
+                &[Part { name: "0", path: "variables.input.file", file_name: "slow.pdf", data: &pdf(30_000) }],
+            );
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+            let pieces: Vec<Bytes> = body.chunks(body.len() / 3 + 1).map(Bytes::copy_from_slice).collect();
+            let stream = futures_util::stream::iter(pieces).then(|piece| async move {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                Ok::<_, std::io::Error>(piece)
+            });
+            Request::from_parts(parts, Body::from_stream(stream))
+        };
+        let mut config = config_in(dir.path());
+        config.server.request_timeout_secs = 1;
+        config.storage.upload_timeout_secs = 10;
+        let (status, _, body) = send_raw(&app.router_with(&config), slow_request().await).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        config.storage.upload_timeout_secs = 1;
+        let (status, _, _) = send_raw(&app.router_with(&config), slow_request().await).await;
+        assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
     }
 }
