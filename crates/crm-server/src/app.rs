@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_graphql::ValidationMode;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::extract::State;
+use axum::extract::{ConnectInfo, RawQuery};
 use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
@@ -31,6 +31,7 @@ use crate::engine::reader::Reader;
 use crate::graphiql;
 use crate::graphql::document_cache::DocumentCache;
 use crate::graphql::errors;
+use crate::graphql::http::{self, MediaType};
 use crate::graphql::limits::{self, Limits, Refusal};
 use crate::graphql::request::BodyLimits;
 use crate::graphql::response::{order_root, root_order};
@@ -68,6 +69,10 @@ pub struct AppState {
     pub proxies: crate::proxy::TrustedProxies,
     /// The fast or the plain read path (`CRM_READ_PATH`).
     pub read_path: ReadPath,
+    /// Whether `GET /graphql` from a browser serves GraphiQL.
+    pub graphiql: bool,
+    /// The input types variables are checked against before execution.
+    pub variable_types: Arc<crate::graphql::variables::VariableTypes>,
 }
 
 /// Counters served on `GET /metrics` (Prometheus text format).
@@ -170,6 +175,10 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         files,
         proxies: config.server.trusted_proxies.clone(),
         read_path: config.server.read_path,
+        graphiql: config.server.graphiql_enabled(),
+        variable_types: Arc::new(crate::graphql::variables::VariableTypes::from_sdl(
+            &crate::graphql::schema::sdl(),
+        )),
     })
 }
 
@@ -183,14 +192,12 @@ impl axum::extract::FromRef<AppState> for DownloadState {
     }
 }
 
-/// The HTTP routes: `POST /graphql`, `GET /graphql` (GraphiQL), `GET /health`, `GET /metrics`,
+/// The HTTP routes: `POST /graphql`, `GET /graphql` (queries; GraphiQL for a browser),
+/// `GET /health`, `GET /metrics`,
 /// `GET /documents/{id}/content`. Each reads its body with its own limits (see
 /// [`crate::graphql::request`]); the others take none.
 pub fn router(state: AppState, config: &Config) -> Router {
-    let mut graphql = axum::routing::post(graphql_handler);
-    if config.server.graphiql_enabled() {
-        graphql = graphql.get(graphiql::page);
-    }
+    let graphql = axum::routing::post(graphql_post).get(graphql_get);
     let mut router = Router::new()
         .route("/graphql", graphql)
         .route("/health", get(health))
@@ -247,16 +254,18 @@ async fn time_limit(
     }
 }
 
-async fn graphql_handler(
+/// `POST /graphql`: a JSON body, or a multipart request with files.
+async fn graphql_post(
     State(state): State<AppState>,
     headers: HeaderMap,
     extensions: Extensions,
     body: Body,
 ) -> Response {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .map(|value| value.to_str().unwrap_or_default());
-    let auth = state.auth.authenticate(authorization).await;
+    let media = match http::negotiate(&headers) {
+        Ok(media) => media,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let auth = authenticate(&state, &headers).await;
     // Without valid credentials, a small body and only what needs none (see `prepare`).
     let anonymous = auth.unauthenticated();
     let limits = BodyLimits {
@@ -268,10 +277,61 @@ async fn graphql_handler(
         files_allowed: anonymous.is_none(),
         ..state.upload_limits
     };
-    let mut request = match crate::graphql::request::read(&headers, body, limits).await {
+    let request = match crate::graphql::request::read(&headers, body, limits).await {
         Ok(request) => request,
         Err(rejection) => return rejection.into_response(),
     };
+    execute(state, headers, extensions, auth, request, media, false).await
+}
+
+/// `GET /graphql`: a query in the URL's parameters, or GraphiQL for a browser (`Accept:
+/// text/html` without a `query`).
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let request = match http::get_request(query.as_deref()) {
+        Ok(Some(request)) => request,
+        Ok(None) if state.graphiql && http::accepts_html(&headers) => {
+            return graphiql::page().await.into_response();
+        }
+        Ok(None) => {
+            return crate::error::http_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "a GET request carries its operation in the `query` parameter",
+            );
+        }
+        Err(rejection) => return rejection.into_response(),
+    };
+    let media = match http::negotiate(&headers) {
+        Ok(media) => media,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let auth = authenticate(&state, &headers).await;
+    execute(state, headers, extensions, auth, request, media, true).await
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> crate::auth::RequestAuth {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|value| value.to_str().unwrap_or_default());
+    state.auth.authenticate(authorization).await
+}
+
+/// Runs a GraphQL request that was read (from a body or a URL) and writes its answer.
+async fn execute(
+    state: AppState,
+    headers: HeaderMap,
+    extensions: Extensions,
+    auth: crate::auth::RequestAuth,
+    mut request: async_graphql::Request,
+    media: MediaType,
+    over_get: bool,
+) -> Response {
+    let anonymous = auth.unauthenticated();
     state
         .metrics
         .graphql_requests
@@ -281,8 +341,31 @@ async fn graphql_handler(
         .prepare(&mut request, &state.limits, anonymous)
     {
         Ok(prepared) => prepared,
-        Err(refusal) => return refused(refusal),
+        Err(refusal) => return refused(refusal, media),
     };
+    let operation_name = request.operation_name.clone();
+    if over_get
+        && let Ok(document) = request.parsed_query()
+        && let Some(rejection) = http::refuse_over_get(document, operation_name.as_deref())
+    {
+        let mut response = rejection.into_response();
+        response
+            .headers_mut()
+            .insert(header::ALLOW, axum::http::HeaderValue::from_static("POST"));
+        return response;
+    }
+    let variables = std::mem::take(&mut request.variables);
+    let coerced = match request.parsed_query() {
+        Ok(document) => state
+            .variable_types
+            .check(document, operation_name.as_deref(), &variables),
+        Err(_) => Ok(()),
+    };
+    request.variables = variables;
+    if let Err(error) = coerced {
+        let response = async_graphql::Response::from_errors(vec![error]);
+        return crate::graphql::response::into_response(response, media);
+    }
     let client = ClientInfo {
         ip: state.proxies.client_address(
             extensions
@@ -338,9 +421,9 @@ async fn graphql_handler(
     errors::classify_response(&mut response, &query);
     limits::cap_errors(&mut response.errors, &state.limits);
     if plain {
-        crate::graphql::response::into_plain_response(response)
+        crate::graphql::response::into_plain_response(response, media)
     } else {
-        crate::graphql::response::into_response(response)
+        crate::graphql::response::into_response(response, media)
     }
 }
 
@@ -358,9 +441,9 @@ fn busy() -> Response {
 }
 
 /// A request refused before validation: one error naming the limit or the missing credentials.
-fn refused(refusal: Refusal) -> Response {
+fn refused(refusal: Refusal, media: MediaType) -> Response {
     let response = async_graphql::Response::from_errors(vec![refusal.into_server_error()]);
-    crate::graphql::response::into_response(response)
+    crate::graphql::response::into_response(response, media)
 }
 
 /// CORS for the SPA origins of `CRM_CORS_ORIGINS` (none: same-origin only).

@@ -5,9 +5,11 @@
 pub mod context;
 pub mod document_cache;
 pub mod errors;
+pub mod http;
 pub mod limits;
 pub mod request;
 pub mod response;
 pub mod schema;
+pub mod variables;
 
 pub use schema::{CrmSchema, build_schema, sdl};

@@ -1,4 +1,5 @@
-//! Reading a GraphQL request from an HTTP body, with limits: a JSON body, or a multipart
+//! Reading a GraphQL request from an HTTP body (`Content-Type` required: anything but
+//! `application/json` and `multipart/form-data` is `415`), with limits: a JSON body, or a multipart
 //! request carrying files ([GraphQL multipart request
 //! spec](https://github.com/jaydenseric/graphql-multipart-request-spec): an `operations`
 //! part, a `map` part, then the files).
@@ -80,12 +81,32 @@ pub async fn read(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok());
-    let multipart = content_type.is_some_and(|value| {
+    let essence = content_type.map(|value| {
         value
-            .trim_start()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
             .to_ascii_lowercase()
-            .starts_with("multipart/form-data")
     });
+    let multipart = match essence.as_deref() {
+        Some("application/json") => false,
+        Some("multipart/form-data") => true,
+        other => {
+            return Err(Rejection::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                format!(
+                    "{}: a GraphQL request is sent as `application/json` (or \
+                     `multipart/form-data` with files)",
+                    match other {
+                        Some(other) => format!("`Content-Type: {other}` is not accepted"),
+                        None => "the request has no `Content-Type`".to_owned(),
+                    }
+                ),
+            ));
+        }
+    };
     let limit = if multipart {
         limits.multipart_bytes
     } else {
@@ -108,13 +129,19 @@ pub async fn read(
                     Rejection::bad(format!("the body could not be read: {err}"))
                 }
             })?;
-        return async_graphql::http::receive_body(
+        let request = async_graphql::http::receive_body(
             content_type,
             bytes.as_ref(),
             MultipartOptions::default(),
         )
         .await
-        .map_err(parse_rejection);
+        .map_err(parse_rejection)?;
+        if request.query.is_empty() && !request.extensions.contains_key("persistedQuery") {
+            return Err(Rejection::bad(
+                "the body is not a valid GraphQL request: it has no `query`",
+            ));
+        }
+        return Ok(request);
     }
     if !limits.files_allowed {
         return Err(Rejection::new(

@@ -8,33 +8,73 @@
 //! serde_json as before. The plain read path writes with serde_json alone
 //! ([`into_plain_response`]).
 
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
-};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{Name, Response, Value};
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 
-/// The response as async-graphql-axum answers it: the JSON body, its content type, the
-/// cache-control and the headers the resolvers set.
-pub fn into_response(response: Response) -> axum::response::Response {
-    let body = to_json(&response);
-    with_headers(body, response)
+use super::http::MediaType;
+
+/// The answer to a GraphQL request in `media`: the JSON body (without `data` when nothing was
+/// executed), its content type and status (see [`super::http`]), the cache-control and the
+/// headers the resolvers set.
+pub fn into_response(response: Response, media: MediaType) -> axum::response::Response {
+    let executed = executed(&response);
+    let body = if executed {
+        to_json(&response)
+    } else {
+        errors_only(&response)
+    };
+    with_headers(body, response, media, executed)
 }
 
 /// [`into_response`] with the JSON written by serde_json (the plain read path).
-pub fn into_plain_response(response: Response) -> axum::response::Response {
-    let body = serde_json::to_vec(&response).unwrap_or_default();
-    with_headers(body, response)
+pub fn into_plain_response(response: Response, media: MediaType) -> axum::response::Response {
+    let executed = executed(&response);
+    let body = if executed {
+        serde_json::to_vec(&response).unwrap_or_default()
+    } else {
+        errors_only(&response)
+    };
+    with_headers(body, response, media, executed)
 }
 
-fn with_headers(body: Vec<u8>, response: Response) -> axum::response::Response {
+/// Whether the operation ran: errors raised before execution (syntax, validation, variables,
+/// a refused document) are the only ones without a path, and leave no data.
+fn executed(response: &Response) -> bool {
+    !(response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty()))
+}
+
+/// `{"errors": […]}`: the answer of a request that did not execute (the GraphQL
+/// specification: no `data` entry).
+fn errors_only(response: &Response) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"{\"errors\":");
+    write_serde(&mut out, &response.errors);
+    if !response.extensions.is_empty() {
+        out.extend_from_slice(b",\"extensions\":");
+        write_serde(&mut out, &response.extensions);
+    }
+    out.push(b'}');
+    out
+}
+
+fn with_headers(
+    body: Vec<u8>,
+    response: Response,
+    media: MediaType,
+    executed: bool,
+) -> axum::response::Response {
     let mut http = axum::response::Response::new(Body::from(body));
+    *http.status_mut() = media.status(!executed);
     let headers = http.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/graphql-response+json"),
+        HeaderValue::from_static(media.content_type()),
     );
+    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
     if response.is_ok()
         && let Some(cache_control) = response.cache_control.value()
         && let Ok(value) = HeaderValue::from_str(&cache_control)
@@ -150,14 +190,7 @@ fn write_serde<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
 /// the answer as it completes, so their order followed timing; the GraphQL specification
 /// orders them as selected. [`order_root`] puts them back.
 pub fn root_order(document: &ExecutableDocument, operation: Option<&str>) -> Option<Vec<Name>> {
-    let operation = match (&document.operations, operation) {
-        (DocumentOperations::Single(operation), _) => operation,
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name)?,
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next()?
-        }
-        _ => return None,
-    };
+    let operation = super::http::selected_operation(document, operation)?;
     if operation.node.ty != OperationType::Query {
         return None;
     }

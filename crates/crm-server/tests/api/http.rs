@@ -23,7 +23,10 @@ test_both! {
 
 test_both! {
     async fn graphiql_is_served_with_its_own_assets(app) {
-        let (status, page) = app.get("/graphql").await;
+        // A browser opening /graphql.
+        let (status, page) = app
+            .request(Request::get("/graphql").header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8").body(Body::empty()).unwrap())
+            .await;
         assert_eq!(status, StatusCode::OK);
         assert!(page.contains("GraphiQL"));
         assert!(!page.contains("unpkg") && !page.contains("cdn"), "page loads from a CDN");

@@ -13,6 +13,7 @@ mod differential;
 mod documents;
 mod filters;
 mod generated;
+mod graphql_over_http;
 mod hostile;
 mod http;
 mod mailboxes;
