@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::AuthService;
+use crate::auth::RequestAuth;
 use crate::auth::service::ClientInfo;
 use crate::config::Config;
 use crate::db;
@@ -36,6 +37,7 @@ use crate::graphql::limits::{self, Limits, Refusal};
 use crate::graphql::request::BodyLimits;
 use crate::graphql::response::{order_root, root_order};
 use crate::graphql::schema::{CrmSchema, SchemaLimits, build_schema};
+use crate::graphql::trusted::Found;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -71,6 +73,10 @@ pub struct AppState {
     pub read_path: ReadPath,
     /// Whether `GET /graphql` from a browser serves GraphiQL.
     pub graphiql: bool,
+    /// The trusted documents (persisted operations) and what may run.
+    pub trusted: Arc<crate::graphql::trusted::TrustedDocuments>,
+    /// How long a shared cache may keep a public answer (`CRM_PUBLIC_MAX_AGE_SECS`).
+    pub public_max_age: u64,
     /// The input types variables are checked against before execution.
     pub variable_types: Arc<crate::graphql::variables::VariableTypes>,
 }
@@ -176,6 +182,8 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         proxies: config.server.trusted_proxies.clone(),
         read_path: config.server.read_path,
         graphiql: config.server.graphiql_enabled(),
+        trusted: Arc::new(config.server.trusted_documents()?),
+        public_max_age: config.server.public_max_age_secs,
         variable_types: Arc::new(crate::graphql::variables::VariableTypes::from_sdl(
             &crate::graphql::schema::sdl(),
         )),
@@ -314,7 +322,7 @@ async fn graphql_get(
     execute(state, headers, extensions, auth, request, media, true).await
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> crate::auth::RequestAuth {
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> RequestAuth {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|value| value.to_str().unwrap_or_default());
@@ -326,12 +334,21 @@ async fn execute(
     state: AppState,
     headers: HeaderMap,
     extensions: Extensions,
-    auth: crate::auth::RequestAuth,
+    auth: RequestAuth,
     mut request: async_graphql::Request,
     media: MediaType,
     over_get: bool,
 ) -> Response {
     let anonymous = auth.unauthenticated();
+    let role = auth.viewer().ok().map(|viewer| viewer.role);
+    let without_credentials = matches!(auth, RequestAuth::Anonymous);
+    let found = match state.trusted.resolve(&mut request, role) {
+        Ok(found) => found,
+        Err(error) => {
+            let response = async_graphql::Response::from_errors(vec![error]);
+            return crate::graphql::response::into_response(response, media);
+        }
+    };
     state
         .metrics
         .graphql_requests
@@ -420,11 +437,31 @@ async fn execute(
     state.documents.finish(prepared, validated, clean);
     errors::classify_response(&mut response, &query);
     limits::cap_errors(&mut response.errors, &state.limits);
-    if plain {
+    let clean = response.errors.is_empty();
+    let mut answer = if plain {
         crate::graphql::response::into_plain_response(response, media)
     } else {
         crate::graphql::response::into_response(response, media)
+    };
+    if over_get {
+        // A trusted document's answer without credentials is the same for everyone: a CDN
+        // may keep it. Anything else depends on who asks.
+        let public = found == Found::ById && without_credentials && clean;
+        let cache = if public {
+            format!("public, max-age={}", state.public_max_age)
+        } else {
+            "private, no-cache".to_owned()
+        };
+        let headers = answer.headers_mut();
+        if let Ok(value) = axum::http::HeaderValue::from_str(&cache) {
+            headers.insert(header::CACHE_CONTROL, value);
+        }
+        headers.insert(
+            header::VARY,
+            axum::http::HeaderValue::from_static("Accept, Authorization"),
+        );
     }
+    answer
 }
 
 /// Every turn taken and `CRM_MAX_QUEUED_OPERATIONS` requests waiting: `503`, try again.

@@ -166,6 +166,22 @@ pub struct ServerConfig {
     /// Errors in one response; those beyond are counted in a last `TOO_MANY_ERRORS` error.
     #[arg(long, env = "CRM_MAX_ERRORS", default_value_t = 50)]
     pub max_errors: usize,
+    /// Manifests of trusted documents (persisted operations), comma-separated paths:
+    /// graphql-codegen's persisted-documents JSON or Apollo's persisted query manifest.
+    #[arg(long, env = "CRM_TRUSTED_DOCUMENTS", value_delimiter = ',')]
+    pub trusted_documents: Vec<PathBuf>,
+    /// `allow` (documents by id or text), `only` (the manifest's documents only) or `off`.
+    /// Default: `only` in production when a manifest is given, `allow` otherwise.
+    #[arg(long, env = "CRM_TRUSTED_DOCUMENTS_MODE", value_enum)]
+    pub trusted_documents_mode: Option<crate::graphql::trusted::Mode>,
+    /// Roles that may still send any document in `only` mode (comma-separated: admin,
+    /// manager, commercial), e.g. admins exploring in GraphiQL.
+    #[arg(long, env = "CRM_TRUSTED_DOCUMENTS_FREE_ROLES", value_delimiter = ',', value_parser = parse_role)]
+    pub trusted_documents_free_roles: Vec<entity::Role>,
+    /// How long a shared cache (CDN) may keep the answer to a trusted document sent over GET
+    /// without credentials, in seconds (answers with credentials are `private`).
+    #[arg(long, env = "CRM_PUBLIC_MAX_AGE_SECS", default_value_t = 60)]
+    pub public_max_age_secs: u64,
     /// Largest body of a request without valid credentials, in bytes (signing in and the
     /// introspection query fit in 4 KiB).
     #[arg(long, env = "CRM_MAX_ANONYMOUS_BODY_BYTES", default_value_t = 16 * 1024)]
@@ -215,7 +231,38 @@ pub struct ServerConfig {
     pub log_format: Option<LogFormat>,
 }
 
+fn parse_role(value: &str) -> Result<entity::Role, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "admin" => Ok(entity::Role::Admin),
+        "manager" => Ok(entity::Role::Manager),
+        "commercial" => Ok(entity::Role::Commercial),
+        other => Err(format!(
+            "`{other}` is not a role (admin, manager, commercial)"
+        )),
+    }
+}
+
 impl ServerConfig {
+    /// The trusted documents, loaded (see [`crate::graphql::trusted`]).
+    pub fn trusted_documents(&self) -> Result<crate::graphql::trusted::TrustedDocuments, String> {
+        use crate::graphql::trusted::{Mode, TrustedDocuments};
+        let mode = self.trusted_documents_mode.unwrap_or(
+            if self.environment == Environment::Production && !self.trusted_documents.is_empty() {
+                Mode::Only
+            } else {
+                Mode::Allow
+            },
+        );
+        if self.trusted_documents.is_empty() && mode != Mode::Only {
+            return Ok(TrustedDocuments::none());
+        }
+        TrustedDocuments::load(
+            &self.trusted_documents,
+            mode,
+            self.trusted_documents_free_roles.clone(),
+        )
+    }
+
     pub fn graphiql_enabled(&self) -> bool {
         self.graphiql
             .unwrap_or(self.environment == Environment::Development)
@@ -486,6 +533,7 @@ impl Config {
             return Err("token lifetimes must be positive".to_owned());
         }
         self.storage.document_kinds()?;
+        self.server.trusted_documents()?;
         if self.storage.upload_max_files == 0
             || self.storage.upload_max_file_bytes == 0
             || self.storage.upload_concurrency == 0

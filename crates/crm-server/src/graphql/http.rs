@@ -105,18 +105,21 @@ pub fn accepts_html(headers: &HeaderMap) -> bool {
         })
 }
 
-/// The GraphQL request a `GET` carries in its URL parameters; `None` when it has no `query`.
+/// The GraphQL request a `GET` carries in its URL parameters (`query`, or `documentId` /
+/// `extensions.persistedQuery` for a trusted document); `None` when it names no document.
 pub fn get_request(raw_query: Option<&str>) -> Result<Option<Request>, Rejection> {
     let mut query = None;
     let mut operation_name = None;
     let mut variables = None;
     let mut extensions = None;
+    let mut document_id = None;
     for (name, value) in url::form_urlencoded::parse(raw_query.unwrap_or_default().as_bytes()) {
         let slot = match name.as_ref() {
             "query" => &mut query,
             "operationName" => &mut operation_name,
             "variables" => &mut variables,
             "extensions" => &mut extensions,
+            "documentId" => &mut document_id,
             _ => continue,
         };
         if slot.is_some() {
@@ -124,10 +127,19 @@ pub fn get_request(raw_query: Option<&str>) -> Result<Option<Request>, Rejection
         }
         *slot = Some(value.into_owned());
     }
-    let Some(query) = query else {
+    let persisted = extensions
+        .as_deref()
+        .is_some_and(|text| text.contains("persistedQuery"));
+    if query.is_none() && document_id.is_none() && !persisted {
         return Ok(None);
-    };
-    let mut request = Request::new(query);
+    }
+    let mut request = Request::new(query.unwrap_or_default());
+    if let Some(id) = document_id {
+        request.extensions.insert(
+            super::trusted::DOCUMENT_ID.to_owned(),
+            async_graphql::Value::String(id),
+        );
+    }
     if let Some(name) = operation_name.filter(|name| !name.is_empty()) {
         request = request.operation_name(name);
     }

@@ -10,6 +10,7 @@ pub mod limits;
 pub mod request;
 pub mod response;
 pub mod schema;
+pub mod trusted;
 pub mod variables;
 
 pub use schema::{CrmSchema, build_schema, sdl};

@@ -12,7 +12,6 @@
 //! preflight): `Apollo-Require-Preflight` (any value) or `X-Apollo-Operation-Name`.
 
 use async_graphql::UploadValue;
-use async_graphql::http::MultipartOptions;
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -129,19 +128,7 @@ pub async fn read(
                     Rejection::bad(format!("the body could not be read: {err}"))
                 }
             })?;
-        let request = async_graphql::http::receive_body(
-            content_type,
-            bytes.as_ref(),
-            MultipartOptions::default(),
-        )
-        .await
-        .map_err(parse_rejection)?;
-        if request.query.is_empty() && !request.extensions.contains_key("persistedQuery") {
-            return Err(Rejection::bad(
-                "the body is not a valid GraphQL request: it has no `query`",
-            ));
-        }
-        return Ok(request);
+        return json_request(&bytes);
     }
     if !limits.files_allowed {
         return Err(Rejection::new(
@@ -196,23 +183,60 @@ fn is_length_limit(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// The answer to a body that async-graphql could not read as a request.
-fn parse_rejection(err: async_graphql::ParseRequestError) -> Rejection {
-    use async_graphql::ParseRequestError;
-    match err {
-        ParseRequestError::PayloadTooLarge => Rejection::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
-            "the request body is too large",
-        ),
-        ParseRequestError::UnsupportedBatch => {
-            Rejection::bad("batched operations are not accepted: send one operation per request")
-        }
-        ParseRequestError::InvalidRequest(err) => {
-            Rejection::bad(format!("the body is not a valid GraphQL request: {err}"))
-        }
-        other => Rejection::bad(format!("invalid request: {other}")),
+/// A GraphQL request's JSON body (the GraphQL-over-HTTP specification's fields, and
+/// `documentId` for a trusted document).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonBody {
+    #[serde(default)]
+    query: Option<String>,
+    #[serde(default)]
+    operation_name: Option<String>,
+    #[serde(default)]
+    variables: Option<async_graphql::Variables>,
+    #[serde(default)]
+    extensions: Option<std::collections::HashMap<String, async_graphql::Value>>,
+    #[serde(default)]
+    document_id: Option<String>,
+}
+
+/// The request in a JSON body: a document's text (`query`) or id (`documentId`,
+/// `extensions.persistedQuery`), one operation per request.
+fn json_request(bytes: &[u8]) -> Result<async_graphql::Request, Rejection> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(Rejection::bad(
+            "batched operations are not accepted: send one operation per request",
+        ));
     }
+    let body: JsonBody = serde_json::from_slice(bytes)
+        .map_err(|err| Rejection::bad(format!("the body is not a valid GraphQL request: {err}")))?;
+    let mut request = async_graphql::Request::new(body.query.unwrap_or_default());
+    if let Some(name) = body.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = body.variables {
+        request = request.variables(variables);
+    }
+    for (key, value) in body.extensions.unwrap_or_default() {
+        request.extensions.insert(key, value);
+    }
+    if let Some(id) = body.document_id {
+        request.extensions.insert(
+            crate::graphql::trusted::DOCUMENT_ID.to_owned(),
+            async_graphql::Value::String(id),
+        );
+    }
+    if request.query.is_empty()
+        && !request.extensions.contains_key("persistedQuery")
+        && !request
+            .extensions
+            .contains_key(crate::graphql::trusted::DOCUMENT_ID)
+    {
+        return Err(Rejection::bad(
+            "the body is not a valid GraphQL request: it has no `query` (nor `documentId`)",
+        ));
+    }
+    Ok(request)
 }
 
 /// The `map` part: at most this many bytes.
@@ -248,14 +272,7 @@ async fn read_multipart(
                     .bytes()
                     .await
                     .map_err(|err| multipart_error(err, limits))?;
-                let parsed = async_graphql::http::receive_body(
-                    Some("application/json"),
-                    bytes.as_ref(),
-                    MultipartOptions::default(),
-                )
-                .await
-                .map_err(parse_rejection)?;
-                request = Some(parsed);
+                request = Some(json_request(&bytes)?);
             }
             ("map", true, false) => {
                 let bytes = field

@@ -330,3 +330,94 @@ test_both! {
         }
     }
 }
+
+/// The SHA-256 of a document, as manifests name it.
+fn document_id(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+test_both! {
+    async fn trusted_documents_run_by_id_and_only_they_run_in_only_mode(app) {
+        use crm_server::graphql::trusted::Mode;
+        let me = "query Me { me { role } }";
+        let typename = "query Typename { __typename }";
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("persisted-documents.json");
+        std::fs::write(&manifest, json!({ document_id(me): me, document_id(typename): typename }).to_string()).unwrap();
+        let mut config = test_config();
+        config.server.trusted_documents = vec![manifest.clone()];
+        config.server.trusted_documents_mode = Some(Mode::Only);
+        config.server.trusted_documents_free_roles = vec![entity::Role::Admin];
+        let router = app.router_with(&config);
+        let (_, rep) = app.user("rep", entity::Role::Commercial, None).await;
+        let send = async |token: Option<&str>, body: Value| {
+            let mut request = Request::post("/graphql")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::ACCEPT, "application/graphql-response+json");
+            if let Some(token) = token {
+                request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+            }
+            let (status, _, bytes) = send_raw(&router, request.body(Body::from(body.to_string())).unwrap()).await;
+            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+        };
+        let code = |answer: &Value| answer["errors"][0]["extensions"]["code"].as_str().unwrap_or_default().to_owned();
+
+        // By id (both spellings, and Apollo's extension); by a text of the manifest.
+        for body in [
+            json!({ "documentId": format!("sha256:{}", document_id(me)) }),
+            json!({ "documentId": document_id(me), "variables": {} }),
+            json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": document_id(me) } } }),
+            json!({ "query": me }),
+        ] {
+            let (status, answer) = send(Some(&rep), body.clone()).await;
+            assert_eq!(status, StatusCode::OK, "{body}: {answer}");
+            assert_eq!(answer["data"]["me"]["role"], "commercial", "{body}: {answer}");
+        }
+        // Other texts: refused for a commercial, allowed for an admin (a free role).
+        let other = json!({ "query": "{ clients { totalCount } }" });
+        let (status, answer) = send(Some(&rep), other.clone()).await;
+        assert_eq!((status, code(&answer)), (StatusCode::BAD_REQUEST, "TRUSTED_DOCUMENT_REQUIRED".to_owned()), "{answer}");
+        assert!(answer.get("data").is_none());
+        let (status, _) = send(Some(&app.token), other).await;
+        assert_eq!(status, StatusCode::OK);
+        // Unknown ids, and a text that is not the one its id names.
+        let (status, answer) = send(Some(&rep), json!({ "documentId": document_id("{ x }") })).await;
+        assert_eq!((status, code(&answer)), (StatusCode::BAD_REQUEST, "PERSISTED_QUERY_NOT_FOUND".to_owned()));
+        let (_, answer) = send(Some(&rep), json!({ "documentId": document_id(me), "query": typename })).await;
+        assert_eq!(code(&answer), "PERSISTED_QUERY_MISMATCH");
+
+        // Over GET: without credentials the answer is public (a CDN may keep it), with them
+        // it is private.
+        let url = format!("/graphql?documentId=sha256:{}", document_id(typename));
+        let (status, headers, body) = send_raw(&router, Request::get(&url).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(headers.get(header::CACHE_CONTROL).unwrap(), "public, max-age=60");
+        assert!(headers.get(header::VARY).unwrap().to_str().unwrap().contains("Authorization"));
+        let with_token = Request::get(&url).header(header::AUTHORIZATION, format!("Bearer {rep}")).body(Body::empty()).unwrap();
+        let (status, headers, _) = send_raw(&router, with_token).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers.get(header::CACHE_CONTROL).unwrap(), "private, no-cache");
+
+        // `allow` (the default outside production): ids and any text.
+        config.server.trusted_documents_mode = Some(Mode::Allow);
+        let router = app.router_with(&config);
+        for body in [json!({ "documentId": document_id(me) }), json!({ "query": "{ clients { totalCount } }" })] {
+            let request = Request::post("/graphql")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {rep}"))
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let (status, _, bytes) = send_raw(&router, request).await;
+            let answer: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(status, StatusCode::OK);
+            assert!(answer.get("errors").is_none(), "{body}: {answer}");
+        }
+        // A manifest whose ids do not match its documents stops the server from starting.
+        std::fs::write(&manifest, json!({ document_id("{ x }"): me }).to_string()).unwrap();
+        assert!(crm_server::app::state(app.db.clone(), &config).is_err());
+    }
+}
