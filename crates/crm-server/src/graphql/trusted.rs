@@ -163,7 +163,7 @@ fn requested_id(request: &Request) -> Option<String> {
         return Some(id);
     }
     match request.extensions.get("persistedQuery") {
-        Some(Value::Object(persisted)) => persisted.get("sha256Hash").and_then(|hash| text(hash)),
+        Some(Value::Object(persisted)) => persisted.get("sha256Hash").and_then(text),
         _ => None,
     }
 }
