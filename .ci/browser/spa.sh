@@ -4,20 +4,24 @@
 # against a server that runs those trusted documents only.
 #
 #   .ci/browser/spa.sh target/debug/crm-server
+#   SPA_DATABASE_URL=postgres://…/crm_spa .ci/browser/spa.sh target/debug/crm-server
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN="${1:-target/debug/crm-server}"
 API_PORT="${SPA_API_PORT:-18082}"
 SPA_PORT="${SPA_PORT:-4173}"
 
-(cd examples/spa && npm ci --no-audit --no-fund --silent && npm run --silent codegen >/dev/null \
-  && npm run --silent typecheck && npm run --silent build >/dev/null)
-(cd .ci/browser && npm ci --no-audit --no-fund --silent)
+if [ "${SPA_SKIP_BUILD:-0}" != 1 ]; then
+  (cd examples/spa && npm ci --no-audit --no-fund --silent && npm run --silent codegen >/dev/null \
+    && npm run --silent typecheck && npm run --silent build >/dev/null)
+  (cd .ci/browser && npm ci --no-audit --no-fund --silent)
+fi
 
 tmp=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
-export DATABASE_URL="sqlite://$tmp/crm.db?mode=rwc"
+# SQLite by default; SPA_DATABASE_URL: another (empty) database, e.g. PostgreSQL.
+export DATABASE_URL="${SPA_DATABASE_URL:-sqlite://$tmp/crm.db?mode=rwc}"
 "$BIN" seed --clients 40 --password spa-demo-password >/dev/null 2>&1
 CRM_ADMIN_PASSWORD=spa-admin-password "$BIN" create-admin --email spa@crm.local >/dev/null
 CRM_TRUSTED_DOCUMENTS=examples/spa/src/gql/persisted-documents.json CRM_TRUSTED_DOCUMENTS_MODE=only \
