@@ -33,7 +33,8 @@ impl std::fmt::Debug for Links {
 /// What a link's query string carries.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct LinkQuery {
-    pub expires: Option<i64>,
+    /// Unix time (text, so that a malformed value is a refused link, not a refused request).
+    pub expires: Option<String>,
     pub signature: Option<String>,
     /// `1`: shown in the browser (images and PDF) rather than saved.
     pub inline: Option<String>,
@@ -79,7 +80,10 @@ impl Links {
 
     /// Whether `query` is a valid, unexpired link to this version of the document's file.
     pub fn verify(&self, id: Uuid, sha256: &str, query: &LinkQuery, now: DateTime<Utc>) -> bool {
-        let (Some(expires), Some(signature)) = (query.expires, query.signature.as_deref()) else {
+        let (Some(expires), Some(signature)) = (
+            query.expires.as_deref().and_then(|e| e.parse::<i64>().ok()),
+            query.signature.as_deref(),
+        ) else {
             return false;
         };
         if expires < now.timestamp() {
@@ -132,7 +136,7 @@ mod tests {
         };
         for pair in query.split('&') {
             match pair.split_once('=') {
-                Some(("expires", v)) => parsed.expires = v.parse().ok(),
+                Some(("expires", v)) => parsed.expires = Some(v.to_owned()),
                 Some(("signature", v)) => parsed.signature = Some(v.to_owned()),
                 Some(("inline", v)) => parsed.inline = Some(v.to_owned()),
                 _ => {}
@@ -164,11 +168,18 @@ mod tests {
         inline.inline = Some("1".to_owned());
         assert!(!links.verify(id, "abc", &inline, now));
         let mut later = q.clone();
-        later.expires = q.expires.map(|e| e + 1000);
+        later.expires = q
+            .expires
+            .as_deref()
+            .and_then(|e| e.parse::<i64>().ok())
+            .map(|e| (e + 1000).to_string());
         assert!(!links.verify(id, "abc", &later, now));
-        let mut garbled = q;
+        let mut garbled = q.clone();
         garbled.signature = Some("zz".to_owned());
         assert!(!links.verify(id, "abc", &garbled, now));
+        let mut malformed = q;
+        malformed.expires = Some("soon".to_owned());
+        assert!(!links.verify(id, "abc", &malformed, now));
         // An inline link carries its disposition.
         let inline_link = links.sign(id, "abc", true, now);
         assert!(links.verify(id, "abc", &query(&inline_link), now));
