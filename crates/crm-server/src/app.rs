@@ -227,7 +227,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .with_state(state)
 }
 
-/// How long a request may take: uploads, which may come over slow links, have their own.
+/// How long a request may take: uploads (a multipart POST: its files come over slow links, and
+/// go to the store and the scanner), have their own.
 #[derive(Clone, Copy)]
 struct Timeouts {
     request: std::time::Duration,
@@ -241,16 +242,17 @@ async fn time_limit(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let upload = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value
-                .trim_start()
-                .to_ascii_lowercase()
-                .starts_with("multipart/")
-        });
+    let upload = request.method() == axum::http::Method::POST
+        && request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| {
+                value
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/")
+            });
     let limit = if upload {
         timeouts.upload
     } else {
@@ -339,6 +341,9 @@ async fn execute(
     media: MediaType,
     over_get: bool,
 ) -> Response {
+    if let Err(rejection) = crate::graphql::request::check_file_marks(&request) {
+        return rejection.into_response();
+    }
     let anonymous = auth.unauthenticated();
     let role = auth.viewer().ok().map(|viewer| viewer.role);
     let without_credentials = matches!(auth, RequestAuth::Anonymous);

@@ -542,6 +542,14 @@ impl Config {
                  CRM_UPLOAD_CONCURRENCY must be positive"
                 .to_owned());
         }
+        // A file is written before its row: the sweep must not take a file whose upload is
+        // still running (the upload's time, then the scanner's).
+        if self.storage.documents_grace_secs < self.storage.upload_timeout_secs + 120 {
+            return Err(
+                "CRM_DOCUMENTS_GRACE_SECS must exceed CRM_UPLOAD_TIMEOUT_SECS by 120 s at least"
+                    .to_owned(),
+            );
+        }
         if self.storage.document_link_secs == 0 || self.storage.document_link_secs > 7 * 86_400 {
             return Err("CRM_DOCUMENT_LINK_SECS is between 1 second and 7 days".to_owned());
         }

@@ -92,23 +92,22 @@ pub async fn content(
         .as_deref()
         .unwrap_or("application/octet-stream");
     let mut common = HeaderMap::new();
-    let mut set = |name: header::HeaderName, value: &str| {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            common.insert(name, value);
-        }
-    };
-    set(header::ETAG, &etag);
-    set(header::ACCEPT_RANGES, "bytes");
+    set(&mut common, header::ETAG, &etag);
+    set(&mut common, header::ACCEPT_RANGES, "bytes");
     // The answer depends on the credentials: no shared cache keeps it, the browser asks again
     // (and gets `304` while the file is the same).
-    set(header::CACHE_CONTROL, "private, no-cache");
+    set(&mut common, header::CACHE_CONTROL, "private, no-cache");
+    // A link inside a PDF does not carry this page's address (a signed link) elsewhere.
+    set(&mut common, header::REFERRER_POLICY, "no-referrer");
 
+    // `If-None-Match` compares weakly (RFC 9110): `W/"…"` matches too.
     if let Some(tags) = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        && tags
-            .split(',')
-            .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        && tags.split(',').any(|tag| {
+            let tag = tag.trim();
+            tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag
+        })
     {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
@@ -152,32 +151,28 @@ pub async fn content(
     let mut response = Response::new(Body::from_stream(file));
     let headers = response.headers_mut();
     headers.extend(common);
-    let mut set = |name: header::HeaderName, value: &str| {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            headers.insert(name, value);
-        }
-    };
-    set(header::CONTENT_TYPE, mime);
-    set(
-        header::CONTENT_DISPOSITION,
-        &disposition(&document.file_name, inline),
-    );
-    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::CONTENT_TYPE, mime);
+    let disposition = disposition(&document.file_name, inline);
+    set(headers, header::CONTENT_DISPOSITION, &disposition);
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     match range {
         Some(range) => {
-            set(
-                header::CONTENT_LENGTH,
-                &(range.end() - range.start() + 1).to_string(),
-            );
-            set(
-                header::CONTENT_RANGE,
-                &format!("bytes {}-{}/{size}", range.start(), range.end()),
-            );
+            let length = range.end() - range.start() + 1;
+            set(headers, header::CONTENT_LENGTH, &length.to_string());
+            let content_range = format!("bytes {}-{}/{size}", range.start(), range.end());
+            set(headers, header::CONTENT_RANGE, &content_range);
             *response.status_mut() = StatusCode::PARTIAL_CONTENT;
         }
-        None => set(header::CONTENT_LENGTH, &size.to_string()),
+        None => set(headers, header::CONTENT_LENGTH, &size.to_string()),
     }
     response
+}
+
+/// Sets a header whose value is known to be valid (skipped otherwise).
+fn set(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(name, value);
+    }
 }
 
 /// The document, when the request may read it: through a valid link, or credentials whose
@@ -196,31 +191,35 @@ async fn find(
             "internal server error",
         )
     };
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
     if link.signature.is_some() {
         let document = documents::Entity::find_by_id(id)
             .one(&state.db)
             .await
             .map_err(failed)?;
-        return Ok(document.filter(|document| {
-            document.sha256.as_deref().is_some_and(|sha256| {
-                state
-                    .files
-                    .links
-                    .verify(id, sha256, link, chrono::Utc::now())
-            })
-        }));
+        let now = chrono::Utc::now();
+        let valid = document.filter(|document| {
+            document
+                .sha256
+                .as_deref()
+                .is_some_and(|sha256| state.files.links.verify(id, sha256, link, now))
+        });
+        // An expired link with credentials: the credentials decide.
+        if valid.is_some() || authorization.is_none() {
+            return Ok(valid);
+        }
     }
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
     let viewer = match state.auth.authenticate(authorization).await.viewer() {
         Ok(viewer) => viewer,
         Err(err) => {
-            return Err(http_error(
-                StatusCode::UNAUTHORIZED,
-                err.code(),
-                &err.public_message(),
-            ));
+            let status = if err.code() == crate::error::codes::UNAUTHENTICATED {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            return Err(http_error(status, err.code(), &err.public_message()));
         }
     };
     let mut select = documents::Entity::find_by_id(id);

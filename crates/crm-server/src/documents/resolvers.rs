@@ -88,13 +88,17 @@ fn read_upload(
     ctx: &Context<'_>,
     file: &Upload,
 ) -> Result<service::Upload<tokio_util::io::ReaderStream<tokio::fs::File>>, AppError> {
-    let value = file
-        .value(ctx)
-        .map_err(|err| AppError::bad_input("file", format!("the file is not readable: {err}")))?;
+    let unreadable = |err: std::io::Error| {
+        AppError::bad_input("file", format!("the file is not readable: {err}"))
+    };
+    let value = file.value(ctx).map_err(unreadable)?;
+    // Copies of one file share its offset: a file used twice is read from its start again.
+    let mut content = value.content;
+    std::io::Seek::rewind(&mut content).map_err(unreadable)?;
     Ok(service::Upload {
         file_name: value.filename,
         body: tokio_util::io::ReaderStream::with_capacity(
-            tokio::fs::File::from_std(value.content),
+            tokio::fs::File::from_std(content),
             256 * 1024,
         ),
     })

@@ -123,7 +123,9 @@ pub fn get_request(raw_query: Option<&str>) -> Result<Option<Request>, Rejection
             _ => continue,
         };
         if slot.is_some() {
-            return Err(bad(format!("the `{name}` parameter is given twice")));
+            return Err(Rejection::bad(format!(
+                "the `{name}` parameter is given twice"
+            )));
         }
         *slot = Some(value.into_owned());
     }
@@ -149,11 +151,11 @@ pub fn get_request(raw_query: Option<&str>) -> Result<Option<Request>, Rejection
     }
     if let Some(text) = extensions.filter(|text| !text.is_empty()) {
         let serde_json::Value::Object(map) = json_object("extensions", &text)? else {
-            return Err(bad("`extensions` must be a JSON object"));
+            return Err(Rejection::bad("`extensions` must be a JSON object"));
         };
         for (key, value) in map {
             let value = async_graphql::Value::from_json(value)
-                .map_err(|err| bad(format!("`extensions` is not valid: {err}")))?;
+                .map_err(|err| Rejection::bad(format!("`extensions` is not valid: {err}")))?;
             request.extensions.insert(key, value);
         }
     }
@@ -163,16 +165,8 @@ pub fn get_request(raw_query: Option<&str>) -> Result<Option<Request>, Rejection
 fn json_object(name: &str, text: &str) -> Result<serde_json::Value, Rejection> {
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(value @ serde_json::Value::Object(_)) => Ok(value),
-        Ok(_) => Err(bad(format!("`{name}` must be a JSON object"))),
-        Err(err) => Err(bad(format!("`{name}` is not valid JSON: {err}"))),
-    }
-}
-
-fn bad(message: impl Into<String>) -> Rejection {
-    Rejection {
-        status: StatusCode::BAD_REQUEST,
-        code: "BAD_REQUEST",
-        message: message.into(),
+        Ok(_) => Err(Rejection::bad(format!("`{name}` must be a JSON object"))),
+        Err(err) => Err(Rejection::bad(format!("`{name}` is not valid JSON: {err}"))),
     }
 }
 

@@ -49,7 +49,7 @@ impl Rejection {
         }
     }
 
-    fn bad(message: impl Into<String>) -> Rejection {
+    pub(crate) fn bad(message: impl Into<String>) -> Rejection {
         Rejection::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
     }
 
@@ -307,14 +307,13 @@ async fn read_multipart(
                     content_type,
                     content,
                 };
-                let Some(request) = request.as_mut() else {
-                    continue;
-                };
                 for path in paths {
                     let copy = upload
                         .try_clone()
                         .map_err(|err| Rejection::bad(format!("file `{name}`: {err}")))?;
-                    request.set_upload(&path, copy);
+                    if let Some(request) = request.as_mut() {
+                        request.set_upload(&path, copy);
+                    }
                 }
             }
             _ => {
@@ -406,4 +405,32 @@ fn multipart_error(err: multer::Error, limits: BodyLimits) -> Rejection {
         }
         other => Rejection::bad(format!("the multipart body is malformed: {other}")),
     }
+}
+
+/// How async-graphql marks a variable filled by a file part (`#__graphql_file__:<index>`).
+const FILE_MARK: &str = "#__graphql_file__:";
+
+/// Refuses a request that names a file it did not send: async-graphql's `Upload` takes any
+/// string of its form and panics on one that is not the index of a received file (in a
+/// variable, or written in the document).
+pub fn check_file_marks(request: &async_graphql::Request) -> Result<(), Rejection> {
+    fn forged(value: &async_graphql::Value, files: usize) -> bool {
+        match value {
+            async_graphql::Value::String(text) => text
+                .strip_prefix(FILE_MARK)
+                .is_some_and(|index| index.parse::<usize>().map_or(true, |index| index >= files)),
+            async_graphql::Value::List(items) => items.iter().any(|item| forged(item, files)),
+            async_graphql::Value::Object(fields) => fields.values().any(|item| forged(item, files)),
+            _ => false,
+        }
+    }
+    let files = request.uploads.len();
+    if request.query.contains(FILE_MARK)
+        || request.variables.values().any(|value| forged(value, files))
+    {
+        return Err(Rejection::bad(
+            "a file is sent as a part of a multipart request, not written as a value",
+        ));
+    }
+    Ok(())
 }

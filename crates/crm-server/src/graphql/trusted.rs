@@ -121,8 +121,16 @@ impl TrustedDocuments {
                 "PERSISTED_QUERY_NOT_SUPPORTED",
                 "this server runs documents sent as text only",
             )),
-            (Some(id), _) => {
+            (Some(id), mode) => {
                 let Some(body) = self.by_id.get(&id) else {
+                    // Apollo's clients retry an unknown id with its text: in `allow` mode a
+                    // text that hashes to its id runs (as a text: not cached publicly).
+                    if mode == Mode::Allow
+                        && !request.query.is_empty()
+                        && hex_sha256(&request.query) == id
+                    {
+                        return Ok(Found::Text);
+                    }
                     return Err(refusal(
                         "PERSISTED_QUERY_NOT_FOUND",
                         "no trusted document has this id: send the document's text, or \
@@ -172,10 +180,11 @@ fn requested_id(request: &Request) -> Option<String> {
 pub const DOCUMENT_ID: &str = "documentId";
 
 fn normalise(id: &str) -> String {
-    id.trim()
-        .strip_prefix("sha256:")
-        .unwrap_or(id.trim())
-        .to_ascii_lowercase()
+    let id = id.trim().to_ascii_lowercase();
+    match id.strip_prefix("sha256:") {
+        Some(hash) => hash.to_owned(),
+        None => id,
+    }
 }
 
 fn hex_sha256(text: &str) -> String {
@@ -301,6 +310,24 @@ mod tests {
         // A manifest whose id is not its document's hash is refused at start.
         let stale = manifest(&serde_json::json!({ hex_sha256("{ x }"): DOC }).to_string());
         assert!(TrustedDocuments::load(&[stale.path().to_owned()], Mode::Allow, vec![]).is_err());
+        // `allow`: an unknown id with the text it hashes to runs as a text (Apollo's retry);
+        // prefixes in any case.
+        let allow = TrustedDocuments::load(&[codegen.path().to_owned()], Mode::Allow, vec![]);
+        let Ok(allow) = allow else {
+            unreachable!("{allow:?}");
+        };
+        let other = "{ users { totalCount } }";
+        let mut retry = with_id(&hex_sha256(other));
+        retry.query = other.to_owned();
+        assert_eq!(allow.resolve(&mut retry, None).ok(), Some(Found::Text));
+        let mut wrong = with_id(&hex_sha256("{ x }"));
+        wrong.query = other.to_owned();
+        assert!(allow.resolve(&mut wrong, None).is_err());
+        let upper = format!("SHA256:{id}");
+        assert_eq!(
+            allow.resolve(&mut with_id(&upper), None).ok(),
+            Some(Found::ById)
+        );
         // Without a manifest, ids are refused and texts run.
         let none = TrustedDocuments::none();
         assert!(none.resolve(&mut with_id(&id), None).is_err());

@@ -253,6 +253,9 @@ async fn round_trip(app: &TestApp, config: &Config, storage: &Storage) {
     // Conditional and partial requests.
     let (status, _, body) = get(&router, &uri, Some(&app.token), &[("if-none-match", &etag)]).await;
     assert_eq!((status, body.len()), (StatusCode::NOT_MODIFIED, 0));
+    let weak = format!("\"other\", W/{etag}");
+    let (status, _, _) = get(&router, &uri, Some(&app.token), &[("if-none-match", &weak)]).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED, "a weak tag matches");
     let (status, headers, body) = get(
         &router,
         &uri,
@@ -316,6 +319,11 @@ async fn round_trip(app: &TestApp, config: &Config, storage: &Storage) {
         assert_eq!(
             fetch_link(&router, &tampered).await.0,
             StatusCode::NOT_FOUND
+        );
+        // A link that no longer works, with credentials: the credentials decide.
+        assert_eq!(
+            get(&router, &tampered, Some(&app.token), &[]).await.0,
+            StatusCode::OK
         );
     }
 
@@ -791,5 +799,77 @@ test_both! {
         config.storage.upload_timeout_secs = 1;
         let (status, _, _) = send_raw(&app.router_with(&config), slow_request().await).await;
         assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+    }
+}
+
+test_both! {
+    async fn a_file_named_but_not_sent_is_refused_and_the_server_keeps_answering(app) {
+        let dir = tempfile::tempdir().unwrap();
+        let router = app.router_with(&config_in(dir.path()));
+        let client = crate::helpers::fixtures::client(&app.db, "Forged", None).await;
+        let answer_of = async |request: Request<Body>| {
+            let (status, _, body) = send_raw(&router, request).await;
+            (status, serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null))
+        };
+        let post = |body: Value| {
+            Request::post("/graphql")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {}", app.token))
+                .body(Body::from(body.to_string()))
+                .unwrap()
+        };
+        // async-graphql's `Upload` panics on these; they never reach it.
+        for mark in ["#__graphql_file__:x", "#__graphql_file__:7", "#__graphql_file__:0"] {
+            let variables = json!({ "input": { "clientId": client.id, "file": mark } });
+            let (status, answer) = answer_of(post(json!({ "query": UPLOAD, "variables": variables }))).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{mark}: {answer}");
+            assert_eq!(answer["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+            let literal = format!(
+                "mutation {{ uploadDocument(input: {{ clientId: \"{}\", file: \"{mark}\" }}) {{ id }} }}",
+                client.id
+            );
+            let (status, _) = answer_of(post(json!({ "query": literal }))).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{mark} as a literal");
+        }
+        // A multipart request whose second variable names a file it does not carry.
+        let request = multipart(
+            Some(&app.token),
+            "mutation($a: UploadDocumentInput!, $b: UploadDocumentInput!) { \
+               a: uploadDocument(input: $a) { id } b: uploadDocument(input: $b) { id } }",
+            json!({ "a": { "clientId": client.id, "file": null },
+                    "b": { "clientId": client.id, "file": "#__graphql_file__:1" } }),
+            &[Part { name: "0", path: "variables.a.file", file_name: "a.pdf", data: &pdf(1000) }],
+        );
+        assert_eq!(answer_of(request).await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(app.get("/health").await.0, StatusCode::OK);
+    }
+}
+
+test_both! {
+    async fn one_file_used_twice_is_read_whole_twice(app) {
+        let dir = tempfile::tempdir().unwrap();
+        let router = app.router_with(&config_in(dir.path()));
+        let client = crate::helpers::fixtures::client(&app.db, "Twice", None).await;
+        let data = pdf(50_000);
+        let mut request = multipart(
+            Some(&app.token),
+            "mutation($a: UploadDocumentInput!, $b: UploadDocumentInput!) { \
+               a: uploadDocument(input: $a) { sha256 } b: uploadDocument(input: $b) { sha256 } }",
+            json!({ "a": { "clientId": client.id, "file": null }, "b": { "clientId": client.id, "file": null } }),
+            &[Part { name: "0", path: "variables.a.file", file_name: "same.pdf", data: &data }],
+        );
+        // The map sends the one file to both variables.
+        let body = axum::body::to_bytes(std::mem::take(request.body_mut()), usize::MAX).await.unwrap();
+        let needle: &[u8] = br#"{"0":["variables.a.file"]}"#;
+        let at = body.windows(needle.len()).position(|w| w == needle).unwrap();
+        let mut edited = body[..at].to_vec();
+        edited.extend_from_slice(br#"{"0":["variables.a.file","variables.b.file"]}"#);
+        edited.extend_from_slice(&body[at + needle.len()..]);
+        *request.body_mut() = Body::from(edited);
+        let (status, _, body) = send_raw(&router, request).await;
+        let answer: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["data"]["a"]["sha256"], sha256(&data), "{answer}");
+        assert_eq!(answer["data"]["b"]["sha256"], sha256(&data), "{answer}");
     }
 }
