@@ -67,6 +67,12 @@ pub struct AppState {
     pub upload_limits: BodyLimits,
     /// Documents' files.
     pub files: Arc<Files>,
+    /// Room for uploads being received, in MiB (`CRM_UPLOAD_SPOOL_BYTES`).
+    pub spool: Arc<tokio::sync::Semaphore>,
+    /// The storage settings (what an upload takes of the spool).
+    pub storage: crate::config::StorageConfig,
+    /// Downloads streaming at once (`CRM_MAX_DOWNLOADS`).
+    pub downloads: Arc<tokio::sync::Semaphore>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub proxies: crate::proxy::TrustedProxies,
     /// The fast or the plain read path (`CRM_READ_PATH`).
@@ -179,6 +185,11 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
             files_allowed: true,
         },
         files,
+        spool: Arc::new(tokio::sync::Semaphore::new(config.storage.spool_mib())),
+        storage: config.storage.clone(),
+        downloads: Arc::new(tokio::sync::Semaphore::new(
+            config.storage.max_downloads.max(1),
+        )),
         proxies: config.server.trusted_proxies.clone(),
         read_path: config.server.read_path,
         graphiql: config.server.graphiql_enabled(),
@@ -196,6 +207,7 @@ impl axum::extract::FromRef<AppState> for DownloadState {
             db: state.db.clone(),
             files: state.files.clone(),
             auth: state.auth.clone(),
+            downloads: state.downloads.clone(),
         }
     }
 }
@@ -286,6 +298,23 @@ async fn graphql_post(
         },
         files_allowed: anonymous.is_none(),
         ..state.upload_limits
+    };
+    // Files go to temporary files: an upload takes its size of the spool's room first.
+    let _spool = if limits.files_allowed && crate::graphql::request::is_multipart(&headers) {
+        let length = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        match state
+            .spool
+            .clone()
+            .try_acquire_many_owned(state.storage.spool_permits(length))
+        {
+            Ok(permit) => Some(permit),
+            Err(_) => return busy(),
+        }
+    } else {
+        None
     };
     let request = match crate::graphql::request::read(&headers, body, limits).await {
         Ok(request) => request,

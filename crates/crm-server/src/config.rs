@@ -372,6 +372,8 @@ impl AuthConfig {
     }
 }
 
+const MIB: u64 = 1024 * 1024;
+
 /// Where document files are kept.
 #[derive(Args, Clone, Debug)]
 pub struct StorageConfig {
@@ -434,6 +436,15 @@ pub struct StorageConfig {
     #[arg(long, env = "CRM_UPLOAD_CONCURRENCY", default_value_t = 4)]
     pub upload_concurrency: usize,
 
+    /// Room for the files of uploads being received at once (temporary files), in bytes;
+    /// past it, a new upload is answered `503` (try again). At least the largest request.
+    #[arg(long, env = "CRM_UPLOAD_SPOOL_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub upload_spool_bytes: u64,
+
+    /// Downloads streaming at once (each holds an open file); past it, `503`.
+    #[arg(long, env = "CRM_MAX_DOWNLOADS", default_value_t = 256)]
+    pub max_downloads: usize,
+
     /// The accepted kinds of file, by extension (a kind's other extensions come with it):
     /// among pdf, png, jpg, webp, heic, gif, tiff, docx, xlsx, pptx, doc, xls, ppt, odt, ods.
     #[arg(
@@ -477,6 +488,22 @@ impl StorageConfig {
             }),
             None => Storage::local(&self.documents_dir(database)),
         }
+    }
+
+    /// The spool's room in MiB permits (see [`Self::spool_permits`]).
+    pub fn spool_mib(&self) -> usize {
+        usize::try_from(self.upload_spool_bytes / MIB)
+            .unwrap_or(usize::MAX)
+            .max(1)
+    }
+
+    /// The spool permits a multipart body of `length` bytes (unknown: the largest) takes.
+    pub fn spool_permits(&self, length: Option<u64>) -> u32 {
+        let max = self.upload_max_request_bytes();
+        let bytes = length.unwrap_or(max).min(max);
+        u32::try_from(bytes.div_ceil(MIB))
+            .unwrap_or(u32::MAX)
+            .max(1)
     }
 
     /// The largest multipart request body.
@@ -549,6 +576,11 @@ impl Config {
                 "CRM_DOCUMENTS_GRACE_SECS must exceed CRM_UPLOAD_TIMEOUT_SECS by 120 s at least"
                     .to_owned(),
             );
+        }
+        if self.storage.upload_spool_bytes < self.storage.upload_max_request_bytes() {
+            return Err("CRM_UPLOAD_SPOOL_BYTES must hold at least one request of \
+                 CRM_UPLOAD_MAX_REQUEST_BYTES"
+                .to_owned());
         }
         if self.storage.document_link_secs == 0 || self.storage.document_link_secs > 7 * 86_400 {
             return Err("CRM_DOCUMENT_LINK_SECS is between 1 second and 7 days".to_owned());

@@ -14,6 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use entity::documents;
+use futures_util::StreamExt;
 use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -30,6 +31,8 @@ pub struct DownloadState {
     pub db: DatabaseConnection,
     pub files: Arc<Files>,
     pub auth: Arc<AuthService>,
+    /// Downloads streaming at once (`CRM_MAX_DOWNLOADS`).
+    pub downloads: Arc<tokio::sync::Semaphore>,
 }
 
 /// Whether browsers may show this type of file in the page (images and PDF).
@@ -148,6 +151,21 @@ pub async fn content(
         }
     };
     let inline = link.wants_inline() && shows_inline(mime);
+    // Each download holds an open file while the client reads: a bounded number at once.
+    let Ok(turn) = state.downloads.clone().try_acquire_owned() else {
+        let mut busy = http_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "too many downloads at once: try again in a moment",
+        );
+        busy.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return busy;
+    };
+    let file = file.map(move |chunk| {
+        let _turn = &turn;
+        chunk
+    });
     let mut response = Response::new(Body::from_stream(file));
     let headers = response.headers_mut();
     headers.extend(common);

@@ -71,6 +71,19 @@ impl IntoResponse for Rejection {
 /// The headers that mark a request as sent by a script (see the module's documentation).
 const PREFLIGHT_HEADERS: [&str; 2] = ["apollo-require-preflight", "x-apollo-operation-name"];
 
+/// Whether the request's body is a multipart request (files).
+pub fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
 /// Reads the GraphQL request in `body`.
 pub async fn read(
     headers: &HeaderMap,

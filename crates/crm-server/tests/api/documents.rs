@@ -873,3 +873,48 @@ test_both! {
         assert_eq!(answer["data"]["b"]["sha256"], sha256(&data), "{answer}");
     }
 }
+
+test_both! {
+    async fn downloads_and_uploads_at_once_are_bounded(app) {
+        use tower::ServiceExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config_in(dir.path());
+        config.storage.max_downloads = 1;
+        let router = app.router_with(&config);
+        let client = crate::helpers::fixtures::client(&app.db, "Bounded", None).await;
+        let (_, answer) = upload(&router, &app.token, client.id, "big.pdf", &pdf(2_000_000)).await;
+        let uri = format!("/documents/{}/content", answer["data"]["uploadDocument"]["id"].as_str().unwrap());
+        let download = || Request::get(&uri).header(header::AUTHORIZATION, format!("Bearer {}", app.token)).body(Body::empty()).unwrap();
+        // One download being read holds the only turn.
+        let reading = router.clone().oneshot(download()).await.unwrap();
+        assert_eq!(reading.status(), StatusCode::OK);
+        let (status, headers, _) = send_raw(&router, download()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(headers.get(header::RETRY_AFTER).unwrap(), "1");
+        drop(reading);
+        assert_eq!(send_raw(&router, download()).await.0, StatusCode::OK);
+
+        // Uploads take their size of the spool's room: past it, 503 at once.
+        config.storage.upload_max_request_bytes = Some(3 << 20);
+        config.storage.upload_max_file_bytes = 3 << 20;
+        config.storage.upload_spool_bytes = 1 << 20;
+        let router = app.router_with(&config);
+        // (Browsers and curl send the length; without it an upload takes the largest size.)
+        let sized = async |size: usize| {
+            let mut request = multipart(
+                Some(&app.token),
+                UPLOAD,
+                json!({ "input": { "clientId": client.id, "file": null } }),
+                &[Part { name: "0", path: "variables.input.file", file_name: "a.pdf", data: &pdf(size) }],
+            );
+            let body = axum::body::to_bytes(std::mem::take(request.body_mut()), usize::MAX).await.unwrap();
+            request.headers_mut().insert(header::CONTENT_LENGTH, body.len().into());
+            *request.body_mut() = Body::from(body);
+            request
+        };
+        let (status, _, body) = send_raw(&router, sized(2_000_000).await).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{}", String::from_utf8_lossy(&body));
+        let (status, _, body) = send_raw(&router, sized(100_000).await).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    }
+}
