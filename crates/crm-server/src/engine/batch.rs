@@ -19,7 +19,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use async_graphql::dataloader::Loader;
 use futures_util::future::BoxFuture;
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::stream::{FuturesUnordered, Stream, StreamExt};
 use tokio::sync::oneshot;
 
 use crate::error::AppError;
@@ -213,32 +213,116 @@ impl<F: Future> Future for Driver<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
-        loop {
-            // Let running batches make progress (they wake the execution when they deliver).
-            while let Poll::Ready(Some(())) = this.running.poll_next_unpin(cx) {}
+        let execution = &mut this.execution;
+        poll_driven(&mut this.running, &this.dispatcher, cx, |cx| {
+            execution.as_mut().poll(cx)
+        })
+    }
+}
 
-            let flag = Arc::new(FlagWaker {
-                woken: AtomicBool::new(false),
-                task: cx.waker().clone(),
-            });
-            let waker = Waker::from(flag.clone());
-            if let Poll::Ready(output) = this
-                .execution
-                .as_mut()
-                .poll(&mut Context::from_waker(&waker))
-            {
-                return Poll::Ready(output);
-            }
-            if flag.woken.load(Ordering::SeqCst) {
-                // The execution yielded (cooperative budget) and will be polled again:
-                // it is not idle yet, so pending batches keep collecting keys.
-                return Poll::Pending;
-            }
-            let batches = (this.dispatcher.0)();
-            if batches.is_empty() {
-                return Poll::Pending;
-            }
-            this.running.extend(batches);
+/// Polls `stream` (a subscription's answers, each resolved like an execution), starting the
+/// pending batches whenever it is idle, as [`drive`] does for one execution.
+pub fn drive_stream<S: Stream>(dispatcher: Dispatcher, stream: S) -> impl Stream<Item = S::Item> {
+    StreamDriver {
+        stream: Box::pin(stream),
+        dispatcher,
+        running: FuturesUnordered::new(),
+    }
+}
+
+struct StreamDriver<S> {
+    stream: Pin<Box<S>>,
+    dispatcher: Dispatcher,
+    running: FuturesUnordered<BoxFuture<'static, ()>>,
+}
+
+impl<S: Stream> Stream for StreamDriver<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = &mut *self;
+        let stream = &mut this.stream;
+        poll_driven(&mut this.running, &this.dispatcher, cx, |cx| {
+            stream.as_mut().poll_next(cx)
+        })
+    }
+}
+
+/// One poll of a driven execution (`poll`): runs the started batches, polls the execution,
+/// and when it is idle (waiting, and not merely yielding) starts the pending batches and
+/// polls again.
+fn poll_driven<T>(
+    running: &mut FuturesUnordered<BoxFuture<'static, ()>>,
+    dispatcher: &Dispatcher,
+    cx: &mut Context<'_>,
+    mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
+) -> Poll<T> {
+    loop {
+        // Let running batches make progress (they wake the execution when they deliver).
+        while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+
+        let flag = Arc::new(FlagWaker {
+            woken: AtomicBool::new(false),
+            task: cx.waker().clone(),
+        });
+        let waker = Waker::from(flag.clone());
+        if let Poll::Ready(output) = poll(&mut Context::from_waker(&waker)) {
+            return Poll::Ready(output);
         }
+        if flag.woken.load(Ordering::SeqCst) {
+            // The execution yielded (cooperative budget) and will be polled again:
+            // it is not idle yet, so pending batches keep collecting keys.
+            return Poll::Pending;
+        }
+        let batches = (dispatcher.0)();
+        if batches.is_empty() {
+            return Poll::Pending;
+        }
+        running.extend(batches);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    /// Doubles its keys, counting its calls.
+    struct Doubler(Arc<AtomicUsize>);
+
+    impl Loader<u32> for Doubler {
+        type Value = u32;
+        type Error = Arc<AppError>;
+
+        async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, u32>, Arc<AppError>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(keys.iter().map(|key| (*key, key * 2)).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn each_level_is_one_load_for_an_execution_and_for_each_item_of_a_stream() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let batcher = Arc::new(Batcher::new(Doubler(calls.clone())));
+        let level = |base: u32| {
+            let batcher = batcher.clone();
+            async move {
+                let loads = (base..base + 3).map(|key| {
+                    let batcher = batcher.clone();
+                    async move { batcher.load_one(key).await.ok().flatten() }
+                });
+                futures_util::future::join_all(loads).await
+            }
+        };
+        let values = drive(batcher.dispatcher(), level(1)).await;
+        assert_eq!(values, [Some(2), Some(4), Some(6)]);
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one load for the level");
+
+        // A stream whose items each need a level of loads (a subscription's events).
+        let items = futures_util::stream::iter([10u32, 20, 30]).then(level);
+        let answers: Vec<_> = drive_stream(batcher.dispatcher(), items).collect().await;
+        assert_eq!(answers[2], [Some(60), Some(62), Some(64)]);
+        assert_eq!(calls.load(Ordering::SeqCst), 4, "one load per item");
     }
 }
