@@ -32,6 +32,7 @@ mod m20261202_000015_company_name_trigram;
 mod m20261204_000016_client_totals;
 mod m20261204_000017_portfolio_indexes;
 mod m20261204_000018_document_sha256;
+mod m20261204_000019_change_events;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000016_client_totals::Migration),
             Box::new(m20261204_000017_portfolio_indexes::Migration),
             Box::new(m20261204_000018_document_sha256::Migration),
+            Box::new(m20261204_000019_change_events::Migration),
         ]
     }
 }

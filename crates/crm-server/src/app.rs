@@ -610,6 +610,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
         .into());
     }
     let sweeper = periodic_sweep(&state, &config);
+    let pruner = periodic_prune(&state, &config);
     let app = router(state.clone(), &config);
     let addr = SocketAddr::new(config.server.host, config.server.port);
     let listener = TcpListener::bind(addr).await?;
@@ -628,6 +629,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     if let Some(sweeper) = sweeper {
         sweeper.abort();
     }
+    pruner.abort();
     state.reader.close().await;
     state.db.close_by_ref().await?;
     tracing::info!("stopped");
@@ -661,6 +663,25 @@ pub fn periodic_sweep(state: &AppState, config: &Config) -> Option<tokio::task::
             }
         }
     }))
+}
+
+/// Removes change log entries past `CRM_CHANGE_LOG_RETENTION_SECS`, every ten minutes.
+pub fn periodic_prune(state: &AppState, config: &Config) -> tokio::task::JoinHandle<()> {
+    let db = state.db.clone();
+    let retention = std::time::Duration::from_secs(config.storage.change_log_retention_secs);
+    tokio::spawn(async move {
+        let period = std::time::Duration::from_secs(600);
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match crate::live::feed::prune(&db, retention).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(entries = removed, "change log pruned"),
+                Err(err) => tracing::warn!(error = %err, "pruning the change log failed"),
+            }
+        }
+    })
 }
 
 async fn shutdown_signal() {

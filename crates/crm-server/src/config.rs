@@ -408,6 +408,11 @@ pub struct StorageConfig {
     #[arg(long, env = "CRM_DOCUMENTS_GRACE_SECS", default_value_t = 3600)]
     pub documents_grace_secs: u64,
 
+    /// How long the change log keeps its entries, in seconds: a live-updates subscriber
+    /// resumes within it.
+    #[arg(long, env = "CRM_CHANGE_LOG_RETENTION_SECS", default_value_t = 86_400)]
+    pub change_log_retention_secs: u64,
+
     /// How often `serve` sweeps abandoned uploads, in seconds (0: never; run
     /// `documents sweep` instead).
     #[arg(long, env = "CRM_DOCUMENTS_SWEEP_SECS", default_value_t = 3600)]

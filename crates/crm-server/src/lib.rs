@@ -21,6 +21,7 @@ pub mod client_notes;
 pub mod clients;
 pub mod contracts;
 pub mod documents;
+pub mod live;
 pub mod oauth_email_accounts;
 pub mod payments;
 pub mod users;

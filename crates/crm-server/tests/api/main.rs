@@ -16,6 +16,7 @@ mod generated;
 mod graphql_over_http;
 mod hostile;
 mod http;
+mod live;
 mod mailboxes;
 mod ordering;
 mod pagination;

@@ -1,0 +1,294 @@
+//! The change feed: the log of changes (`change_events`, written by triggers in the same
+//! transaction as each change) read by one task per server instance and broadcast to its
+//! subscribers.
+//!
+//! The task reads the entries after the last one it delivered whenever it is woken: on
+//! PostgreSQL by `NOTIFY crm_changes` (sent by every statement that logs a change, from any
+//! instance; one listening connection of its own, outside the pool, reconnecting), in-process
+//! by [`Feed::wake`] after a write, and in any case every `poll` interval, which also catches
+//! up on notifications lost while the listener reconnected. Nothing is lost: the log, not
+//! the notification, is the message.
+//!
+//! Sequence numbers are taken when a change is written, not when it commits: a transaction
+//! that commits after a later one leaves a gap that fills a moment later. Entries past a gap
+//! are delivered at once; the gap is read again until it fills, or until [`GAP_WAIT`] shows
+//! it never will (a rolled-back transaction).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use tokio::sync::{Notify, broadcast};
+use uuid::Uuid;
+
+/// How long a gap in the sequence is waited for.
+pub const GAP_WAIT: Duration = Duration::from_secs(60);
+
+/// Entries read per statement.
+const BATCH: i64 = 1000;
+
+/// Changes a slow subscriber may fall behind by before it is dropped.
+const CAPACITY: usize = 4096;
+
+/// What happened to a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum Operation {
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// One entry of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Its place in the log (resume after it).
+    pub seq: i64,
+    /// The table: `clients`, `contracts`, `payments`, `client_notes` or `documents`.
+    pub table: String,
+    pub row_id: Uuid,
+    /// The row's client (the client itself for `clients`).
+    pub client_id: Option<Uuid>,
+    pub operation: Operation,
+}
+
+/// The feed of one server instance.
+#[derive(Debug)]
+pub struct Feed {
+    changes: broadcast::Sender<Arc<Change>>,
+    wake: Arc<Notify>,
+}
+
+impl Feed {
+    /// Starts reading the log from its current end, every `poll` at least.
+    pub async fn start(db: DatabaseConnection, poll: Duration) -> Result<Arc<Feed>, DbErr> {
+        let (changes, _) = broadcast::channel(CAPACITY);
+        let feed = Arc::new(Feed {
+            changes,
+            wake: Arc::new(Notify::new()),
+        });
+        let mut reader = Reader {
+            next: last_seq(&db).await? + 1,
+            delivered: BTreeSet::new(),
+            gap_since: None,
+        };
+        let mut listener = listener(&db);
+        let sender = feed.changes.clone();
+        let wake = feed.wake.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(err) = reader.read(&db, &sender).await {
+                    tracing::warn!(error = %err, "reading the change log failed");
+                }
+                // The feed is gone (its server stopped): so is the task.
+                if Arc::strong_count(&wake) == 1 {
+                    break;
+                }
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(poll) => {}
+                    () = notified(&mut listener) => {}
+                }
+            }
+        });
+        Ok(feed)
+    }
+
+    /// The changes from now on. A receiver that falls [`CAPACITY`] changes behind gets
+    /// `Lagged`: its subscriber is to be closed (it would miss changes otherwise).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.changes.subscribe()
+    }
+
+    /// Reads the log now (after a write made by this instance).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// The log entries after `after`, at most `limit` (a subscriber resuming).
+pub async fn since(db: &DatabaseConnection, after: i64, limit: i64) -> Result<Vec<Change>, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT seq, table_name, row_id, client_id, operation FROM change_events \
+             WHERE seq > $1 ORDER BY seq LIMIT $2"
+        }
+        _ => {
+            "SELECT seq, table_name, row_id, client_id, operation FROM change_events \
+             WHERE seq > ? ORDER BY seq LIMIT ?"
+        }
+    };
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [after.into(), limit.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let operation: String = row.try_get("", "operation")?;
+            Ok(Change {
+                seq: row.try_get("", "seq")?,
+                table: row.try_get("", "table_name")?,
+                row_id: row.try_get("", "row_id")?,
+                client_id: row.try_get("", "client_id")?,
+                operation: match operation.as_str() {
+                    "created" => Operation::Created,
+                    "deleted" => Operation::Deleted,
+                    _ => Operation::Updated,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Removes the log entries older than `retention` (subscribers resume within it); returns
+/// how many.
+pub async fn prune(db: &DatabaseConnection, retention: Duration) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let seconds = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "DELETE FROM change_events WHERE created_at < now() - make_interval(secs => $1)"
+        }
+        _ => {
+            "DELETE FROM change_events \
+             WHERE created_at < strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now', '-' || ? || ' seconds')"
+        }
+    };
+    let done = db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [seconds.into()],
+        ))
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// The last sequence number of the log (0 when empty).
+async fn last_seq(db: &DatabaseConnection) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COALESCE(MAX(seq), 0) AS seq FROM change_events",
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get("", "seq")?,
+        None => 0,
+    })
+}
+
+/// Where the task is in the log.
+struct Reader {
+    /// The first sequence number not settled (delivered, or a gap given up on).
+    next: i64,
+    /// Delivered entries past `next` (there is a gap before them).
+    delivered: BTreeSet<i64>,
+    /// Since when `next` has been missing while later entries exist.
+    gap_since: Option<Instant>,
+}
+
+impl Reader {
+    async fn read(
+        &mut self,
+        db: &DatabaseConnection,
+        sender: &broadcast::Sender<Arc<Change>>,
+    ) -> Result<(), DbErr> {
+        loop {
+            let changes = since(db, self.next - 1, BATCH).await?;
+            let full = changes.len() as i64 == BATCH;
+            for change in changes {
+                if self.delivered.insert(change.seq) {
+                    // No receiver is not an error: nobody is subscribed.
+                    let _ = sender.send(Arc::new(change));
+                }
+            }
+            self.settle();
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Moves `next` over what was delivered, and over a gap waited for long enough.
+    fn settle(&mut self) {
+        loop {
+            while self.delivered.remove(&self.next) {
+                self.next += 1;
+                self.gap_since = None;
+            }
+            if self.delivered.is_empty() {
+                return;
+            }
+            let since = *self.gap_since.get_or_insert_with(Instant::now);
+            if since.elapsed() < GAP_WAIT {
+                return;
+            }
+            // A transaction that took this number rolled back.
+            self.next += 1;
+            self.gap_since = None;
+        }
+    }
+}
+
+/// The PostgreSQL listener of the task, connected lazily and again after failures.
+enum Listener {
+    /// SQLite: nothing to listen to.
+    None,
+    /// Not connected: a one-connection pool of its own with the main pool's settings.
+    Connecting(sea_orm::sqlx::PgPool),
+    Listening(sea_orm::sqlx::postgres::PgListener, sea_orm::sqlx::PgPool),
+}
+
+/// The listener for `db` (none on SQLite).
+fn listener(db: &DatabaseConnection) -> Listener {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Listener::None;
+    }
+    let pool = db.get_postgres_connection_pool();
+    let options = (*pool.connect_options()).clone();
+    Listener::Connecting(
+        sea_orm::sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with(options),
+    )
+}
+
+/// Returns when the log should be read again: a notification, a (re)connection (changes may
+/// have been missed meanwhile), or a failure (after a pause); never on SQLite.
+async fn notified(listener: &mut Listener) {
+    const CHANNEL: &str = "crm_changes";
+    match std::mem::replace(listener, Listener::None) {
+        Listener::None => std::future::pending::<()>().await,
+        Listener::Connecting(pool) => {
+            let connected = async {
+                let mut connection =
+                    sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await?;
+                connection.listen(CHANNEL).await?;
+                Ok::<_, sea_orm::sqlx::Error>(connection)
+            }
+            .await;
+            match connected {
+                Ok(connection) => *listener = Listener::Listening(connection, pool),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot listen for changes; retrying");
+                    *listener = Listener::Connecting(pool);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+        Listener::Listening(mut connection, pool) => match connection.try_recv().await {
+            // A notification, or the connection lost (reconnected on the next call).
+            Ok(_) => *listener = Listener::Listening(connection, pool),
+            Err(err) => {
+                tracing::warn!(error = %err, "listening for changes failed; reconnecting");
+                *listener = Listener::Connecting(pool);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        },
+    }
+}

@@ -1,0 +1,3 @@
+//! Live updates: the change feed every subscription reads (see [`feed`]).
+
+pub mod feed;

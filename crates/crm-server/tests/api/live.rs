@@ -1,0 +1,113 @@
+//! The change feed: every change to the live tables reaches the feed of every server instance
+//! once, in order, whatever made it, and nothing is lost when a listener connection dies.
+
+use std::time::Duration;
+
+use crm_server::live::feed::{Change, Feed, Operation, prune, since};
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+use tokio::sync::broadcast::Receiver;
+
+use crate::helpers::{Backend, fixtures};
+
+/// The next change, within 10 s.
+async fn next(changes: &mut Receiver<std::sync::Arc<Change>>) -> Change {
+    let change = tokio::time::timeout(Duration::from_secs(10), changes.recv())
+        .await
+        .expect("a change within 10 s")
+        .expect("the feed is open");
+    (*change).clone()
+}
+
+test_both! {
+    async fn every_change_reaches_the_feed_once_in_order(app) {
+        let feed = Feed::start(app.db.clone(), Duration::from_millis(200)).await.unwrap();
+        let mut changes = feed.subscribe();
+        let before = since(&app.db, 0, 1_000_000).await.unwrap().last().map_or(0, |c| c.seq);
+
+        let client = fixtures::client(&app.db, "Live", None).await;
+        app.data(
+            "mutation($id: UUID!) { updateClient(id: $id, input: { city: \"Lyon\" }) { id } }",
+            json!({ "id": client.id }),
+        )
+        .await;
+        let contract = fixtures::contract(&app.db, client.id, "L-1", "100.00", entity::ContractStatus::Active).await;
+        feed.wake();
+
+        let created = next(&mut changes).await;
+        assert_eq!(
+            (created.table.as_str(), created.row_id, created.client_id, created.operation),
+            ("clients", client.id, Some(client.id), Operation::Created)
+        );
+        let updated = next(&mut changes).await;
+        assert_eq!((updated.table.as_str(), updated.operation), ("clients", Operation::Updated));
+        let contract_created = next(&mut changes).await;
+        assert_eq!(
+            (contract_created.table.as_str(), contract_created.row_id, contract_created.client_id),
+            ("contracts", contract.id, Some(client.id))
+        );
+        assert!(created.seq < updated.seq && updated.seq < contract_created.seq);
+        // The contract moved the client's stored totals: the client changed too.
+        let totals = next(&mut changes).await;
+        assert_eq!((totals.table.as_str(), totals.row_id, totals.operation), ("clients", client.id, Operation::Updated));
+
+        // The log holds the same, for a subscriber resuming after `before`.
+        let logged = since(&app.db, before, 100).await.unwrap();
+        assert_eq!(logged[..4], [created, updated, contract_created, totals]);
+        assert!(changes.try_recv().is_err(), "each change once");
+
+        // Old entries go; recent ones stay.
+        assert_eq!(prune(&app.db, Duration::from_secs(3600)).await.unwrap(), 0);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(prune(&app.db, Duration::from_secs(1)).await.unwrap() >= 4);
+        assert_eq!(since(&app.db, 0, 100).await.unwrap(), []);
+    }
+}
+
+test_both! {
+    async fn every_instance_hears_of_a_change_and_a_dead_listener_loses_nothing(app) {
+        if app.backend != Backend::Postgres {
+            return;
+        }
+        // Two instances' feeds; no in-process wake-up: PostgreSQL's NOTIFY (or the poll).
+        let poll = Duration::from_secs(30);
+        let one = Feed::start(app.db.clone(), poll).await.unwrap();
+        let two = Feed::start(app.db.clone(), poll).await.unwrap();
+        let (mut on_one, mut on_two) = (one.subscribe(), two.subscribe());
+        // Both listeners connected.
+        let listening = async || {
+            app.db
+                .query_all_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+                     AND query LIKE 'LISTEN%'",
+                ))
+                .await
+                .unwrap()
+                .len()
+        };
+        for _ in 0..100 {
+            if listening().await == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(listening().await, 2);
+        let client = fixtures::client(&app.db, "Heard", None).await;
+        assert_eq!(next(&mut on_one).await.row_id, client.id);
+        assert_eq!(next(&mut on_two).await.row_id, client.id);
+
+        // The listeners' connections killed: a change made now still arrives (they reconnect
+        // and read the log from where they were).
+        app.db
+            .execute_unprepared(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+            )
+            .await
+            .unwrap();
+        let other = fixtures::client(&app.db, "After", None).await;
+        assert_eq!(next(&mut on_one).await.row_id, other.id);
+        assert_eq!(next(&mut on_two).await.row_id, other.id);
+    }
+}
