@@ -2,7 +2,9 @@
 //! contracts, payments, client notes, documents), written by triggers in the same transaction
 //! as the change, whatever made it (the API, a CLI, SQL). Each entry names the table, the row,
 //! its client and the operation, never the row itself: subscribers re-read the row under their
-//! own access rules. `seq` orders the log; a reader resumes after the last `seq` it saw. On
+//! own access rules. `seq` orders the log; a reader resumes after the last `seq` it saw (on
+//! SQLite a rowid, not AUTOINCREMENT, which costs a write per change: the newest entry is never
+//! pruned, so numbers are never reused). No index besides the key: pruning goes by `seq`. On
 //! PostgreSQL every statement that logs a change also sends `NOTIFY crm_changes` (empty
 //! payload: the log is the message), which wakes every server instance.
 
@@ -31,13 +33,12 @@ impl MigrationTrait for Migration {
             DbBackend::Sqlite => {
                 let mut sql = format!(
                     "CREATE TABLE change_events (\
-                       seq INTEGER PRIMARY KEY AUTOINCREMENT, \
+                       seq INTEGER PRIMARY KEY, \
                        table_name TEXT NOT NULL, \
                        row_id TEXT NOT NULL, \
                        client_id TEXT, \
                        operation TEXT NOT NULL CHECK (operation IN ('created', 'updated', 'deleted')), \
-                       created_at TEXT NOT NULL DEFAULT ({SQLITE_NOW})); \
-                     CREATE INDEX change_events_created_at_idx ON change_events (created_at);"
+                       created_at TEXT NOT NULL DEFAULT ({SQLITE_NOW}));"
                 );
                 for (table, client) in LOGGED {
                     for (event, row, operation) in [
@@ -64,7 +65,6 @@ impl MigrationTrait for Migration {
                        client_id UUID, \
                        operation TEXT NOT NULL CHECK (operation IN ('created', 'updated', 'deleted')), \
                        created_at TIMESTAMPTZ NOT NULL DEFAULT now()); \
-                     CREATE INDEX change_events_created_at_idx ON change_events (created_at); \
                      CREATE FUNCTION crm_notify_changes() RETURNS trigger LANGUAGE plpgsql AS $$ \
                      BEGIN PERFORM pg_notify('crm_changes', ''); RETURN NULL; END $$; \
                      CREATE TRIGGER change_events_notify AFTER INSERT ON change_events \

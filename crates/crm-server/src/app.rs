@@ -665,7 +665,8 @@ pub fn periodic_sweep(state: &AppState, config: &Config) -> Option<tokio::task::
     }))
 }
 
-/// Removes change log entries past `CRM_CHANGE_LOG_RETENTION_SECS`, every ten minutes.
+/// Removes change log entries older than `CRM_CHANGE_LOG_RETENTION_SECS`, every ten minutes
+/// (the first time one retention after start).
 pub fn periodic_prune(state: &AppState, config: &Config) -> tokio::task::JoinHandle<()> {
     let db = state.db.clone();
     let retention = std::time::Duration::from_secs(config.storage.change_log_retention_secs);
@@ -673,9 +674,15 @@ pub fn periodic_prune(state: &AppState, config: &Config) -> tokio::task::JoinHan
         let period = std::time::Duration::from_secs(600);
         let mut ticks = tokio::time::interval(period);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut marks = crate::live::feed::Retention::default();
         loop {
             ticks.tick().await;
-            match crate::live::feed::prune(&db, retention).await {
+            let pruned = match marks.mark(&db, retention).await {
+                Ok(Some(seq)) => crate::live::feed::prune_through(&db, seq).await,
+                Ok(None) => Ok(0),
+                Err(err) => Err(err),
+            };
+            match pruned {
                 Ok(0) => {}
                 Ok(removed) => tracing::info!(entries = removed, "change log pruned"),
                 Err(err) => tracing::warn!(error = %err, "pruning the change log failed"),

@@ -144,32 +144,56 @@ pub async fn since(db: &DatabaseConnection, after: i64, limit: i64) -> Result<Ve
         .collect()
 }
 
-/// Removes the log entries older than `retention` (subscribers resume within it); returns
-/// how many.
-pub async fn prune(db: &DatabaseConnection, retention: Duration) -> Result<u64, DbErr> {
+/// Removes the log entries up to `seq` (never the newest: sequence numbers are not reused);
+/// returns how many.
+pub async fn prune_through(db: &DatabaseConnection, seq: i64) -> Result<u64, DbErr> {
     let backend = db.get_database_backend();
-    let seconds = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
     let sql = match backend {
         DbBackend::Postgres => {
-            "DELETE FROM change_events WHERE created_at < now() - make_interval(secs => $1)"
+            "DELETE FROM change_events \
+             WHERE seq <= $1 AND seq < (SELECT MAX(seq) FROM change_events)"
         }
         _ => {
             "DELETE FROM change_events \
-             WHERE created_at < strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now', '-' || ? || ' seconds')"
+             WHERE seq <= ? AND seq < (SELECT MAX(seq) FROM change_events)"
         }
     };
     let done = db
-        .execute_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [seconds.into()],
-        ))
+        .execute_raw(Statement::from_sql_and_values(backend, sql, [seq.into()]))
         .await?;
     Ok(done.rows_affected())
 }
 
+/// Where the log ended at given times, to prune it by age without an index on time: an entry
+/// is older than the retention once a mark taken after it is.
+#[derive(Debug, Default)]
+pub struct Retention {
+    marks: std::collections::VecDeque<(Instant, i64)>,
+}
+
+impl Retention {
+    /// Marks the log's current end; returns the last sequence number older than `keep`, if
+    /// any, for [`prune_through`].
+    pub async fn mark(
+        &mut self,
+        db: &DatabaseConnection,
+        keep: Duration,
+    ) -> Result<Option<i64>, DbErr> {
+        self.marks.push_back((Instant::now(), last_seq(db).await?));
+        let mut through = None;
+        while let Some((at, seq)) = self.marks.front().copied() {
+            if at.elapsed() < keep {
+                break;
+            }
+            through = Some(seq);
+            self.marks.pop_front();
+        }
+        Ok(through)
+    }
+}
+
 /// The last sequence number of the log (0 when empty).
-async fn last_seq(db: &DatabaseConnection) -> Result<i64, DbErr> {
+pub async fn last_seq(db: &DatabaseConnection) -> Result<i64, DbErr> {
     let row = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crm_server::live::feed::{Change, Feed, Operation, prune, since};
+use crm_server::live::feed::{Change, Feed, Operation, Retention, prune_through, since};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 use tokio::sync::broadcast::Receiver;
@@ -56,11 +56,19 @@ test_both! {
         assert_eq!(logged[..4], [created, updated, contract_created, totals]);
         assert!(changes.try_recv().is_err(), "each change once");
 
-        // Old entries go; recent ones stay.
-        assert_eq!(prune(&app.db, Duration::from_secs(3600)).await.unwrap(), 0);
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-        assert!(prune(&app.db, Duration::from_secs(1)).await.unwrap() >= 4);
-        assert_eq!(since(&app.db, 0, 100).await.unwrap(), []);
+        // Entries older than the retention go, except the newest (numbers are not reused).
+        let mut retention = Retention::default();
+        let keep = Duration::from_millis(300);
+        assert_eq!(retention.mark(&app.db, keep).await.unwrap(), None);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let through = retention.mark(&app.db, keep).await.unwrap().unwrap();
+        assert_eq!(through, logged.last().unwrap().seq);
+        assert!(prune_through(&app.db, through).await.unwrap() >= 3);
+        assert_eq!(since(&app.db, 0, 100).await.unwrap(), logged[logged.len() - 1..]);
+        let after = fixtures::client(&app.db, "After pruning", None).await;
+        feed.wake();
+        let change = next(&mut changes).await;
+        assert_eq!((change.row_id, change.seq), (after.id, through + 1), "numbers go on");
     }
 }
 
