@@ -2,11 +2,12 @@
 //! transaction as each change) read by one task per server instance and broadcast to its
 //! subscribers.
 //!
-//! The task reads the entries after the last one it delivered whenever it is woken: on
-//! PostgreSQL by `NOTIFY crm_changes` (sent by every statement that logs a change, from any
-//! instance; one listening connection of its own, outside the pool, reconnecting), in-process
-//! by [`Feed::wake`] after a write, and in any case every `poll` interval, which also catches
-//! up on notifications lost while the listener reconnected. Nothing is lost: the log, not
+//! The task reads the entries after the last one it delivered whenever it is woken:
+//! in-process by [`Feed::wake`] after a write of this instance (on PostgreSQL it then sends
+//! `NOTIFY crm_changes`, once for all the writes that woke it); by that notification from
+//! another instance (one listening connection of its own, outside the pool, reconnecting);
+//! and in any case every `poll` interval, which also catches writes made elsewhere (SQL, the
+//! CLI) and notifications lost while the listener reconnected. Nothing is lost: the log, not
 //! the notification, is the message.
 //!
 //! Sequence numbers are taken when a change is written, not when it commits: a transaction
@@ -73,6 +74,7 @@ impl Feed {
             gap_since: None,
         };
         let mut listener = listener(&db);
+        let postgres = db.get_database_backend() == DbBackend::Postgres;
         let sender = feed.changes.clone();
         let wake = feed.wake.clone();
         tokio::spawn(async move {
@@ -85,7 +87,15 @@ impl Feed {
                     break;
                 }
                 tokio::select! {
-                    () = wake.notified() => {}
+                    () = wake.notified() => {
+                        // Tell the other instances (one notification for every write that
+                        // woke this task since it last read).
+                        if postgres
+                            && let Err(err) = db.execute_unprepared("NOTIFY crm_changes").await
+                        {
+                            tracing::warn!(error = %err, "cannot notify the other instances");
+                        }
+                    }
                     () = tokio::time::sleep(poll) => {}
                     () = notified(&mut listener) => {}
                 }

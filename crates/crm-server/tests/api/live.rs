@@ -77,8 +77,9 @@ test_both! {
         if app.backend != Backend::Postgres {
             return;
         }
-        // Two instances' feeds; no in-process wake-up: PostgreSQL's NOTIFY (or the poll).
-        let poll = Duration::from_secs(30);
+        // Two instances' feeds: the one whose instance wrote notifies the other; the poll (2 s)
+        // catches up on what a reconnecting listener missed.
+        let poll = Duration::from_secs(2);
         let one = Feed::start(app.db.clone(), poll).await.unwrap();
         let two = Feed::start(app.db.clone(), poll).await.unwrap();
         let (mut on_one, mut on_two) = (one.subscribe(), two.subscribe());
@@ -102,8 +103,11 @@ test_both! {
         }
         assert_eq!(listening().await, 2);
         let client = fixtures::client(&app.db, "Heard", None).await;
+        let written = std::time::Instant::now();
+        one.wake();
         assert_eq!(next(&mut on_one).await.row_id, client.id);
         assert_eq!(next(&mut on_two).await.row_id, client.id);
+        assert!(written.elapsed() < Duration::from_secs(1), "notified, not polled: {:?}", written.elapsed());
 
         // The listeners' connections killed: a change made now still arrives (they reconnect
         // and read the log from where they were).
@@ -115,6 +119,7 @@ test_both! {
             .await
             .unwrap();
         let other = fixtures::client(&app.db, "After", None).await;
+        one.wake();
         assert_eq!(next(&mut on_one).await.row_id, other.id);
         assert_eq!(next(&mut on_two).await.row_id, other.id);
     }
