@@ -20,6 +20,7 @@ pub mod validate;
 pub mod client_notes;
 pub mod clients;
 pub mod contracts;
+pub mod digest;
 pub mod documents;
 pub mod live;
 pub mod oauth_email_accounts;

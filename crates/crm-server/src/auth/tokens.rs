@@ -12,7 +12,6 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -100,12 +99,7 @@ pub fn opaque_token(prefix: &str) -> AppResult<String> {
 
 /// What the database stores of an opaque token: its SHA-256, hex.
 pub fn digest(token: &str) -> String {
-    let hash = Sha256::digest(token.as_bytes());
-    let mut out = String::with_capacity(64);
-    for byte in hash {
-        out.push_str(&format!("{byte:02x}"));
-    }
-    out
+    crate::digest::sha256_hex(token.as_bytes())
 }
 
 #[cfg(test)]

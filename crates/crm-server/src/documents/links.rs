@@ -70,10 +70,12 @@ impl Links {
     pub fn sign(&self, id: Uuid, sha256: &str, inline: bool, now: DateTime<Utc>) -> String {
         let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX);
         let expires = now.timestamp().saturating_add(ttl);
-        let signature = hex(&self
-            .mac(id, sha256, expires, inline)
-            .finalize()
-            .into_bytes());
+        let signature = crate::digest::hex(
+            &self
+                .mac(id, sha256, expires, inline)
+                .finalize()
+                .into_bytes(),
+        );
         let inline = if inline { "&inline=1" } else { "" };
         format!("/documents/{id}/content?expires={expires}{inline}&signature={signature}")
     }
@@ -101,16 +103,6 @@ impl Links {
 /// HMAC takes keys of any length.
 fn unreachable_hmac() -> HmacSha256 {
     unreachable!("HMAC accepts keys of any length")
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

@@ -248,7 +248,7 @@ impl Storage {
         writer.finish().await?;
         Ok(Stored {
             size,
-            sha256: to_hex(&hash.finalize()),
+            sha256: crate::digest::hex(&hash.finalize()),
         })
     }
 
@@ -277,15 +277,4 @@ impl Storage {
             Err(err) => Err(err.into()),
         }
     }
-}
-
-/// Bytes as lower-case hexadecimal.
-fn to_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
 }

@@ -20,7 +20,8 @@ use std::sync::Arc;
 
 use async_graphql::{ErrorExtensions, Request, ServerError, Value};
 use entity::Role;
-use sha2::{Digest, Sha256};
+
+use crate::digest::sha256_hex;
 
 /// What requests may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -77,7 +78,7 @@ impl TrustedDocuments {
                 .map_err(|err| format!("trusted documents {}: {err}", path.display()))?
             {
                 let id = normalise(&id);
-                if hex_sha256(&body) != id {
+                if sha256_hex(body.as_bytes()) != id {
                     return Err(format!(
                         "trusted documents {}: {id} is not the SHA-256 of its document \
                          (regenerate the manifest)",
@@ -127,7 +128,7 @@ impl TrustedDocuments {
                     // text that hashes to its id runs (as a text: not cached publicly).
                     if mode == Mode::Allow
                         && !request.query.is_empty()
-                        && hex_sha256(&request.query) == id
+                        && sha256_hex(request.query.as_bytes()) == id
                     {
                         return Ok(Found::Text);
                     }
@@ -185,16 +186,6 @@ fn normalise(id: &str) -> String {
         Some(hash) => hash.to_owned(),
         None => id,
     }
-}
-
-fn hex_sha256(text: &str) -> String {
-    use std::fmt::Write;
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .fold(String::with_capacity(64), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
 }
 
 fn refusal(code: &'static str, message: &str) -> ServerError {
@@ -261,7 +252,7 @@ mod tests {
 
     #[test]
     fn documents_are_found_by_id_and_only_trusted_ones_run_in_only_mode() {
-        let id = hex_sha256(DOC);
+        let id = sha256_hex(DOC.as_bytes());
         let codegen = manifest(&serde_json::json!({ id.clone(): DOC }).to_string());
         let apollo = manifest(
             &serde_json::json!({ "format": "apollo-persisted-query-manifest", "version": 1,
@@ -308,7 +299,8 @@ mod tests {
             assert!(trusted.resolve(&mut other(), Some(Role::Admin)).is_ok());
         }
         // A manifest whose id is not its document's hash is refused at start.
-        let stale = manifest(&serde_json::json!({ hex_sha256("{ x }"): DOC }).to_string());
+        let stale =
+            manifest(&serde_json::json!({ sha256_hex("{ x }".as_bytes()): DOC }).to_string());
         assert!(TrustedDocuments::load(&[stale.path().to_owned()], Mode::Allow, vec![]).is_err());
         // `allow`: an unknown id with the text it hashes to runs as a text (Apollo's retry);
         // prefixes in any case.
@@ -317,10 +309,10 @@ mod tests {
             unreachable!("{allow:?}");
         };
         let other = "{ users { totalCount } }";
-        let mut retry = with_id(&hex_sha256(other));
+        let mut retry = with_id(&sha256_hex(other.as_bytes()));
         retry.query = other.to_owned();
         assert_eq!(allow.resolve(&mut retry, None).ok(), Some(Found::Text));
-        let mut wrong = with_id(&hex_sha256("{ x }"));
+        let mut wrong = with_id(&sha256_hex("{ x }".as_bytes()));
         wrong.query = other.to_owned();
         assert!(allow.resolve(&mut wrong, None).is_err());
         let upper = format!("SHA256:{id}");
