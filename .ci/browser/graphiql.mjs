@@ -6,18 +6,11 @@
 //   node .ci/browser/graphiql.mjs http://127.0.0.1:8000/graphql
 //
 // Chromium comes from Debian (`apt-get install chromium`); CHROMIUM overrides its path.
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const endpoint = process.argv[2] ?? 'http://127.0.0.1:8000/graphql';
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-const browser = await chromium.launch({
-  executablePath,
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-});
+const browser = await launch();
 let failed = false;
 try {
   const page = await browser.newPage();

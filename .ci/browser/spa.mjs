@@ -6,19 +6,12 @@
 //   node .ci/browser/spa.mjs http://127.0.0.1:4173 EMAIL PASSWORD
 //
 // Chromium comes from Debian (`apt-get install chromium`); CHROMIUM overrides its path.
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const [url = 'http://127.0.0.1:4173', email, password] = process.argv.slice(2);
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const step = (what) => console.log(`spa: ${what}`);
 
-const browser = await chromium.launch({
-  executablePath,
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-});
+const browser = await launch();
 let failed = false;
 try {
   const page = await browser.newPage();

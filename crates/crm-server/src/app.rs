@@ -153,6 +153,9 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         )
     };
     let schema = build(ValidationMode::Strict);
+    let variable_types = Arc::new(crate::graphql::variables::VariableTypes::from_sdl(
+        &schema.sdl(),
+    ));
     let schema_known = build(ValidationMode::Fast);
     let page_limits = PageLimits {
         default_size: config.server.default_page_size,
@@ -195,9 +198,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         graphiql: config.server.graphiql_enabled(),
         trusted: Arc::new(config.server.trusted_documents()?),
         public_max_age: config.server.public_max_age_secs,
-        variable_types: Arc::new(crate::graphql::variables::VariableTypes::from_sdl(
-            &crate::graphql::schema::sdl(),
-        )),
+        variable_types,
     })
 }
 
@@ -255,16 +256,7 @@ async fn time_limit(
     next: axum::middleware::Next,
 ) -> Response {
     let upload = request.method() == axum::http::Method::POST
-        && request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| {
-                value
-                    .trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("multipart/")
-            });
+        && crate::graphql::request::is_multipart(request.headers());
     let limit = if upload {
         timeouts.upload
     } else {
