@@ -9,6 +9,7 @@ use async_graphql::ValidationMode;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{ConnectInfo, RawQuery};
 use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
@@ -85,6 +86,8 @@ pub struct AppState {
     pub public_max_age: u64,
     /// The input types variables are checked against before execution.
     pub variable_types: Arc<crate::graphql::variables::VariableTypes>,
+    /// Live updates: the change feed and the WebSocket connections.
+    pub live: Arc<crate::live::Live>,
 }
 
 /// Counters served on `GET /metrics` (Prometheus text format).
@@ -92,7 +95,7 @@ pub struct AppState {
 pub struct Metrics {
     /// GraphQL requests answered.
     pub graphql_requests: AtomicU64,
-    /// SQL statements run (all connections of the pool).
+    /// SQL statements run for requests (all connections of the pool; the change feed's aside).
     pub sql_statements: AtomicU64,
 }
 
@@ -118,6 +121,8 @@ pub async fn build(config: &Config) -> Result<AppState, StartError> {
 /// The state for an open, migrated database (the document store opened, its directory made).
 pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, StartError> {
     let files = Arc::new(Files::from_config(config)?);
+    // The feed's statements are the server's own, not requests': not counted.
+    let feed_db = db.clone();
     let metrics = Arc::new(Metrics::default());
     let counter = metrics.clone();
     db.set_metric_callback(move |_| {
@@ -142,6 +147,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         .map_err(|err| tracing::error!(error = %err, "mailbox token keys unusable"))
         .ok();
     let auth = Arc::new(AuthService::new(db.clone(), &config.auth));
+    let live = crate::live::Live::start(feed_db, &config.live, auth.clone());
     let build = |validation| {
         build_schema(
             Some(db.clone()),
@@ -149,6 +155,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
             cipher.clone(),
             Some(auth.clone()),
             Some(files.clone()),
+            Some(live.feed.clone()),
             validation,
         )
     };
@@ -199,6 +206,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         trusted: Arc::new(config.server.trusted_documents()?),
         public_max_age: config.server.public_max_age_secs,
         variable_types,
+        live,
     })
 }
 
@@ -322,7 +330,11 @@ async fn graphql_get(
     headers: HeaderMap,
     extensions: Extensions,
     RawQuery(query): RawQuery,
+    websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    if let Ok(websocket) = websocket {
+        return crate::live::socket::upgrade(state, websocket, &headers);
+    }
     let request = match http::get_request(query.as_deref()) {
         Ok(Some(request)) => request,
         Ok(None) if state.graphiql && http::accepts_html(&headers) => {
@@ -387,6 +399,7 @@ async fn execute(
         Err(refusal) => return refused(refusal, media),
     };
     let operation_name = request.operation_name.clone();
+    let read_only = prepared.read_only;
     if over_get
         && let Ok(document) = request.parsed_query()
         && let Some(rejection) = http::refuse_over_get(document, operation_name.as_deref())
@@ -454,6 +467,10 @@ async fn execute(
         &state.schema
     };
     let mut response = batch::drive(dispatcher, schema.execute(request)).await;
+    if !read_only {
+        // Subscribers hear of the write now rather than at the next poll.
+        state.live.feed.wake();
+    }
     if let Some(order) = root_order {
         order_root(&mut response, &order);
     }
@@ -552,15 +569,23 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "# HELP crm_graphql_requests_total GraphQL requests answered.\n\
          # TYPE crm_graphql_requests_total counter\n\
          crm_graphql_requests_total {}\n\
-         # HELP crm_sql_statements_total SQL statements run.\n\
+         # HELP crm_sql_statements_total SQL statements run for requests.\n\
          # TYPE crm_sql_statements_total counter\n\
          crm_sql_statements_total {}\n\
          # HELP crm_document_cache_bytes Parsed documents kept between requests (estimated).\n\
          # TYPE crm_document_cache_bytes gauge\n\
-         crm_document_cache_bytes {}\n",
+         crm_document_cache_bytes {}\n\
+         # HELP crm_websocket_connections WebSocket connections open.\n\
+         # TYPE crm_websocket_connections gauge\n\
+         crm_websocket_connections {}\n\
+         # HELP crm_subscriptions Operations running over WebSocket (subscriptions).\n\
+         # TYPE crm_subscriptions gauge\n\
+         crm_subscriptions {}\n",
         m.graphql_requests.load(Ordering::Relaxed),
         m.sql_statements.load(Ordering::Relaxed),
         state.documents.weight(),
+        state.live.open_connections(),
+        state.live.running_subscriptions(),
     );
     (
         [(
@@ -616,7 +641,13 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown({
+        let live = state.live.clone();
+        async move {
+            shutdown_signal().await;
+            live.shut_down();
+        }
+    })
     .await?;
     if let Some(sweeper) = sweeper {
         sweeper.abort();

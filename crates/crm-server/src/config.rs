@@ -548,6 +548,40 @@ pub struct Config {
     pub server: ServerConfig,
     #[command(flatten)]
     pub auth: AuthConfig,
+    #[command(flatten)]
+    pub live: LiveConfig,
+}
+
+/// Live updates: subscriptions over WebSocket and the change feed behind them.
+#[derive(Args, Clone, Debug)]
+pub struct LiveConfig {
+    /// How often the change log is read when nothing wakes the feed, in milliseconds (catches
+    /// writes made outside the API and notifications lost while reconnecting).
+    #[arg(long, env = "CRM_CHANGE_POLL_MS", default_value_t = 1000)]
+    pub change_poll_ms: u64,
+    /// Changes a subscriber may fall behind by; past it, its socket closes (1013, resume with
+    /// `after:`).
+    #[arg(long, env = "CRM_SUBSCRIPTION_LAG", default_value_t = 4096)]
+    pub subscription_lag: usize,
+    /// WebSocket connections open at once; past it, `503`.
+    #[arg(long, env = "CRM_WS_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Subscriptions running at once on this server.
+    #[arg(long, env = "CRM_MAX_SUBSCRIPTIONS", default_value_t = 20_000)]
+    pub max_subscriptions: usize,
+    /// Subscriptions one connection may run at once.
+    #[arg(long, env = "CRM_WS_MAX_SUBSCRIPTIONS", default_value_t = 50)]
+    pub max_subscriptions_per_connection: usize,
+    /// Seconds between the server's pings on an idle connection.
+    #[arg(long, env = "CRM_WS_PING_SECS", default_value_t = 20)]
+    pub ping_secs: u64,
+    /// Seconds without a message from the client (pongs count) before its socket closes;
+    /// also how long a message may take to be written to a slow client.
+    #[arg(long, env = "CRM_WS_IDLE_SECS", default_value_t = 60)]
+    pub idle_secs: u64,
+    /// Seconds a new connection has to send `connection_init` (4408 otherwise).
+    #[arg(long, env = "CRM_WS_INIT_SECS", default_value_t = 10)]
+    pub init_secs: u64,
 }
 
 impl Config {
@@ -586,6 +620,18 @@ impl Config {
             return Err("CRM_UPLOAD_SPOOL_BYTES must hold at least one request of \
                  CRM_UPLOAD_MAX_REQUEST_BYTES"
                 .to_owned());
+        }
+        if self.live.ping_secs == 0
+            || self.live.idle_secs <= self.live.ping_secs
+            || self.live.init_secs == 0
+            || self.live.change_poll_ms == 0
+            || self.live.subscription_lag == 0
+        {
+            return Err(
+                "CRM_WS_IDLE_SECS must exceed CRM_WS_PING_SECS; CRM_WS_PING_SECS, \
+                 CRM_WS_INIT_SECS, CRM_CHANGE_POLL_MS and CRM_SUBSCRIPTION_LAG are positive"
+                    .to_owned(),
+            );
         }
         if self.storage.document_link_secs == 0 || self.storage.document_link_secs > 7 * 86_400 {
             return Err("CRM_DOCUMENT_LINK_SECS is between 1 second and 7 days".to_owned());

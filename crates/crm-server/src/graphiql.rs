@@ -21,7 +21,11 @@ const PAGE: &str = r#"<!doctype html>
   <script src="graphiql/assets/graphiql.min.js"></script>
   <script>
     const endpoint = window.location.pathname;
-    const fetcher = GraphiQL.createFetcher({ url: endpoint });
+    // Subscriptions over WebSocket on the same path; the Headers editor's Authorization goes
+    // in connection_init.
+    const subscriptionUrl =
+      (window.location.protocol === 'https:' ? 'wss://' : 'ws://') + window.location.host + endpoint;
+    const fetcher = GraphiQL.createFetcher({ url: endpoint, subscriptionUrl });
     const root = ReactDOM.createRoot(document.getElementById('graphiql'));
     const defaultQuery = [
       '# CRM GraphQL API. Every query needs a signed-in user:',
@@ -29,6 +33,7 @@ const PAGE: &str = r#"<!doctype html>
       '#     see the README), or create an API token;',
       '#  2. open Headers (below) and paste {"Authorization": "Bearer <accessToken>"};',
       '#  3. query away: { me { username role } clients(first: 5) { nodes { companyName } } }',
+      '#  4. or watch: subscription { paymentChanged { operation payment { amount status } } }',
       '',
       'mutation ($email: String!, $password: String!) {',
       '  signIn(email: $email, password: $password) { accessToken accessTokenExpiresAt user { username role } }',

@@ -18,6 +18,7 @@ use super::tokens::{API_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, digest, opaque_token
 use super::{Action, RequestAuth, Viewer};
 use crate::db::{begin_write, for_update, now};
 use crate::error::{AppError, AppResult};
+use crate::live::feed::credentials_changed;
 use crate::validate::required_text;
 
 /// Where a request comes from (for the sign-in rate limit and the session list).
@@ -172,6 +173,7 @@ pub async fn refresh(auth: &AuthService, refresh_token: &str) -> AppResult<Sessi
                 .filter(auth_sessions::Column::Id.eq(session.id))
                 .exec(&txn)
                 .await?;
+            credentials_changed(&txn, session.user_id).await?;
             txn.commit().await?;
             tracing::warn!(user_id = %session.user_id, "refresh token reused: session revoked");
             auth.forget_credentials();
@@ -229,12 +231,13 @@ pub async fn sign_out(
     everywhere: bool,
 ) -> AppResult<bool> {
     let viewer = request.viewer()?;
+    let txn = begin_write(auth.db()).await?;
     match (request, everywhere) {
-        (_, true) => end_sessions(auth.db(), viewer.user_id, None).await?,
+        (_, true) => end_sessions(&txn, viewer.user_id, None).await?,
         (RequestAuth::Session { session_id, .. }, false) => {
             revoke_sessions(now())
                 .filter(auth_sessions::Column::Id.eq(*session_id))
-                .exec(auth.db())
+                .exec(&txn)
                 .await?;
         }
         _ => {
@@ -244,6 +247,8 @@ pub async fn sign_out(
             ));
         }
     }
+    credentials_changed(&txn, viewer.user_id).await?;
+    txn.commit().await?;
     auth.forget_credentials();
     Ok(true)
 }
@@ -311,6 +316,7 @@ pub async fn set_password(
     active.updated_at = Set(now());
     let user = active.update(&txn).await?;
     end_sessions(&txn, id, keep).await?;
+    credentials_changed(&txn, id).await?;
     txn.commit().await?;
     auth.forget_credentials();
     Ok(user)
@@ -395,6 +401,7 @@ pub async fn revoke_api_token(
     let mut active: api_tokens::ActiveModel = token.into();
     active.revoked_at = Set(Some(now()));
     let token = active.update(&txn).await?;
+    credentials_changed(&txn, token.user_id).await?;
     txn.commit().await?;
     auth.forget_credentials();
     Ok(token)

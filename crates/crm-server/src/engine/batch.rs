@@ -92,6 +92,16 @@ pub struct Batcher<L> {
     pending: Arc<Mutex<PendingBatches<L>>>,
 }
 
+/// Another handle on the same batches.
+impl<L> Clone for Batcher<L> {
+    fn clone(&self) -> Self {
+        Batcher {
+            loader: self.loader.clone(),
+            pending: self.pending.clone(),
+        }
+    }
+}
+
 /// The pending batch of each key type.
 type PendingBatches<L> = HashMap<TypeId, Box<dyn Pending<L>>>;
 

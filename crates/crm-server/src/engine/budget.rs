@@ -68,6 +68,11 @@ impl RowBudget {
             })
     }
 
+    /// Makes the whole budget available again.
+    pub(crate) fn reset(&self) {
+        self.left.store(self.max, AtomicOrdering::Relaxed);
+    }
+
     /// Gives back rows counted for a statement whose rows are read again.
     pub(crate) fn refund(&self, rows: usize) {
         self.left.fetch_add(rows, AtomicOrdering::Relaxed);

@@ -191,7 +191,8 @@ impl<R: Listable> Loader<CountKey<R>> for CrmLoader {
     }
 }
 
-/// The loaders of one request, and who is asking.
+/// The loaders of one request, and who is asking (a clone shares them).
+#[derive(Clone)]
 pub struct Loaders {
     loader: Batcher<CrmLoader>,
     db: Reader,
@@ -262,6 +263,12 @@ impl Loaders {
             budget,
             plain,
         }
+    }
+
+    /// Starts afresh for the next event of a subscription: the whole row budget again.
+    /// (Subscriptions do not join: nothing was primed.)
+    pub fn renew(&self) {
+        self.budget.reset();
     }
 
     /// Who is asking; `UNAUTHENTICATED` for anonymous requests and refused tokens.

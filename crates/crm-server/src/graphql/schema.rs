@@ -1,6 +1,6 @@
 //! Schema assembly: one root object per domain, merged.
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, ValidationMode};
+use async_graphql::{MergedObject, Schema, ValidationMode};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::{AuthMutation, AuthQuery, AuthService};
@@ -39,7 +39,7 @@ pub struct Mutation(
 );
 
 /// The CRM schema.
-pub type CrmSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type CrmSchema = Schema<Query, Mutation, crate::live::events::Subscription>;
 
 /// What async-graphql itself checks, and whether introspection is answered. The limits on
 /// depth, size and cost are checked before it sees a document (`graphql::limits`).
@@ -69,12 +69,17 @@ pub fn build_schema(
     cipher: Option<std::sync::Arc<crate::secrets::TokenCipher>>,
     auth: Option<std::sync::Arc<AuthService>>,
     files: Option<std::sync::Arc<crate::documents::service::Files>>,
+    feed: Option<std::sync::Arc<crate::live::feed::Feed>>,
     validation: ValidationMode,
 ) -> CrmSchema {
     // No extensions: the row fast path (`engine::rows`) does not call per-field hooks.
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_recursive_depth(limits.recursion)
-        .validation_mode(validation);
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        crate::live::events::Subscription,
+    )
+    .limit_recursive_depth(limits.recursion)
+    .validation_mode(validation);
     if let Some(db) = db {
         builder = builder.data(db);
     }
@@ -87,6 +92,9 @@ pub fn build_schema(
     if let Some(files) = files {
         builder = builder.data(files);
     }
+    if let Some(feed) = feed {
+        builder = builder.data(feed);
+    }
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -98,6 +106,7 @@ pub fn sdl() -> String {
     build_schema(
         None,
         SchemaLimits::default(),
+        None,
         None,
         None,
         None,

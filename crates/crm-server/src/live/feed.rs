@@ -29,14 +29,15 @@ pub const GAP_WAIT: Duration = Duration::from_secs(60);
 /// Entries read per statement.
 const BATCH: i64 = 1000;
 
-/// Changes a slow subscriber may fall behind by before it is dropped.
-const CAPACITY: usize = 4096;
-
 /// What happened to a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "ChangeOperation", rename_items = "lowercase")]
 pub enum Operation {
+    /// The row was inserted.
     Created,
+    /// The row was changed.
     Updated,
+    /// The row was deleted.
     Deleted,
 }
 
@@ -45,7 +46,8 @@ pub enum Operation {
 pub struct Change {
     /// Its place in the log (resume after it).
     pub seq: i64,
-    /// The table: `clients`, `contracts`, `payments`, `client_notes` or `documents`.
+    /// The table: `clients`, `contracts`, `payments`, `client_notes` or `documents`; or
+    /// `credentials` (the row is a user whose credentials changed, see [`credentials_changed`]).
     pub table: String,
     pub row_id: Uuid,
     /// The row's client (the client itself for `clients`).
@@ -61,23 +63,37 @@ pub struct Feed {
 }
 
 impl Feed {
-    /// Starts reading the log from its current end, every `poll` at least.
-    pub async fn start(db: DatabaseConnection, poll: Duration) -> Result<Arc<Feed>, DbErr> {
-        let (changes, _) = broadcast::channel(CAPACITY);
+    /// Starts reading the log from its current end, every `poll` at least. A subscriber may
+    /// fall `capacity` changes behind before it is told it lagged.
+    pub fn start(db: DatabaseConnection, poll: Duration, capacity: usize) -> Arc<Feed> {
+        let (changes, _) = broadcast::channel(capacity.max(1));
         let feed = Arc::new(Feed {
             changes,
             wake: Arc::new(Notify::new()),
         });
-        let mut reader = Reader {
-            next: last_seq(&db).await? + 1,
-            delivered: BTreeSet::new(),
-            gap_since: None,
-        };
         let mut listener = listener(&db);
         let postgres = db.get_database_backend() == DbBackend::Postgres;
         let sender = feed.changes.clone();
         let wake = feed.wake.clone();
         tokio::spawn(async move {
+            let mut reader = loop {
+                match last_seq(&db).await {
+                    Ok(last) => {
+                        break Reader {
+                            next: last + 1,
+                            delivered: BTreeSet::new(),
+                            gap_since: None,
+                        };
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cannot find the end of the change log");
+                        if Arc::strong_count(&wake) == 1 {
+                            return;
+                        }
+                        tokio::time::sleep(poll).await;
+                    }
+                }
+            };
             loop {
                 if let Err(err) = reader.read(&db, &sender).await {
                     tracing::warn!(error = %err, "reading the change log failed");
@@ -101,10 +117,10 @@ impl Feed {
                 }
             }
         });
-        Ok(feed)
+        feed
     }
 
-    /// The changes from now on. A receiver that falls [`CAPACITY`] changes behind gets
+    /// The changes from now on. A receiver that falls the feed's capacity behind gets
     /// `Lagged`: its subscriber is to be closed (it would miss changes otherwise).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
         self.changes.subscribe()
@@ -114,6 +130,26 @@ impl Feed {
     pub fn wake(&self) {
         self.wake.notify_one();
     }
+}
+
+/// Records in the log that `user`'s credentials changed (signed out, revoked, deactivated,
+/// another role or password), in the transaction of that change: every instance then forgets
+/// the credentials it checked and re-checks the user's open subscriptions.
+pub async fn credentials_changed(db: &impl ConnectionTrait, user: Uuid) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "INSERT INTO change_events (table_name, row_id, operation) \
+             VALUES ('credentials', $1, 'updated')"
+        }
+        _ => {
+            "INSERT INTO change_events (table_name, row_id, operation) \
+             VALUES ('credentials', ?, 'updated')"
+        }
+    };
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, [user.into()]))
+        .await?;
+    Ok(())
 }
 
 /// The log entries after `after`, at most `limit` (a subscriber resuming).
@@ -214,6 +250,20 @@ pub async fn last_seq(db: &DatabaseConnection) -> Result<i64, DbErr> {
         Some(row) => row.try_get("", "seq")?,
         None => 0,
     })
+}
+
+/// The first sequence number of the log (none when empty).
+pub async fn first_seq(db: &DatabaseConnection) -> Result<Option<i64>, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT MIN(seq) AS seq FROM change_events",
+        ))
+        .await?;
+    match row {
+        Some(row) => row.try_get("", "seq"),
+        None => Ok(None),
+    }
 }
 
 /// Where the task is in the log.

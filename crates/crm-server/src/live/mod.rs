@@ -1,3 +1,90 @@
-//! Live updates: the change feed every subscription reads (see [`feed`]).
+//! Live updates: the change feed ([`feed`]), the subscriptions that read it ([`events`]) and
+//! the WebSocket connections that carry them ([`socket`]).
 
+pub mod events;
 pub mod feed;
+pub mod socket;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::{Semaphore, broadcast, watch};
+use uuid::Uuid;
+
+use crate::auth::AuthService;
+use crate::config::LiveConfig;
+use feed::Feed;
+
+/// The log entries that name a user whose credentials changed (see
+/// [`feed::credentials_changed`]).
+pub const CREDENTIALS: &str = "credentials";
+
+/// Live updates on one server instance.
+pub struct Live {
+    pub feed: Arc<Feed>,
+    pub config: LiveConfig,
+    /// Places for WebSocket connections (`CRM_WS_MAX_CONNECTIONS`).
+    pub connections: Arc<Semaphore>,
+    /// Places for subscriptions (`CRM_MAX_SUBSCRIPTIONS`).
+    pub subscriptions: Arc<Semaphore>,
+    /// Users whose credentials changed, on any instance (`Uuid::nil()`: anyone, changes were
+    /// missed).
+    credentials: broadcast::Sender<Uuid>,
+    /// Set when the server stops: every socket closes (1001).
+    shutdown: watch::Sender<bool>,
+}
+
+impl Live {
+    /// Starts the feed, and the task that turns credential changes from any instance into
+    /// forgotten credential checks here (and re-checks of the sockets of that user).
+    pub fn start(db: DatabaseConnection, config: &LiveConfig, auth: Arc<AuthService>) -> Arc<Live> {
+        let feed = Feed::start(
+            db,
+            Duration::from_millis(config.change_poll_ms),
+            config.subscription_lag,
+        );
+        let (credentials, _) = broadcast::channel(1024);
+        let mut changes = feed.subscribe();
+        let users = credentials.clone();
+        tokio::spawn(async move {
+            loop {
+                match changes.recv().await {
+                    Ok(change) if change.table == CREDENTIALS => {
+                        auth.forget_credentials();
+                        let _ = users.send(change.row_id);
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        auth.forget_credentials();
+                        let _ = users.send(Uuid::nil());
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+        Arc::new(Live {
+            feed,
+            config: config.clone(),
+            connections: Arc::new(Semaphore::new(config.max_connections)),
+            subscriptions: Arc::new(Semaphore::new(config.max_subscriptions)),
+            credentials,
+            shutdown: watch::channel(false).0,
+        })
+    }
+
+    /// Closes every socket (the server is stopping).
+    pub fn shut_down(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// WebSocket connections open.
+    pub fn open_connections(&self) -> usize {
+        self.config.max_connections - self.connections.available_permits()
+    }
+
+    /// Subscriptions (and other operations over WebSocket) running.
+    pub fn running_subscriptions(&self) -> usize {
+        self.config.max_subscriptions - self.subscriptions.available_permits()
+    }
+}

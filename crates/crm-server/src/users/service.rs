@@ -159,6 +159,7 @@ pub async fn update(
     if deactivating {
         end_sessions(&txn, id, None).await?;
     }
+    crate::live::feed::credentials_changed(&txn, id).await?;
     txn.commit().await?;
     auth.forget_credentials();
     tracing::info!(user_id = %id, "user updated");

@@ -21,7 +21,7 @@ async fn next(changes: &mut Receiver<std::sync::Arc<Change>>) -> Change {
 
 test_both! {
     async fn every_change_reaches_the_feed_once_in_order(app) {
-        let feed = Feed::start(app.db.clone(), Duration::from_millis(200)).await.unwrap();
+        let feed = Feed::start(app.db.clone(), Duration::from_millis(200), 4096);
         let mut changes = feed.subscribe();
         let before = since(&app.db, 0, 1_000_000).await.unwrap().last().map_or(0, |c| c.seq);
 
@@ -80,8 +80,8 @@ test_both! {
         // Two instances' feeds: the one whose instance wrote notifies the other; the poll (2 s)
         // catches up on what a reconnecting listener missed.
         let poll = Duration::from_secs(2);
-        let one = Feed::start(app.db.clone(), poll).await.unwrap();
-        let two = Feed::start(app.db.clone(), poll).await.unwrap();
+        let one = Feed::start(app.db.clone(), poll, 4096);
+        let two = Feed::start(app.db.clone(), poll, 4096);
         let (mut on_one, mut on_two) = (one.subscribe(), two.subscribe());
         // Both listeners connected.
         let listening = async || {

@@ -26,6 +26,7 @@ mod relations;
 mod schema;
 mod seed;
 mod storage;
+mod subscriptions;
 mod totals;
 mod workflows;
 mod writes;

@@ -10,6 +10,7 @@
 
 pub mod fixtures;
 pub mod services;
+pub mod socket;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -74,6 +75,7 @@ pub struct TestApp {
     pub token: String,
     metrics: Arc<app::Metrics>,
     counted: AtomicU64,
+    url: String,
     guard: Option<DatabaseGuard>,
 }
 
@@ -158,12 +160,12 @@ impl TestApp {
     /// unreachable (and not required).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         telemetry::init_for_tests();
-        let (db, guard) = match backend {
+        let (db, guard, url) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("crm.db").display());
                 let db = db::connect(&url, 4).await.unwrap();
-                (db, DatabaseGuard::Sqlite(dir))
+                (db, DatabaseGuard::Sqlite(dir), url)
             }
             Backend::Postgres => {
                 if PG_UNREACHABLE.load(Ordering::SeqCst) && !postgres_required() {
@@ -189,7 +191,11 @@ impl TestApp {
                 let mut url = url::Url::parse(&admin_url).unwrap();
                 url.set_path(&name);
                 let db = db::connect(url.as_str(), 4).await.unwrap();
-                (db, DatabaseGuard::Postgres { admin_url, name })
+                (
+                    db,
+                    DatabaseGuard::Postgres { admin_url, name },
+                    url.to_string(),
+                )
             }
         };
         db::migrate(&db).await.unwrap();
@@ -211,6 +217,7 @@ impl TestApp {
             token,
             metrics,
             counted: AtomicU64::new(0),
+            url,
             guard: Some(guard),
         })
     }
@@ -226,6 +233,16 @@ impl TestApp {
         let user = insert_user(&self.db, handle, role, password).await;
         let token = session_token(&self.auth, user.clone()).await;
         (user.id, token)
+    }
+
+    /// The URL of the database under test.
+    pub fn database_url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Serves the router on a local port (for WebSocket clients); returns its address.
+    pub async fn listen(&self) -> std::net::SocketAddr {
+        socket::listen(self.router.clone()).await
     }
 
     /// The backend of the database under test.
