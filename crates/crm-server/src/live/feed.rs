@@ -60,6 +60,8 @@ pub struct Change {
 pub struct Feed {
     changes: broadcast::Sender<Arc<Change>>,
     wake: Arc<Notify>,
+    /// Set once the task knows where the log ends (changes after that point are delivered).
+    started: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Feed {
@@ -67,9 +69,11 @@ impl Feed {
     /// fall `capacity` changes behind before it is told it lagged.
     pub fn start(db: DatabaseConnection, poll: Duration, capacity: usize) -> Arc<Feed> {
         let (changes, _) = broadcast::channel(capacity.max(1));
+        let (started, started_receiver) = tokio::sync::watch::channel(false);
         let feed = Arc::new(Feed {
             changes,
             wake: Arc::new(Notify::new()),
+            started: started_receiver,
         });
         let mut listener = listener(&db);
         let postgres = db.get_database_backend() == DbBackend::Postgres;
@@ -79,6 +83,7 @@ impl Feed {
             let mut reader = loop {
                 match last_seq(&db).await {
                     Ok(last) => {
+                        started.send_replace(true);
                         break Reader {
                             next: last + 1,
                             delivered: BTreeSet::new(),
@@ -124,6 +129,12 @@ impl Feed {
     /// `Lagged`: its subscriber is to be closed (it would miss changes otherwise).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
         self.changes.subscribe()
+    }
+
+    /// Returns once the feed delivers every change committed from now on.
+    pub async fn started(&self) {
+        let mut started = self.started.clone();
+        let _ = started.wait_for(|started| *started).await;
     }
 
     /// Reads the log now (after a write made by this instance).
@@ -319,6 +330,9 @@ impl Reader {
     }
 }
 
+/// The `application_name` of the listening connection.
+pub const LISTENER_NAME: &str = "crm-change-listener";
+
 /// The PostgreSQL listener of the task, connected lazily and again after failures.
 enum Listener {
     /// SQLite: nothing to listen to.
@@ -334,7 +348,10 @@ fn listener(db: &DatabaseConnection) -> Listener {
         return Listener::None;
     }
     let pool = db.get_postgres_connection_pool();
-    let options = (*pool.connect_options()).clone();
+    // Named, for operators (and tests) to find it in `pg_stat_activity`.
+    let options = (*pool.connect_options())
+        .clone()
+        .application_name(LISTENER_NAME);
     Listener::Connecting(
         sea_orm::sqlx::postgres::PgPoolOptions::new()
             .max_connections(1)
@@ -343,36 +360,40 @@ fn listener(db: &DatabaseConnection) -> Listener {
 }
 
 /// Returns when the log should be read again: a notification, a (re)connection (changes may
-/// have been missed meanwhile), or a failure (after a pause); never on SQLite.
+/// have been missed meanwhile), or a failure (after a pause); never on SQLite. Cancel-safe (the
+/// task's other wake-ups drop it): the listener stays in place while it waits.
 async fn notified(listener: &mut Listener) {
     const CHANNEL: &str = "crm_changes";
-    match std::mem::replace(listener, Listener::None) {
-        Listener::None => std::future::pending::<()>().await,
+    let next = match listener {
+        Listener::None => std::future::pending::<Listener>().await,
         Listener::Connecting(pool) => {
             let connected = async {
                 let mut connection =
-                    sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await?;
+                    sea_orm::sqlx::postgres::PgListener::connect_with(pool).await?;
                 connection.listen(CHANNEL).await?;
                 Ok::<_, sea_orm::sqlx::Error>(connection)
             }
             .await;
             match connected {
-                Ok(connection) => *listener = Listener::Listening(connection, pool),
+                Ok(connection) => Listener::Listening(connection, pool.clone()),
                 Err(err) => {
                     tracing::warn!(error = %err, "cannot listen for changes; retrying");
-                    *listener = Listener::Connecting(pool);
                     tokio::time::sleep(Duration::from_secs(1)).await;
+                    return;
                 }
             }
         }
-        Listener::Listening(mut connection, pool) => match connection.try_recv().await {
-            // A notification, or the connection lost (reconnected on the next call).
-            Ok(_) => *listener = Listener::Listening(connection, pool),
+        // A notification, or the connection lost (reconnected on the next call).
+        Listener::Listening(connection, pool) => match connection.try_recv().await {
+            Ok(_) => return,
             Err(err) => {
                 tracing::warn!(error = %err, "listening for changes failed; reconnecting");
+                let pool = pool.clone();
                 *listener = Listener::Connecting(pool);
                 tokio::time::sleep(Duration::from_secs(1)).await;
+                return;
             }
         },
-    }
+    };
+    *listener = next;
 }

@@ -22,6 +22,7 @@ async fn next(changes: &mut Receiver<std::sync::Arc<Change>>) -> Change {
 test_both! {
     async fn every_change_reaches_the_feed_once_in_order(app) {
         let feed = Feed::start(app.db.clone(), Duration::from_millis(200), 4096);
+        feed.started().await;
         let mut changes = feed.subscribe();
         let before = since(&app.db, 0, 1_000_000).await.unwrap().last().map_or(0, |c| c.seq);
 
@@ -82,26 +83,28 @@ test_both! {
         let poll = Duration::from_secs(2);
         let one = Feed::start(app.db.clone(), poll, 4096);
         let two = Feed::start(app.db.clone(), poll, 4096);
+        one.started().await;
+        two.started().await;
         let (mut on_one, mut on_two) = (one.subscribe(), two.subscribe());
-        // Both listeners connected.
+        // Both listeners connected (and the test server's own).
         let listening = async || {
             app.db
                 .query_all_raw(sea_orm::Statement::from_string(
                     sea_orm::DbBackend::Postgres,
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
-                     AND query LIKE 'LISTEN%'",
+                     AND application_name = 'crm-change-listener'",
                 ))
                 .await
                 .unwrap()
                 .len()
         };
         for _ in 0..100 {
-            if listening().await == 2 {
+            if listening().await == 3 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert_eq!(listening().await, 2);
+        assert_eq!(listening().await, 3);
         let client = fixtures::client(&app.db, "Heard", None).await;
         let written = std::time::Instant::now();
         one.wake();
@@ -114,7 +117,7 @@ test_both! {
         app.db
             .execute_unprepared(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+                 WHERE datname = current_database() AND application_name = 'crm-change-listener'",
             )
             .await
             .unwrap();

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use entity::{ContractStatus, Role};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::fixtures;
@@ -267,4 +268,191 @@ test_both! {
             other => panic!("expected a 400, got {:?}", other.map(|(_, response)| response.status())),
         }
     }
+}
+
+/// A `crm-server` process of its own on the test's database, stopped when dropped.
+struct Instance {
+    child: std::process::Child,
+    address: std::net::SocketAddr,
+    _documents: tempfile::TempDir,
+}
+
+impl Instance {
+    async fn start(database_url: &str) -> Instance {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let documents = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_crm-server"))
+            .env_clear()
+            .env("DATABASE_URL", database_url)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("CRM_DOCUMENTS_DIR", documents.path())
+            .env("CRM_DOCUMENTS_SWEEP_SECS", "0")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let instance = Instance {
+            child,
+            address: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            _documents: documents,
+        };
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(instance.address)
+                .await
+                .is_ok()
+            {
+                return instance;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the instance on port {port} did not start");
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a mutation over `socket` (operation `id`); returns its data.
+async fn mutate(socket: &mut Socket, id: &str, query: &str, variables: Value) -> Value {
+    socket.subscribe(id, query, variables).await;
+    let answer = socket.next(id).await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    match socket.receive().await {
+        Received::Message(message) => assert_eq!(message["type"], "complete", "{message}"),
+        Received::Closed(code, reason) => panic!("closed: {code} {reason}"),
+    }
+    answer["data"].clone()
+}
+
+/// Two server processes on one PostgreSQL database: a change made through either reaches the
+/// subscribers of both, once, in order, within a second or two; a commercial hears only of their
+/// portfolio; a killed listener connection loses nothing; a revocation closes the sockets of
+/// both at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_every_change_and_every_revocation() {
+    let Some(app) = crate::helpers::TestApp::spawn(crate::helpers::Backend::Postgres).await else {
+        return;
+    };
+    let one = Instance::start(&app.database_url()).await;
+    let two = Instance::start(&app.database_url()).await;
+    let (alice, alice_token) = app.user("two-alice", Role::Commercial, None).await;
+    let (bob, _) = app.user("two-bob", Role::Commercial, None).await;
+    let (_, alices_contract) = account(&app, "Alice Two", Some(alice)).await;
+    let (_, bobs_contract) = account(&app, "Bob Two", Some(bob)).await;
+
+    let mut on_one = Socket::signed_in(one.address, &app.token).await;
+    let mut on_two = Socket::signed_in(two.address, &app.token).await;
+    let mut alice_on_one = Socket::signed_in(one.address, &alice_token).await;
+    let mut writer = Socket::signed_in(two.address, &app.token).await;
+    for socket in [&mut on_one, &mut on_two, &mut alice_on_one] {
+        socket.subscribe("pay", PAYMENTS, json!({})).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Ten payments through instance two, alternating portfolios.
+    let mut written = Vec::new();
+    for index in 0..10 {
+        let contract = if index % 2 == 0 {
+            alices_contract
+        } else {
+            bobs_contract
+        };
+        let amount = format!("{}.00", index + 1);
+        let data = mutate(
+            &mut writer,
+            &format!("w{index}"),
+            RECORD,
+            json!({ "contract": contract, "amount": amount }),
+        )
+        .await;
+        written.push((data["recordPayment"]["id"].clone(), amount, index % 2 == 0));
+    }
+    let started = std::time::Instant::now();
+    for (name, socket) in [("one", &mut on_one), ("two", &mut on_two)] {
+        let mut sequences = Vec::new();
+        for (id, amount, _) in &written {
+            let event = socket.next("pay").await;
+            let event = &event["data"]["paymentChanged"];
+            assert_eq!(
+                (&event["id"], event["payment"]["amount"].as_str().unwrap()),
+                (id, amount.as_str()),
+                "instance {name}"
+            );
+            sequences.push(event["sequence"].as_str().unwrap().parse::<i64>().unwrap());
+        }
+        assert!(
+            sequences.windows(2).all(|pair| pair[0] < pair[1]),
+            "in order: {sequences:?}"
+        );
+        socket.silent(Duration::from_millis(300)).await;
+    }
+    for (id, _, alices) in written.iter().filter(|(_, _, alices)| *alices) {
+        assert!(alices);
+        let event = alice_on_one.next("pay").await;
+        assert_eq!(
+            &event["data"]["paymentChanged"]["id"], id,
+            "Alice hears of her own only"
+        );
+    }
+    alice_on_one.silent(Duration::from_millis(300)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "delivered in {:?}",
+        started.elapsed()
+    );
+
+    // Every listener connection killed: the next change still arrives, once.
+    let killed = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'crm-change-listener'",
+        ))
+        .await
+        .unwrap();
+    assert!(
+        killed.len() >= 2,
+        "a listener per instance: {}",
+        killed.len()
+    );
+    let data = mutate(
+        &mut writer,
+        "after-kill",
+        RECORD,
+        json!({ "contract": alices_contract, "amount": "99.00" }),
+    )
+    .await;
+    for socket in [&mut on_one, &mut on_two] {
+        let event = socket.next("pay").await;
+        assert_eq!(
+            event["data"]["paymentChanged"]["id"],
+            data["recordPayment"]["id"]
+        );
+        socket.silent(Duration::from_millis(300)).await;
+    }
+
+    // A session signed out through instance one: its sockets on both instances close.
+    let (_, carol) = app.user("two-carol", Role::Manager, None).await;
+    let mut carol_on_one = Socket::signed_in(one.address, &carol).await;
+    let mut carol_on_two = Socket::signed_in(two.address, &carol).await;
+    let mut carol_writer = Socket::signed_in(one.address, &carol).await;
+    carol_on_two.subscribe("pay", PAYMENTS, json!({})).await;
+    carol_writer
+        .subscribe("out", "mutation { signOut }", json!({}))
+        .await;
+    for socket in [&mut carol_on_one, &mut carol_on_two] {
+        let (code, reason) = socket.closed().await;
+        assert_eq!(code, 4403, "{reason}");
+    }
+    drop((one, two));
 }
