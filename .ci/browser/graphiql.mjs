@@ -1,7 +1,8 @@
 // Browser test: GraphiQL served by the server itself (no CDN) loads in headless Chromium; its
 // documentation explorer shows the schema (`Client` and its fields) before signing in; a
 // person signs in with the development admin (a mutation typed in the page), pastes the access
-// token into the header editor, runs a query and sees the answer.
+// token into the header editor, runs a query and sees the answer; then subscribes to payments
+// and sees the event of a payment recorded over HTTP.
 //
 //   node .ci/browser/graphiql.mjs http://127.0.0.1:8000/graphql
 //
@@ -77,11 +78,53 @@ try {
   if (!text.includes('"Query"') || !text.includes('"client": null') || !text.includes('"admin"')) {
     throw new Error(`unexpected answer in GraphiQL:\n${text}`);
   }
+  // A subscription in GraphiQL (a WebSocket on the same path, signed in with the header
+  // editor's Authorization): a payment recorded over HTTP shows in the result pane.
+  const api = async (query, variables = {}) => {
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = await response.json();
+    if (body.errors) throw new Error(`${query}: ${JSON.stringify(body.errors)}`);
+    return body.data;
+  };
+  const client = (await api('mutation { createClient(input: { companyName: "Browser Live" }) { id } }'))
+    .createClient.id;
+  await api('mutation($id: UUID!) { completeClientKyc(id: $id) { id } }', { id: client });
+  const contract = (await api(
+    'mutation($c: UUID!) { createContract(input: { contractNumber: "BL-1", clientId: $c, title: "Live", amount: "900.00" }) { id } }',
+    { c: client },
+  )).createContract.id;
+  await api('mutation($id: UUID!) { signContract(id: $id) { id } }', { id: contract });
+  await page.click('.graphiql-query-editor .CodeMirror');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.type('subscription { paymentChanged { operation payment { amount } } }');
+  // GraphiQL parses the editor's text a moment after the last key: only then does it know the
+  // operation is a subscription (and take the WebSocket).
+  await page.waitForTimeout(1000);
+  await page.click('.graphiql-execute-button');
+  // The subscription starts once the socket is acknowledged; record payments until one shows
+  // (the first may come before the subscription does).
+  const result = page.locator('.graphiql-response .CodeMirror');
+  let seen = false;
+  for (let attempt = 0; attempt < 10 && !seen; attempt += 1) {
+    await page.waitForTimeout(500);
+    await api('mutation($c: UUID!) { recordPayment(input: { contractId: $c, amount: "12.34" }) { id } }', { c: contract });
+    seen = await result.filter({ hasText: '12.34' }).waitFor({ timeout: 2_000 }).then(() => true, () => false);
+  }
+  const event = await result.innerText();
+  if (!seen || !event.includes('"created"') || !event.includes('paymentChanged')) {
+    throw new Error(`no payment event in GraphiQL:\n${event}`);
+  }
+
   if (offsite.length > 0) {
     throw new Error(`GraphiQL fetched from outside the server: ${offsite.join(', ')}`);
   }
   await page.screenshot({ path: process.env.SCREENSHOT ?? '/tmp/graphiql.png' });
-  console.log('browser test: found Client in the documentation explorer, signed in through GraphiQL, sent the token from the header editor, got the answer');
+  console.log('browser test: found Client in the documentation explorer, signed in through GraphiQL, sent the token from the header editor, got the answer, saw a payment event in a subscription');
 } catch (error) {
   failed = true;
   console.error(`browser test FAILED: ${error.message}`);
