@@ -15,10 +15,9 @@ use async_graphql::{Context, Result, SimpleObject, Subscription, Union};
 use entity::{ClientStatus, ContractStatus, PaymentStatus};
 use futures_util::stream::{self, Stream, StreamExt};
 use sea_orm::DatabaseConnection;
-use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::feed::{Change, Feed, Operation, since};
+use super::feed::{Change, Ended, Feed, Interest, Operation, since};
 use crate::client_notes::ClientNote;
 use crate::clients::Client;
 use crate::contracts::Contract;
@@ -36,7 +35,7 @@ const REPLAY_PAGE: i64 = 500;
 
 /// Why the socket of a subscription closes: a subscriber fell too far behind.
 pub trait Lagging: Send + Sync {
-    fn lagged(&self, behind: u64);
+    fn lagged(&self);
 }
 
 macro_rules! event_type {
@@ -150,7 +149,7 @@ impl Subscription {
         #[graphql(desc = "Resume after this `sequence`: the events since come first.")]
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<ClientEvent>> + use<>> {
-        let watch = Watch::new(ctx, after)?;
+        let watch = Watch::new(ctx, interest("clients", client_id), after)?;
         Ok(watch.of::<Client, _>(
             "clients",
             move |change| client_id.is_none_or(|id| change.row_id == id),
@@ -169,7 +168,7 @@ impl Subscription {
         #[graphql(desc = "Resume after this `sequence`: the events since come first.")]
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<ContractEvent>> + use<>> {
-        let watch = Watch::new(ctx, after)?;
+        let watch = Watch::new(ctx, interest("contracts", client_id), after)?;
         Ok(watch.of::<Contract, _>(
             "contracts",
             move |change| {
@@ -194,7 +193,7 @@ impl Subscription {
         #[graphql(desc = "Resume after this `sequence`: the events since come first.")]
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<PaymentEvent>> + use<>> {
-        let watch = Watch::new(ctx, after)?;
+        let watch = Watch::new(ctx, interest("payments", client_id), after)?;
         Ok(watch.of::<Payment, _>(
             "payments",
             move |change| client_id.is_none_or(|id| change.client_id == Some(id)),
@@ -213,7 +212,7 @@ impl Subscription {
         #[graphql(desc = "Resume after this `sequence`: the events since come first.")]
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<NoteEvent>> + use<>> {
-        let watch = Watch::new(ctx, after)?;
+        let watch = Watch::new(ctx, interest("client_notes", client_id), after)?;
         Ok(watch.of::<ClientNote, _>(
             "client_notes",
             move |change| {
@@ -235,7 +234,7 @@ impl Subscription {
         #[graphql(desc = "Resume after this `sequence`: the events since come first.")]
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<DocumentEvent>> + use<>> {
-        let watch = Watch::new(ctx, after)?;
+        let watch = Watch::new(ctx, interest("documents", client_id), after)?;
         Ok(watch.of::<Document, _>(
             "documents",
             move |change| client_id.is_none_or(|id| change.client_id == Some(id)),
@@ -254,7 +253,14 @@ impl Subscription {
         #[graphql(desc = "Resume after this `sequence`: the events since come first.")]
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<TimelineEvent>> + use<>> {
-        let watch = Watch::new(ctx, after)?;
+        let watch = Watch::new(
+            ctx,
+            Interest {
+                table: None,
+                client: Some(client_id),
+            },
+            after,
+        )?;
         Ok(watch.stream(
             move |change| change.client_id == Some(client_id),
             |loaders, change| async move {
@@ -281,9 +287,17 @@ impl Subscription {
     }
 }
 
+/// The changes of `table`, of one client or all.
+fn interest(table: &'static str, client: Option<Uuid>) -> Interest {
+    Interest {
+        table: Some(table),
+        client,
+    }
+}
+
 /// What a subscription reads: the feed, the log to resume from, its loaders.
 struct Watch {
-    receiver: broadcast::Receiver<Arc<Change>>,
+    receiver: super::feed::Subscription,
     db: DatabaseConnection,
     loaders: Loaders,
     after: Option<i64>,
@@ -291,8 +305,13 @@ struct Watch {
 }
 
 impl Watch {
-    /// Subscribes to the feed now (before any replay, so nothing falls between the two).
-    fn new(ctx: &Context<'_>, after: Option<String>) -> Result<Watch, AppError> {
+    /// Subscribes to the feed now (before any replay, so nothing falls between the two), for
+    /// the changes of `interest`.
+    fn new(
+        ctx: &Context<'_>,
+        interest: Interest,
+        after: Option<String>,
+    ) -> Result<Watch, AppError> {
         let loaders = crate::engine::loader::loaders(ctx)?.clone();
         // Signed in, or no subscription.
         loaders.viewer()?;
@@ -307,7 +326,7 @@ impl Watch {
             .data::<Arc<Feed>>()
             .map_err(|_| AppError::Internal("schema has no change feed".to_owned()))?;
         Ok(Watch {
-            receiver: feed.subscribe(),
+            receiver: feed.subscribe(interest),
             db: crate::graphql::context::db(ctx)?.clone(),
             loaders,
             after,
@@ -447,20 +466,18 @@ impl Position {
                         return Ok(change);
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(behind)) => {
+                Err(Ended::Lagged) => {
                     if let Some(lagging) = &self.watch.lagging {
-                        lagging.lagged(behind);
+                        lagging.lagged();
                     }
                     return Err(AppError::rule(
                         None,
                         "SUBSCRIBER_TOO_SLOW",
-                        format!(
-                            "this subscriber fell {behind} changes behind (CRM_SUBSCRIPTION_LAG): \
-                             subscribe again with `after` set to the last sequence received"
-                        ),
+                        "this subscriber fell too many changes behind (CRM_SUBSCRIPTION_LAG): \
+                         subscribe again with `after` set to the last sequence received",
                     ));
                 }
-                Err(broadcast::error::RecvError::Closed) => {
+                Err(Ended::Closed) => {
                     return Err(AppError::Internal("the change feed stopped".to_owned()));
                 }
             }

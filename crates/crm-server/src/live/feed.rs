@@ -1,6 +1,6 @@
 //! The change feed: the log of changes (`change_events`, written by triggers in the same
-//! transaction as each change) read by one task per server instance and broadcast to its
-//! subscribers.
+//! transaction as each change) read by one task per server instance and queued for each of
+//! its subscribers that wants it (by table and client).
 //!
 //! The task reads the entries after the last one it delivered whenever it is woken:
 //! in-process by [`Feed::wake`] after a write of this instance (on PostgreSQL it then sends
@@ -20,7 +20,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
-use tokio::sync::{Notify, broadcast};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
 /// How long a gap in the sequence is waited for.
@@ -56,9 +60,8 @@ pub struct Change {
 }
 
 /// The feed of one server instance.
-#[derive(Debug)]
 pub struct Feed {
-    changes: broadcast::Sender<Arc<Change>>,
+    hub: Arc<Hub>,
     wake: Arc<Notify>,
     /// Set once the task knows where the log ends (changes after that point are delivered).
     started: tokio::sync::watch::Receiver<bool>,
@@ -68,16 +71,15 @@ impl Feed {
     /// Starts reading the log from its current end, every `poll` at least. A subscriber may
     /// fall `capacity` changes behind before it is told it lagged.
     pub fn start(db: DatabaseConnection, poll: Duration, capacity: usize) -> Arc<Feed> {
-        let (changes, _) = broadcast::channel(capacity.max(1));
         let (started, started_receiver) = tokio::sync::watch::channel(false);
         let feed = Arc::new(Feed {
-            changes,
+            hub: Arc::new(Hub::new(capacity)),
             wake: Arc::new(Notify::new()),
             started: started_receiver,
         });
         let mut listener = listener(&db);
         let postgres = db.get_database_backend() == DbBackend::Postgres;
-        let sender = feed.changes.clone();
+        let sender = feed.hub.clone();
         let wake = feed.wake.clone();
         tokio::spawn(async move {
             let mut reader = loop {
@@ -125,10 +127,11 @@ impl Feed {
         feed
     }
 
-    /// The changes from now on. A receiver that falls the feed's capacity behind gets
-    /// `Lagged`: its subscriber is to be closed (it would miss changes otherwise).
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
-        self.changes.subscribe()
+    /// The changes from now on that match `interest`, in a queue of their own: a subscriber
+    /// that falls the feed's capacity behind is told it lagged (it would miss changes
+    /// otherwise).
+    pub fn subscribe(&self, interest: Interest) -> Subscription {
+        self.hub.subscribe(interest)
     }
 
     /// Returns once the feed delivers every change committed from now on.
@@ -161,6 +164,171 @@ pub async fn credentials_changed(db: &impl ConnectionTrait, user: Uuid) -> Resul
     db.execute_raw(Statement::from_sql_and_values(backend, sql, [user.into()]))
         .await?;
     Ok(())
+}
+
+/// What a subscriber wants: changes of one table (or all) of one client (or all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Interest {
+    /// The table (one of [`TABLES`]); none: every table.
+    pub table: Option<&'static str>,
+    /// The client; none: every client.
+    pub client: Option<Uuid>,
+}
+
+/// The tables of the log.
+pub const TABLES: [&str; 6] = [
+    "clients",
+    "contracts",
+    "payments",
+    "client_notes",
+    "documents",
+    "credentials",
+];
+
+/// The subscribers of each interest: a change goes only to the queues that want it (a write
+/// costs nothing to the subscribers of other clients).
+struct Hub {
+    capacity: usize,
+    next: AtomicU64,
+    queues: Mutex<HashMap<Interest, HashMap<u64, Queue>>>,
+}
+
+/// A subscriber's end of its queue, as the hub holds it.
+struct Queue {
+    sender: mpsc::Sender<Arc<Change>>,
+    lagged: Arc<AtomicBool>,
+}
+
+impl Hub {
+    fn new(capacity: usize) -> Self {
+        Hub {
+            capacity: capacity.max(1),
+            next: AtomicU64::new(0),
+            queues: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn subscribe(self: &Arc<Self>, interest: Interest) -> Subscription {
+        let (sender, receiver) = mpsc::channel(self.capacity);
+        let lagged = Arc::new(AtomicBool::new(false));
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut queues) = self.queues.lock() {
+            queues.entry(interest).or_default().insert(
+                id,
+                Queue {
+                    sender,
+                    lagged: lagged.clone(),
+                },
+            );
+        }
+        Subscription {
+            receiver,
+            lagged,
+            hub: Arc::downgrade(self),
+            interest,
+            id,
+        }
+    }
+
+    /// Queues `change` for every subscriber that wants it; one whose queue is full is dropped
+    /// (it finds out when its queue runs dry).
+    fn dispatch(&self, change: Arc<Change>) {
+        let Some(table) = TABLES.iter().copied().find(|table| *table == change.table) else {
+            return;
+        };
+        let Ok(mut queues) = self.queues.lock() else {
+            return;
+        };
+        let clients: &[Option<Uuid>] = match change.client_id {
+            Some(_) => &[change.client_id, None],
+            None => &[None],
+        };
+        for interest in [Some(table), None].into_iter().flat_map(|table| {
+            clients.iter().map(move |client| Interest {
+                table,
+                client: *client,
+            })
+        }) {
+            let Some(subscribers) = queues.get_mut(&interest) else {
+                continue;
+            };
+            subscribers.retain(|_, queue| match queue.sender.try_send(change.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    queue.lagged.store(true, Ordering::SeqCst);
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            });
+            if subscribers.is_empty() {
+                queues.remove(&interest);
+            }
+        }
+    }
+
+    fn unsubscribe(&self, interest: Interest, id: u64) {
+        if let Ok(mut queues) = self.queues.lock()
+            && let Some(subscribers) = queues.get_mut(&interest)
+        {
+            subscribers.remove(&id);
+            if subscribers.is_empty() {
+                queues.remove(&interest);
+            }
+        }
+    }
+}
+
+/// Why a subscription gets no more changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Its queue filled up: changes were dropped.
+    Lagged,
+    /// The feed stopped (its server is stopping).
+    Closed,
+}
+
+/// A subscriber's queue of changes.
+pub struct Subscription {
+    receiver: mpsc::Receiver<Arc<Change>>,
+    lagged: Arc<AtomicBool>,
+    hub: std::sync::Weak<Hub>,
+    interest: Interest,
+    id: u64,
+}
+
+impl Subscription {
+    /// The next change.
+    pub async fn recv(&mut self) -> Result<Arc<Change>, Ended> {
+        match self.receiver.recv().await {
+            Some(change) => Ok(change),
+            None => Err(self.ended()),
+        }
+    }
+
+    /// The next change if one is queued.
+    pub fn try_recv(&mut self) -> Option<Result<Arc<Change>, Ended>> {
+        match self.receiver.try_recv() {
+            Ok(change) => Some(Ok(change)),
+            Err(mpsc::error::TryRecvError::Empty) => None,
+            Err(mpsc::error::TryRecvError::Disconnected) => Some(Err(self.ended())),
+        }
+    }
+
+    fn ended(&self) -> Ended {
+        if self.lagged.load(Ordering::SeqCst) {
+            Ended::Lagged
+        } else {
+            Ended::Closed
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.unsubscribe(self.interest, self.id);
+        }
+    }
 }
 
 /// The log entries after `after`, at most `limit` (a subscriber resuming).
@@ -288,18 +456,13 @@ struct Reader {
 }
 
 impl Reader {
-    async fn read(
-        &mut self,
-        db: &DatabaseConnection,
-        sender: &broadcast::Sender<Arc<Change>>,
-    ) -> Result<(), DbErr> {
+    async fn read(&mut self, db: &DatabaseConnection, hub: &Hub) -> Result<(), DbErr> {
         loop {
             let changes = since(db, self.next - 1, BATCH).await?;
             let full = changes.len() as i64 == BATCH;
             for change in changes {
                 if self.delivered.insert(change.seq) {
-                    // No receiver is not an error: nobody is subscribed.
-                    let _ = sender.send(Arc::new(change));
+                    hub.dispatch(Arc::new(change));
                 }
             }
             self.settle();

@@ -45,21 +45,35 @@ impl Live {
             config.subscription_lag,
         );
         let (credentials, _) = broadcast::channel(1024);
-        let mut changes = feed.subscribe();
         let users = credentials.clone();
+        // Weak: the feed goes when its server does, and this task with it.
+        let feed_handle = Arc::downgrade(&feed);
         tokio::spawn(async move {
+            let interest = feed::Interest {
+                table: Some(CREDENTIALS),
+                client: None,
+            };
+            let Some(watched) = feed_handle.upgrade() else {
+                return;
+            };
+            let mut changes = watched.subscribe(interest);
+            drop(watched);
             loop {
                 match changes.recv().await {
-                    Ok(change) if change.table == CREDENTIALS => {
+                    Ok(change) => {
                         auth.forget_credentials();
                         let _ = users.send(change.row_id);
                     }
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                    Err(feed::Ended::Lagged) => {
+                        // Changes were dropped: forget everything, check every socket.
                         auth.forget_credentials();
                         let _ = users.send(Uuid::nil());
+                        changes = match feed_handle.upgrade() {
+                            Some(feed) => feed.subscribe(interest),
+                            None => break,
+                        };
                     }
-                    Err(broadcast::error::RecvError::Closed) => break,
+                    Err(feed::Ended::Closed) => break,
                 }
             }
         });

@@ -142,10 +142,10 @@ impl Control {
 }
 
 impl Lagging for Control {
-    fn lagged(&self, behind: u64) {
+    fn lagged(&self) {
         self.close(
             1013,
-            format!("fell {behind} changes behind: resubscribe with `after`"),
+            "fell too many changes behind: subscribe again with `after`",
         );
     }
 }

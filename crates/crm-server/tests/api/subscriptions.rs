@@ -232,7 +232,7 @@ test_both! {
         let mut config = crate::helpers::test_config();
         config.live.init_secs = 1;
         config.live.max_subscriptions_per_connection = 2;
-        config.live.subscription_lag = 2;
+        config.live.subscription_lag = 1;
         let address = crate::helpers::socket::listen(app.router_with(&config)).await;
 
         // No connection_init: 4408.
@@ -248,11 +248,18 @@ test_both! {
         let refused = socket.next("3").await;
         assert_eq!(refused["errors"][0]["extensions"]["code"], "TOO_MANY_SUBSCRIPTIONS", "{refused}");
 
-        // A write that logs more changes than the subscriber may fall behind (a payment, its
-        // contract's and client's totals, a history note): the subscriber is closed, 1013.
-        let (_, contract) = account(&app, "Lag", None).await;
+        // Writes that log more changes at once than the subscriber's queue holds (each payment:
+        // the payment, its contract's and client's totals, a history note, read in one go by
+        // the feed while the subscriber re-reads the first): the subscriber is closed, 1013.
+        let (client, contract) = account(&app, "Lag", None).await;
+        let mut socket = Socket::signed_in(address, &app.token).await;
+        socket
+            .subscribe("t", "subscription($c: UUID!) { clientTimeline(clientId: $c) { __typename } }", json!({ "c": client }))
+            .await;
         tokio::time::sleep(Duration::from_millis(200)).await;
-        record(&app, &app.token, contract, "5.00").await;
+        for _ in 0..3 {
+            record(&app, &app.token, contract, "5.00").await;
+        }
         let (code, reason) = socket.closed().await;
         assert_eq!(code, 1013, "{reason}");
         assert!(reason.contains("after"), "{reason}");
