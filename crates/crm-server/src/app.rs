@@ -632,6 +632,14 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     let addr = SocketAddr::new(config.server.host, config.server.port);
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
+    // No Nagle delay: a socket's small messages (an event, then the next) go out at once
+    // rather than waiting for the client's delayed ACK (40 ms).
+    let listener =
+        axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+            if let Err(err) = stream.set_nodelay(true) {
+                tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+            }
+        });
     tracing::info!(
         address = %local,
         graphiql = config.server.graphiql_enabled(),

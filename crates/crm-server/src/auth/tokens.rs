@@ -34,6 +34,9 @@ pub struct Claims {
     pub exp: i64,
 }
 
+/// Seconds an access token is still accepted past its expiry (clocks of several instances).
+pub const LEEWAY_SECS: u64 = 5;
+
 /// Why an access token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenRejection {
@@ -53,7 +56,7 @@ pub struct AccessTokens {
 impl AccessTokens {
     pub fn new(secret: &str, ttl: std::time::Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS;
         validation.set_required_spec_claims(&["exp", "sub"]);
         AccessTokens {
             encoding: EncodingKey::from_secret(secret.as_bytes()),

@@ -383,7 +383,8 @@ impl Watch {
                 async move {
                     let change = change?;
                     loaders.renew();
-                    deliver(loaders, (*change).clone()).await
+                    // Boxed: the stream keeps a pointer, not room for the largest re-read, while idle.
+                    Box::pin(deliver(loaders, (*change).clone())).await
                 }
             })
             .filter_map(|event| {
@@ -457,7 +458,7 @@ impl Position {
                 return Ok(Arc::new(change));
             }
             if let Some(after) = self.replay_after {
-                self.read_replay(after).await?;
+                Box::pin(self.read_replay(after)).await?;
                 continue;
             }
             match self.watch.receiver.recv().await {

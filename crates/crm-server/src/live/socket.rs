@@ -75,11 +75,11 @@ pub fn upgrade(state: AppState, upgrade: WebSocketUpgrade, headers: &HeaderMap) 
     upgrade
         .protocols([PROTOCOL])
         // Small buffers: most sockets are idle most of the time.
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(256)
         .write_buffer_size(0)
         .max_message_size(message_bytes)
         .max_frame_size(message_bytes)
-        .on_upgrade(move |socket| serve(socket, state, credential, place))
+        .on_upgrade(move |socket| serve(socket, Arc::new(state), credential, place))
         .into_response()
 }
 
@@ -153,7 +153,7 @@ impl Lagging for Control {
 /// Runs one connection until either side closes it.
 async fn serve(
     socket: WebSocket,
-    state: AppState,
+    state: Arc<AppState>,
     upgrade_credential: Option<String>,
     _place: OwnedSemaphorePermit,
 ) {
@@ -219,8 +219,15 @@ async fn serve(
     tokio::pin!(recheck);
     let mut credentials = live.credentials.subscribe();
     let mut shutdown = live.shutdown.subscribe();
+    let mut armed = false;
     loop {
         let signed_in = control.signed_in.load(Ordering::SeqCst);
+        if signed_in && !armed {
+            // Signed in: the next check is due when the access token expires.
+            let next = next_check(&state, control.credential().as_deref());
+            recheck.as_mut().reset(tokio::time::Instant::now() + next);
+            armed = true;
+        }
         let outgoing = tokio::select! {
             message = messages.next() => match message {
                 None => break,
@@ -248,12 +255,12 @@ async fn serve(
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => false,
                 };
                 if concerned {
-                    check_again(&state, &control).await;
+                    Box::pin(check_again(&state, &control)).await;
                 }
                 continue;
             }
             () = &mut recheck, if signed_in => {
-                check_again(&state, &control).await;
+                Box::pin(check_again(&state, &control)).await;
                 let next = next_check(&state, control.credential().as_deref());
                 recheck.as_mut().reset(tokio::time::Instant::now() + next);
                 continue;
@@ -292,12 +299,15 @@ async fn check_again(state: &AppState, control: &Control) -> bool {
     }
 }
 
-/// When to check the credentials again: when the access token expires, or in [`RECHECK`].
+/// When to check the credentials again: when the access token expires (past the leeway every
+/// instance grants), or in [`RECHECK`].
 fn next_check(state: &AppState, credential: Option<&str>) -> Duration {
     let expires = credential
         .and_then(|value| value.split_once(' '))
         .and_then(|(_, token)| state.auth.access_tokens.verify(token.trim()).ok())
-        .map(|claims| claims.exp - chrono::Utc::now().timestamp());
+        .map(|claims| {
+            claims.exp + crate::auth::tokens::LEEWAY_SECS as i64 - chrono::Utc::now().timestamp()
+        });
     match expires {
         Some(secs) => Duration::from_secs(u64::try_from(secs.max(0)).unwrap_or(0) + 1).min(RECHECK),
         None => RECHECK,
@@ -342,7 +352,7 @@ async fn close_with(
 /// credentials, within the limits of HTTP requests and the subscription caps.
 #[derive(Clone)]
 struct SocketExecutor {
-    state: AppState,
+    state: Arc<AppState>,
     control: Arc<Control>,
 }
 

@@ -463,3 +463,35 @@ async fn two_instances_share_every_change_and_every_revocation() {
     }
     drop((one, two));
 }
+
+test_both! {
+    async fn a_socket_closes_when_its_access_token_expires(app) {
+        let mut config = crate::helpers::test_config();
+        config.auth.access_token_ttl_secs = 2;
+        let router = app.router_with(&config);
+        let address = crate::helpers::socket::listen(router.clone()).await;
+        app.user("live-erin", Role::Manager, Some("erin-long-password-1")).await;
+        let body = json!({
+            "query": "mutation { signIn(email: \"live-erin@crm.example\", password: \"erin-long-password-1\") { accessToken } }",
+        });
+        let (status, answer) = crate::helpers::send(
+            &router,
+            axum::http::Request::post("/graphql")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        let token = answer["data"]["signIn"]["accessToken"].as_str().unwrap().to_owned();
+        let mut socket = Socket::signed_in(address, &token).await;
+        socket.subscribe("pay", PAYMENTS, json!({})).await;
+        let started = std::time::Instant::now();
+        let (code, reason) = socket.closed().await;
+        assert_eq!(code, 4403);
+        assert!(reason.contains("expired"), "{reason}");
+        // Expired 2 s after sign-in, accepted 5 s more (the leeway between instances' clocks).
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    }
+}
