@@ -243,6 +243,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         upload: std::time::Duration::from_secs(config.storage.upload_timeout_secs),
     };
     router
+        .layer(axum::Extension(Arc::new(state.clone())))
         .layer(axum::middleware::from_fn_with_state(timeouts, time_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -333,7 +334,12 @@ async fn graphql_get(
     websocket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     if let Ok(websocket) = websocket {
-        return crate::live::socket::upgrade(state, websocket, &headers);
+        // Every socket shares the router's copy of the state.
+        let shared = extensions
+            .get::<Arc<AppState>>()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(state));
+        return crate::live::socket::upgrade(shared, websocket, &headers);
     }
     let request = match http::get_request(query.as_deref()) {
         Ok(Some(request)) => request,

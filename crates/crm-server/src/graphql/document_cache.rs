@@ -128,13 +128,20 @@ impl DocumentCache {
                     return Ok(Prepared::default());
                 };
                 let facts = limits::check_document(&document, limits)?;
-                let fresh = self.documents.is_some().then(|| {
-                    Box::new(Fresh {
-                        document: document.clone(),
+                // The request runs on the copy: a clone's lists are exactly as long as they
+                // need, the parser's have room to grow (a subscription keeps its document for
+                // as long as it runs).
+                let (document, fresh) = if self.documents.is_some() {
+                    let copy = document.clone();
+                    let fresh = Box::new(Fresh {
+                        document,
                         facts,
                         weight: request.query.len() + scan.tokens * BYTES_PER_TOKEN,
-                    })
-                });
+                    });
+                    (copy, Some(fresh))
+                } else {
+                    (document, None)
+                };
                 (None, document, facts, false, fresh)
             }
         };

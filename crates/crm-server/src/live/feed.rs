@@ -15,16 +15,13 @@
 //! are delivered at once; the gap is read again until it fills, or until [`GAP_WAIT`] shows
 //! it never will (a rolled-back transaction).
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 /// How long a gap in the sequence is waited for.
@@ -190,13 +187,29 @@ pub const TABLES: [&str; 6] = [
 struct Hub {
     capacity: usize,
     next: AtomicU64,
-    queues: Mutex<HashMap<Interest, HashMap<u64, Queue>>>,
+    queues: Mutex<HashMap<Interest, HashMap<u64, Arc<Queue>>>>,
 }
 
-/// A subscriber's end of its queue, as the hub holds it.
+/// One subscriber's changes waiting to be read (a few words while empty: idle subscribers
+/// are most of them).
+#[derive(Default)]
 struct Queue {
-    sender: mpsc::Sender<Arc<Change>>,
-    lagged: Arc<AtomicBool>,
+    changes: Mutex<VecDeque<Arc<Change>>>,
+    ready: Notify,
+    /// Its subscriber fell behind: changes were dropped.
+    lagged: AtomicBool,
+    /// The feed stopped.
+    closed: AtomicBool,
+}
+
+impl Queue {
+    fn end(&self, lagged: bool) {
+        if lagged {
+            self.lagged.store(true, Ordering::SeqCst);
+        }
+        self.closed.store(true, Ordering::SeqCst);
+        self.ready.notify_one();
+    }
 }
 
 impl Hub {
@@ -209,21 +222,16 @@ impl Hub {
     }
 
     fn subscribe(self: &Arc<Self>, interest: Interest) -> Subscription {
-        let (sender, receiver) = mpsc::channel(self.capacity);
-        let lagged = Arc::new(AtomicBool::new(false));
+        let queue = Arc::new(Queue::default());
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut queues) = self.queues.lock() {
-            queues.entry(interest).or_default().insert(
-                id,
-                Queue {
-                    sender,
-                    lagged: lagged.clone(),
-                },
-            );
+            queues
+                .entry(interest)
+                .or_default()
+                .insert(id, queue.clone());
         }
         Subscription {
-            receiver,
-            lagged,
+            queue,
             hub: Arc::downgrade(self),
             interest,
             id,
@@ -252,13 +260,19 @@ impl Hub {
             let Some(subscribers) = queues.get_mut(&interest) else {
                 continue;
             };
-            subscribers.retain(|_, queue| match queue.sender.try_send(change.clone()) {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    queue.lagged.store(true, Ordering::SeqCst);
-                    false
+            subscribers.retain(|_, queue| {
+                let Ok(mut changes) = queue.changes.lock() else {
+                    return false;
+                };
+                if changes.len() >= self.capacity {
+                    drop(changes);
+                    queue.end(true);
+                    return false;
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
+                changes.push_back(change.clone());
+                drop(changes);
+                queue.ready.notify_one();
+                true
             });
             if subscribers.is_empty() {
                 queues.remove(&interest);
@@ -278,6 +292,17 @@ impl Hub {
     }
 }
 
+/// The feed stopped: every subscriber is told, once it has read what is queued.
+impl Drop for Hub {
+    fn drop(&mut self) {
+        if let Ok(queues) = self.queues.lock() {
+            for queue in queues.values().flat_map(HashMap::values) {
+                queue.end(false);
+            }
+        }
+    }
+}
+
 /// Why a subscription gets no more changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
@@ -289,8 +314,7 @@ pub enum Ended {
 
 /// A subscriber's queue of changes.
 pub struct Subscription {
-    receiver: mpsc::Receiver<Arc<Change>>,
-    lagged: Arc<AtomicBool>,
+    queue: Arc<Queue>,
     hub: std::sync::Weak<Hub>,
     interest: Interest,
     id: u64,
@@ -299,26 +323,28 @@ pub struct Subscription {
 impl Subscription {
     /// The next change.
     pub async fn recv(&mut self) -> Result<Arc<Change>, Ended> {
-        match self.receiver.recv().await {
-            Some(change) => Ok(change),
-            None => Err(self.ended()),
+        loop {
+            if let Some(next) = self.try_recv() {
+                return next;
+            }
+            // A change queued since `try_recv` left a permit: this returns at once.
+            self.queue.ready.notified().await;
         }
     }
 
     /// The next change if one is queued.
     pub fn try_recv(&mut self) -> Option<Result<Arc<Change>, Ended>> {
-        match self.receiver.try_recv() {
-            Ok(change) => Some(Ok(change)),
-            Err(mpsc::error::TryRecvError::Empty) => None,
-            Err(mpsc::error::TryRecvError::Disconnected) => Some(Err(self.ended())),
-        }
-    }
-
-    fn ended(&self) -> Ended {
-        if self.lagged.load(Ordering::SeqCst) {
-            Ended::Lagged
-        } else {
-            Ended::Closed
+        let next = self
+            .queue
+            .changes
+            .lock()
+            .ok()
+            .and_then(|mut changes| changes.pop_front());
+        match next {
+            Some(change) => Some(Ok(change)),
+            None if self.queue.lagged.load(Ordering::SeqCst) => Some(Err(Ended::Lagged)),
+            None if self.queue.closed.load(Ordering::SeqCst) => Some(Err(Ended::Closed)),
+            None => None,
         }
     }
 }

@@ -45,7 +45,11 @@ pub const PROTOCOL: &str = "graphql-transport-ws";
 const RECHECK: Duration = Duration::from_secs(60);
 
 /// Answers an upgrade request: the socket, or why not.
-pub fn upgrade(state: AppState, upgrade: WebSocketUpgrade, headers: &HeaderMap) -> HttpResponse {
+pub fn upgrade(
+    state: Arc<AppState>,
+    upgrade: WebSocketUpgrade,
+    headers: &HeaderMap,
+) -> HttpResponse {
     let speaks = headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
@@ -79,7 +83,7 @@ pub fn upgrade(state: AppState, upgrade: WebSocketUpgrade, headers: &HeaderMap) 
         .write_buffer_size(0)
         .max_message_size(message_bytes)
         .max_frame_size(message_bytes)
-        .on_upgrade(move |socket| serve(socket, Arc::new(state), credential, place))
+        .on_upgrade(move |socket| serve(socket, state, credential, place))
         .into_response()
 }
 
