@@ -129,12 +129,16 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         counter.sql_statements.fetch_add(1, Ordering::Relaxed);
     });
     let counter = metrics.clone();
+    let counts = Arc::new(crate::engine::counts::CountCache::new(
+        std::time::Duration::from_secs(config.server.count_cache_secs),
+    ));
     let reader = Reader::new(
         &db,
         Arc::new(move || {
             counter.sql_statements.fetch_add(1, Ordering::Relaxed);
         }),
-    );
+    )
+    .with_counts(counts.clone());
     let request_limits = config.server.limits();
     let limits = SchemaLimits {
         recursion: request_limits.recursion(),
@@ -147,7 +151,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         .map_err(|err| tracing::error!(error = %err, "mailbox token keys unusable"))
         .ok();
     let auth = Arc::new(AuthService::new(db.clone(), &config.auth));
-    let live = crate::live::Live::start(feed_db, &config.live, auth.clone());
+    let live = crate::live::Live::start(feed_db, &config.live, auth.clone(), counts);
     let build = |validation| {
         build_schema(
             Some(db.clone()),
@@ -474,7 +478,9 @@ async fn execute(
     };
     let mut response = batch::drive(dispatcher, schema.execute(request)).await;
     if !read_only {
-        // Subscribers hear of the write now rather than at the next poll.
+        // This client reads its own write's counts; subscribers hear of it now rather than at
+        // the next poll.
+        state.reader.counts().clear();
         state.live.feed.wake();
     }
     if let Some(order) = root_order {

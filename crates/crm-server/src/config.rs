@@ -226,6 +226,10 @@ pub struct ServerConfig {
     /// address is the client's.
     #[arg(long, env = "CRM_TRUSTED_PROXIES", default_value = "", value_parser = parse_proxies)]
     pub trusted_proxies: crate::proxy::TrustedProxies,
+    /// How long a root list's `totalCount` may be reused while nothing changes, in seconds
+    /// (0: counted every time). Any change through any instance forgets every count.
+    #[arg(long, env = "CRM_COUNT_CACHE_SECS", default_value_t = 5)]
+    pub count_cache_secs: u64,
     /// Log format (default: pretty in development, JSON in production). Filter with RUST_LOG.
     #[arg(long, env = "CRM_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,

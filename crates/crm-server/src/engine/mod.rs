@@ -27,6 +27,7 @@ pub mod batch;
 pub mod budget;
 pub mod columns;
 pub mod connection;
+pub mod counts;
 pub mod cursor;
 pub mod decode;
 pub mod filters;

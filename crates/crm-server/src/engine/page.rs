@@ -161,12 +161,24 @@ pub async fn fetch_page<R: Listable>(
         Reach::Table,
     )?;
     let count_here = count && plan.after.is_none() && plan.before.is_none();
+    // A count known from an earlier request (nothing written since) is not counted again.
+    let mut known = None;
+    let mut remember = None;
     if count_here {
         let counted = count_select::<R>(&scope.child(), args.filter.as_deref(), Reach::Table);
-        select.expr_as(
-            Expr::SubQuery(None, Box::new(counted.into_sub_query_statement())),
-            Alias::new("__total"),
-        );
+        if db.counts().enabled() {
+            let key = statement_text(&counted, db.get_database_backend());
+            match db.counts().get(&key) {
+                Some(total) => known = Some(total),
+                None => remember = Some((key, db.counts().generation())),
+            }
+        }
+        if known.is_none() {
+            select.expr_as(
+                Expr::SubQuery(None, Box::new(counted.into_sub_query_statement())),
+                Alias::new("__total"),
+            );
+        }
     }
     for (expr, order) in plan.order_exprs(&scope) {
         select.order_by_expr(expr, order);
@@ -176,11 +188,15 @@ pub async fn fetch_page<R: Listable>(
     // The page's extra row only tells whether there is more: not counted.
     budget.spend(rows.len().min(plan.limit))?;
     let total = match rows.first() {
+        _ if known.is_some() => known,
         Some(row) if count_here => Some(row.try_get::<i64>("", "__total")?),
         // Without a cursor, no row at all means nothing matches.
         None if count_here => Some(0),
         _ => None,
     };
+    if let (Some((key, generation)), Some(total)) = (remember, total) {
+        db.counts().put(key, generation, total);
+    }
     let edges = decode_rows::<R>(rows, &plan, columns, Parent::None)?
         .into_iter()
         .map(|(_, e)| e)
@@ -380,9 +396,29 @@ pub(crate) async fn count_root<R: Listable>(
 ) -> Result<i64, AppError> {
     let scope = Scope::root(db.get_database_backend(), viewer);
     let select = count_select::<R>(&scope, filter, Reach::Table);
+    let key = db
+        .counts()
+        .enabled()
+        .then(|| statement_text(&select, db.get_database_backend()));
+    if let Some(total) = key.as_deref().and_then(|key| db.counts().get(key)) {
+        return Ok(total);
+    }
+    let generation = db.counts().generation();
     let row = db.query_one(&select).await?;
-    Ok(match row {
+    let total = match row {
         Some(row) => row.try_get::<i64>("", "n")?,
         None => 0,
-    })
+    };
+    if let Some(key) = key {
+        db.counts().put(key, generation, total);
+    }
+    Ok(total)
+}
+
+/// A statement's text with its values in place: what a count is kept under.
+fn statement_text(select: &SelectStatement, backend: sea_orm::DbBackend) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => select.to_string(sea_orm::sea_query::PostgresQueryBuilder),
+        _ => select.to_string(sea_orm::sea_query::SqliteQueryBuilder),
+    }
 }

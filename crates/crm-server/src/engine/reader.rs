@@ -38,6 +38,8 @@ pub struct Reader {
     on_statement: OnStatement,
     /// SeaORM's pool, for what only it does (unprepared SQL).
     db: DatabaseConnection,
+    /// Root lists' counts kept between requests (off unless given, see [`Reader::with_counts`]).
+    counts: Arc<crate::engine::counts::CountCache>,
 }
 
 #[derive(Clone)]
@@ -74,7 +76,19 @@ impl Reader {
             connections,
             on_statement,
             db: db.clone(),
+            counts: Arc::default(),
         }
+    }
+
+    /// The same reader, keeping root lists' counts in `counts`.
+    pub fn with_counts(mut self, counts: Arc<crate::engine::counts::CountCache>) -> Reader {
+        self.counts = counts;
+        self
+    }
+
+    /// Root lists' counts kept between requests.
+    pub fn counts(&self) -> &crate::engine::counts::CountCache {
+        &self.counts
     }
 
     /// Opens every connection ahead of the first requests (a cold PostgreSQL connection costs

@@ -38,7 +38,13 @@ pub struct Live {
 impl Live {
     /// Starts the feed, and the task that turns credential changes from any instance into
     /// forgotten credential checks here (and re-checks of the sockets of that user).
-    pub fn start(db: DatabaseConnection, config: &LiveConfig, auth: Arc<AuthService>) -> Arc<Live> {
+    /// Also forgets the root lists' counts (`counts`) at every change, whoever made it.
+    pub fn start(
+        db: DatabaseConnection,
+        config: &LiveConfig,
+        auth: Arc<AuthService>,
+        counts: Arc<crate::engine::counts::CountCache>,
+    ) -> Arc<Live> {
         let feed = Feed::start(
             db,
             Duration::from_millis(config.change_poll_ms),
@@ -77,6 +83,33 @@ impl Live {
                 }
             }
         });
+        if counts.enabled() {
+            let feed_handle = Arc::downgrade(&feed);
+            tokio::spawn(async move {
+                let everything = feed::Interest {
+                    table: None,
+                    client: None,
+                };
+                let Some(watched) = feed_handle.upgrade() else {
+                    return;
+                };
+                let mut changes = watched.subscribe(everything);
+                drop(watched);
+                loop {
+                    match changes.recv().await {
+                        Ok(_) => counts.clear(),
+                        Err(feed::Ended::Lagged) => {
+                            counts.clear();
+                            changes = match feed_handle.upgrade() {
+                                Some(feed) => feed.subscribe(everything),
+                                None => break,
+                            };
+                        }
+                        Err(feed::Ended::Closed) => break,
+                    }
+                }
+            });
+        }
         Arc::new(Live {
             feed,
             config: config.clone(),

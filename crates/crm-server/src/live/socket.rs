@@ -466,6 +466,7 @@ impl Executor for SocketExecutor {
             .schema
             .execute_stream_with_session_data(request, session_data.unwrap_or_default());
         let feed = state.live.feed.clone();
+        let reader = state.reader.clone();
         let limits = state.limits;
         batch::drive_stream(dispatcher, answers)
             .map(move |mut response| {
@@ -473,6 +474,7 @@ impl Executor for SocketExecutor {
                 errors::classify_response(&mut response, &query);
                 limits::cap_errors(&mut response.errors, &limits);
                 if !read_only {
+                    reader.counts().clear();
                     feed.wake();
                 }
                 response

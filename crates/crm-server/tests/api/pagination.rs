@@ -1,6 +1,7 @@
 //! Relay pagination: keyset cursors forwards and backwards, stable across inserts, errors.
 
 use entity::Role;
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{error_codes, fixtures, pluck_str};
@@ -267,5 +268,85 @@ test_both! {
         let zero = app.data(FILTERED, json!({ "first": 0, "text": "tech" })).await;
         assert_eq!(zero["clients"]["nodes"], json!([]));
         assert_eq!(zero["clients"]["totalCount"], 3);
+    }
+}
+
+test_both! {
+    async fn a_total_count_is_reused_until_a_change_reaches_the_server(app) {
+        let mut config = crate::helpers::test_config();
+        config.server.count_cache_secs = 60;
+        // The feed reads the log only when a write wakes it (or another instance notifies).
+        config.live.change_poll_ms = 600_000;
+        let router = app.router_with(&config);
+        let count = async |router: &axum::Router| {
+            let body = json!({
+                "query": "{ clients(first: 1, filter: { companyName: { containsInsensitive: \"counted\" } }) { totalCount } }",
+            });
+            let (status, answer) = crate::helpers::send(
+                router,
+                axum::http::Request::post("/graphql")
+                    .header("content-type", "application/json")
+                    .header("authorization", format!("Bearer {}", app.token))
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(status, 200, "{answer}");
+            let answer: Value = serde_json::from_str(&answer).unwrap();
+            answer["data"]["clients"]["totalCount"].as_i64().unwrap()
+        };
+        if app.db_backend() == sea_orm::DbBackend::Postgres {
+            // Both servers' listeners connected (each reads the log once when it connects).
+            for _ in 0..100 {
+                let listening = app
+                    .db
+                    .query_all_raw(sea_orm::Statement::from_string(
+                        sea_orm::DbBackend::Postgres,
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+                         AND application_name = 'crm-change-listener'",
+                    ))
+                    .await
+                    .unwrap();
+                if listening.len() == 2 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        fixtures::client(&app.db, "Counted 1", None).await;
+        assert_eq!(count(&router).await, 1);
+        // A row written behind the server's back: the count it kept stands until it hears of a
+        // change (the feed's next read).
+        fixtures::client(&app.db, "Counted 2", None).await;
+        assert_eq!(count(&router).await, 1);
+        // A write through the server forgets every count before its answer.
+        let body = json!({ "query": "mutation { createClient(input: { companyName: \"Counted 3\" }) { id } }" });
+        let (status, answer) = crate::helpers::send(
+            &router,
+            axum::http::Request::post("/graphql")
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {}", app.token))
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(count(&router).await, 3);
+        if app.db_backend() == sea_orm::DbBackend::Postgres {
+            // A write through another instance (the test's own server) reaches this one's feed
+            // by notification: the count is counted again.
+            fixtures::client(&app.db, "Counted 4", None).await;
+            app.data("mutation { createClient(input: { companyName: \"Elsewhere\" }) { id } }", json!({})).await;
+            let mut seen = 0;
+            for _ in 0..50 {
+                seen = count(&router).await;
+                if seen == 4 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            assert_eq!(seen, 4);
+        }
     }
 }

@@ -356,6 +356,9 @@ pub fn test_config() -> crm_server::config::Config {
     // Checked credentials stay cached for the whole test (changes through the API clear the
     // cache), so statement counts do not depend on how long a test runs.
     config.auth.auth_cache_secs = 3600;
+    // Counts computed every time: tests write rows behind the server's back (fixtures) and
+    // count them at once; the cache has a test of its own.
+    config.server.count_cache_secs = 0;
     // Document files in a directory of this test run, not beside the default SQLite file.
     static DOCUMENTS: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     let documents =
