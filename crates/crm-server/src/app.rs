@@ -88,6 +88,24 @@ pub struct AppState {
     pub variable_types: Arc<crate::graphql::variables::VariableTypes>,
     /// Live updates: the change feed and the WebSocket connections.
     pub live: Arc<crate::live::Live>,
+    /// What `/ready` reports.
+    pub readiness: Arc<Readiness>,
+}
+
+/// Whether this instance should be sent requests (`GET /ready`).
+#[derive(Debug, Default)]
+pub struct Readiness {
+    /// Every migration applied (checked until it is true, then never again).
+    migrated: std::sync::atomic::AtomicBool,
+    /// Stopping: requests in flight finish, new ones should go elsewhere.
+    draining: std::sync::atomic::AtomicBool,
+}
+
+impl Readiness {
+    /// From now on `/ready` answers 503 (the server is stopping).
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Counters served on `GET /metrics` (Prometheus text format).
@@ -211,6 +229,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         public_max_age: config.server.public_max_age_secs,
         variable_types,
         live,
+        readiness: Arc::default(),
     })
 }
 
@@ -226,7 +245,7 @@ impl axum::extract::FromRef<AppState> for DownloadState {
 }
 
 /// The HTTP routes: `POST /graphql`, `GET /graphql` (queries; GraphiQL for a browser),
-/// `GET /health`, `GET /metrics`,
+/// `GET /health` (liveness), `GET /ready` (readiness), `GET /metrics`,
 /// `GET /documents/{id}/content`. Each reads its body with its own limits (see
 /// [`crate::graphql::request`]); the others take none.
 pub fn router(state: AppState, config: &Config) -> Router {
@@ -234,6 +253,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let mut router = Router::new()
         .route("/graphql", graphql)
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .route("/documents/{id}/content", get(download::content));
     if config.server.graphiql_enabled() {
@@ -625,6 +645,36 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// `GET /ready`: 200 when this instance should be sent requests: its migrations are applied,
+/// the database answers and it is not stopping; 503 with the reason otherwise.
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    let unavailable = |reason: &str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "reason": reason })),
+        )
+    };
+    let readiness = &state.readiness;
+    if readiness.draining.load(Ordering::SeqCst) {
+        return unavailable("stopping");
+    }
+    if let Err(err) = state.db.ping().await {
+        tracing::warn!(error = %err, "readiness: database unreachable");
+        return unavailable("database unreachable");
+    }
+    if !readiness.migrated.load(Ordering::SeqCst) {
+        match db::migrations_current(&state.db).await {
+            Ok(true) => readiness.migrated.store(true, Ordering::SeqCst),
+            Ok(false) => return unavailable("migrations pending"),
+            Err(err) => {
+                tracing::warn!(error = %err, "readiness: cannot read the migrations");
+                return unavailable("database unreachable");
+            }
+        }
+    }
+    (StatusCode::OK, Json(json!({ "status": "ready" })))
+}
+
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let state = build(&config).await?;
@@ -663,8 +713,19 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     )
     .with_graceful_shutdown({
         let live = state.live.clone();
+        let readiness = state.readiness.clone();
+        let drain = std::time::Duration::from_secs(config.server.shutdown_drain_secs);
         async move {
             shutdown_signal().await;
+            // Not ready any more, still serving: the load balancer moves new requests away.
+            readiness.drain();
+            if !drain.is_zero() {
+                tracing::info!(
+                    seconds = drain.as_secs(),
+                    "draining before closing the listener"
+                );
+                tokio::time::sleep(drain).await;
+            }
             live.shut_down();
         }
     })

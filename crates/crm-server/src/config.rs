@@ -131,6 +131,10 @@ pub struct ServerConfig {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CRM_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Seconds between a stop signal and closing the listener, while `/ready` answers 503 and
+    /// requests are still served (a load balancer's time to notice).
+    #[arg(long, env = "CRM_SHUTDOWN_DRAIN_SECS", default_value_t = 0)]
+    pub shutdown_drain_secs: u64,
     /// Longest time a request may take, in seconds.
     #[arg(long, env = "CRM_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,

@@ -130,6 +130,11 @@ fn loopback_without_sslmode(url: &str) -> bool {
 }
 
 /// Applies every pending migration.
+/// Whether every migration of this build has been applied.
+pub async fn migrations_current(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    Ok(Migrator::get_pending_migrations(db).await?.is_empty())
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }

@@ -142,3 +142,97 @@ test_both! {
         }
     }
 }
+
+test_both! {
+    async fn ready_waits_for_migrations_and_turns_away_while_stopping(app) {
+        let config = test_config();
+        let state = crm_server::app::state(app.db.clone(), &config).unwrap();
+        let readiness = state.readiness.clone();
+        let router = crm_server::app::router(state, &config);
+        let (status, body) = crate::helpers::send(&router, Request::get("/ready").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // Stopping: not ready, still alive and serving.
+        readiness.drain();
+        let (status, body) = crate::helpers::send(&router, Request::get("/ready").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("stopping"), "{body}");
+        let (status, _) = crate::helpers::send(&router, Request::get("/health").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+
+        // A database whose migrations have not run (CRM_SKIP_MIGRATIONS): not ready.
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("bare.db").display());
+        let bare = crm_server::db::connect(&url, 2).await.unwrap();
+        let router = crm_server::app::router(crm_server::app::state(bare, &config).unwrap(), &config);
+        let (status, body) = crate::helpers::send(&router, Request::get("/ready").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("migrations pending"), "{body}");
+    }
+}
+
+/// One `GET` over a plain socket: the status code.
+async fn status_of(address: std::net::SocketAddr, path: &str) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.ok()?;
+    answer.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A stopping server answers `/ready` with 503 for its drain time while it still serves, then
+/// exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_server_drains_before_it_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_crm-server"))
+        .env_clear()
+        .env("CRM_SQLITE_PATH", dir.path().join("crm.db"))
+        .env("PORT", port.to_string())
+        .env("CRM_SHUTDOWN_DRAIN_SECS", "2")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut ready = None;
+    for _ in 0..200 {
+        ready = status_of(address, "/ready").await;
+        if ready == Some(200) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(ready, Some(200));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(status_of(address, "/ready").await, Some(503));
+    assert_eq!(status_of(address, "/health").await, Some(200));
+    let started = std::time::Instant::now();
+    let exited = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "still running"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(exited.success(), "{exited}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1000),
+        "drained {:?}",
+        started.elapsed()
+    );
+}
