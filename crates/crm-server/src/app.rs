@@ -123,7 +123,12 @@ pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 /// Connects, migrates (unless told not to) and builds the state.
 pub async fn build(config: &Config) -> Result<AppState, StartError> {
     let url = config.database.url();
-    let db = db::connect(&url, config.database.max_connections(&url)).await?;
+    let db = db::connect_with(
+        &url,
+        config.database.max_connections(&url),
+        config.database.sqlite_synchronous,
+    )
+    .await?;
     tracing::info!(database = %db::redact(&url), backend = db::backend_name(&db), "connected");
     if config.server.skip_migrations {
         tracing::info!("migrations skipped (CRM_SKIP_MIGRATIONS)");

@@ -58,6 +58,16 @@ pub struct DatabaseConfig {
     /// as many again.
     #[arg(long, env = "CRM_DB_MAX_CONNECTIONS")]
     pub db_max_connections: Option<u32>,
+    /// SQLite: `full` (an acknowledged write is on disk, it survives a power loss) or
+    /// `normal` (faster commits; the last ones can be lost on a power loss or an OS crash,
+    /// never on a crash of the server alone).
+    #[arg(
+        long,
+        env = "CRM_SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value = "full"
+    )]
+    pub sqlite_synchronous: crate::db::Durability,
 }
 
 /// The seed's development password: fine on a laptop, refused in production.
@@ -740,6 +750,7 @@ mod tests {
             postgres_port: None,
             sqlite_path: PathBuf::from("crm.db"),
             db_max_connections: None,
+            sqlite_synchronous: crate::db::Durability::Full,
         }
     }
 

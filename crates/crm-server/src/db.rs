@@ -55,9 +55,34 @@ pub fn opened_before_loss(age: Duration) -> bool {
 /// nothing and cost a tenth of the server's and of PostgreSQL's CPU on the nested page.
 /// Other hosts keep the driver's default (`prefer`).
 ///
-/// SQLite files are created if missing and opened in WAL mode with foreign keys enforced and
-/// a busy timeout, so concurrent requests wait for the writer instead of failing.
+/// SQLite files are created if missing and opened in WAL mode with foreign keys enforced, every
+/// commit on disk before it is acknowledged (see [`connect_with`]), and a busy timeout, so
+/// concurrent requests wait for the writer instead of failing.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, max_connections, Durability::Full).await
+}
+
+/// When SQLite reports a commit done (its `synchronous` setting in WAL mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    /// On disk: the commit survives a power loss.
+    #[default]
+    Full,
+    /// In the write-ahead log, synced at checkpoints: the last commits can be lost on a power
+    /// loss or an OS crash (not on a crash of the server alone).
+    Normal,
+}
+
+/// [`connect`], with SQLite's commits as durable as `durability` says.
+pub async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    durability: Durability,
+) -> Result<DatabaseConnection, DbErr> {
+    let synchronous = match durability {
+        Durability::Full => sea_orm::sqlx::sqlite::SqliteSynchronous::Full,
+        Durability::Normal => sea_orm::sqlx::sqlite::SqliteSynchronous::Normal,
+    };
     let plaintext_loopback = loopback_without_sslmode(url);
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -82,11 +107,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 opts
             }
         })
-        .map_sqlx_sqlite_opts(|opts| {
+        .map_sqlx_sqlite_opts(move |opts| {
             opts.create_if_missing(true)
                 .foreign_keys(true)
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .synchronous(synchronous)
                 .busy_timeout(Duration::from_secs(10))
                 // Read pages through a memory map (shared by the connections, so no larger
                 // per-connection cache): fewer read syscalls on the hot read path.

@@ -331,3 +331,32 @@ mod read_by_position {
         }
     }
 }
+
+/// SQLite acknowledges a commit once it is on disk unless told otherwise.
+#[tokio::test]
+async fn sqlite_commits_are_on_disk_by_default() {
+    use crm_server::db::{Durability, connect, connect_with};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("durable.db").display()
+    );
+    let synchronous = async |db: &sea_orm::DatabaseConnection| {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA synchronous",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    };
+    // 2 = FULL, 1 = NORMAL.
+    assert_eq!(synchronous(&connect(&url, 1).await.unwrap()).await, 2);
+    let normal = connect_with(&url, 1, Durability::Normal).await.unwrap();
+    assert_eq!(synchronous(&normal).await, 1);
+    // The server's setting defaults to FULL.
+    let config = crate::helpers::test_config();
+    assert_eq!(config.database.sqlite_synchronous, Durability::Full);
+}
