@@ -41,6 +41,18 @@ pub enum Command {
         #[arg(long)]
         fix: bool,
     },
+    /// Write a consistent copy of the database to a new file, while the server serves
+    /// (SQLite: `VACUUM INTO`; PostgreSQL: `pg_dump --format=custom`).
+    Backup {
+        /// The file to write (must not exist).
+        file: std::path::PathBuf,
+    },
+    /// Put a copy made by `backup` back in place of the database (SQLite: stop the server
+    /// first; PostgreSQL: `pg_restore --clean`, in one transaction).
+    Restore {
+        /// The copy.
+        file: std::path::PathBuf,
+    },
     /// Document files: `documents sweep` removes the files of abandoned uploads.
     Documents {
         #[command(subcommand)]

@@ -31,6 +31,10 @@ async fn main() -> ExitCode {
         Some(Command::Documents {
             action: DocumentsAction::Sweep,
         }) => cli::documents_sweep(&config).await,
+        Some(Command::Backup { file }) => crm_server::backup::backup(&config.database, &file).await,
+        Some(Command::Restore { file }) => {
+            crm_server::backup::restore(&config.database, &file).await
+        }
         Some(Command::Migrate { action }) => {
             cli::migrate(&config.database, action.unwrap_or(MigrateAction::Up)).await
         }

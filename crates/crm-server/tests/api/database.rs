@@ -360,3 +360,85 @@ async fn sqlite_commits_are_on_disk_by_default() {
     let config = crate::helpers::test_config();
     assert_eq!(config.database.sqlite_synchronous, Durability::Full);
 }
+
+/// Every table's rows, as text, sorted: what a restore must give back exactly.
+async fn fingerprint(db: &sea_orm::DatabaseConnection) -> Vec<(&'static str, usize, String)> {
+    use sea_orm::EntityTrait;
+    macro_rules! tables {
+        ($($table:ident),*) => {{
+            let mut tables = Vec::new();
+            $(
+                let mut rows: Vec<String> = entity::$table::Entity::find()
+                    .all(db)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|row| format!("{row:?}"))
+                    .collect();
+                rows.sort();
+                tables.push((stringify!($table), rows.len(), rows.join("\n")));
+            )*
+            tables
+        }};
+    }
+    tables!(
+        users,
+        clients,
+        contracts,
+        payments,
+        documents,
+        client_notes,
+        oauth_email_accounts,
+        auth_sessions,
+        api_tokens
+    )
+}
+
+test_both! {
+    async fn a_backup_restores_every_row_it_copied(app) {
+        // SQLite is restored with the server stopped: a database of its own, no server on it.
+        let sqlite_dir = tempfile::tempdir().unwrap();
+        let (db, url) = if app.db_backend() == DbBackend::Sqlite {
+            let url = format!("sqlite://{}?mode=rwc", sqlite_dir.path().join("crm.db").display());
+            let db = crm_server::db::connect(&url, 2).await.unwrap();
+            crm_server::db::migrate(&db).await.unwrap();
+            (db, url)
+        } else {
+            (app.db.clone(), app.database_url())
+        };
+        let client = fixtures::client(&db, "Backed up", None).await;
+        let contract = fixtures::contract(&db, client.id, "BK-1", "500.00", ContractStatus::Active).await;
+        fixtures::payment(&db, &contract, "125.00", PaymentStatus::Completed).await;
+        let before = fingerprint(&db).await;
+        assert!(before.iter().any(|(table, rows, _)| *table == "payments" && *rows == 1));
+
+        let mut config = crate::helpers::test_config();
+        config.database.database_url = Some(url.clone());
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("crm.backup");
+        crm_server::backup::backup(&config.database, &copy).await.unwrap();
+        // A second backup never overwrites the first.
+        assert!(crm_server::backup::backup(&config.database, &copy).await.is_err());
+
+        // Changes after the copy…
+        fixtures::client(&db, "After the backup", None).await;
+        payments::Entity::delete_many().exec(&db).await.unwrap();
+        assert_ne!(fingerprint(&db).await, before);
+
+        // …are gone once it is restored: every table as it was.
+        if app.db_backend() == DbBackend::Sqlite {
+            db.close().await.unwrap();
+            crm_server::backup::restore(&config.database, &copy).await.unwrap();
+            let reopened = crm_server::db::connect(&url, 1).await.unwrap();
+            assert_eq!(fingerprint(&reopened).await, before);
+            reopened.close().await.unwrap();
+        } else {
+            crm_server::backup::restore(&config.database, &copy).await.unwrap();
+            assert_eq!(fingerprint(&db).await, before);
+        }
+        // Not a copy of ours: refused, nothing replaced.
+        let junk = dir.path().join("junk");
+        std::fs::write(&junk, b"not a database").unwrap();
+        assert!(crm_server::backup::restore(&config.database, &junk).await.is_err());
+    }
+}
