@@ -427,6 +427,9 @@ struct Position {
     replay: VecDeque<Change>,
     /// Sequence numbers replayed (sorted), not to deliver twice from the feed.
     replayed: Vec<i64>,
+    /// When the feed can no longer bring a replayed change (the longest a gap in the log is
+    /// waited for, after the replay): `replayed` is dropped then.
+    replayed_until: Option<std::time::Instant>,
     done: bool,
 }
 
@@ -437,6 +440,7 @@ fn changes(watch: Watch) -> impl Stream<Item = Result<Arc<Change>, AppError>> {
         watch,
         replay: VecDeque::new(),
         replayed: Vec::new(),
+        replayed_until: None,
         done: false,
     };
     stream::unfold(position, |mut at| async move {
@@ -463,6 +467,13 @@ impl Position {
             }
             match self.watch.receiver.recv().await {
                 Ok(change) => {
+                    if self
+                        .replayed_until
+                        .is_some_and(|until| std::time::Instant::now() >= until)
+                    {
+                        self.replayed = Vec::new();
+                        self.replayed_until = None;
+                    }
                     if self.replayed.binary_search(&change.seq).is_err() {
                         return Ok(change);
                     }
@@ -497,7 +508,10 @@ impl Position {
         let page = since(&self.watch.db, after, REPLAY_PAGE).await?;
         self.replay_after = match page.last() {
             Some(last) if page.len() as i64 == REPLAY_PAGE => Some(last.seq),
-            _ => None,
+            _ => {
+                self.replayed_until = Some(std::time::Instant::now() + super::feed::GAP_WAIT);
+                None
+            }
         };
         self.replayed.extend(page.iter().map(|change| change.seq));
         if self.replayed.len() > MAX_REPLAY {
