@@ -35,6 +35,35 @@ pub struct Live {
     shutdown: watch::Sender<bool>,
 }
 
+/// Calls `on_change` with every change of `interest`, in a task of its own for as long as the
+/// feed runs (it holds the feed weakly: the feed goes when its server does, and the task with
+/// it); with `None` when changes were dropped (the task fell behind; it follows on).
+fn follow(
+    feed: &Arc<Feed>,
+    interest: feed::Interest,
+    on_change: impl Fn(Option<&feed::Change>) + Send + 'static,
+) {
+    let feed = Arc::downgrade(feed);
+    tokio::spawn(async move {
+        let Some(mut changes) = feed.upgrade().map(|feed| feed.subscribe(interest)) else {
+            return;
+        };
+        loop {
+            match changes.recv().await {
+                Ok(change) => on_change(Some(&change)),
+                Err(feed::Ended::Lagged) => {
+                    on_change(None);
+                    changes = match feed.upgrade() {
+                        Some(feed) => feed.subscribe(interest),
+                        None => break,
+                    };
+                }
+                Err(feed::Ended::Closed) => break,
+            }
+        }
+    });
+}
+
 impl Live {
     /// Starts the feed, and the task that turns credential changes from any instance into
     /// forgotten credential checks here (and re-checks of the sockets of that user).
@@ -52,63 +81,21 @@ impl Live {
         );
         let (credentials, _) = broadcast::channel(1024);
         let users = credentials.clone();
-        // Weak: the feed goes when its server does, and this task with it.
-        let feed_handle = Arc::downgrade(&feed);
-        tokio::spawn(async move {
-            let interest = feed::Interest {
-                table: Some(CREDENTIALS),
-                client: None,
-            };
-            let Some(watched) = feed_handle.upgrade() else {
-                return;
-            };
-            let mut changes = watched.subscribe(interest);
-            drop(watched);
-            loop {
-                match changes.recv().await {
-                    Ok(change) => {
-                        auth.forget_credentials();
-                        let _ = users.send(change.row_id);
-                    }
-                    Err(feed::Ended::Lagged) => {
-                        // Changes were dropped: forget everything, check every socket.
-                        auth.forget_credentials();
-                        let _ = users.send(Uuid::nil());
-                        changes = match feed_handle.upgrade() {
-                            Some(feed) => feed.subscribe(interest),
-                            None => break,
-                        };
-                    }
-                    Err(feed::Ended::Closed) => break,
-                }
-            }
+        let interest = feed::Interest {
+            table: Some(CREDENTIALS),
+            client: None,
+        };
+        follow(&feed, interest, move |change| {
+            auth.forget_credentials();
+            // Changes dropped (none): check every socket.
+            let _ = users.send(change.map_or(Uuid::nil(), |change| change.row_id));
         });
         if counts.enabled() {
-            let feed_handle = Arc::downgrade(&feed);
-            tokio::spawn(async move {
-                let everything = feed::Interest {
-                    table: None,
-                    client: None,
-                };
-                let Some(watched) = feed_handle.upgrade() else {
-                    return;
-                };
-                let mut changes = watched.subscribe(everything);
-                drop(watched);
-                loop {
-                    match changes.recv().await {
-                        Ok(_) => counts.clear(),
-                        Err(feed::Ended::Lagged) => {
-                            counts.clear();
-                            changes = match feed_handle.upgrade() {
-                                Some(feed) => feed.subscribe(everything),
-                                None => break,
-                            };
-                        }
-                        Err(feed::Ended::Closed) => break,
-                    }
-                }
-            });
+            let everything = feed::Interest {
+                table: None,
+                client: None,
+            };
+            follow(&feed, everything, move |_| counts.clear());
         }
         Arc::new(Live {
             feed,
