@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use async_graphql::ValidationMode;
 use axum::Router;
@@ -108,14 +108,8 @@ impl Readiness {
     }
 }
 
-/// Counters served on `GET /metrics` (Prometheus text format).
-#[derive(Debug, Default)]
-pub struct Metrics {
-    /// GraphQL requests answered.
-    pub graphql_requests: AtomicU64,
-    /// SQL statements run for requests (all connections of the pool; the change feed's aside).
-    pub sql_statements: AtomicU64,
-}
+pub use crate::metrics::Metrics;
+use crate::metrics::Outcome;
 
 /// Why the server could not start.
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
@@ -149,7 +143,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
     let metrics = Arc::new(Metrics::default());
     let counter = metrics.clone();
     db.set_metric_callback(move |_| {
-        counter.sql_statements.fetch_add(1, Ordering::Relaxed);
+        counter.sql_statements.inc();
     });
     let counter = metrics.clone();
     let counts = Arc::new(crate::engine::counts::CountCache::new(
@@ -158,7 +152,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
     let reader = Reader::new(
         &db,
         Arc::new(move || {
-            counter.sql_statements.fetch_add(1, Ordering::Relaxed);
+            counter.sql_statements.inc();
         }),
     )
     .with_counts(counts.clone());
@@ -396,11 +390,87 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> RequestAuth {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|value| value.to_str().unwrap_or_default());
-    state.auth.authenticate(authorization).await
+    let auth = state.auth.authenticate(authorization).await;
+    if matches!(auth, RequestAuth::Refused(_)) {
+        state.metrics.auth_failures.inc();
+    }
+    auth
 }
 
-/// Runs a GraphQL request that was read (from a body or a URL) and writes its answer.
+/// Runs a GraphQL request that was read (from a body or a URL) and writes its answer; its
+/// duration goes to the metrics, by operation and outcome.
 async fn execute(
+    state: AppState,
+    headers: HeaderMap,
+    extensions: Extensions,
+    auth: RequestAuth,
+    request: async_graphql::Request,
+    media: MediaType,
+    over_get: bool,
+) -> Response {
+    let started = std::time::Instant::now();
+    let metrics = state.metrics.clone();
+    let mut observed = Observed {
+        operation_type: "unknown",
+        name: None,
+        outcome: Outcome::Refused,
+    };
+    let response = run(
+        state,
+        headers,
+        extensions,
+        auth,
+        request,
+        media,
+        over_get,
+        &mut observed,
+    )
+    .await;
+    metrics.observe(
+        observed.operation_type,
+        observed.name.as_deref(),
+        observed.outcome,
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+/// What the metrics say of a request.
+struct Observed {
+    operation_type: &'static str,
+    name: Option<String>,
+    outcome: Outcome,
+}
+
+/// The operation `name` selects in `document` (its only one when no name is given): its type
+/// and name.
+fn operation_of(
+    document: &async_graphql::parser::types::ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(&'static str, Option<String>)> {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let (found, operation) = match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => (name.map(str::to_owned), operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => {
+            (Some(name.to_owned()), operations.get(name)?)
+        }
+        // One named operation, the request naming none: that one.
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            let (name, operation) = operations.iter().next()?;
+            (Some(name.to_string()), operation)
+        }
+        (DocumentOperations::Multiple(_), None) => return None,
+    };
+    let kind = match operation.node.ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    Some((kind, found))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
     state: AppState,
     headers: HeaderMap,
     extensions: Extensions,
@@ -408,6 +478,7 @@ async fn execute(
     mut request: async_graphql::Request,
     media: MediaType,
     over_get: bool,
+    observed: &mut Observed,
 ) -> Response {
     if let Err(rejection) = crate::graphql::request::check_file_marks(&request) {
         return rejection.into_response();
@@ -422,10 +493,7 @@ async fn execute(
             return crate::graphql::response::into_response(response, media);
         }
     };
-    state
-        .metrics
-        .graphql_requests
-        .fetch_add(1, Ordering::Relaxed);
+    state.metrics.graphql_requests.inc();
     let prepared = match state
         .documents
         .prepare(&mut request, &state.limits, anonymous)
@@ -434,6 +502,12 @@ async fn execute(
         Err(refusal) => return refused(refusal, media),
     };
     let operation_name = request.operation_name.clone();
+    if let Ok(document) = request.parsed_query()
+        && let Some((kind, name)) = operation_of(document, operation_name.as_deref())
+    {
+        observed.operation_type = kind;
+        observed.name = name;
+    }
     let read_only = prepared.read_only;
     if over_get
         && let Ok(document) = request.parsed_query()
@@ -475,6 +549,7 @@ async fn execute(
         Ok(turn) => Some(turn),
         Err(_) => {
             let Ok(_waiting) = state.waiting_room.try_acquire() else {
+                observed.outcome = Outcome::Busy;
                 return busy();
             };
             state.executions.clone().acquire_owned().await.ok()
@@ -518,6 +593,27 @@ async fn execute(
     errors::classify_response(&mut response, &query);
     limits::cap_errors(&mut response.errors, &state.limits);
     let clean = response.errors.is_empty();
+    observed.outcome = match (validated, clean) {
+        (_, true) => Outcome::Ok,
+        (true, false) => Outcome::Error,
+        (false, false) => Outcome::Refused,
+    };
+    let limited = response
+        .errors
+        .iter()
+        .filter(|error| {
+            error
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code"))
+                .is_some_and(|code| {
+                    *code == async_graphql::Value::from(crate::error::codes::RATE_LIMITED)
+                })
+        })
+        .count();
+    if limited > 0 {
+        state.metrics.rate_limited.inc_by(limited as u64);
+    }
     let mut answer = if plain {
         crate::graphql::response::into_plain_response(response, media)
     } else {
@@ -599,35 +695,31 @@ fn cors(config: &Config) -> Option<tower_http::cors::CorsLayer> {
     )
 }
 
-/// `GET /metrics`: request and SQL statement counters, for monitoring and the benchmark.
+/// `GET /metrics`: request durations and counters, statements, connections, sockets
+/// (OpenMetrics text, for Prometheus and the benchmark).
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let m = &state.metrics;
-    let body = format!(
-        "# HELP crm_graphql_requests_total GraphQL requests answered.\n\
-         # TYPE crm_graphql_requests_total counter\n\
-         crm_graphql_requests_total {}\n\
-         # HELP crm_sql_statements_total SQL statements run for requests.\n\
-         # TYPE crm_sql_statements_total counter\n\
-         crm_sql_statements_total {}\n\
-         # HELP crm_document_cache_bytes Parsed documents kept between requests (estimated).\n\
-         # TYPE crm_document_cache_bytes gauge\n\
-         crm_document_cache_bytes {}\n\
-         # HELP crm_websocket_connections WebSocket connections open.\n\
-         # TYPE crm_websocket_connections gauge\n\
-         crm_websocket_connections {}\n\
-         # HELP crm_subscriptions Operations running over WebSocket (subscriptions).\n\
-         # TYPE crm_subscriptions gauge\n\
-         crm_subscriptions {}\n",
-        m.graphql_requests.load(Ordering::Relaxed),
-        m.sql_statements.load(Ordering::Relaxed),
-        state.documents.weight(),
-        state.live.open_connections(),
-        state.live.running_subscriptions(),
-    );
+    let (pool_size, pool_idle) = match state.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = state.db.get_postgres_connection_pool();
+            (pool.size() as usize, pool.num_idle())
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = state.db.get_sqlite_connection_pool();
+            (pool.size() as usize, pool.num_idle())
+        }
+        _ => (0, 0),
+    };
+    let body = state.metrics.render(crate::metrics::Gauges {
+        document_cache_bytes: state.documents.weight(),
+        websocket_connections: state.live.open_connections(),
+        subscriptions: state.live.running_subscriptions(),
+        pool_in_use: pool_size.saturating_sub(pool_idle),
+        pool_idle,
+    });
     (
         [(
             axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         body,
     )

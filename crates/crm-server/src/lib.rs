@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod graphiql;
 pub mod graphql;
+pub mod metrics;
 pub mod proxy;
 pub mod secrets;
 pub mod seed;

@@ -80,6 +80,25 @@ test_both! {
             .and_then(|n| n.parse().ok())
             .unwrap();
         assert!(statements >= 1, "{body}");
+
+        // Durations by operation type, name and outcome; refused credentials; the pool.
+        app.data("query Dashboard { clients { totalCount } }", serde_json::Value::Null).await;
+        app.gql("{ nope }", serde_json::Value::Null).await;
+        app.gql_as(Some("not-a-token"), "{ me { id } }", serde_json::Value::Null).await;
+        let (_, body) = app.get("/metrics").await;
+        for expected in [
+            "crm_graphql_request_duration_seconds_count{operation_type=\"query\",operation=\"Dashboard\",outcome=\"ok\"} 1\n",
+            // Validation failed: refused, after parsing.
+            "crm_graphql_request_duration_seconds_count{operation_type=\"query\",operation=\"anonymous\",outcome=\"refused\"} 1\n",
+            // Refused credentials: before the document is looked at.
+            "crm_graphql_request_duration_seconds_count{operation_type=\"unknown\",operation=\"anonymous\",outcome=\"refused\"} 1\n",
+            "crm_graphql_request_duration_seconds_bucket{le=\"0.001\",operation_type=\"query\",operation=\"Dashboard\",outcome=\"ok\"}",
+            "crm_auth_failures_total 1\n",
+            "crm_db_connections{state=\"idle\"}",
+            "# EOF\n",
+        ] {
+            assert!(body.contains(expected), "{expected} not in:\n{body}");
+        }
     }
 }
 

@@ -286,7 +286,7 @@ impl TestApp {
 
     /// SQL statements the server ran since the last call (from its `/metrics` counter).
     pub fn take_statement_count(&self) -> u64 {
-        let now = self.metrics.sql_statements.load(Ordering::SeqCst);
+        let now = self.metrics.sql_statements.get();
         now - self.counted.swap(now, Ordering::SeqCst)
     }
 }

@@ -1,0 +1,258 @@
+//! What `GET /metrics` serves (OpenMetrics text, through `prometheus-client`): request
+//! durations by operation, statements, refusals, and gauges read when scraped.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Operation names kept as label values; past them, `other` (a client chooses the names:
+/// they must not grow the series without bound).
+const MAX_NAMES: usize = 200;
+
+/// Longest operation name kept as a label value.
+const MAX_NAME_CHARS: usize = 100;
+
+/// Request durations' buckets, in seconds: 1 ms to 10 s.
+const BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Executed without errors.
+    Ok,
+    /// Executed, with errors in the answer.
+    Error,
+    /// Refused before execution (syntax, validation, limits, credentials, trusted documents).
+    Refused,
+    /// Turned away: every turn taken and the waiting room full (503).
+    Busy,
+}
+
+impl Outcome {
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Error => "error",
+            Outcome::Refused => "refused",
+            Outcome::Busy => "busy",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    /// `query`, `mutation`, `subscription` or `unknown` (not parsed).
+    operation_type: &'static str,
+    /// The operation's name (`anonymous` without one, `other` past [`MAX_NAMES`]).
+    operation: String,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: &'static str,
+}
+
+/// The server's metrics.
+pub struct Metrics {
+    /// GraphQL requests answered.
+    pub graphql_requests: Counter,
+    /// SQL statements run for requests (all connections of the pool; the change feed's aside).
+    pub sql_statements: Counter,
+    /// Credentials sent and refused (bad, expired or revoked tokens, disabled accounts).
+    pub auth_failures: Counter,
+    /// Sign-in attempts refused by the rate limit.
+    pub rate_limited: Counter,
+    requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    names: Mutex<HashSet<String>>,
+    document_cache_bytes: Gauge,
+    websocket_connections: Gauge,
+    subscriptions: Gauge,
+    pool: Family<PoolLabels, Gauge>,
+    registry: Registry,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let graphql_requests = Counter::default();
+        registry.register(
+            "crm_graphql_requests",
+            "GraphQL requests answered",
+            graphql_requests.clone(),
+        );
+        let sql_statements = Counter::default();
+        registry.register(
+            "crm_sql_statements",
+            "SQL statements run for requests",
+            sql_statements.clone(),
+        );
+        let auth_failures = Counter::default();
+        registry.register(
+            "crm_auth_failures",
+            "Credentials sent and refused",
+            auth_failures.clone(),
+        );
+        let rate_limited = Counter::default();
+        registry.register(
+            "crm_rate_limited",
+            "Sign-in attempts refused by the rate limit",
+            rate_limited.clone(),
+        );
+        let requests: Family<RequestLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(|| Histogram::new(BUCKETS));
+        registry.register(
+            "crm_graphql_request_duration_seconds",
+            "GraphQL requests by operation type, name and outcome",
+            requests.clone(),
+        );
+        let document_cache_bytes = Gauge::default();
+        registry.register(
+            "crm_document_cache_bytes",
+            "Parsed documents kept between requests (estimated)",
+            document_cache_bytes.clone(),
+        );
+        let websocket_connections = Gauge::default();
+        registry.register(
+            "crm_websocket_connections",
+            "WebSocket connections open",
+            websocket_connections.clone(),
+        );
+        let subscriptions = Gauge::default();
+        registry.register(
+            "crm_subscriptions",
+            "Operations running over WebSocket (subscriptions)",
+            subscriptions.clone(),
+        );
+        let pool = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "crm_db_connections",
+            "Connections of the database pool, by state",
+            pool.clone(),
+        );
+        Metrics {
+            graphql_requests,
+            sql_statements,
+            auth_failures,
+            rate_limited,
+            requests,
+            names: Mutex::new(HashSet::new()),
+            document_cache_bytes,
+            websocket_connections,
+            subscriptions,
+            pool,
+            registry,
+        }
+    }
+}
+
+/// The gauges' values at a scrape.
+pub struct Gauges {
+    pub document_cache_bytes: usize,
+    pub websocket_connections: usize,
+    pub subscriptions: usize,
+    pub pool_in_use: usize,
+    pub pool_idle: usize,
+}
+
+impl Metrics {
+    /// Records a request's duration.
+    pub fn observe(
+        &self,
+        operation_type: &'static str,
+        name: Option<&str>,
+        outcome: Outcome,
+        seconds: f64,
+    ) {
+        let labels = RequestLabels {
+            operation_type,
+            operation: self.name_label(name),
+            outcome: outcome.label(),
+        };
+        self.requests.get_or_create(&labels).observe(seconds);
+    }
+
+    fn name_label(&self, name: Option<&str>) -> String {
+        let Some(name) = name else {
+            return "anonymous".to_owned();
+        };
+        let name: String = name.chars().take(MAX_NAME_CHARS).collect();
+        let Ok(mut names) = self.names.lock() else {
+            return "other".to_owned();
+        };
+        if names.contains(&name) {
+            return name;
+        }
+        if names.len() >= MAX_NAMES {
+            return "other".to_owned();
+        }
+        names.insert(name.clone());
+        name
+    }
+
+    /// The OpenMetrics text of every metric, the gauges set to `gauges`.
+    pub fn render(&self, gauges: Gauges) -> String {
+        let as_gauge = |value: usize| i64::try_from(value).unwrap_or(i64::MAX);
+        self.document_cache_bytes
+            .set(as_gauge(gauges.document_cache_bytes));
+        self.websocket_connections
+            .set(as_gauge(gauges.websocket_connections));
+        self.subscriptions.set(as_gauge(gauges.subscriptions));
+        self.pool
+            .get_or_create(&PoolLabels { state: "in_use" })
+            .set(as_gauge(gauges.pool_in_use));
+        self.pool
+            .get_or_create(&PoolLabels { state: "idle" })
+            .set(as_gauge(gauges.pool_idle));
+        let mut text = String::new();
+        if let Err(err) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            tracing::error!(error = %err, "encoding the metrics failed");
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_names_are_bounded() {
+        let metrics = Metrics::default();
+        for index in 0..MAX_NAMES + 50 {
+            metrics.observe("query", Some(&format!("Op{index}")), Outcome::Ok, 0.01);
+        }
+        metrics.observe("query", None, Outcome::Refused, 0.001);
+        let text = metrics.render(Gauges {
+            document_cache_bytes: 1,
+            websocket_connections: 2,
+            subscriptions: 3,
+            pool_in_use: 4,
+            pool_idle: 5,
+        });
+        assert!(text.contains("operation=\"Op0\""), "{text}");
+        assert!(!text.contains(&format!("operation=\"Op{}\"", MAX_NAMES + 10)));
+        assert!(text.contains("operation=\"other\""));
+        assert!(text.contains("operation=\"anonymous\""));
+        assert!(text.contains("crm_websocket_connections 2"), "{text}");
+        assert!(
+            text.contains("crm_db_connections{state=\"idle\"} 5"),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"));
+    }
+}
