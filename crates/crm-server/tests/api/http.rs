@@ -255,3 +255,30 @@ async fn a_stopping_server_drains_before_it_closes() {
         started.elapsed()
     );
 }
+
+test_both! {
+    async fn the_grafana_dashboard_queries_only_metrics_the_server_serves(app) {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/grafana/crm-api.json");
+        let dashboard: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        app.data("{ clients { totalCount } }", serde_json::Value::Null).await;
+        let (_, served) = app.get("/metrics").await;
+        let mut queried = 0;
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap();
+                for (start, _) in expr.match_indices("crm_") {
+                    let name: String = expr[start..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    assert!(
+                        served.lines().any(|line| line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))),
+                        "the dashboard's {name} is not served:\n{served}"
+                    );
+                    queried += 1;
+                }
+            }
+        }
+        assert!(queried >= 10, "{queried}");
+    }
+}
