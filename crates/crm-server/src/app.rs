@@ -519,15 +519,7 @@ async fn run(
             .insert(header::ALLOW, axum::http::HeaderValue::from_static("POST"));
         return response;
     }
-    let variables = std::mem::take(&mut request.variables);
-    let coerced = match request.parsed_query() {
-        Ok(document) => state
-            .variable_types
-            .check(document, operation_name.as_deref(), &variables),
-        Err(_) => Ok(()),
-    };
-    request.variables = variables;
-    if let Err(error) = coerced {
+    if let Err(error) = state.variable_types.check_request(&mut request) {
         let response = async_graphql::Response::from_errors(vec![error]);
         return crate::graphql::response::into_response(response, media);
     }

@@ -53,6 +53,20 @@ impl VariableTypes {
 
     /// The first variable of the operation `name` of `document` that is missing while required,
     /// or holds something else than a UUID where its type expects one.
+    /// [`VariableTypes::check`] on a request's own document and variables (a request whose
+    /// text does not parse passes: async-graphql reports the syntax error).
+    pub fn check_request(&self, request: &mut async_graphql::Request) -> Result<(), ServerError> {
+        // The variables are taken out while the document is borrowed, then put back.
+        let variables = std::mem::take(&mut request.variables);
+        let name = request.operation_name.clone();
+        let checked = match request.parsed_query() {
+            Ok(document) => self.check(document, name.as_deref(), &variables),
+            Err(_) => Ok(()),
+        };
+        request.variables = variables;
+        checked
+    }
+
     pub fn check(
         &self,
         document: &ExecutableDocument,

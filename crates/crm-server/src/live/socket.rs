@@ -438,18 +438,7 @@ impl Executor for SocketExecutor {
                 Err(refusal) => return fail(vec![refusal.into_server_error()]),
             };
         let read_only = prepared.read_only;
-        let variables = std::mem::take(&mut request.variables);
-        let operation_name = request.operation_name.clone();
-        let coerced = match request.parsed_query() {
-            Ok(document) => {
-                state
-                    .variable_types
-                    .check(document, operation_name.as_deref(), &variables)
-            }
-            Err(_) => Ok(()),
-        };
-        request.variables = variables;
-        if let Err(error) = coerced {
+        if let Err(error) = state.variable_types.check_request(&mut request) {
             return fail(vec![error]);
         }
         let loaders = Loaders::new(
