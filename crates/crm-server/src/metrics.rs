@@ -9,7 +9,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 /// Operation names kept as label values; past them, `other` (a client chooses the names:
 /// they must not grow the series without bound).
@@ -86,75 +86,74 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
+/// `metric`, registered under `name`: the handle returned shares its values with the registry.
+fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::default();
-        let graphql_requests = Counter::default();
-        registry.register(
-            "crm_graphql_requests",
-            "GraphQL requests answered",
-            graphql_requests.clone(),
-        );
-        let sql_statements = Counter::default();
-        registry.register(
-            "crm_sql_statements",
-            "SQL statements run for requests",
-            sql_statements.clone(),
-        );
-        let auth_failures = Counter::default();
-        registry.register(
-            "crm_auth_failures",
-            "Credentials sent and refused",
-            auth_failures.clone(),
-        );
-        let rate_limited = Counter::default();
-        registry.register(
-            "crm_rate_limited",
-            "Sign-in attempts refused by the rate limit",
-            rate_limited.clone(),
-        );
-        let requests: Family<RequestLabels, Histogram, fn() -> Histogram> =
-            Family::new_with_constructor(|| Histogram::new(BUCKETS));
-        registry.register(
-            "crm_graphql_request_duration_seconds",
-            "GraphQL requests by operation type, name and outcome",
-            requests.clone(),
-        );
-        let document_cache_bytes = Gauge::default();
-        registry.register(
-            "crm_document_cache_bytes",
-            "Parsed documents kept between requests (estimated)",
-            document_cache_bytes.clone(),
-        );
-        let websocket_connections = Gauge::default();
-        registry.register(
-            "crm_websocket_connections",
-            "WebSocket connections open",
-            websocket_connections.clone(),
-        );
-        let subscriptions = Gauge::default();
-        registry.register(
-            "crm_subscriptions",
-            "Operations running over WebSocket (subscriptions)",
-            subscriptions.clone(),
-        );
-        let pool = Family::<PoolLabels, Gauge>::default();
-        registry.register(
-            "crm_db_connections",
-            "Connections of the database pool, by state",
-            pool.clone(),
-        );
+        let r = &mut registry;
+        let histogram: fn() -> Histogram = || Histogram::new(BUCKETS);
         Metrics {
-            graphql_requests,
-            sql_statements,
-            auth_failures,
-            rate_limited,
-            requests,
+            graphql_requests: registered(
+                r,
+                "crm_graphql_requests",
+                "GraphQL requests answered",
+                Counter::default(),
+            ),
+            sql_statements: registered(
+                r,
+                "crm_sql_statements",
+                "SQL statements run for requests",
+                Counter::default(),
+            ),
+            auth_failures: registered(
+                r,
+                "crm_auth_failures",
+                "Credentials sent and refused",
+                Counter::default(),
+            ),
+            rate_limited: registered(
+                r,
+                "crm_rate_limited",
+                "Sign-in attempts refused by the rate limit",
+                Counter::default(),
+            ),
+            requests: registered(
+                r,
+                "crm_graphql_request_duration_seconds",
+                "GraphQL requests by operation type, name and outcome",
+                Family::new_with_constructor(histogram),
+            ),
             names: Mutex::new(HashSet::new()),
-            document_cache_bytes,
-            websocket_connections,
-            subscriptions,
-            pool,
+            document_cache_bytes: registered(
+                r,
+                "crm_document_cache_bytes",
+                "Parsed documents kept between requests (estimated)",
+                Gauge::default(),
+            ),
+            websocket_connections: registered(
+                r,
+                "crm_websocket_connections",
+                "WebSocket connections open",
+                Gauge::default(),
+            ),
+            subscriptions: registered(
+                r,
+                "crm_subscriptions",
+                "Operations running over WebSocket (subscriptions)",
+                Gauge::default(),
+            ),
+            pool: registered(
+                r,
+                "crm_db_connections",
+                "Connections of the database pool, by state",
+                Family::default(),
+            ),
+            // Last: every metric above is registered by now.
             registry,
         }
     }
