@@ -205,21 +205,13 @@ async fn status_of(address: std::net::SocketAddr, path: &str) -> Option<u16> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopping_server_drains_before_it_closes() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_crm-server"))
-        .env_clear()
-        .env("CRM_SQLITE_PATH", dir.path().join("crm.db"))
-        .env("PORT", port.to_string())
-        .env("CRM_SHUTDOWN_DRAIN_SECS", "2")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let database = dir.path().join("crm.db");
+    let mut server = crate::helpers::process::Server::start(&[
+        ("CRM_SQLITE_PATH", database.to_str().unwrap()),
+        ("CRM_SHUTDOWN_DRAIN_SECS", "2"),
+    ])
+    .await;
+    let address = server.address;
     let mut ready = None;
     for _ in 0..200 {
         ready = status_of(address, "/ready").await;
@@ -230,7 +222,7 @@ async fn a_stopping_server_drains_before_it_closes() {
     }
     assert_eq!(ready, Some(200));
     let killed = std::process::Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -239,7 +231,7 @@ async fn a_stopping_server_drains_before_it_closes() {
     assert_eq!(status_of(address, "/health").await, Some(200));
     let started = std::time::Instant::now();
     let exited = loop {
-        if let Some(status) = server.try_wait().unwrap() {
+        if let Some(status) = server.child.try_wait().unwrap() {
             break status;
         }
         assert!(

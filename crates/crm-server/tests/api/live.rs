@@ -94,24 +94,7 @@ test_both! {
         two.started().await;
         let (mut on_one, mut on_two) = (one.subscribe(EVERYTHING), two.subscribe(EVERYTHING));
         // Both listeners connected (and the test server's own).
-        let listening = async || {
-            app.db
-                .query_all_raw(sea_orm::Statement::from_string(
-                    sea_orm::DbBackend::Postgres,
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
-                     AND application_name = 'crm-change-listener'",
-                ))
-                .await
-                .unwrap()
-                .len()
-        };
-        for _ in 0..100 {
-            if listening().await == 3 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(listening().await, 3);
+        assert_eq!(crate::helpers::wait_for_listeners(&app.db, 3).await, 3);
         let client = fixtures::client(&app.db, "Heard", None).await;
         let written = std::time::Instant::now();
         one.wake();

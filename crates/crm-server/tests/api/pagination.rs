@@ -1,7 +1,6 @@
 //! Relay pagination: keyset cursors forwards and backwards, stable across inserts, errors.
 
 use entity::Role;
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{error_codes, fixtures, pluck_str};
@@ -279,39 +278,18 @@ test_both! {
         config.live.change_poll_ms = 600_000;
         let router = app.router_with(&config);
         let count = async |router: &axum::Router| {
-            let body = json!({
-                "query": "{ clients(first: 1, filter: { companyName: { containsInsensitive: \"counted\" } }) { totalCount } }",
-            });
-            let (status, answer) = crate::helpers::send(
+            let answer = crate::helpers::gql_on(
                 router,
-                axum::http::Request::post("/graphql")
-                    .header("content-type", "application/json")
-                    .header("authorization", format!("Bearer {}", app.token))
-                    .body(axum::body::Body::from(body.to_string()))
-                    .unwrap(),
+                Some(&app.token),
+                "{ clients(first: 1, filter: { companyName: { containsInsensitive: \"counted\" } }) { totalCount } }",
+                Value::Null,
             )
             .await;
-            assert_eq!(status, 200, "{answer}");
-            let answer: Value = serde_json::from_str(&answer).unwrap();
             answer["data"]["clients"]["totalCount"].as_i64().unwrap()
         };
         if app.db_backend() == sea_orm::DbBackend::Postgres {
             // Both servers' listeners connected (each reads the log once when it connects).
-            for _ in 0..100 {
-                let listening = app
-                    .db
-                    .query_all_raw(sea_orm::Statement::from_string(
-                        sea_orm::DbBackend::Postgres,
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
-                         AND application_name = 'crm-change-listener'",
-                    ))
-                    .await
-                    .unwrap();
-                if listening.len() == 2 {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
+            crate::helpers::wait_for_listeners(&app.db, 2).await;
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
         fixtures::client(&app.db, "Counted 1", None).await;
@@ -321,17 +299,14 @@ test_both! {
         fixtures::client(&app.db, "Counted 2", None).await;
         assert_eq!(count(&router).await, 1);
         // A write through the server forgets every count before its answer.
-        let body = json!({ "query": "mutation { createClient(input: { companyName: \"Counted 3\" }) { id } }" });
-        let (status, answer) = crate::helpers::send(
+        let created = crate::helpers::gql_on(
             &router,
-            axum::http::Request::post("/graphql")
-                .header("content-type", "application/json")
-                .header("authorization", format!("Bearer {}", app.token))
-                .body(axum::body::Body::from(body.to_string()))
-                .unwrap(),
+            Some(&app.token),
+            "mutation { createClient(input: { companyName: \"Counted 3\" }) { id } }",
+            Value::Null,
         )
         .await;
-        assert_eq!(status, 200, "{answer}");
+        assert!(created.get("errors").is_none(), "{created}");
         assert_eq!(count(&router).await, 3);
         if app.db_backend() == sea_orm::DbBackend::Postgres {
             // A write through another instance (the test's own server) reaches this one's feed

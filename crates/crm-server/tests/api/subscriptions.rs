@@ -8,6 +8,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::fixtures;
+use crate::helpers::process::Server;
 use crate::helpers::socket::{Received, Socket};
 
 const PAYMENTS: &str = "subscription($client: UUID, $after: String) {
@@ -277,57 +278,6 @@ test_both! {
     }
 }
 
-/// A `crm-server` process of its own on the test's database, stopped when dropped.
-struct Instance {
-    child: std::process::Child,
-    address: std::net::SocketAddr,
-    _documents: tempfile::TempDir,
-}
-
-impl Instance {
-    async fn start(database_url: &str) -> Instance {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let documents = tempfile::tempdir().unwrap();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_crm-server"))
-            .env_clear()
-            .env("DATABASE_URL", database_url)
-            .env("HOST", "127.0.0.1")
-            .env("PORT", port.to_string())
-            .env("CRM_DOCUMENTS_DIR", documents.path())
-            .env("CRM_DOCUMENTS_SWEEP_SECS", "0")
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let instance = Instance {
-            child,
-            address: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-            _documents: documents,
-        };
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(instance.address)
-                .await
-                .is_ok()
-            {
-                return instance;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the instance on port {port} did not start");
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Runs a mutation over `socket` (operation `id`); returns its data.
 async fn mutate(socket: &mut Socket, id: &str, query: &str, variables: Value) -> Value {
     socket.subscribe(id, query, variables).await;
@@ -349,8 +299,9 @@ async fn two_instances_share_every_change_and_every_revocation() {
     let Some(app) = crate::helpers::TestApp::spawn(crate::helpers::Backend::Postgres).await else {
         return;
     };
-    let one = Instance::start(&app.database_url()).await;
-    let two = Instance::start(&app.database_url()).await;
+    let url = app.database_url();
+    let one = Server::start(&[("DATABASE_URL", &url)]).await;
+    let two = Server::start(&[("DATABASE_URL", &url)]).await;
     let (alice, alice_token) = app.user("two-alice", Role::Commercial, None).await;
     let (bob, _) = app.user("two-bob", Role::Commercial, None).await;
     let (_, alices_contract) = account(&app, "Alice Two", Some(alice)).await;
@@ -471,19 +422,13 @@ test_both! {
         let router = app.router_with(&config);
         let address = crate::helpers::socket::listen(router.clone()).await;
         app.user("live-erin", Role::Manager, Some("erin-long-password-1")).await;
-        let body = json!({
-            "query": "mutation { signIn(email: \"live-erin@crm.example\", password: \"erin-long-password-1\") { accessToken } }",
-        });
-        let (status, answer) = crate::helpers::send(
+        let answer = crate::helpers::gql_on(
             &router,
-            axum::http::Request::post("/graphql")
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(body.to_string()))
-                .unwrap(),
+            None,
+            "mutation { signIn(email: \"live-erin@crm.example\", password: \"erin-long-password-1\") { accessToken } }",
+            Value::Null,
         )
         .await;
-        assert_eq!(status, 200, "{answer}");
-        let answer: Value = serde_json::from_str(&answer).unwrap();
         let token = answer["data"]["signIn"]["accessToken"].as_str().unwrap().to_owned();
         let mut socket = Socket::signed_in(address, &token).await;
         socket.subscribe("pay", PAYMENTS, json!({})).await;

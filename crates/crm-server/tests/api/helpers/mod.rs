@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod process;
 pub mod services;
 pub mod socket;
 
@@ -257,15 +258,7 @@ impl TestApp {
 
     /// Runs a GraphQL operation with this bearer token (none: anonymous).
     pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let body = json!({ "query": query, "variables": variables }).to_string();
-        let mut request =
-            Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let (status, body) = self.request(request.body(Body::from(body)).unwrap()).await;
-        assert_eq!(status, StatusCode::OK, "GraphQL answered {status}: {body}");
-        serde_json::from_str(&body).unwrap()
+        gql_on(&self.router, token, query, variables).await
     }
 
     /// Another router over the same database, with `config`.
@@ -289,6 +282,43 @@ impl TestApp {
         let now = self.metrics.sql_statements.get();
         now - self.counted.swap(now, Ordering::SeqCst)
     }
+}
+
+/// Runs a GraphQL operation through `router` with this bearer token (none: anonymous);
+/// returns the JSON answer (which must come with `200`).
+pub async fn gql_on(router: &Router, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let body = json!({ "query": query, "variables": variables }).to_string();
+    let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let (status, body) = send(router, request.body(Body::from(body)).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "GraphQL answered {status}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The change feed's listening connections on `db`'s PostgreSQL database.
+pub async fn listeners(db: &DatabaseConnection) -> usize {
+    db.query_all_raw(sea_orm::Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+         AND application_name = 'crm-change-listener'",
+    ))
+    .await
+    .unwrap()
+    .len()
+}
+
+/// Waits (5 s at most) until `db`'s database has `count` listening connections; returns how
+/// many it has.
+pub async fn wait_for_listeners(db: &DatabaseConnection, count: usize) -> usize {
+    for _ in 0..100 {
+        if listeners(db).await == count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    listeners(db).await
 }
 
 /// Sends a request through `router`: the status and the body.
