@@ -30,6 +30,7 @@ use crate::engine::PageLimits;
 use crate::engine::batch;
 use crate::engine::loader::{Loaders, ReadPath};
 use crate::engine::reader::Reader;
+use crate::error::AppError;
 use crate::graphiql;
 use crate::graphql::document_cache::DocumentCache;
 use crate::graphql::errors;
@@ -90,6 +91,8 @@ pub struct AppState {
     pub live: Arc<crate::live::Live>,
     /// What `/ready` reports.
     pub readiness: Arc<Readiness>,
+    /// Read replicas, if any (`DATABASE_REPLICA_URL`): where queries read.
+    pub replicas: Option<Arc<crate::engine::replicas::Replicas>>,
 }
 
 /// Whether this instance should be sent requests (`GET /ready`).
@@ -124,6 +127,9 @@ pub async fn build(config: &Config) -> Result<AppState, StartError> {
     )
     .await?;
     tracing::info!(database = %db::redact(&url), backend = db::backend_name(&db), "connected");
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db::refuse_transaction_pooling(&url).await?;
+    }
     if config.server.skip_migrations {
         tracing::info!("migrations skipped (CRM_SKIP_MIGRATIONS)");
     } else {
@@ -142,20 +148,43 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
     let feed_db = db.clone();
     let metrics = Arc::new(Metrics::default());
     let counter = metrics.clone();
-    db.set_metric_callback(move |_| {
-        counter.sql_statements.inc();
+    db.set_metric_callback(move |info| {
+        counter.statement(
+            crate::engine::reader::kind_of(&info.statement.sql),
+            info.elapsed,
+        );
     });
     let counter = metrics.clone();
     let counts = Arc::new(crate::engine::counts::CountCache::new(
         std::time::Duration::from_secs(config.server.count_cache_secs),
     ));
-    let reader = Reader::new(
-        &db,
-        Arc::new(move || {
-            counter.sql_statements.inc();
-        }),
-    )
-    .with_counts(counts.clone());
+    let on_statement: crate::engine::reader::OnStatement =
+        Arc::new(move |kind, elapsed| counter.statement(kind, elapsed));
+    let reader = Reader::new(&db, on_statement).with_counts(counts.clone());
+    let replica_urls = config.database.replica_urls();
+    let replicas = if replica_urls.is_empty() {
+        None
+    } else {
+        let settings = crate::engine::replicas::ReplicaSettings {
+            check_every: std::time::Duration::from_millis(config.database.replica_check_ms),
+            max_lag: std::time::Duration::from_secs(config.database.replica_max_lag_secs),
+            count_cache: std::time::Duration::from_secs(config.server.count_cache_secs),
+        };
+        // The checks of the primary's position are the server's own: not counted.
+        Some(Arc::new(crate::engine::replicas::Replicas::new(
+            feed_db.clone(),
+            reader.clone(),
+            &replica_urls,
+            settings,
+        )?))
+    };
+    if let Some(replicas) = &replicas {
+        tracing::info!(
+            replicas = replica_urls.len(),
+            "queries read from the replicas"
+        );
+        replicas.start();
+    }
     let request_limits = config.server.limits();
     let limits = SchemaLimits {
         recursion: request_limits.recursion(),
@@ -229,6 +258,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         variable_types,
         live,
         readiness: Arc::default(),
+        replicas,
     })
 }
 
@@ -523,6 +553,13 @@ async fn run(
         let response = async_graphql::Response::from_errors(vec![error]);
         return crate::graphql::response::into_response(response, media);
     }
+    let read_after = match read_after(&headers) {
+        Ok(position) => position,
+        Err(error) => {
+            let response = async_graphql::Response::from_errors(vec![error]);
+            return crate::graphql::response::into_response(response, media);
+        }
+    };
     let client = ClientInfo {
         ip: state.proxies.client_address(
             extensions
@@ -547,8 +584,19 @@ async fn run(
             state.executions.clone().acquire_owned().await.ok()
         }
     };
+    let user = auth.viewer().ok().map(|viewer| viewer.user_id);
+    let reader = match &state.replicas {
+        Some(replicas) if read_only => {
+            let (reader, target) = replicas.reader_for(user, read_after).await;
+            state
+                .metrics
+                .query_read(target != crate::engine::replicas::Target::Primary);
+            reader
+        }
+        _ => state.reader.clone(),
+    };
     let loaders = Loaders::new(
-        state.reader.clone(),
+        reader,
         state.page_limits,
         Arc::new(auth.clone()),
         prepared.read_only,
@@ -569,11 +617,19 @@ async fn run(
         &state.schema
     };
     let mut response = batch::drive(dispatcher, schema.execute(request)).await;
+    let mut written = None;
     if !read_only {
         // This client reads its own write's counts; subscribers hear of it now rather than at
         // the next poll.
         state.reader.counts().clear();
         state.live.feed.wake();
+        if let Some(replicas) = &state.replicas {
+            // Where this client's next queries must read from (see `engine::replicas`).
+            match replicas.written(user).await {
+                Ok(position) => written = Some(position),
+                Err(err) => tracing::warn!(error = %err, "cannot read the primary's WAL position"),
+            }
+        }
     }
     if let Some(order) = root_order {
         order_root(&mut response, &order);
@@ -611,6 +667,11 @@ async fn run(
     } else {
         crate::graphql::response::into_response(response, media)
     };
+    if let Some(position) = written
+        && let Ok(value) = axum::http::HeaderValue::from_str(&position.to_string())
+    {
+        answer.headers_mut().insert(WRITE_POSITION, value);
+    }
     if over_get {
         // A trusted document's answer without credentials is the same for everyone: a CDN
         // may keep it. Anything else depends on who asks.
@@ -630,6 +691,29 @@ async fn run(
         );
     }
     answer
+}
+
+/// After a mutation, with read replicas: the primary's WAL position, for `Crm-Read-After`.
+pub const WRITE_POSITION: header::HeaderName =
+    header::HeaderName::from_static("crm-write-position");
+/// A position a query must read (a `Crm-Write-Position` the client was given).
+pub const READ_AFTER: header::HeaderName = header::HeaderName::from_static("crm-read-after");
+
+/// The `Crm-Read-After` header's position, if any.
+fn read_after(
+    headers: &HeaderMap,
+) -> Result<Option<crate::engine::replicas::Lsn>, async_graphql::ServerError> {
+    use async_graphql::ErrorExtensions;
+    let Some(value) = headers.get(READ_AFTER) else {
+        return Ok(None);
+    };
+    let refuse = |message: &str| {
+        AppError::bad_input("Crm-Read-After", message)
+            .extend()
+            .into_server_error(async_graphql::Pos::default())
+    };
+    let text = value.to_str().map_err(|_| refuse("not text"))?;
+    text.parse().map(Some).map_err(refuse)
 }
 
 /// Every turn taken and `CRM_MAX_QUEUED_OPERATIONS` requests waiting: `503`, try again.
@@ -677,11 +761,13 @@ fn cors(config: &Config) -> Option<tower_http::cors::CorsLayer> {
                 header::IF_RANGE,
                 header::HeaderName::from_static("apollo-require-preflight"),
                 header::HeaderName::from_static("x-apollo-operation-name"),
+                READ_AFTER,
             ])
             .expose_headers([
                 header::CONTENT_DISPOSITION,
                 header::CONTENT_RANGE,
                 header::ETAG,
+                WRITE_POSITION,
             ])
             .max_age(std::time::Duration::from_secs(3600)),
     )
@@ -690,6 +776,7 @@ fn cors(config: &Config) -> Option<tower_http::cors::CorsLayer> {
 /// `GET /metrics`: request durations and counters, statements, connections, sockets
 /// (OpenMetrics text, for Prometheus and the benchmark).
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    use crate::engine::reader::PoolStats;
     let (pool_size, pool_idle) = match state.db.get_database_backend() {
         sea_orm::DbBackend::Postgres => {
             let pool = state.db.get_postgres_connection_pool();
@@ -701,12 +788,29 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         }
         _ => (0, 0),
     };
+    let main = PoolStats {
+        in_use: pool_size.saturating_sub(pool_idle),
+        idle: pool_idle,
+        waiting: None,
+    };
+    let mut pools = vec![
+        ("main".to_owned(), main),
+        ("reader".to_owned(), state.reader.stats()),
+    ];
+    let mut replicas = Vec::new();
+    if let Some(set) = &state.replicas {
+        for (index, stats) in set.pool_stats().into_iter().enumerate() {
+            pools.push((format!("replica{index}"), stats));
+        }
+        replicas = set.status();
+    }
     let body = state.metrics.render(crate::metrics::Gauges {
         document_cache_bytes: state.documents.weight(),
         websocket_connections: state.live.open_connections(),
         subscriptions: state.live.running_subscriptions(),
-        pool_in_use: pool_size.saturating_sub(pool_idle),
-        pool_idle,
+        queued_changes: state.live.feed.queued(),
+        pools,
+        replicas,
     });
     (
         [(
@@ -750,6 +854,12 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     if let Err(err) = state.db.ping().await {
         tracing::warn!(error = %err, "readiness: database unreachable");
         return unavailable("database unreachable");
+    }
+    if let Some(replicas) = &state.replicas
+        && !replicas.any_answered()
+    {
+        // Once one has answered, a replica going away only sends queries to the primary.
+        return unavailable("no read replica has answered yet");
     }
     if !readiness.migrated.load(Ordering::SeqCst) {
         match db::migrations_current(&state.db).await {
@@ -824,6 +934,9 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     }
     pruner.abort();
     state.reader.close().await;
+    if let Some(replicas) = &state.replicas {
+        replicas.close().await;
+    }
     state.db.close_by_ref().await?;
     tracing::info!("stopped");
     Ok(())

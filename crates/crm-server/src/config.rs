@@ -68,6 +68,22 @@ pub struct DatabaseConfig {
         default_value = "full"
     )]
     pub sqlite_synchronous: crate::db::Durability,
+
+    /// PostgreSQL read replicas, comma-separated URLs: queries read from them, everything
+    /// else from the primary (`DATABASE_URL`). See the README's "Read replicas".
+    #[arg(
+        long,
+        env = "DATABASE_REPLICA_URL",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub database_replica_url: Vec<String>,
+    /// A replica further behind the primary than this many seconds is not read from.
+    #[arg(long, env = "CRM_REPLICA_MAX_LAG_SECS", default_value_t = 10)]
+    pub replica_max_lag_secs: u64,
+    /// How often each replica's replayed position is checked, in milliseconds.
+    #[arg(long, env = "CRM_REPLICA_CHECK_MS", default_value_t = 500)]
+    pub replica_check_ms: u64,
 }
 
 /// The seed's development password: fine on a laptop, refused in production.
@@ -78,6 +94,43 @@ impl DatabaseConfig {
     pub fn max_connections(&self, url: &str) -> u32 {
         self.db_max_connections
             .unwrap_or(if url.starts_with("sqlite:") { 4 } else { 16 })
+    }
+
+    /// The replicas' URLs (empty entries left out).
+    pub fn replica_urls(&self) -> Vec<String> {
+        self.database_replica_url
+            .iter()
+            .map(|url| url.trim())
+            .filter(|url| !url.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Replicas are PostgreSQL servers behind a PostgreSQL primary.
+    fn check_replicas(&self) -> Result<(), String> {
+        let replicas = self.replica_urls();
+        if replicas.is_empty() {
+            return Ok(());
+        }
+        let postgres =
+            |url: &str| url.starts_with("postgres://") || url.starts_with("postgresql://");
+        if !postgres(&self.url()) {
+            return Err(
+                "DATABASE_REPLICA_URL needs a PostgreSQL primary (DATABASE_URL)".to_owned(),
+            );
+        }
+        if let Some(url) = replicas.iter().find(|url| !postgres(url)) {
+            return Err(format!(
+                "DATABASE_REPLICA_URL: {} is not a postgres:// URL",
+                crate::db::redact(url)
+            ));
+        }
+        if self.replica_check_ms == 0 || self.replica_max_lag_secs == 0 {
+            return Err(
+                "CRM_REPLICA_CHECK_MS and CRM_REPLICA_MAX_LAG_SECS are positive".to_owned(),
+            );
+        }
+        Ok(())
     }
 
     /// The URL to connect to.
@@ -651,6 +704,7 @@ impl Config {
                     .to_owned(),
             );
         }
+        self.database.check_replicas()?;
         if self.storage.document_link_secs == 0 || self.storage.document_link_secs > 7 * 86_400 {
             return Err("CRM_DOCUMENT_LINK_SECS is between 1 second and 7 days".to_owned());
         }
@@ -671,7 +725,8 @@ impl Config {
                         .to_owned(),
                 );
             }
-            for password in database_passwords(&self.database.url()) {
+            let urls = std::iter::once(self.database.url()).chain(self.database.replica_urls());
+            for password in urls.flat_map(|url| database_passwords(&url)) {
                 if let Some(what) = development_secret(&password) {
                     return Err(format!(
                         "production mode refuses {what} as the database password: \
@@ -751,7 +806,32 @@ mod tests {
             sqlite_path: PathBuf::from("crm.db"),
             db_max_connections: None,
             sqlite_synchronous: crate::db::Durability::Full,
+            database_replica_url: Vec::new(),
+            replica_max_lag_secs: 10,
+            replica_check_ms: 500,
         }
+    }
+
+    #[test]
+    fn replicas_need_a_postgresql_primary_and_postgresql_urls() {
+        let mut config = database(Some("postgres://u:p@db/crm"), None, None);
+        config.database_replica_url =
+            vec![" postgres://u:p@replica/crm ".to_owned(), String::new()];
+        assert_eq!(config.replica_urls(), ["postgres://u:p@replica/crm"]);
+        assert_eq!(config.check_replicas(), Ok(()));
+        config.database_replica_url = vec!["sqlite://x.db".to_owned()];
+        assert!(
+            config
+                .check_replicas()
+                .is_err_and(|err| err.contains("sqlite://x.db"))
+        );
+        let mut sqlite = database(None, None, None);
+        sqlite.database_replica_url = vec!["postgres://u:p@replica/crm".to_owned()];
+        assert!(
+            sqlite
+                .check_replicas()
+                .is_err_and(|err| err.contains("PostgreSQL primary"))
+        );
     }
 
     #[test]

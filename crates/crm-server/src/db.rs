@@ -123,6 +123,83 @@ pub async fn connect_with(
     Database::connect(options).await
 }
 
+/// The connection options of the PostgreSQL server at `url`, as [`connect`] sets them (no TLS
+/// to this machine unless asked for).
+pub fn postgres_options(url: &str) -> Result<sea_orm::sqlx::postgres::PgConnectOptions, DbErr> {
+    let options: sea_orm::sqlx::postgres::PgConnectOptions =
+        url.parse().map_err(|err: sea_orm::sqlx::Error| {
+            DbErr::Conn(sea_orm::RuntimeErr::Internal(err.to_string()))
+        })?;
+    Ok(if loopback_without_sslmode(url) {
+        options.ssl_mode(sea_orm::sqlx::postgres::PgSslMode::Disable)
+    } else {
+        options
+    })
+}
+
+/// Refuses a pooler that hands a session's statements to different server connections
+/// (PgBouncer's `pool_mode = transaction` or `statement`): the server prepares its statements
+/// once per connection (sqlx's statement cache) and keeps `LISTEN` open, neither of which
+/// survives such pooling. Session pooling is fine.
+///
+/// Two connections of our own tell: the first asks its server process id; the second opens a
+/// transaction (which pins a server connection) and asks its own; the first asks again. With
+/// its own server connection, as directly or in session pooling, the first gets the same id
+/// both times and the second another one; with transaction pooling the second is handed the
+/// first's idle server connection, or the first waits for one or gets a new one.
+pub async fn refuse_transaction_pooling(url: &str) -> Result<(), String> {
+    use sea_orm::sqlx::{Connection, Row, postgres::PgConnection};
+    const WAIT: Duration = Duration::from_secs(3);
+    const PID: &str = "SELECT pg_backend_pid()";
+    let options = postgres_options(url).map_err(|err| err.to_string())?;
+    let unreachable =
+        |err: sea_orm::sqlx::Error| format!("cannot check the connection pooler: {err}");
+    let mut first = PgConnection::connect_with(&options)
+        .await
+        .map_err(unreachable)?;
+    let pid = |row: sea_orm::sqlx::postgres::PgRow| row.try_get::<i32, _>(0);
+    let before = sea_orm::sqlx::raw_sql(PID)
+        .fetch_one(&mut first)
+        .await
+        .map_err(unreachable)?;
+    let before = pid(before).map_err(unreachable)?;
+    let mut second = PgConnection::connect_with(&options)
+        .await
+        .map_err(unreachable)?;
+    let pinned = tokio::time::timeout(WAIT, async {
+        sea_orm::sqlx::raw_sql("BEGIN").execute(&mut second).await?;
+        pid(sea_orm::sqlx::raw_sql(PID).fetch_one(&mut second).await?)
+    })
+    .await;
+    let refused = || {
+        Err(
+            "the database connection goes through a pooler in transaction (or statement) \
+             mode, which this server does not support: point DATABASE_URL at PostgreSQL or at \
+             a pooler in session mode (PgBouncer: pool_mode = session)"
+                .to_owned(),
+        )
+    };
+    let pinned = match pinned {
+        Ok(Ok(pinned)) => pinned,
+        // No server connection for a second client: a session pooler with every connection
+        // taken, not a transaction pooler (which would have handed it the first's).
+        Err(_) => return Ok(()),
+        Ok(Err(err)) => return Err(unreachable(err)),
+    };
+    if pinned == before {
+        return refused();
+    }
+    let after = tokio::time::timeout(WAIT, sea_orm::sqlx::raw_sql(PID).fetch_one(&mut first)).await;
+    let _ = second.close().await;
+    let after = match after {
+        Ok(Ok(row)) => pid(row).map_err(unreachable)?,
+        Ok(Err(err)) => return Err(unreachable(err)),
+        Err(_) => return refused(),
+    };
+    let _ = first.close().await;
+    if after == before { Ok(()) } else { refused() }
+}
+
 /// Whether `url` is PostgreSQL on this machine with no `sslmode` given.
 fn loopback_without_sslmode(url: &str) -> bool {
     let Ok(parsed) = url::Url::parse(url) else {
@@ -154,12 +231,12 @@ fn loopback_without_sslmode(url: &str) -> bool {
     }
 }
 
-/// Applies every pending migration.
 /// Whether every migration of this build has been applied.
 pub async fn migrations_current(db: &DatabaseConnection) -> Result<bool, DbErr> {
     Ok(Migrator::get_pending_migrations(db).await?.is_empty())
 }
 
+/// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }

@@ -58,8 +58,36 @@ struct RequestLabels {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
+    /// `main` (SeaORM's: mutations, credentials), `reader` (the read path's), `replica0`…
+    pool: String,
     state: &'static str,
 }
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    /// `select`, `insert`, `update`, `delete` or `other`.
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplicaLabels {
+    /// The replica's position in `DATABASE_REPLICA_URL`, from 0.
+    replica: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DatabaseLabels {
+    /// `primary` or `replica`.
+    database: &'static str,
+}
+
+/// SQL statements' buckets, in seconds: 100 µs to 10 s.
+const SQL_BUCKETS: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 10.0,
+];
+
+/// The statement kinds [`crate::engine::reader::kind_of`] tells apart.
+const KINDS: [&str; 5] = ["select", "insert", "update", "delete", "other"];
 
 /// The server's metrics.
 pub struct Metrics {
@@ -72,6 +100,13 @@ pub struct Metrics {
     /// Sign-in attempts refused by the rate limit.
     pub rate_limited: Counter,
     requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    /// Statements' durations by kind, in the order of [`KINDS`].
+    statements: [Histogram; 5],
+    subscription_queue: Gauge,
+    subscription_queue_longest: Gauge,
+    replica_lag: Family<ReplicaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    replica_usable: Family<ReplicaLabels, Gauge>,
+    queries: Family<DatabaseLabels, Counter>,
     names: Mutex<HashSet<String>>,
     document_cache_bytes: Gauge,
     websocket_connections: Gauge,
@@ -128,6 +163,47 @@ impl Default for Metrics {
                 "GraphQL requests by operation type, name and outcome",
                 Family::new_with_constructor(histogram),
             ),
+            statements: {
+                let family = registered(
+                    r,
+                    "crm_sql_statement_duration_seconds",
+                    "SQL statements run for requests, by kind",
+                    Family::<KindLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                        || Histogram::new(SQL_BUCKETS),
+                    ),
+                );
+                KINDS.map(|kind| family.get_or_create(&KindLabels { kind }).clone())
+            },
+            subscription_queue: registered(
+                r,
+                "crm_subscription_queued_changes",
+                "Changes queued for subscribers, not yet sent",
+                Gauge::default(),
+            ),
+            subscription_queue_longest: registered(
+                r,
+                "crm_subscription_queue_longest",
+                "Changes queued for the subscriber furthest behind",
+                Gauge::default(),
+            ),
+            replica_lag: registered(
+                r,
+                "crm_replica_lag_seconds",
+                "How far each read replica is behind the primary",
+                Family::default(),
+            ),
+            replica_usable: registered(
+                r,
+                "crm_replica_usable",
+                "Whether queries read from each replica (1) or not (0: unreachable or too far behind)",
+                Family::default(),
+            ),
+            queries: registered(
+                r,
+                "crm_queries_read",
+                "Queries (read-only operations) by the database they read from",
+                Family::default(),
+            ),
             names: Mutex::new(HashSet::new()),
             document_cache_bytes: registered(
                 r,
@@ -164,8 +240,12 @@ pub struct Gauges {
     pub document_cache_bytes: usize,
     pub websocket_connections: usize,
     pub subscriptions: usize,
-    pub pool_in_use: usize,
-    pub pool_idle: usize,
+    /// Changes queued for subscribers: in all, and for the one furthest behind.
+    pub queued_changes: (usize, usize),
+    /// Each connection pool by name.
+    pub pools: Vec<(String, crate::engine::reader::PoolStats)>,
+    /// Each replica: usable, and its lag.
+    pub replicas: Vec<crate::engine::replicas::ReplicaStatus>,
 }
 
 impl Metrics {
@@ -183,6 +263,27 @@ impl Metrics {
             outcome: outcome.label(),
         };
         self.requests.get_or_create(&labels).observe(seconds);
+    }
+
+    /// Records a statement run for a request: its kind ([`crate::engine::reader::kind_of`])
+    /// and duration.
+    pub fn statement(&self, kind: &str, elapsed: std::time::Duration) {
+        self.sql_statements.inc();
+        let index = KINDS
+            .iter()
+            .position(|known| *known == kind)
+            .unwrap_or(KINDS.len() - 1);
+        if let Some(histogram) = self.statements.get(index) {
+            histogram.observe(elapsed.as_secs_f64());
+        }
+    }
+
+    /// Records that a query read from a replica (`true`) or the primary (with replicas).
+    pub fn query_read(&self, from_replica: bool) {
+        let database = if from_replica { "replica" } else { "primary" };
+        self.queries
+            .get_or_create(&DatabaseLabels { database })
+            .inc();
     }
 
     fn name_label(&self, name: Option<&str>) -> String {
@@ -211,12 +312,38 @@ impl Metrics {
         self.websocket_connections
             .set(as_gauge(gauges.websocket_connections));
         self.subscriptions.set(as_gauge(gauges.subscriptions));
-        self.pool
-            .get_or_create(&PoolLabels { state: "in_use" })
-            .set(as_gauge(gauges.pool_in_use));
-        self.pool
-            .get_or_create(&PoolLabels { state: "idle" })
-            .set(as_gauge(gauges.pool_idle));
+        self.subscription_queue
+            .set(as_gauge(gauges.queued_changes.0));
+        self.subscription_queue_longest
+            .set(as_gauge(gauges.queued_changes.1));
+        for (pool, figures) in gauges.pools {
+            let states = [
+                ("in_use", Some(figures.in_use)),
+                ("idle", Some(figures.idle)),
+                ("waiting", figures.waiting),
+            ];
+            for (state, value) in states {
+                if let Some(value) = value {
+                    let labels = PoolLabels {
+                        pool: pool.clone(),
+                        state,
+                    };
+                    self.pool.get_or_create(&labels).set(as_gauge(value));
+                }
+            }
+        }
+        for (index, replica) in gauges.replicas.iter().enumerate() {
+            let labels = ReplicaLabels {
+                replica: index.to_string(),
+            };
+            self.replica_lag
+                .get_or_create(&labels)
+                .set(replica.lag.as_secs_f64());
+            self.replica_usable
+                .get_or_create(&labels)
+                .set(i64::from(replica.usable));
+        }
+
         let mut text = String::new();
         if let Err(err) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
             tracing::error!(error = %err, "encoding the metrics failed");
@@ -236,12 +363,21 @@ mod tests {
             metrics.observe("query", Some(&format!("Op{index}")), Outcome::Ok, 0.01);
         }
         metrics.observe("query", None, Outcome::Refused, 0.001);
+        metrics.statement("update", std::time::Duration::from_millis(3));
         let text = metrics.render(Gauges {
             document_cache_bytes: 1,
             websocket_connections: 2,
             subscriptions: 3,
-            pool_in_use: 4,
-            pool_idle: 5,
+            queued_changes: (7, 6),
+            pools: vec![(
+                "reader".to_owned(),
+                crate::engine::reader::PoolStats {
+                    in_use: 4,
+                    idle: 5,
+                    waiting: Some(8),
+                },
+            )],
+            replicas: Vec::new(),
         });
         assert!(text.contains("operation=\"Op0\""), "{text}");
         assert!(!text.contains(&format!("operation=\"Op{}\"", MAX_NAMES + 10)));
@@ -249,7 +385,15 @@ mod tests {
         assert!(text.contains("operation=\"anonymous\""));
         assert!(text.contains("crm_websocket_connections 2"), "{text}");
         assert!(
-            text.contains("crm_db_connections{state=\"idle\"} 5"),
+            text.contains("crm_db_connections{pool=\"reader\",state=\"idle\"} 5"),
+            "{text}"
+        );
+        assert!(text.contains("state=\"waiting\"} 8"), "{text}");
+        assert!(text.contains("crm_subscription_queue_longest 6"), "{text}");
+        assert!(
+            text.contains(
+                "crm_sql_statement_duration_seconds_bucket{le=\"0.005\",kind=\"update\"} 1"
+            ),
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"));

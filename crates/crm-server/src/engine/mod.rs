@@ -39,6 +39,7 @@ pub mod order;
 pub mod page;
 pub mod reader;
 pub mod record;
+pub mod replicas;
 pub mod rows;
 pub mod scalars;
 pub mod scope;

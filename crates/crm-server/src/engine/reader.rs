@@ -27,8 +27,32 @@ use sea_orm::{
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::Semaphore;
 
-/// Counts the statements run (the `/metrics` counter).
-pub type OnStatement = Arc<dyn Fn() + Send + Sync>;
+/// Told of every statement run, its kind ([`kind_of`]) and how long it took (the `/metrics`
+/// figures).
+pub type OnStatement = Arc<dyn Fn(&'static str, Duration) + Send + Sync>;
+
+/// A statement's kind, for the metrics: `select`, `insert`, `update`, `delete` or `other`.
+pub fn kind_of(sql: &str) -> &'static str {
+    let start = sql.trim_start();
+    let word = start
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default();
+    ["select", "insert", "update", "delete"]
+        .into_iter()
+        .find(|kind| word.eq_ignore_ascii_case(kind))
+        .or_else(|| word.eq_ignore_ascii_case("with").then_some("select"))
+        .unwrap_or("other")
+}
+
+/// A connection pool's state (for `/metrics`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolStats {
+    pub in_use: usize,
+    pub idle: usize,
+    /// Statements waiting for a connection (where the pool says).
+    pub waiting: Option<usize>,
+}
 
 /// Runs the read path's statements.
 #[derive(Clone)]
@@ -40,6 +64,15 @@ pub struct Reader {
     db: DatabaseConnection,
     /// Root lists' counts kept between requests (off unless given, see [`Reader::with_counts`]).
     counts: Arc<crate::engine::counts::CountCache>,
+    /// A replica's: where a statement runs when the replica cannot be reached.
+    fallback: Option<Arc<Fallback>>,
+}
+
+/// Where a replica's statements go when it cannot be reached (the primary), and the flag that
+/// keeps queries off the replica until its next check finds it back.
+struct Fallback {
+    primary: Reader,
+    usable: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[derive(Clone)]
@@ -77,6 +110,43 @@ impl Reader {
             on_statement,
             db: db.clone(),
             counts: Arc::default(),
+            fallback: None,
+        }
+    }
+
+    /// A reader on the PostgreSQL read replica at `url`, with as many connections as
+    /// `primary`'s pool holds, opened on demand. A statement that cannot reach the replica runs
+    /// on `primary` instead, and clears `usable`.
+    pub fn replica(
+        primary: &Reader,
+        url: &str,
+        usable: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Result<Reader, DbErr> {
+        let options = crate::db::postgres_options(url)?;
+        let pool = primary.db.get_postgres_connection_pool();
+        Ok(Reader {
+            backend: DbBackend::Postgres,
+            connections: Connections::Postgres(Arc::new(RawPool::new(
+                Arc::new(options),
+                pool.options(),
+            ))),
+            on_statement: primary.on_statement.clone(),
+            db: primary.db.clone(),
+            counts: Arc::default(),
+            fallback: Some(Arc::new(Fallback {
+                primary: primary.clone(),
+                usable,
+            })),
+        })
+    }
+
+    /// The same connections for the server's own statements: left out of the metrics, and
+    /// never run elsewhere (a replica's checks must fail when it is gone).
+    pub fn unmetered(&self) -> Reader {
+        Reader {
+            on_statement: Arc::new(|_, _| {}),
+            fallback: None,
+            ..self.clone()
         }
     }
 
@@ -101,6 +171,15 @@ impl Reader {
         }
     }
 
+    /// Its connections now.
+    pub fn stats(&self) -> PoolStats {
+        match &self.connections {
+            Connections::Postgres(pool) => pool.stats(),
+            Connections::Sqlite(pool) => pool.stats(),
+            Connections::SeaOrm(_) => PoolStats::default(),
+        }
+    }
+
     /// Waits for the statements running and closes the connections (at shutdown); any
     /// statement after this fails.
     pub async fn close(&self) {
@@ -119,12 +198,15 @@ impl ConnectionTrait for Reader {
     }
 
     async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
-        (self.on_statement)();
-        match &self.connections {
+        let started = Instant::now();
+        let kind = kind_of(&statement.sql);
+        let result = match &self.connections {
             Connections::Postgres(pool) => pool.execute(statement).await,
             Connections::Sqlite(pool) => pool.execute(statement).await,
             Connections::SeaOrm(db) => db.execute_raw(statement).await,
-        }
+        };
+        (self.on_statement)(kind, started.elapsed());
+        result
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
@@ -136,12 +218,29 @@ impl ConnectionTrait for Reader {
     }
 
     async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        (self.on_statement)();
-        match &self.connections {
+        let started = Instant::now();
+        let kind = kind_of(&statement.sql);
+        let again = self.fallback.as_ref().map(|_| statement.clone());
+        let result = match &self.connections {
             Connections::Postgres(pool) => pool.fetch_all(statement).await,
             Connections::Sqlite(pool) => pool.fetch_all(statement).await,
             Connections::SeaOrm(db) => db.query_all_raw(statement).await,
+        };
+        if let (Err(err), Some(fallback), Some(statement)) = (&result, &self.fallback, again)
+            && unreachable(err)
+        {
+            // The replica went away: this query, and the next ones until it is back, read
+            // from the primary.
+            if fallback
+                .usable
+                .swap(false, std::sync::atomic::Ordering::Relaxed)
+            {
+                tracing::warn!(error = %err, "read replica unreachable: reading from the primary");
+            }
+            return fallback.primary.query_all_raw(statement).await;
         }
+        (self.on_statement)(kind, started.elapsed());
+        result
     }
 }
 
@@ -166,6 +265,8 @@ struct RawPool<DB: Database> {
     options: Arc<<DB::Connection as Connection>::Options>,
     idle: Mutex<Vec<Idle<DB::Connection>>>,
     permits: Semaphore,
+    /// Statements waiting for a permit.
+    waiting: std::sync::atomic::AtomicUsize,
     size: usize,
     max_lifetime: Option<Duration>,
     idle_timeout: Option<Duration>,
@@ -187,9 +288,18 @@ where
             options,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(size),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
             size,
             max_lifetime: pool.get_max_lifetime(),
             idle_timeout: pool.get_idle_timeout(),
+        }
+    }
+
+    fn stats(&self) -> PoolStats {
+        PoolStats {
+            in_use: self.size.saturating_sub(self.permits.available_permits()),
+            idle: self.idle.lock().map_or(0, |idle| idle.len()),
+            waiting: Some(self.waiting.load(std::sync::atomic::Ordering::Relaxed)),
         }
     }
 
@@ -255,11 +365,16 @@ where
             &'c mut DB::Connection,
         ) -> futures_util::future::BoxFuture<'c, Result<T, sqlx::Error>>,
     ) -> Result<T, sqlx::Error> {
-        let permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let permit = match self.permits.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let _waiting = Waiting::new(&self.waiting);
+                self.permits
+                    .acquire()
+                    .await
+                    .map_err(|_| sqlx::Error::PoolClosed)?
+            }
+        };
         let (mut connection, opened) = self.take().await?;
         // Only a server connection can die under a statement (not SQLite's).
         let retry = (DB::NAME == "PostgreSQL").then(|| statement.clone());
@@ -362,6 +477,22 @@ where
     }
 }
 
+/// Counts a statement waiting for a connection while it lives (a dropped request included).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a std::sync::atomic::AtomicUsize) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Whether `sql` only reads (running it twice answers the same and changes nothing).
 fn is_read(sql: &str) -> bool {
     let start = sql.trim_start();
@@ -381,6 +512,19 @@ fn is_disconnect(err: &sqlx::Error) -> bool {
         sqlx::Error::Database(db) => db
             .code()
             .is_some_and(|code| code.starts_with("57P0") || code.starts_with("08")),
+        _ => false,
+    }
+}
+
+/// Whether `err` says the server could not be reached or went away (not that it refused the
+/// statement).
+fn unreachable(err: &DbErr) -> bool {
+    match err {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Query(RuntimeErr::SqlxError(err)) => {
+            is_disconnect(err)
+                || matches!(**err, sqlx::Error::PoolClosed | sqlx::Error::PoolTimedOut)
+        }
         _ => false,
     }
 }
@@ -421,4 +565,21 @@ where
 /// execution with their values (one more round trip; every other statement stays prepared).
 fn plans_by_value(sql: &str) -> bool {
     sql.contains(" LIKE ") || sql.contains(" ILIKE ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn statements_are_told_apart_by_their_first_word() {
+        assert_eq!(super::kind_of("SELECT 1"), "select");
+        assert_eq!(super::kind_of("  insert INTO x"), "insert");
+        assert_eq!(super::kind_of("UPDATE \"clients\" SET"), "update");
+        assert_eq!(super::kind_of("DELETE FROM x"), "delete");
+        assert_eq!(
+            super::kind_of("WITH a AS (SELECT 1) SELECT * FROM a"),
+            "select"
+        );
+        assert_eq!(super::kind_of("BEGIN"), "other");
+        assert_eq!(super::kind_of(""), "other");
+    }
 }

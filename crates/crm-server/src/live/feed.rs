@@ -137,6 +137,11 @@ impl Feed {
         let _ = started.wait_for(|started| *started).await;
     }
 
+    /// Changes queued for subscribers not yet sent: in all, and for the most behind one.
+    pub fn queued(&self) -> (usize, usize) {
+        self.hub.queued()
+    }
+
     /// Reads the log now (after a write made by this instance).
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -278,6 +283,20 @@ impl Hub {
                 queues.remove(&interest);
             }
         }
+    }
+
+    /// Changes in every queue, and in the longest (read at a scrape: visits every queue).
+    fn queued(&self) -> (usize, usize) {
+        let Ok(queues) = self.queues.lock() else {
+            return (0, 0);
+        };
+        queues
+            .values()
+            .flat_map(HashMap::values)
+            .map(|queue| queue.changes.lock().map_or(0, |changes| changes.len()))
+            .fold((0, 0), |(total, longest), len| {
+                (total + len, longest.max(len))
+            })
     }
 
     fn unsubscribe(&self, interest: Interest, id: u64) {

@@ -155,7 +155,7 @@ test_both! {
 
         let counted = Arc::new(AtomicU64::new(0));
         let counter = counted.clone();
-        let reader = Reader::new(&app.db, Arc::new(move || {
+        let reader = Reader::new(&app.db, Arc::new(move |_, _| {
             counter.fetch_add(1, Ordering::SeqCst);
         }));
         let select = |sql: &str| Query::select().expr_as(Expr::cust(sql.to_owned()), Alias::new("v")).to_owned();

@@ -23,6 +23,7 @@ mod pagination;
 mod read_by_id;
 mod reassignment;
 mod relations;
+mod scale_out;
 mod schema;
 mod seed;
 mod storage;

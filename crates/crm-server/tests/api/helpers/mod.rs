@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod postgres;
 pub mod process;
 pub mod services;
 pub mod socket;
@@ -132,7 +133,7 @@ pub const DEFAULT_PG_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/po
 static PG_UNREACHABLE: AtomicBool = AtomicBool::new(false);
 static PG_NOTICE: std::sync::Once = std::sync::Once::new();
 
-fn pg_admin_url() -> String {
+pub fn pg_admin_url() -> String {
     std::env::var("CRM_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned())
 }
 
