@@ -123,6 +123,21 @@ pub async fn connect_with(
     Database::connect(options).await
 }
 
+/// Whether `err` says the database could not be reached or the connection to it was lost
+/// (not that it refused the statement).
+pub fn is_unreachable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error;
+    match err {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Query(RuntimeErr::SqlxError(err)) | DbErr::Exec(RuntimeErr::SqlxError(err)) => {
+            crate::engine::reader::is_disconnect(err)
+                || matches!(**err, Error::PoolClosed | Error::PoolTimedOut)
+        }
+        _ => false,
+    }
+}
+
 /// The connection options of the PostgreSQL server at `url`, as [`connect`] sets them (no TLS
 /// to this machine unless asked for).
 pub fn postgres_options(url: &str) -> Result<sea_orm::sqlx::postgres::PgConnectOptions, DbErr> {
@@ -237,8 +252,31 @@ pub async fn migrations_current(db: &DatabaseConnection) -> Result<bool, DbErr> 
 }
 
 /// Applies every pending migration.
+///
+/// On PostgreSQL, instances starting together take turns (an advisory lock held by a
+/// connection of its own for the duration): the first applies the migrations, the others find
+/// none pending.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    use sea_orm::sqlx::{Connection, postgres::PgConnection};
+    /// The lock's key: "crm migr" in ASCII.
+    const KEY: i64 = 0x6372_6D20_6D69_6772;
+    let options = db.get_postgres_connection_pool().connect_options();
+    let failed = |err: sea_orm::sqlx::Error| {
+        DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(err)))
+    };
+    let mut lock = PgConnection::connect_with(&options).await.map_err(failed)?;
+    sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(KEY)
+        .execute(&mut lock)
+        .await
+        .map_err(failed)?;
+    let result = Migrator::up(db, None).await;
+    // Closing the session releases the lock (as the end of the process would).
+    let _ = lock.close().await;
+    result
 }
 
 /// A short name of the backend, for logs and `/health`.

@@ -442,3 +442,41 @@ test_both! {
         assert!(crm_server::backup::restore(&config.database, &junk).await.is_err());
     }
 }
+
+#[tokio::test]
+async fn instances_starting_together_on_an_empty_postgres_database_migrate_it_once() {
+    let Some(_app) = TestApp::spawn(crate::helpers::Backend::Postgres).await else {
+        return;
+    };
+    let admin = sea_orm::Database::connect(crate::helpers::pg_admin_url())
+        .await
+        .unwrap();
+    let name = format!("crm_test_{}", Uuid::new_v4().simple());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&crate::helpers::pg_admin_url()).unwrap();
+    url.set_path(&name);
+    let mut instances = Vec::new();
+    for _ in 0..3 {
+        instances.push(crm_server::db::connect(url.as_str(), 2).await.unwrap());
+    }
+    let results =
+        futures_util::future::join_all(instances.iter().map(crm_server::db::migrate)).await;
+    for result in results {
+        assert!(result.is_ok(), "{result:?}");
+    }
+    assert!(
+        crm_server::db::migrations_current(&instances[0])
+            .await
+            .unwrap()
+    );
+    for db in instances {
+        db.close().await.unwrap();
+    }
+    admin
+        .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .await
+        .unwrap();
+}
