@@ -720,7 +720,7 @@ fn read_after(
 fn busy() -> Response {
     let body = json!({ "errors": [{
         "message": "the server is busy: try again in a moment",
-        "extensions": { "code": "SERVICE_UNAVAILABLE" } }] });
+        "extensions": { "code": crate::error::codes::SERVICE_UNAVAILABLE } }] });
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [(header::RETRY_AFTER, "1")],

@@ -97,7 +97,9 @@ pub async fn migrate(
 
 fn message(err: crate::error::AppError) -> String {
     match err {
-        crate::error::AppError::Database(cause) => cause.to_string(),
+        crate::error::AppError::Database(cause) | crate::error::AppError::Unavailable(cause) => {
+            cause.to_string()
+        }
         other => other.to_string(),
     }
 }

@@ -17,6 +17,9 @@ pub mod codes {
     /// Too many attempts (sign-in); `extensions.retryAfterSeconds` says when to try again.
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+    /// The database could not be reached (restarting, failing over) or the server is busy:
+    /// try again in a moment.
+    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
     /// The document is not valid GraphQL (syntax).
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     /// The document does not match the schema (unknown field, wrong argument type …).
@@ -63,6 +66,9 @@ pub enum AppError {
     /// A database failure that is not the client's fault.
     #[error("database error")]
     Database(#[source] DbErr),
+    /// The database could not be reached, or the connection to it was lost.
+    #[error("the database is unavailable: try again in a moment")]
+    Unavailable(#[source] DbErr),
     /// Any other failure that is not the client's fault.
     #[error("internal error: {0}")]
     Internal(String),
@@ -145,6 +151,7 @@ impl AppError {
             AppError::RateLimited { .. } => codes::RATE_LIMITED,
             AppError::Forbidden(_) => codes::FORBIDDEN,
             AppError::Database(_) | AppError::Internal(_) => codes::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable(_) => codes::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -171,6 +178,7 @@ impl AppError {
         match self {
             AppError::Database(err) => tracing::error!(error = %err, "database error"),
             AppError::Internal(err) => tracing::error!(error = %err, "internal error"),
+            AppError::Unavailable(err) => tracing::warn!(error = %err, "database unavailable"),
             _ => {}
         }
     }
@@ -191,6 +199,7 @@ impl From<DbErr> for AppError {
                 message: "the referenced record does not exist or is still in use".to_owned(),
                 reason: None,
             },
+            _ if crate::db::is_unreachable(&err) => AppError::Unavailable(err),
             _ => AppError::Database(err),
         }
     }
@@ -292,6 +301,18 @@ mod tests {
             field_of_constraint("UNIQUE constraint failed: contracts.contract_number").as_deref(),
             Some("contractNumber")
         );
+    }
+
+    #[test]
+    fn a_database_out_of_reach_is_unavailable_not_internal() {
+        let err = AppError::from(DbErr::Conn(sea_orm::RuntimeErr::Internal(
+            "connection refused to 10.0.0.1".into(),
+        )));
+        assert_eq!(err.code(), codes::SERVICE_UNAVAILABLE);
+        assert!(err.public_message().contains("try again"));
+        assert!(!err.public_message().contains("10.0.0.1"));
+        let refused = AppError::from(DbErr::Custom("syntax error".into()));
+        assert_eq!(refused.code(), codes::INTERNAL_SERVER_ERROR);
     }
 
     #[test]

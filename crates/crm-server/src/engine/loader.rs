@@ -441,6 +441,9 @@ pub fn unshare(err: Arc<AppError>) -> AppError {
         },
         AppError::Forbidden(message) => AppError::Forbidden(message.clone()),
         AppError::Database(err) => AppError::Internal(format!("database error: {err}")),
+        AppError::Unavailable(err) => {
+            AppError::Unavailable(sea_orm::DbErr::Custom(err.to_string()))
+        }
         AppError::Internal(message) => AppError::Internal(message.clone()),
     }
 }

@@ -227,7 +227,7 @@ impl ConnectionTrait for Reader {
             Connections::SeaOrm(db) => db.query_all_raw(statement).await,
         };
         if let (Err(err), Some(fallback), Some(statement)) = (&result, &self.fallback, again)
-            && unreachable(err)
+            && crate::db::is_unreachable(err)
         {
             // The replica went away: this query, and the next ones until it is back, read
             // from the primary.
@@ -506,25 +506,12 @@ fn is_read(sql: &str) -> bool {
 /// Whether `err` means the connection is gone: an I/O or protocol failure, or PostgreSQL
 /// saying it ended the session (`57P01`-`57P03`: shutdown, crash, not accepting; class
 /// `08`: connection exceptions).
-fn is_disconnect(err: &sqlx::Error) -> bool {
+pub(crate) fn is_disconnect(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => true,
         sqlx::Error::Database(db) => db
             .code()
             .is_some_and(|code| code.starts_with("57P0") || code.starts_with("08")),
-        _ => false,
-    }
-}
-
-/// Whether `err` says the server could not be reached or went away (not that it refused the
-/// statement).
-fn unreachable(err: &DbErr) -> bool {
-    match err {
-        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
-        DbErr::Query(RuntimeErr::SqlxError(err)) => {
-            is_disconnect(err)
-                || matches!(**err, sqlx::Error::PoolClosed | sqlx::Error::PoolTimedOut)
-        }
         _ => false,
     }
 }
