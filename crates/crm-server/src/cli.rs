@@ -86,7 +86,7 @@ pub async fn migrate(
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let db = crate::db::connect(&database.url(), 2).await?;
     match action {
-        MigrateAction::Up => Migrator::up(&db, None).await?,
+        MigrateAction::Up => crate::db::migrate(&db).await?,
         MigrateAction::Down => Migrator::down(&db, Some(1)).await?,
         MigrateAction::Reset => Migrator::fresh(&db).await?,
         MigrateAction::Status => Migrator::status(&db).await?,
