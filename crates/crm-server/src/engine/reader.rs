@@ -198,15 +198,12 @@ impl ConnectionTrait for Reader {
     }
 
     async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
-        let started = Instant::now();
-        let kind = kind_of(&statement.sql);
-        let result = match &self.connections {
+        let _timed = Timed::start(self, &statement);
+        match &self.connections {
             Connections::Postgres(pool) => pool.execute(statement).await,
             Connections::Sqlite(pool) => pool.execute(statement).await,
             Connections::SeaOrm(db) => db.execute_raw(statement).await,
-        };
-        (self.on_statement)(kind, started.elapsed());
-        result
+        }
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
@@ -218,8 +215,7 @@ impl ConnectionTrait for Reader {
     }
 
     async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let started = Instant::now();
-        let kind = kind_of(&statement.sql);
+        let timed = Timed::start(self, &statement);
         let again = self.fallback.as_ref().map(|_| statement.clone());
         let result = match &self.connections {
             Connections::Postgres(pool) => pool.fetch_all(statement).await,
@@ -237,9 +233,9 @@ impl ConnectionTrait for Reader {
             {
                 tracing::warn!(error = %err, "read replica unreachable: reading from the primary");
             }
+            drop(timed);
             return fallback.primary.query_all_raw(statement).await;
         }
-        (self.on_statement)(kind, started.elapsed());
         result
     }
 }
@@ -474,6 +470,30 @@ where
         {
             self.put(connection, opened);
         }
+    }
+}
+
+/// Tells the reader's [`OnStatement`] of a statement when it ends, or is abandoned (its request
+/// went away): every statement started is counted, with the time it ran.
+struct Timed<'a> {
+    on_statement: &'a OnStatement,
+    kind: &'static str,
+    started: Instant,
+}
+
+impl<'a> Timed<'a> {
+    fn start(reader: &'a Reader, statement: &Statement) -> Self {
+        Timed {
+            on_statement: &reader.on_statement,
+            kind: kind_of(&statement.sql),
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Drop for Timed<'_> {
+    fn drop(&mut self) {
+        (self.on_statement)(self.kind, self.started.elapsed());
     }
 }
 
