@@ -128,7 +128,7 @@ pub async fn build(config: &Config) -> Result<AppState, StartError> {
     .await?;
     tracing::info!(database = %db::redact(&url), backend = db::backend_name(&db), "connected");
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        db::refuse_transaction_pooling(&url).await?;
+        db::refuse_transaction_pooling(&db).await?;
     }
     if config.server.skip_migrations {
         tracing::info!("migrations skipped (CRM_SKIP_MIGRATIONS)");
@@ -170,9 +170,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
             max_lag: std::time::Duration::from_secs(config.database.replica_max_lag_secs),
             count_cache: std::time::Duration::from_secs(config.server.count_cache_secs),
         };
-        // The checks of the primary's position are the server's own: not counted.
         Some(Arc::new(crate::engine::replicas::Replicas::new(
-            feed_db.clone(),
             reader.clone(),
             &replica_urls,
             settings,
@@ -549,11 +547,8 @@ async fn run(
             .insert(header::ALLOW, axum::http::HeaderValue::from_static("POST"));
         return response;
     }
-    if let Err(error) = state.variable_types.check_request(&mut request) {
-        let response = async_graphql::Response::from_errors(vec![error]);
-        return crate::graphql::response::into_response(response, media);
-    }
-    let read_after = match read_after(&headers) {
+    let checked = state.variable_types.check_request(&mut request);
+    let read_after = match checked.and_then(|()| read_after(&headers)) {
         Ok(position) => position,
         Err(error) => {
             let response = async_graphql::Response::from_errors(vec![error]);

@@ -162,11 +162,11 @@ pub fn postgres_options(url: &str) -> Result<sea_orm::sqlx::postgres::PgConnectO
 /// its own server connection, as directly or in session pooling, the first gets the same id
 /// both times and the second another one; with transaction pooling the second is handed the
 /// first's idle server connection, or the first waits for one or gets a new one.
-pub async fn refuse_transaction_pooling(url: &str) -> Result<(), String> {
+pub async fn refuse_transaction_pooling(db: &DatabaseConnection) -> Result<(), String> {
     use sea_orm::sqlx::{Connection, Row, postgres::PgConnection};
     const WAIT: Duration = Duration::from_secs(3);
     const PID: &str = "SELECT pg_backend_pid()";
-    let options = postgres_options(url).map_err(|err| err.to_string())?;
+    let options = db.get_postgres_connection_pool().connect_options();
     let unreachable =
         |err: sea_orm::sqlx::Error| format!("cannot check the connection pooler: {err}");
     let mut first = PgConnection::connect_with(&options)

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DbErr, Statement};
 use uuid::Uuid;
 
 use crate::engine::counts::CountCache;
@@ -75,13 +75,14 @@ pub struct ReplicaSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     Primary,
-    Replica(usize),
+    Replica,
 }
 
 /// The primary and its replicas.
 pub struct Replicas {
-    /// The primary, for its position.
-    primary: DatabaseConnection,
+    /// The primary's reader's connections, unmetered: for its position (the server's own
+    /// statements).
+    primary: Reader,
     /// The primary's reader, for the queries no replica can take.
     primary_reader: Reader,
     replicas: Vec<Replica>,
@@ -110,11 +111,10 @@ struct Replica {
     counts: Arc<CountCache>,
 }
 
-/// What `/metrics` and `/ready` tell of a replica.
+/// What `/metrics` tells of a replica.
 #[derive(Debug, Clone, Copy)]
 pub struct ReplicaStatus {
     pub usable: bool,
-    pub answered: bool,
     pub lag: Duration,
 }
 
@@ -130,7 +130,6 @@ impl Replicas {
     /// Readers on the replicas at `urls` (connections open on demand: a replica down at start
     /// only keeps queries on the primary).
     pub fn new(
-        primary: DatabaseConnection,
         primary_reader: Reader,
         urls: &[String],
         settings: ReplicaSettings,
@@ -154,7 +153,7 @@ impl Replicas {
             })
             .collect::<Result<Vec<_>, DbErr>>()?;
         Ok(Replicas {
-            primary,
+            primary: primary_reader.unmetered(),
             primary_reader,
             replicas,
             next: AtomicUsize::new(0),
@@ -196,7 +195,7 @@ impl Replicas {
                 continue;
             }
             if Lsn(replica.replayed.load(Ordering::Acquire)) >= needed {
-                return (replica.reader.clone(), Target::Replica(index));
+                return (replica.reader.clone(), Target::Replica);
             }
             behind.get_or_insert(index);
         }
@@ -209,7 +208,7 @@ impl Replicas {
             {
                 replica.advance(position);
                 if position >= needed {
-                    return (replica.reader.clone(), Target::Replica(index));
+                    return (replica.reader.clone(), Target::Replica);
                 }
             }
         }
@@ -324,7 +323,6 @@ impl Replicas {
             .iter()
             .map(|replica| ReplicaStatus {
                 usable: replica.usable.load(Ordering::Relaxed),
-                answered: replica.answered.load(Ordering::Relaxed),
                 lag: Duration::from_millis(replica.lag_ms.load(Ordering::Relaxed)),
             })
             .collect()

@@ -11,7 +11,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::helpers::postgres::{Bouncer, PoolMode, Replica};
+use crate::helpers::postgres::{Bouncer, PoolMode, Replica, wal_position};
 use crate::helpers::socket::Socket;
 use crate::helpers::{Backend, TestApp, fixtures, gql_on, test_config};
 
@@ -58,19 +58,6 @@ async fn sql(url: &str, statement: &str) {
     db.close().await.unwrap();
 }
 
-async fn primary_position(app: &TestApp) -> String {
-    let row = app
-        .db
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT pg_current_wal_lsn()::text",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get_by_index(0).unwrap()
-}
-
 #[tokio::test]
 async fn queries_read_from_a_streaming_replica_and_each_client_reads_its_own_writes() {
     let Some(app) = TestApp::spawn(Backend::Postgres).await else {
@@ -106,7 +93,7 @@ async fn queries_read_from_a_streaming_replica_and_each_client_reads_its_own_wri
         "queries read the replica"
     );
     // A client carrying a position the replica has not reached reads from the primary.
-    let position = primary_position(&app).await;
+    let position = wal_position(&app.db).await;
     let after = [("crm-read-after", position.as_str())];
     assert_eq!(count(&router, &other, "Primary Only", &after).await, 1);
 

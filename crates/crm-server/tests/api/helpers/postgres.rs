@@ -49,19 +49,33 @@ fn owned_dir() -> tempfile::TempDir {
     dir
 }
 
-/// The directory of the test cluster's programs (`pg_basebackup`, `postgres`), by its major
-/// version.
-async fn bin_dir(admin: &sea_orm::DatabaseConnection) -> PathBuf {
+/// The one value `sql` answers on PostgreSQL.
+pub async fn scalar<T: sea_orm::TryGetable>(db: &sea_orm::DatabaseConnection, sql: &str) -> T {
     use sea_orm::ConnectionTrait;
-    let row = admin
+    let row = db
         .query_one_raw(sea_orm::Statement::from_string(
             sea_orm::DbBackend::Postgres,
-            "SELECT current_setting('server_version_num')::int / 10000",
+            sql,
         ))
         .await
         .unwrap()
         .unwrap();
-    let major: i32 = row.try_get_by_index(0).unwrap();
+    row.try_get_by_index(0).unwrap()
+}
+
+/// The primary's current WAL position (`pg_lsn` as text): every commit so far is before it.
+pub async fn wal_position(primary: &sea_orm::DatabaseConnection) -> String {
+    scalar(primary, "SELECT pg_current_wal_lsn()::text").await
+}
+
+/// The directory of the test cluster's programs (`pg_basebackup`, `postgres`), by its major
+/// version.
+async fn bin_dir(admin: &sea_orm::DatabaseConnection) -> PathBuf {
+    let major: i32 = scalar(
+        admin,
+        "SELECT current_setting('server_version_num')::int / 10000",
+    )
+    .await;
     let dir = PathBuf::from(format!("/usr/lib/postgresql/{major}/bin"));
     assert!(
         dir.join("pg_basebackup").exists(),
@@ -183,22 +197,7 @@ impl Replica {
     /// of the cluster) has written so far.
     pub async fn catch_up(&self, primary: &sea_orm::DatabaseConnection, replica: &str) {
         use sea_orm::ConnectionTrait;
-        let lsn = |db: &sea_orm::DatabaseConnection, sql: &'static str| {
-            let db = db.clone();
-            async move {
-                db.query_one_raw(sea_orm::Statement::from_string(
-                    sea_orm::DbBackend::Postgres,
-                    sql,
-                ))
-                .await
-                .ok()
-                .flatten()
-                .and_then(|row| row.try_get_by_index::<Option<String>>(0).ok().flatten())
-            }
-        };
-        let target = lsn(primary, "SELECT pg_current_wal_lsn()::text")
-            .await
-            .unwrap();
+        let target = wal_position(primary).await;
         let standby = sea_orm::Database::connect(replica).await.unwrap();
         for _ in 0..300 {
             let caught_up = standby
