@@ -18,6 +18,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
+use tracing::Instrument;
 
 use crate::auth::AuthService;
 use crate::auth::RequestAuth;
@@ -148,18 +149,23 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
     let feed_db = db.clone();
     let metrics = Arc::new(Metrics::default());
     let counter = metrics.clone();
+    let system = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "postgresql",
+        _ => "sqlite",
+    };
     db.set_metric_callback(move |info| {
-        counter.statement(
-            crate::engine::reader::kind_of(&info.statement.sql),
-            info.elapsed,
-        );
+        let kind = crate::engine::reader::kind_of(&info.statement.sql);
+        counter.statement(kind, info.elapsed);
+        crate::telemetry::statement(system, kind, info.elapsed, info.failed);
     });
     let counter = metrics.clone();
     let counts = Arc::new(crate::engine::counts::CountCache::new(
         std::time::Duration::from_secs(config.server.count_cache_secs),
     ));
-    let on_statement: crate::engine::reader::OnStatement =
-        Arc::new(move |kind, elapsed| counter.statement(kind, elapsed));
+    let on_statement: crate::engine::reader::OnStatement = Arc::new(move |kind, elapsed| {
+        counter.statement(kind, elapsed);
+        crate::telemetry::statement(system, kind, elapsed, false);
+    });
     let reader = Reader::new(&db, on_statement).with_counts(counts.clone());
     let replica_urls = config.database.replica_urls();
     let replicas = if replica_urls.is_empty() {
@@ -296,7 +302,12 @@ pub fn router(state: AppState, config: &Config) -> Router {
     router
         .layer(axum::Extension(Arc::new(state.clone())))
         .layer(axum::middleware::from_fn_with_state(timeouts, time_limit))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(crate::telemetry::request_span)
+                .on_response(crate::telemetry::record_response),
+        )
+        .layer(axum::middleware::from_fn(crate::telemetry::request_id))
         .with_state(state)
 }
 
@@ -324,7 +335,11 @@ async fn time_limit(
     };
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+        Err(_) => crate::error::http_error(
+            StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            "the request took longer than the server allows",
+        ),
     }
 }
 
@@ -443,6 +458,7 @@ async fn execute(
         name: None,
         outcome: Outcome::Refused,
     };
+    let span = crate::telemetry::operation_span();
     let response = run(
         state,
         headers,
@@ -453,7 +469,12 @@ async fn execute(
         over_get,
         &mut observed,
     )
+    .instrument(span.clone())
     .await;
+    if observed.outcome != Outcome::Ok {
+        let _entered = span.enter();
+        crate::telemetry::record_error();
+    }
     metrics.observe(
         observed.operation_type,
         observed.name.as_deref(),
@@ -533,6 +554,7 @@ async fn run(
     if let Ok(document) = request.parsed_query()
         && let Some((kind, name)) = operation_of(document, operation_name.as_deref())
     {
+        crate::telemetry::record_operation(kind, name.as_deref());
         observed.operation_type = kind;
         observed.name = name;
     }
@@ -713,15 +735,16 @@ fn read_after(
 
 /// Every turn taken and `CRM_MAX_QUEUED_OPERATIONS` requests waiting: `503`, try again.
 fn busy() -> Response {
-    let body = json!({ "errors": [{
-        "message": "the server is busy: try again in a moment",
-        "extensions": { "code": crate::error::codes::SERVICE_UNAVAILABLE } }] });
-    (
+    let mut response = crate::error::http_error(
         StatusCode::SERVICE_UNAVAILABLE,
-        [(header::RETRY_AFTER, "1")],
-        Json(body),
-    )
-        .into_response()
+        crate::error::codes::SERVICE_UNAVAILABLE,
+        "the server is busy: try again in a moment",
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("1"),
+    );
+    response
 }
 
 /// A request refused before validation: one error naming the limit or the missing credentials.
@@ -757,12 +780,16 @@ fn cors(config: &Config) -> Option<tower_http::cors::CorsLayer> {
                 header::HeaderName::from_static("apollo-require-preflight"),
                 header::HeaderName::from_static("x-apollo-operation-name"),
                 READ_AFTER,
+                crate::telemetry::REQUEST_ID,
+                header::HeaderName::from_static("traceparent"),
+                header::HeaderName::from_static("tracestate"),
             ])
             .expose_headers([
                 header::CONTENT_DISPOSITION,
                 header::CONTENT_RANGE,
                 header::ETAG,
                 WRITE_POSITION,
+                crate::telemetry::REQUEST_ID,
             ])
             .max_age(std::time::Duration::from_secs(3600)),
     )

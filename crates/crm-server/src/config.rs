@@ -300,6 +300,14 @@ pub struct ServerConfig {
     /// Log format (default: pretty in development, JSON in production). Filter with RUST_LOG.
     #[arg(long, env = "CRM_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// OpenTelemetry collector (OTLP over HTTP, protobuf) that receives the traces, e.g.
+    /// `http://127.0.0.1:4318`: spans go to its `/v1/traces`. Unset: no tracing. The other
+    /// standard `OTEL_*` variables apply (service name, headers, sampler, batch).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// The traces' own OTLP URL, used as given (wins over `OTEL_EXPORTER_OTLP_ENDPOINT`).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")]
+    pub otlp_traces_endpoint: Option<String>,
 }
 
 fn parse_role(value: &str) -> Result<entity::Role, String> {
@@ -369,6 +377,36 @@ impl ServerConfig {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// Where the traces go, if anywhere: the traces' URL, else the collector's `/v1/traces`.
+    pub fn traces_endpoint(&self) -> Result<Option<String>, String> {
+        let given = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|value| !value.is_empty())
+                .map(str::to_owned)
+        };
+        let (variable, endpoint) = match (
+            given(&self.otlp_traces_endpoint),
+            given(&self.otlp_endpoint),
+        ) {
+            (Some(traces), _) => ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", traces),
+            (None, Some(base)) => (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("{}/v1/traces", base.trim_end_matches('/')),
+            ),
+            (None, None) => return Ok(None),
+        };
+        match url::Url::parse(&endpoint) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+                Ok(Some(endpoint))
+            }
+            _ => Err(format!(
+                "{variable} must be an http:// or https:// URL, not `{endpoint}`"
+            )),
+        }
     }
 
     pub fn log_format(&self) -> LogFormat {
@@ -671,6 +709,7 @@ impl Config {
         }
         self.storage.document_kinds()?;
         self.server.trusted_documents()?;
+        self.server.traces_endpoint()?;
         if self.storage.upload_max_files == 0
             || self.storage.upload_max_file_bytes == 0
             || self.storage.upload_concurrency == 0

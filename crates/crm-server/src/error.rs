@@ -270,8 +270,11 @@ pub fn http_error(
     message: &str,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let body = serde_json::json!({ "errors": [{
-        "message": message, "extensions": { "code": code } }] });
+    let mut extensions = serde_json::json!({ "code": code });
+    if let Some(id) = crate::telemetry::current_request_id() {
+        extensions["requestId"] = id.as_str().into();
+    }
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": extensions }] });
     (status, axum::Json(body)).into_response()
 }
 

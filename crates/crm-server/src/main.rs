@@ -18,7 +18,14 @@ async fn main() -> ExitCode {
         print!("{}", graphql::sdl());
         return ExitCode::SUCCESS;
     }
-    telemetry::init(config.server.log_format());
+    let traces = config.server.traces_endpoint().ok().flatten();
+    let telemetry = match telemetry::init(config.server.log_format(), traces.as_deref()) {
+        Ok(telemetry) => telemetry,
+        Err(message) => {
+            tracing::error!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
     if let Err(message) = config.validate() {
         tracing::error!("{message}");
         return ExitCode::FAILURE;
@@ -40,6 +47,7 @@ async fn main() -> ExitCode {
         }
         _ => app::serve(config).await,
     };
+    telemetry.shutdown().await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -18,7 +18,8 @@ use super::http::MediaType;
 /// The answer to a GraphQL request in `media`: the JSON body (without `data` when nothing was
 /// executed), its content type and status (see [`super::http`]), the cache-control and the
 /// headers the resolvers set.
-pub fn into_response(response: Response, media: MediaType) -> axum::response::Response {
+pub fn into_response(mut response: Response, media: MediaType) -> axum::response::Response {
+    with_request_id(&mut response);
     let executed = executed(&response);
     let body = if executed {
         to_json(&response)
@@ -29,7 +30,8 @@ pub fn into_response(response: Response, media: MediaType) -> axum::response::Re
 }
 
 /// [`into_response`] with the JSON written by serde_json (the plain read path).
-pub fn into_plain_response(response: Response, media: MediaType) -> axum::response::Response {
+pub fn into_plain_response(mut response: Response, media: MediaType) -> axum::response::Response {
+    with_request_id(&mut response);
     let executed = executed(&response);
     let body = if executed {
         serde_json::to_vec(&response).unwrap_or_default()
@@ -37,6 +39,23 @@ pub fn into_plain_response(response: Response, media: MediaType) -> axum::respon
         errors_only(&response)
     };
     with_headers(body, response, media, executed)
+}
+
+/// Every error names the request it answers (`extensions.requestId`, see
+/// [`crate::telemetry`]).
+pub fn with_request_id(response: &mut Response) {
+    if response.errors.is_empty() {
+        return;
+    }
+    let Some(id) = crate::telemetry::current_request_id() else {
+        return;
+    };
+    for error in &mut response.errors {
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("requestId", id.as_str());
+    }
 }
 
 /// Whether the operation ran: errors raised before execution (syntax, validation, variables,

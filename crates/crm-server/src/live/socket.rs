@@ -37,6 +37,7 @@ use crate::engine::batch;
 use crate::engine::loader::Loaders;
 use crate::error::AppError;
 use crate::graphql::{errors, limits};
+use tracing::Instrument;
 
 /// The sub-protocol spoken.
 pub const PROTOCOL: &str = "graphql-transport-ws";
@@ -76,6 +77,12 @@ pub fn upgrade(
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
     let message_bytes = state.body_bytes;
+    // The socket's log lines and error answers name the request that opened it.
+    let id = crate::telemetry::current_request_id();
+    let span = tracing::info_span!(
+        "socket",
+        request_id = id.as_ref().map(crate::telemetry::RequestId::as_str)
+    );
     upgrade
         .protocols([PROTOCOL])
         // Small buffers: most sockets are idle most of the time.
@@ -83,7 +90,10 @@ pub fn upgrade(
         .write_buffer_size(0)
         .max_message_size(message_bytes)
         .max_frame_size(message_bytes)
-        .on_upgrade(move |socket| serve(socket, state, credential, place))
+        .on_upgrade(move |socket| {
+            crate::telemetry::with_request_id(id, serve(socket, state, credential, place))
+                .instrument(span)
+        })
         .into_response()
 }
 
@@ -418,7 +428,9 @@ impl Executor for SocketExecutor {
     ) -> BoxStream<'static, Response> {
         let state = &self.state;
         let fail = |errors: Vec<ServerError>| {
-            stream::once(async move { Response::from_errors(errors) }).boxed()
+            let mut response = Response::from_errors(errors);
+            crate::graphql::response::with_request_id(&mut response);
+            stream::once(async move { response }).boxed()
         };
         let place = match self.place() {
             Ok(place) => place,
@@ -462,6 +474,7 @@ impl Executor for SocketExecutor {
                 let _running = &place;
                 errors::classify_response(&mut response, &query);
                 limits::cap_errors(&mut response.errors, &limits);
+                crate::graphql::response::with_request_id(&mut response);
                 if !read_only {
                     reader.counts().clear();
                     feed.wake();

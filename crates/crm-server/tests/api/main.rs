@@ -28,6 +28,7 @@ mod schema;
 mod seed;
 mod storage;
 mod subscriptions;
+mod telemetry;
 mod totals;
 mod workflows;
 mod writes;

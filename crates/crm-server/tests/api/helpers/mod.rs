@@ -285,6 +285,24 @@ impl TestApp {
     }
 }
 
+/// `answer` without its errors' `extensions.requestId` (different for every request), to
+/// compare the answers of two requests.
+pub fn without_request_ids(mut answer: Value) -> Value {
+    let errors = match answer.get_mut("errors") {
+        Some(errors) => errors,
+        None => &mut answer,
+    };
+    for error in errors.as_array_mut().into_iter().flatten() {
+        if let Some(extensions) = error.get_mut("extensions").and_then(Value::as_object_mut) {
+            assert!(
+                extensions.remove("requestId").is_some(),
+                "no request id in {extensions:?}"
+            );
+        }
+    }
+    answer
+}
+
 /// Runs a GraphQL operation through `router` with this bearer token (none: anonymous);
 /// returns the JSON answer (which must come with `200`).
 pub async fn gql_on(router: &Router, token: Option<&str>, query: &str, variables: Value) -> Value {

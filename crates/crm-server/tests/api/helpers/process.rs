@@ -13,6 +13,14 @@ impl Server {
     /// Starts `crm-server` with nothing of this process's environment but `settings` (and a
     /// documents directory of its own, no sweep); returns once it accepts connections.
     pub async fn start(settings: &[(&str, &str)]) -> Server {
+        Server::start_logging(settings, std::process::Stdio::null()).await
+    }
+
+    /// [`Server::start`], its log lines (standard output) going to `log`.
+    pub async fn start_logging(
+        settings: &[(&str, &str)],
+        log: impl Into<std::process::Stdio>,
+    ) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -27,7 +35,7 @@ impl Server {
             .env("CRM_DOCUMENTS_SWEEP_SECS", "0")
             .env("RUST_LOG", "warn")
             .envs(settings.iter().copied())
-            .stdout(std::process::Stdio::null())
+            .stdout(log)
             .spawn()
             .unwrap();
         let server = Server {
@@ -35,7 +43,8 @@ impl Server {
             address: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
             _documents: documents,
         };
-        for _ in 0..200 {
+        // Up to 30 s: a debug build migrating while the other tests load the machine.
+        for _ in 0..600 {
             if tokio::net::TcpStream::connect(server.address).await.is_ok() {
                 return server;
             }
