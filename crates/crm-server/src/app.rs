@@ -17,7 +17,6 @@ use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
 use crate::auth::AuthService;
@@ -301,13 +300,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     };
     router
         .layer(axum::Extension(Arc::new(state.clone())))
-        .layer(axum::middleware::from_fn_with_state(timeouts, time_limit))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(crate::telemetry::request_span)
-                .on_response(crate::telemetry::record_response),
-        )
-        .layer(axum::middleware::from_fn(crate::telemetry::request_id))
+        .layer(axum::middleware::from_fn_with_state(timeouts, each_request))
         .with_state(state)
 }
 
@@ -319,9 +312,10 @@ struct Timeouts {
     upload: std::time::Duration,
 }
 
-/// Answers `408` to a request that takes longer than its time (until its answer starts: a
-/// download's body streams as long as it takes).
-async fn time_limit(
+/// Every request: its id and span (see [`crate::telemetry`]), and its time limit: `408` to a
+/// request that takes longer (until its answer starts: a download's body streams as long as
+/// it takes).
+async fn each_request(
     State(timeouts): State<Timeouts>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -333,14 +327,17 @@ async fn time_limit(
     } else {
         timeouts.request
     };
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => crate::error::http_error(
-            StatusCode::REQUEST_TIMEOUT,
-            "REQUEST_TIMEOUT",
-            "the request took longer than the server allows",
-        ),
-    }
+    crate::telemetry::traced(request, |request| async move {
+        match tokio::time::timeout(limit, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => crate::error::http_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                "the request took longer than the server allows",
+            ),
+        }
+    })
+    .await
 }
 
 /// `POST /graphql`: a JSON body, or a multipart request with files.

@@ -13,12 +13,13 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use axum::http::{HeaderMap, HeaderValue, Request, Response};
+use axum::http::{HeaderMap, HeaderValue, Request};
 use opentelemetry::trace::{
     Span as _, SpanKind, TraceContextExt, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{KeyValue, global};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -60,24 +61,23 @@ impl Telemetry {
 /// `traces_endpoint` is given (and `OTEL_SDK_DISABLED` is not `true`). An exporter that cannot
 /// be made is an error (the logs are in place).
 pub fn init(format: LogFormat, traces_endpoint: Option<&str>) -> Result<Telemetry, String> {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER))
-        .add_directive(spans_directive());
-    let logs = match format {
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_filter(filter)
-            .boxed(),
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_filter(filter).boxed(),
+    let filter = || {
+        EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER))
+            .add_directive(spans_directive())
     };
+
     let disabled = std::env::var("OTEL_SDK_DISABLED")
         .is_ok_and(|value| value.trim().eq_ignore_ascii_case("true"));
     let exporter = match traces_endpoint.filter(|_| !disabled).map(exporter) {
         Some(Ok(exporter)) => exporter,
         other => {
+            // The filter applies to everything (less work per span than a filter per layer).
             // A second init (tests) keeps the first subscriber.
-            let _ = tracing_subscriber::registry().with(logs).try_init();
+            let _ = tracing_subscriber::registry()
+                .with(filter())
+                .with(logs(format))
+                .try_init();
             return match other {
                 Some(Err(err)) => Err(format!("traces cannot be exported: {err}")),
                 _ => Ok(Telemetry { provider: None }),
@@ -101,7 +101,7 @@ pub fn init(format: LogFormat, traces_endpoint: Option<&str>) -> Result<Telemetr
             tracing_subscriber::filter::Targets::new().with_target(SPANS, tracing::Level::INFO),
         );
     if tracing_subscriber::registry()
-        .with(logs)
+        .with(logs(format).with_filter(filter()))
         .with(traces)
         .try_init()
         .is_err()
@@ -114,6 +114,20 @@ pub fn init(format: LogFormat, traces_endpoint: Option<&str>) -> Result<Telemetr
     Ok(Telemetry {
         provider: Some(provider),
     })
+}
+
+/// The log lines' layer, in `format`.
+fn logs<S>(format: LogFormat) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().boxed(),
+    }
 }
 
 fn spans_directive() -> tracing_subscriber::filter::Directive {
@@ -190,16 +204,29 @@ pub async fn with_request_id<F: std::future::Future>(id: Option<RequestId>, work
     }
 }
 
-/// Middleware: gives the request its id (in its extensions and this task), and the answer its
-/// `X-Request-Id` header.
-pub async fn request_id(
-    mut request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
+/// Runs one HTTP request (`run`) under its id (in its extensions, this task and the answer's
+/// `X-Request-Id` header) and its span.
+pub async fn traced<F, Fut>(mut request: axum::extract::Request, run: F) -> axum::response::Response
+where
+    F: FnOnce(axum::extract::Request) -> Fut,
+    Fut: std::future::Future<Output = axum::response::Response>,
+{
     let id = RequestId::from_headers(request.headers());
-    request.extensions_mut().insert(id.clone());
+    let span = request_span(&request, &id);
     let value = HeaderValue::from_str(id.as_str()).ok();
-    let mut response = CURRENT.scope(id, next.run(request)).await;
+    request.extensions_mut().insert(id.clone());
+    let mut response = CURRENT
+        .scope(id, run(request))
+        .instrument(span.clone())
+        .await;
+    let status = response.status();
+    tracing::debug!(parent: &span, status = status.as_u16(), "answered");
+    if TRACER.get().is_some() {
+        span.record("http.response.status_code", status.as_u16());
+        if status.is_server_error() {
+            span.record("otel.status_code", "ERROR");
+        }
+    }
     if let Some(value) = value {
         response.headers_mut().insert(REQUEST_ID, value);
     }
@@ -208,12 +235,12 @@ pub async fn request_id(
 
 /// The request's span: its id for the logs; for the traces a server span named by its route,
 /// whose parent is the caller's `traceparent`.
-pub fn request_span<B>(request: &Request<B>) -> tracing::Span {
-    let id = request
-        .extensions()
-        .get::<RequestId>()
-        .map(RequestId::as_str)
-        .unwrap_or_default();
+fn request_span<B>(request: &Request<B>, id: &RequestId) -> tracing::Span {
+    let id = id.as_str();
+    if TRACER.get().is_none() {
+        // The logs need only the id (fewer fields: less work per request).
+        return tracing::info_span!(target: SPANS, "request", request_id = id);
+    }
     let method = request.method().as_str();
     let route = route_of(request.uri().path());
     let span = tracing::info_span!(
@@ -228,22 +255,11 @@ pub fn request_span<B>(request: &Request<B>) -> tracing::Span {
         url.path = request.uri().path(),
         http.response.status_code = tracing::field::Empty,
     );
-    if TRACER.get().is_some() {
-        let parent = global::get_text_map_propagator(|propagator| {
-            propagator.extract(&opentelemetry_http::HeaderExtractor(request.headers()))
-        });
-        let _ = span.set_parent(parent);
-    }
+    let parent = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&opentelemetry_http::HeaderExtractor(request.headers()))
+    });
+    let _ = span.set_parent(parent);
     span
-}
-
-/// Records the answer's status on the request's span (`5xx`: an error).
-pub fn record_response<B>(response: &Response<B>, _latency: Duration, span: &tracing::Span) {
-    let status = response.status();
-    span.record("http.response.status_code", status.as_u16());
-    if status.is_server_error() {
-        span.record("otel.status_code", "ERROR");
-    }
 }
 
 /// The route a path takes (few values: a span's name), `other` for none.
@@ -259,8 +275,12 @@ fn route_of(path: &str) -> &'static str {
     }
 }
 
-/// A GraphQL operation's span; [`record_operation`] names it once the operation is known.
+/// A GraphQL operation's span when traces are exported (else none: the request's span holds
+/// the id the logs need); [`record_operation`] names it once the operation is known.
 pub fn operation_span() -> tracing::Span {
+    if TRACER.get().is_none() {
+        return tracing::Span::none();
+    }
     tracing::info_span!(
         target: SPANS,
         "operation",
@@ -273,23 +293,27 @@ pub fn operation_span() -> tracing::Span {
 
 /// Names the current operation span: `query ClientPage`, `mutation`, …
 pub fn record_operation(kind: &str, name: Option<&str>) {
+    if TRACER.get().is_none() {
+        return;
+    }
     let span = tracing::Span::current();
     span.record("graphql.operation.type", kind);
     if let Some(name) = name {
         span.record("graphql.operation.name", name);
     }
-    if TRACER.get().is_some() {
-        // Started when entered: renamed through OpenTelemetry (`otel.name` is read at start).
-        let title = match name {
-            Some(name) => format!("{kind} {name}"),
-            None => kind.to_owned(),
-        };
-        span.context().span().update_name(title);
-    }
+    // Started when entered: renamed through OpenTelemetry (`otel.name` is read at start).
+    let title = match name {
+        Some(name) => format!("{kind} {name}"),
+        None => kind.to_owned(),
+    };
+    span.context().span().update_name(title);
 }
 
 /// Marks the current span as failed (an operation answered with errors).
 pub fn record_error() {
+    if TRACER.get().is_none() {
+        return;
+    }
     tracing::Span::current().record("otel.status_code", "ERROR");
 }
 

@@ -147,7 +147,7 @@ test_both! {
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector.url),
                 ("OTEL_BSP_SCHEDULE_DELAY", "100"),
                 ("CRM_LOG_FORMAT", "json"),
-                ("RUST_LOG", "warn,tower_http=debug"),
+                ("RUST_LOG", "warn,crm_server::telemetry=debug"),
             ],
             log.reopen().unwrap(),
         )
@@ -237,7 +237,7 @@ test_both! {
         for id in ["traced-1", id.as_str()] {
             assert!(
                 lines.iter().any(|line| line["span"]["request_id"] == id
-                    && line["message"] == "started processing request"),
+                    && line["message"] == "answered"),
                 "no log line of request {id}:\n{logs}"
             );
         }
