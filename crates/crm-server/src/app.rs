@@ -278,7 +278,7 @@ impl axum::extract::FromRef<AppState> for DownloadState {
 
 /// The HTTP routes: `POST /graphql`, `GET /graphql` (queries; GraphiQL for a browser),
 /// `GET /health` (liveness), `GET /ready` (readiness), `GET /metrics`,
-/// `GET /documents/{id}/content`. Each reads its body with its own limits (see
+/// `GET /documents/{id}/content`, `GET /export/{name}.csv`. Each reads its body with its own limits (see
 /// [`crate::graphql::request`]); the others take none.
 pub fn router(state: AppState, config: &Config) -> Router {
     let graphql = axum::routing::post(graphql_post).get(graphql_get);
@@ -287,7 +287,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
-        .route("/documents/{id}/content", get(download::content));
+        .route("/documents/{id}/content", get(download::content))
+        .route("/export/{file}", get(crate::csv::export::export));
     if config.server.graphiql_enabled() {
         router = router.route("/graphiql/assets/{name}", get(graphiql::asset));
     }

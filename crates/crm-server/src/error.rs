@@ -269,8 +269,30 @@ pub fn http_error(
     code: &str,
     message: &str,
 ) -> axum::response::Response {
+    error_body(status, code, None, message)
+}
+
+/// [`http_error`] about one parameter or header (`extensions.field`).
+pub fn http_error_for(
+    status: axum::http::StatusCode,
+    code: &str,
+    field: &str,
+    message: &str,
+) -> axum::response::Response {
+    error_body(status, code, Some(field), message)
+}
+
+fn error_body(
+    status: axum::http::StatusCode,
+    code: &str,
+    field: Option<&str>,
+    message: &str,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
     let mut extensions = serde_json::json!({ "code": code });
+    if let Some(field) = field {
+        extensions["field"] = field.into();
+    }
     if let Some(id) = crate::telemetry::current_request_id() {
         extensions["requestId"] = id.as_str().into();
     }

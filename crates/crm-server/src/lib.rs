@@ -6,6 +6,7 @@ pub mod backup;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
+pub mod csv;
 pub mod db;
 pub mod engine;
 pub mod error;

@@ -1,6 +1,7 @@
 //! Clients: the companies the team sells to.
 
 pub mod computed;
+pub mod csv;
 pub mod inputs;
 pub mod resolvers;
 pub mod service;

@@ -1,6 +1,7 @@
 //! Contracts: what clients signed, for how much.
 
 pub mod computed;
+pub mod csv;
 pub mod inputs;
 pub mod resolvers;
 pub mod service;

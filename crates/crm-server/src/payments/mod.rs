@@ -1,5 +1,6 @@
 //! Payments: money received on contracts.
 
+pub mod csv;
 pub mod inputs;
 pub mod resolvers;
 pub mod service;

@@ -26,6 +26,7 @@ mod relations;
 mod scale_out;
 mod schema;
 mod seed;
+mod spreadsheets;
 mod storage;
 mod subscriptions;
 mod telemetry;

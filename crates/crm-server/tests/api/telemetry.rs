@@ -149,7 +149,7 @@ test_both! {
                 ("CRM_LOG_FORMAT", "json"),
                 ("RUST_LOG", "warn,crm_server::telemetry=debug"),
             ],
-            log.reopen().unwrap(),
+            Some(log.path()),
         )
         .await;
 

@@ -13,14 +13,20 @@ impl Server {
     /// Starts `crm-server` with nothing of this process's environment but `settings` (and a
     /// documents directory of its own, no sweep); returns once it accepts connections.
     pub async fn start(settings: &[(&str, &str)]) -> Server {
-        Server::start_logging(settings, std::process::Stdio::null()).await
+        Server::start_logging(settings, None).await
     }
 
-    /// [`Server::start`], its log lines (standard output) going to `log`.
-    pub async fn start_logging(
-        settings: &[(&str, &str)],
-        log: impl Into<std::process::Stdio>,
-    ) -> Server {
+    /// [`Server::start`], its log lines (standard output) going to the file `log`, which a
+    /// failure to start shows.
+    pub async fn start_logging(settings: &[(&str, &str)], log: Option<&std::path::Path>) -> Server {
+        let output = match log {
+            Some(path) => std::process::Stdio::from(std::fs::File::create(path).unwrap()),
+            None => std::process::Stdio::null(),
+        };
+        let logged = || {
+            log.and_then(|path| std::fs::read_to_string(path).ok())
+                .unwrap_or_default()
+        };
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -34,11 +40,13 @@ impl Server {
             .env("CRM_DOCUMENTS_DIR", documents.path())
             .env("CRM_DOCUMENTS_SWEEP_SECS", "0")
             .env("RUST_LOG", "warn")
+            // Few connections: the other tests share the PostgreSQL server's.
+            .env("CRM_DB_MAX_CONNECTIONS", "4")
             .envs(settings.iter().copied())
-            .stdout(log)
+            .stdout(output)
             .spawn()
             .unwrap();
-        let server = Server {
+        let mut server = Server {
             child,
             address: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
             _documents: documents,
@@ -48,9 +56,15 @@ impl Server {
             if tokio::net::TcpStream::connect(server.address).await.is_ok() {
                 return server;
             }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!(
+                    "the server on port {port} stopped at start: {status}\n{}",
+                    logged()
+                );
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("the server on port {port} did not start");
+        panic!("the server on port {port} did not start\n{}", logged());
     }
 }
 

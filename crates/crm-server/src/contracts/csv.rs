@@ -1,0 +1,30 @@
+//! Contracts as CSV columns.
+
+use crate::csv::{Column, Sheet};
+
+pub const SHEET: Sheet = Sheet {
+    name: "contracts",
+    filter_type: "ContractFilter",
+    order_type: "ContractOrder",
+    columns: &[
+        Column::value("id", &["id"]),
+        Column::text("contract_number", &["contractNumber"]),
+        Column::value("client_id", &["clientId"]),
+        Column::text("client_email", &["client", "email"]),
+        Column::text("client_company_name", &["client", "companyName"]),
+        Column::value("commercial_id", &["commercialId"]),
+        Column::text("commercial_email", &["commercial", "email"]),
+        Column::text("title", &["title"]),
+        Column::value("amount", &["amount"]),
+        Column::value("currency", &["currency"]),
+        Column::value("status", &["status"]),
+        Column::value("start_date", &["startDate"]),
+        Column::value("end_date", &["endDate"]),
+        Column::value("signed_at", &["signedAt"]),
+        Column::value("paid_amount", &["paidAmount"]),
+        Column::value("outstanding_amount", &["outstandingAmount"]),
+        Column::value("last_payment_date", &["lastPaymentDate"]),
+        Column::value("created_at", &["createdAt"]),
+        Column::value("updated_at", &["updatedAt"]),
+    ],
+};
