@@ -83,6 +83,8 @@ pub struct AppState {
     pub graphiql: bool,
     /// The trusted documents (persisted operations) and what may run.
     pub trusted: Arc<crate::graphql::trusted::TrustedDocuments>,
+    /// Largest CSV file an import reads (`CRM_IMPORT_MAX_BYTES`).
+    pub import_max_bytes: u64,
     /// How long a shared cache may keep a public answer (`CRM_PUBLIC_MAX_AGE_SECS`).
     pub public_max_age: u64,
     /// The input types variables are checked against before execution.
@@ -258,6 +260,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         graphiql: config.server.graphiql_enabled(),
         trusted: Arc::new(config.server.trusted_documents()?),
         public_max_age: config.server.public_max_age_secs,
+        import_max_bytes: config.server.import_max_bytes,
         variable_types,
         live,
         readiness: Arc::default(),
@@ -278,7 +281,7 @@ impl axum::extract::FromRef<AppState> for DownloadState {
 
 /// The HTTP routes: `POST /graphql`, `GET /graphql` (queries; GraphiQL for a browser),
 /// `GET /health` (liveness), `GET /ready` (readiness), `GET /metrics`,
-/// `GET /documents/{id}/content`, `GET /export/{name}.csv`. Each reads its body with its own limits (see
+/// `GET /documents/{id}/content`, `GET /export/{name}.csv`, `POST /import/{name}`. Each reads its body with its own limits (see
 /// [`crate::graphql::request`]); the others take none.
 pub fn router(state: AppState, config: &Config) -> Router {
     let graphql = axum::routing::post(graphql_post).get(graphql_get);
@@ -288,7 +291,11 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .route("/documents/{id}/content", get(download::content))
-        .route("/export/{file}", get(crate::csv::export::export));
+        .route("/export/{file}", get(crate::csv::export::export))
+        .route(
+            "/import/{name}",
+            axum::routing::post(crate::csv::import::import),
+        );
     if config.server.graphiql_enabled() {
         router = router.route("/graphiql/assets/{name}", get(graphiql::asset));
     }
@@ -321,8 +328,10 @@ async fn each_request(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    // Uploads and imports: large bodies over slow links, then many writes.
     let upload = request.method() == axum::http::Method::POST
-        && crate::graphql::request::is_multipart(request.headers());
+        && (crate::graphql::request::is_multipart(request.headers())
+            || request.uri().path().starts_with("/import/"));
     let limit = if upload {
         timeouts.upload
     } else {

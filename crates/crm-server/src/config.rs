@@ -194,6 +194,9 @@ pub struct ServerConfig {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CRM_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Largest CSV file `POST /import/…` reads, in bytes (read as it arrives, never held).
+    #[arg(long, env = "CRM_IMPORT_MAX_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub import_max_bytes: u64,
     /// Seconds between a stop signal and closing the listener, while `/ready` answers 503 and
     /// requests are still served (a load balancer's time to notice).
     #[arg(long, env = "CRM_SHUTDOWN_DRAIN_SECS", default_value_t = 0)]

@@ -302,7 +302,12 @@ pub fn redact(url: &str) -> String {
 /// Starts a transaction for a read-then-write mutation. SQLite takes the write lock at once
 /// (`BEGIN IMMEDIATE`), so two such transactions queue instead of failing on lock upgrade;
 /// PostgreSQL transactions lock the rows they read with [`for_update`].
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+///
+/// Inside a transaction (a CSV import's), it is a savepoint: the write commits or rolls back
+/// alone, within the outer transaction.
+pub async fn begin_write<C: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
+) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..Default::default()

@@ -1,5 +1,6 @@
-//! Clients as CSV columns.
+//! Clients as CSV columns, out and in.
 
+use crate::csv::import::{Cell, ImportColumn, is_enum};
 use crate::csv::{Column, Sheet};
 
 pub const SHEET: Sheet = Sheet {
@@ -27,3 +28,22 @@ pub const SHEET: Sheet = Sheet {
         Column::value("updated_at", &["updatedAt"]),
     ],
 };
+
+/// The columns an import reads (keys: `id`, else `email`).
+pub const IMPORT: &[ImportColumn] = &[
+    ImportColumn::key("id", Cell::Id),
+    ImportColumn::required("company_name", "companyName", Cell::Text),
+    ImportColumn::optional("email", "email", Cell::Text),
+    ImportColumn::optional("phone", "phone", Cell::Text),
+    ImportColumn::optional("address", "address", Cell::Text),
+    ImportColumn::optional("city", "city", Cell::Text),
+    ImportColumn::optional("postal_code", "postalCode", Cell::Text),
+    ImportColumn::optional("country", "country", Cell::Text),
+    ImportColumn::kept(
+        "status",
+        "status",
+        Cell::Enum(is_enum::<entity::ClientStatus>),
+    ),
+    ImportColumn::key("assigned_to_id", Cell::Id),
+    ImportColumn::key("assigned_to_email", Cell::Text),
+];

@@ -4,8 +4,9 @@
 use async_graphql::MaybeUndefined;
 use entity::{ClientStatus, clients, contracts, users};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait,
-    PaginatorTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -34,8 +35,8 @@ fn text(max: usize) -> impl Fn(&str, Option<&str>) -> AppResult<Option<String>> 
 }
 
 #[tracing::instrument(skip(db, input))]
-pub async fn create(
-    db: &DatabaseConnection,
+pub async fn create<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
     viewer: Viewer,
     input: CreateClientInput,
 ) -> AppResult<clients::Model> {
@@ -96,8 +97,8 @@ pub async fn create(
 }
 
 #[tracing::instrument(skip(db, input))]
-pub async fn update(
-    db: &DatabaseConnection,
+pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
     viewer: Viewer,
     id: Uuid,
     input: UpdateClientInput,

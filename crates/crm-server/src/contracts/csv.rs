@@ -1,5 +1,6 @@
-//! Contracts as CSV columns.
+//! Contracts as CSV columns, out and in.
 
+use crate::csv::import::{Cell, ImportColumn};
 use crate::csv::{Column, Sheet};
 
 pub const SHEET: Sheet = Sheet {
@@ -28,3 +29,17 @@ pub const SHEET: Sheet = Sheet {
         Column::value("updated_at", &["updatedAt"]),
     ],
 };
+
+/// The columns an import reads (key: `contract_number`).
+pub const IMPORT: &[ImportColumn] = &[
+    ImportColumn::required("contract_number", "contractNumber", Cell::Text),
+    ImportColumn::key("client_id", Cell::Id),
+    ImportColumn::key("client_email", Cell::Text),
+    ImportColumn::key("commercial_id", Cell::Id),
+    ImportColumn::key("commercial_email", Cell::Text),
+    ImportColumn::required("title", "title", Cell::Text),
+    ImportColumn::required("amount", "amount", Cell::Money),
+    ImportColumn::kept("currency", "currency", Cell::Text),
+    ImportColumn::optional("start_date", "startDate", Cell::Date),
+    ImportColumn::optional("end_date", "endDate", Cell::Date),
+];

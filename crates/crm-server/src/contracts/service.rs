@@ -7,8 +7,8 @@ use chrono::NaiveDate;
 use entity::{ContractStatus, PaymentStatus, contracts, payments, users};
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, ModelTrait, PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -66,8 +66,8 @@ pub async fn paid(txn: &DatabaseTransaction, contract_id: Uuid) -> AppResult<Dec
 }
 
 #[tracing::instrument(skip(db, input))]
-pub async fn create(
-    db: &DatabaseConnection,
+pub async fn create<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
     viewer: Viewer,
     input: CreateContractInput,
 ) -> AppResult<contracts::Model> {
@@ -120,8 +120,8 @@ pub async fn create(
 }
 
 #[tracing::instrument(skip(db, input))]
-pub async fn update(
-    db: &DatabaseConnection,
+pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
     viewer: Viewer,
     id: Uuid,
     input: UpdateContractInput,

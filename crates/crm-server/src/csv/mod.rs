@@ -1,10 +1,13 @@
-//! Spreadsheets in and out: `GET /export/{clients|contracts|payments}.csv` (see [`export`]).
+//! Spreadsheets in and out: `GET /export/{clients|contracts|payments}.csv` (see [`export`])
+//! and `POST /import/{clients|contracts|payments}` (see [`import`]).
 //!
-//! Each table declares its columns once, in its domain (`clients/csv.rs`, …): the CSV header,
-//! the GraphQL field it comes from, and whether it is free text (a cell a spreadsheet could
-//! take for a formula).
+//! Each table declares its columns once, in its domain (`clients/csv.rs`, …): for the export,
+//! the CSV header, the GraphQL field it comes from, and whether it is free text (a cell a
+//! spreadsheet could take for a formula); for the import, the header, the mutation input's
+//! field it fills and how its cells read.
 
 pub mod export;
+pub mod import;
 
 /// One column of an export: its header, the path of the GraphQL field that fills it (a
 /// to-one relation's field is two names: `["assignedTo", "email"]`), and whether it holds free

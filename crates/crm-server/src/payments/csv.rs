@@ -1,5 +1,6 @@
-//! Payments as CSV columns.
+//! Payments as CSV columns, out and in.
 
+use crate::csv::import::{Cell, ImportColumn};
 use crate::csv::{Column, Sheet};
 
 pub const SHEET: Sheet = Sheet {
@@ -22,3 +23,16 @@ pub const SHEET: Sheet = Sheet {
         Column::value("updated_at", &["updatedAt"]),
     ],
 };
+
+/// The columns an import reads (keys: `id`, `idempotency_key`: a payment already recorded is
+/// left as it is).
+pub const IMPORT: &[ImportColumn] = &[
+    ImportColumn::key("id", Cell::Id),
+    ImportColumn::key("contract_id", Cell::Id),
+    ImportColumn::key("contract_number", Cell::Text),
+    ImportColumn::required("amount", "amount", Cell::Money),
+    ImportColumn::kept("payment_date", "paymentDate", Cell::Date),
+    ImportColumn::optional("payment_method", "paymentMethod", Cell::Text),
+    ImportColumn::optional("reference", "reference", Cell::Text),
+    ImportColumn::optional("idempotency_key", "idempotencyKey", Cell::Text),
+];

@@ -7,8 +7,8 @@ use async_graphql::MaybeUndefined;
 use entity::{ContractStatus, PaymentStatus, contracts, payments};
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, ModelTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, ModelTrait, QueryFilter, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -178,8 +178,8 @@ async fn insert(
 /// other values is refused (`IDEMPOTENCY_KEY_REUSED`), as is a key already used on a payment
 /// the viewer does not see.
 #[tracing::instrument(skip(db, input))]
-pub async fn record(
-    db: &DatabaseConnection,
+pub async fn record<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
     viewer: Viewer,
     input: RecordPaymentInput,
 ) -> AppResult<payments::Model> {
@@ -276,8 +276,8 @@ fn key_reused() -> AppError {
 
 /// The payment recorded with `key`, if the viewer may see it (a key used on another
 /// portfolio then fails on the unique constraint instead of revealing that payment).
-async fn find_by_key(
-    db: &DatabaseConnection,
+async fn find_by_key<C: ConnectionTrait>(
+    db: &C,
     viewer: Viewer,
     key: Option<&str>,
 ) -> AppResult<Option<payments::Model>> {

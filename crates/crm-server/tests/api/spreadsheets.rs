@@ -184,3 +184,200 @@ test_both! {
         assert!(text.contains("unknown parameter `first`"), "{text}");
     }
 }
+
+/// `POST /import/{name}?{query}` with `csv` as `token`: the status and the JSON answer.
+async fn import(
+    app: &TestApp,
+    name: &str,
+    query: &str,
+    token: &str,
+    csv: impl Into<Vec<u8>>,
+) -> (StatusCode, Value) {
+    import_on(&app.router, name, query, token, csv).await
+}
+
+async fn import_on(
+    router: &axum::Router,
+    name: &str,
+    query: &str,
+    token: &str,
+    csv: impl Into<Vec<u8>>,
+) -> (StatusCode, Value) {
+    let request = Request::post(format!("/import/{name}?{query}"))
+        .header(header::CONTENT_TYPE, "text/csv")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(csv.into()))
+        .unwrap();
+    let (status, _, body) = send_raw(router, request).await;
+    (
+        status,
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Value::from(String::from_utf8_lossy(&body).into_owned())),
+    )
+}
+
+async fn count(app: &TestApp, list: &str) -> i64 {
+    app.data(&format!("{{ {list} {{ totalCount }} }}"), json!({}))
+        .await[list]["totalCount"]
+        .as_i64()
+        .unwrap()
+}
+
+test_both! {
+    /// Clients: headers in any case, `;`, a byte order mark; each row checked by the mutation's
+    /// rules and reported with its line and column; all or nothing, row by row, or a dry run.
+    async fn a_client_import_reports_every_bad_row_and_writes_as_asked(app) {
+        fixtures::client(&app.db, "Existing SA", None).await;
+        sea_orm::ConnectionTrait::execute_unprepared(&app.db, "UPDATE clients SET email = 'old@acme.fr' WHERE company_name = 'Existing SA'").await.unwrap();
+        let file = "\u{feff}Company Name;E-mail;City;status\n\
+                    Nouvelle Société;new@acme.fr;Lyon;ACTIVE\n\
+                    Existing SA renamed;old@acme.fr;Paris;\n\
+                    Bad Mail;not-an-email;Nice;\n\
+                    ;nameless@acme.fr;Nice;\n\
+                    Odd Status;odd@acme.fr;Nice;sleeping\n";
+        let before = count(&app, "clients").await;
+
+        // All or nothing: three bad rows, nothing written.
+        let (status, report) = import(&app, "clients", "", &app.token, file).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{report}");
+        assert_eq!(report["committed"], false);
+        assert_eq!((report["rows"].as_u64(), report["created"].as_u64(), report["updated"].as_u64(), report["failed"].as_u64()), (Some(5), Some(1), Some(1), Some(3)), "{report}");
+        let errors = report["errors"].as_array().unwrap();
+        assert_eq!(errors[0]["line"], 4, "{report}");
+        assert_eq!(errors[0]["column"], "email");
+        assert_eq!(errors[0]["code"], "BAD_USER_INPUT");
+        assert_eq!(errors[1]["line"], 5);
+        assert_eq!(errors[1]["column"], "company_name");
+        assert_eq!(errors[2]["line"], 6);
+        assert_eq!(errors[2]["column"], "status");
+        assert_eq!(count(&app, "clients").await, before);
+
+        // A dry run of the rows mode: the same report, nothing written.
+        let (status, dry) = import(&app, "clients", "mode=rows&dryRun=true", &app.token, file).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!((dry["dryRun"].clone(), dry["committed"].clone(), dry["errors"].clone()), (json!(true), json!(false), report["errors"].clone()));
+        assert_eq!(count(&app, "clients").await, before);
+
+        // Row by row: the good rows are written, the bad ones reported.
+        let (status, report) = import(&app, "clients", "mode=rows", &app.token, file).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(report["committed"], true);
+        assert_eq!(count(&app, "clients").await, before + 1);
+        let found = app.data("{ clients(filter: { email: { in: [\"new@acme.fr\", \"old@acme.fr\"] } }, orderBy: [{ field: COMPANY_NAME }]) { nodes { companyName city status } } }", json!({})).await;
+        assert_eq!(found["clients"]["nodes"], json!([
+            // An empty status leaves it as it was.
+            { "companyName": "Existing SA renamed", "city": "Paris", "status": "active" },
+            { "companyName": "Nouvelle Société", "city": "Lyon", "status": "active" },
+        ]));
+    }
+}
+
+test_both! {
+    /// Contracts by the client's e-mail, upserted on their number; payments by the contract's
+    /// number, made idempotent by their key; the payment rules apply to each row.
+    async fn contracts_and_payments_import_by_reference_and_upsert(app) {
+        fixtures::client(&app.db, "Ref Client", None).await;
+        sea_orm::ConnectionTrait::execute_unprepared(&app.db, "UPDATE clients SET email = 'ref@client.fr', kyc_completed = true WHERE company_name = 'Ref Client'").await.unwrap();
+        let file = "contract_number,client_email,title,amount,currency,start_date\n\
+                    C-100,ref@client.fr,Maintenance,1200.00,EUR,2026-01-01\n\
+                    C-101,nobody@client.fr,Ghost,10.00,EUR,\n\
+                    C-102,ref@client.fr,Bad amount,12.345,EUR,\n";
+        let (status, report) = import(&app, "contracts", "mode=rows", &app.token, file).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(report["created"], 1, "{report}");
+        assert_eq!(report["errors"][0]["line"], 3);
+        assert_eq!(report["errors"][0]["column"], "client_email");
+        assert_eq!(report["errors"][0]["code"], "NOT_FOUND");
+        assert_eq!(report["errors"][1]["column"], "amount", "{report}");
+
+        // Again with another amount: updated, not duplicated.
+        let (_, report) = import(&app, "contracts", "", &app.token, "contract_number,title,amount\nC-100,Maintenance+,1500.00\n").await;
+        assert_eq!((report["updated"].clone(), report["committed"].clone()), (json!(1), json!(true)), "{report}");
+        let contract = app.data("{ contracts(filter: { contractNumber: { eq: \"C-100\" } }) { nodes { id title amount } } }", json!({})).await;
+        assert_eq!(contract["contracts"]["nodes"][0]["title"], "Maintenance+");
+        assert_eq!(contract["contracts"]["nodes"][0]["amount"], "1500.00");
+        let id = contract["contracts"]["nodes"][0]["id"].as_str().unwrap().to_owned();
+        app.data("mutation($id: UUID!) { signContract(id: $id) { status } }", json!({ "id": id })).await;
+
+        let payments = "contract_number,amount,payment_date,payment_method,idempotency_key\n\
+                        C-100,500.00,2026-02-01,transfer,bank-1\n\
+                        C-100,400.00,2026-03-01,transfer,bank-2\n\
+                        C-100,900.00,2026-04-01,transfer,bank-3\n";
+        let (status, report) = import(&app, "payments", "mode=rows", &app.token, payments).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(report["created"], 2, "{report}");
+        assert_eq!(report["errors"][0]["line"], 4);
+        assert_eq!(report["errors"][0]["reason"], "OVERPAYMENT", "{report}");
+        // The same file again: the recorded payments are left as they are.
+        let (_, again) = import(&app, "payments", "mode=rows", &app.token, payments).await;
+        assert_eq!((again["created"].clone(), again["unchanged"].clone()), (json!(0), json!(2)), "{again}");
+        assert_eq!(count(&app, "payments").await, 2);
+        let paid = app.data("{ contracts(filter: { contractNumber: { eq: \"C-100\" } }) { nodes { paidAmount } } }", json!({})).await;
+        assert_eq!(paid["contracts"]["nodes"][0]["paidAmount"], "900.00");
+    }
+}
+
+test_both! {
+    /// A commercial imports into their own portfolio only; an exported file imports back as it
+    /// is; a bad file is refused before any row.
+    async fn imports_keep_to_the_portfolio_and_refuse_bad_files(app) {
+        let (rep, rep_token) = app.user("importer", Role::Commercial, None).await;
+        let other = fixtures::client(&app.db, "Someone Else's", None).await;
+        let contract = fixtures::contract(&app.db, other.id, "OTHER-1", "100.00", ContractStatus::Active).await;
+
+        let (status, report) = import(&app, "clients", "", &rep_token, "company_name,email\nMy Prospect,mine@rep.fr\n").await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        let mine = app.data("{ clients(filter: { email: { eq: \"mine@rep.fr\" } }) { nodes { assignedToId } } }", json!({})).await;
+        assert_eq!(mine["clients"]["nodes"][0]["assignedToId"], rep.to_string());
+
+        let (status, report) = import(&app, "payments", "", &rep_token, "contract_number,amount\nOTHER-1,10.00\n").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{report}");
+        assert_eq!(report["errors"][0]["code"], "NOT_FOUND", "{report}");
+        let (_, report) = import(&app, "contracts", "", &rep_token, "contract_number,client_email,title,amount\nR-1,mine@rep.fr,Mine,10.00\n").await;
+        assert_eq!(report["errors"][0]["code"], "FORBIDDEN", "{report}");
+        assert_eq!(contract.contract_number, "OTHER-1");
+
+        // Round trip: the export, imported back, changes nothing and creates nothing.
+        let (_, _, exported) = get(&app, "/export/clients.csv", Some(&app.token)).await;
+        let before = count(&app, "clients").await;
+        let (status, report) = import(&app, "clients", "", &app.token, exported).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!((report["created"].clone(), report["failed"].clone()), (json!(0), json!(0)), "{report}");
+        assert_eq!(count(&app, "clients").await, before);
+
+        // Refused files.
+        let refused = |report: &Value, field: &str| {
+            assert_eq!(report["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{report}");
+            assert_eq!(report["errors"][0]["extensions"]["field"], field, "{report}");
+        };
+        let (status, report) = import(&app, "clients", "", &app.token, "company_name,shoe_size\nX,42\n").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        refused(&report, "header");
+        assert!(report["errors"][0]["message"].as_str().unwrap().contains("shoe_size"), "{report}");
+        let (_, report) = import(&app, "payments", "", &app.token, "amount\n10.00\n").await;
+        refused(&report, "header");
+        let (status, report) = import(&app, "contracts", "", &app.token, "contract_number,title\nNEW-1,Y\n").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(report["errors"][0]["column"], "client_id", "{report}");
+        let (_, report) = import(&app, "clients", "", &app.token, b"company_name\nBad \xff byte\n".to_vec()).await;
+        refused(&report, "body");
+        let (_, report) = import(&app, "clients", "", &app.token, "").await;
+        refused(&report, "body");
+        let (status, _) = import(&app, "users", "", &app.token, "email\nx@y.z\n").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = import(&app, "clients", "", "not-a-token", "company_name\nX\n").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, report) = import(&app, "clients", "mode=all", &app.token, "company_name\nX\n").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        refused(&report, "mode");
+
+        let mut config = crate::helpers::test_config();
+        config.server.import_max_bytes = 64;
+        let small = app.router_with(&config);
+        let big = format!("company_name\n{}", "Row\n".repeat(100));
+        let (status, report) = import_on(&small, "clients", "", &app.token, big).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{report}");
+        refused(&report, "body");
+        assert_eq!(count(&app, "clients").await, before);
+    }
+}
