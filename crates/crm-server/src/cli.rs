@@ -53,11 +53,32 @@ pub enum Command {
         /// The copy.
         file: std::path::PathBuf,
     },
+    /// Import a CSV file of clients, contracts or payments as a user (their role and
+    /// portfolio apply), as `POST /import/…` does; prints the report (JSON). Exit status 1 when
+    /// rows were refused.
+    Import(ImportArgs),
     /// Document files: `documents sweep` removes the files of abandoned uploads.
     Documents {
         #[command(subcommand)]
         action: DocumentsAction,
     },
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ImportArgs {
+    /// `clients`, `contracts` or `payments`.
+    pub table: String,
+    /// The CSV file.
+    pub file: std::path::PathBuf,
+    /// The e-mail of the user the rows are written as.
+    #[arg(long = "as")]
+    pub user: String,
+    /// Check every row, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the good rows and report the others (default: all or nothing).
+    #[arg(long)]
+    pub per_row: bool,
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -133,6 +154,48 @@ pub async fn api_token(
         .map_err(message)?;
     println!("{token}");
     db.close().await?;
+    Ok(())
+}
+
+/// Runs `import`.
+pub async fn import(
+    database: &DatabaseConfig,
+    args: ImportArgs,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use crate::csv::import::{Kind, Options, Refusal};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let kind = Kind::named(&args.table)
+        .ok_or_else(|| format!("`{}`: import clients, contracts or payments", args.table))?;
+    let file = tokio::fs::File::open(&args.file)
+        .await
+        .map_err(|err| format!("{}: {err}", args.file.display()))?;
+    let db = crate::db::connect(&database.url(), 2).await?;
+    let user = entity::users::Entity::find()
+        .filter(entity::users::Column::Email.eq(args.user.as_str()))
+        .filter(entity::users::Column::IsActive.eq(true))
+        .one(&db)
+        .await?
+        .ok_or_else(|| format!("no active user has the e-mail {}", args.user))?;
+    let viewer = crate::auth::Viewer {
+        user_id: user.id,
+        role: user.role,
+    };
+    let options = Options {
+        dry_run: args.dry_run,
+        per_row: args.per_row,
+    };
+    let rows = crate::csv::import::read_rows(file, u64::MAX);
+    let report = crate::csv::import::run(&db, kind, viewer, options, rows).await;
+    db.close().await?;
+    let report = match report {
+        Ok(report) => report,
+        Err(Refusal::File { field, message }) => return Err(format!("{field}: {message}").into()),
+        Err(Refusal::Failed(err)) => return Err(err.to_string().into()),
+    };
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if report.failed > 0 {
+        return Err(format!("import: {} row(s) refused", report.failed).into());
+    }
     Ok(())
 }
 

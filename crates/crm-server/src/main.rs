@@ -35,6 +35,7 @@ async fn main() -> ExitCode {
         Some(Command::CreateAdmin(args)) => cli::create_admin(&config.database, args).await,
         Some(Command::ApiToken(args)) => cli::api_token(&config.database, args).await,
         Some(Command::CheckTotals { fix }) => cli::check_totals(&config.database, fix).await,
+        Some(Command::Import(args)) => cli::import(&config.database, args).await,
         Some(Command::Documents {
             action: DocumentsAction::Sweep,
         }) => cli::documents_sweep(&config).await,

@@ -55,7 +55,7 @@ pub async fn import(
             "no such import: clients, contracts or payments",
         );
     };
-    let options = match Options::parse(query.as_deref().unwrap_or_default()) {
+    let options = match Options::from_query(query.as_deref().unwrap_or_default()) {
         Ok(options) => options,
         Err((field, message)) => {
             return http_error_for(
@@ -86,7 +86,7 @@ pub async fn import(
         tokio_util::io::StreamReader::new(bytes),
         state.import_max_bytes,
     );
-    let result = run(&state, kind, viewer, options, rows).await;
+    let result = run(&state.db, kind, viewer, options, rows).await;
     if !matches!(result, Err(Refusal::File { .. })) {
         // Readers and subscribers see the new rows now.
         state.reader.counts().clear();
@@ -128,7 +128,7 @@ pub struct Options {
 }
 
 impl Options {
-    fn parse(query: &str) -> Result<Options, (&'static str, String)> {
+    fn from_query(query: &str) -> Result<Options, (&'static str, String)> {
         let mut options = Options::default();
         for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match (name.as_ref(), value.as_ref()) {
@@ -231,7 +231,8 @@ where
     tokio::task::spawn_blocking(move || {
         use std::io::{BufRead, Read};
         let bridge = tokio_util::io::SyncIoBridge::new(input);
-        let mut input = std::io::BufReader::with_capacity(64 * 1024, bridge.take(max_bytes + 1));
+        let mut input =
+            std::io::BufReader::with_capacity(64 * 1024, bridge.take(max_bytes.saturating_add(1)));
         let bad = |field, message: String| Parsed::Bad { field, message };
         // The byte order mark, then the delimiter the header line uses.
         let head = match input.fill_buf() {
@@ -479,7 +480,7 @@ impl Row<'_> {
 
 /// Runs an import of `rows` (see the module's documentation).
 pub async fn run(
-    state: &AppState,
+    db: &sea_orm::DatabaseConnection,
     kind: Kind,
     viewer: Viewer,
     options: Options,
@@ -552,7 +553,7 @@ pub async fn run(
         ..Report::default()
     };
     let started = chrono::Utc::now().fixed_offset();
-    let outer = crate::db::begin_write(&state.db).await?;
+    let outer = crate::db::begin_write(db).await?;
     while let Some(parsed) = rows.recv().await {
         let (line, cells) = match parsed {
             Parsed::Row { line, cells } => (line, cells),
@@ -973,12 +974,15 @@ mod tests {
 
     #[test]
     fn options_are_read_and_the_rest_refused() {
-        let Ok(options) = Options::parse("dryRun=true&mode=rows") else {
+        let Ok(options) = Options::from_query("dryRun=true&mode=rows") else {
             unreachable!()
         };
         assert!(options.dry_run && options.per_row);
-        assert!(matches!(Options::parse("mode=all"), Err(("mode", _))));
-        assert!(matches!(Options::parse("dryRun=maybe"), Err(("dryRun", _))));
-        assert!(matches!(Options::parse("limit=3"), Err(("query", _))));
+        assert!(matches!(Options::from_query("mode=all"), Err(("mode", _))));
+        assert!(matches!(
+            Options::from_query("dryRun=maybe"),
+            Err(("dryRun", _))
+        ));
+        assert!(matches!(Options::from_query("limit=3"), Err(("query", _))));
     }
 }

@@ -381,3 +381,38 @@ test_both! {
         assert_eq!(count(&app, "clients").await, before);
     }
 }
+
+test_both! {
+    /// `crm-server import` does what the route does, as the user it names.
+    async fn the_import_command_writes_as_the_named_user(app) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("clients.csv");
+        std::fs::write(&file, "company_name,email\nFrom CLI,cli@acme.fr\nBroken,not-an-email\n").unwrap();
+        let run = |extra: &[&str]| {
+            let output = std::process::Command::new(env!("CARGO_BIN_EXE_crm-server"))
+                .env_clear()
+                .env("DATABASE_URL", app.database_url())
+                .env("RUST_LOG", "error")
+                .args(["import", "clients", file.to_str().unwrap(), "--as", "test-admin@crm.example"])
+                .args(extra)
+                .output()
+                .unwrap();
+            (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+        };
+        let before = count(&app, "clients").await;
+        let (ok, out) = run(&["--dry-run", "--per-row"]);
+        assert!(!ok, "a refused row fails the command: {out}");
+        // The report, then the failure's log line.
+        let report: Value = serde_json::Deserializer::from_str(&out).into_iter().next().unwrap().unwrap_or_else(|err| panic!("{err}: {out}"));
+        assert_eq!((report["created"].clone(), report["failed"].clone(), report["dryRun"].clone()), (json!(1), json!(1), json!(true)));
+        assert_eq!(report["errors"][0]["line"], 3);
+        assert_eq!(count(&app, "clients").await, before);
+        let (ok, _) = run(&["--per-row"]);
+        assert!(!ok);
+        assert_eq!(count(&app, "clients").await, before + 1);
+        std::fs::write(&file, "company_name,email\nFrom CLI again,cli2@acme.fr\n").unwrap();
+        let (ok, out) = run(&[]);
+        assert!(ok, "{out}");
+        assert_eq!(count(&app, "clients").await, before + 2);
+    }
+}
