@@ -185,7 +185,7 @@ pub async fn import(
         per_row: args.per_row,
     };
     let rows = crate::csv::import::read_rows(file, u64::MAX);
-    let report = crate::csv::import::run(&db, kind, viewer, options, rows).await;
+    let report = crate::csv::import::run(&db, kind, viewer, options, rows, |_| {}).await;
     db.close().await?;
     let report = match report {
         Ok(report) => report,

@@ -22,7 +22,7 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, QuerySelect};
 use serde::Serialize;
 use uuid::Uuid;
@@ -86,12 +86,11 @@ pub async fn import(
         tokio_util::io::StreamReader::new(bytes),
         state.import_max_bytes,
     );
-    let result = run(&state.db, kind, viewer, options, rows).await;
-    if !matches!(result, Err(Refusal::File { .. })) {
-        // Readers and subscribers see the new rows now.
-        state.reader.counts().clear();
-        state.live.feed.wake();
+    if wants_progress(&headers) {
+        return progress_response(state, kind, viewer, options, rows);
     }
+    let result = run(&state.db, kind, viewer, options, rows, |_| {}).await;
+    finished(&state, &result);
     match result {
         Ok(report) => {
             let status = if report.committed || report.dry_run || report.failed == 0 {
@@ -101,22 +100,85 @@ pub async fn import(
             };
             (status, axum::Json(report)).into_response()
         }
-        Err(Refusal::File { field, message }) => http_error_for(
-            StatusCode::BAD_REQUEST,
-            codes::BAD_USER_INPUT,
-            field,
-            &message,
-        ),
-        Err(Refusal::Failed(err)) => {
-            err.log_if_internal();
-            let status = if err.code() == codes::SERVICE_UNAVAILABLE {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::INTERNAL_SERVER_ERROR
-            };
-            http_error(status, err.code(), &err.public_message())
+        Err(refusal) => {
+            let (status, body) = refusal.answer();
+            (status, axum::Json(body)).into_response()
         }
     }
+}
+
+/// After an import that wrote (or may have written): readers and subscribers see it now.
+fn finished(state: &AppState, result: &Result<Report, Refusal>) {
+    if !matches!(result, Err(Refusal::File { .. })) {
+        state.reader.counts().clear();
+        state.live.feed.wake();
+    }
+}
+
+/// Whether the client asked for progress lines (`Accept: application/x-ndjson`).
+fn wants_progress(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.contains("application/x-ndjson"))
+}
+
+/// Rows between two progress lines.
+const PROGRESS_EVERY: u64 = 1000;
+
+/// The import answered as lines of JSON as it runs: `{"progress": {rows, created, updated,
+/// unchanged, failed}}` every [`PROGRESS_EVERY`] rows, then `{"report": …}` (or `{"errors":
+/// …}` for a refused file). The import runs as the body is sent: a client that goes away
+/// stops it, and nothing of an unfinished import is committed.
+fn progress_response(
+    state: AppState,
+    kind: Kind,
+    viewer: Viewer,
+    options: Options,
+    rows: tokio::sync::mpsc::Receiver<Parsed>,
+) -> Response {
+    let (lines, receiver) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
+    let line = |value: serde_json::Value| {
+        let mut text = value.to_string();
+        text.push('\n');
+        bytes::Bytes::from(text)
+    };
+    let work = async move {
+        let progress = lines.clone();
+        let result = run(&state.db, kind, viewer, options, rows, |report| {
+            if report.rows % PROGRESS_EVERY == 0 {
+                // A slow reader misses progress lines, never the report.
+                let _ = progress.try_send(line(serde_json::json!({ "progress": {
+                    "rows": report.rows, "created": report.created, "updated": report.updated,
+                    "unchanged": report.unchanged, "failed": report.failed } })));
+            }
+        })
+        .await;
+        finished(&state, &result);
+        let last = match result {
+            Ok(report) => serde_json::json!({ "report": report }),
+            Err(refusal) => refusal.answer().1,
+        };
+        let _ = lines.send(line(last)).await;
+    };
+    let body = futures_util::stream::select(
+        tokio_stream_of(receiver).map(Ok::<_, std::io::Error>),
+        futures_util::stream::once(work).filter_map(|()| async { None }),
+    );
+    let mut response = Response::new(Body::from_stream(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/x-ndjson"),
+    );
+    response
+}
+
+/// The lines a channel receives, as a stream.
+fn tokio_stream_of(
+    mut receiver: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+) -> impl futures_util::Stream<Item = bytes::Bytes> {
+    futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx))
 }
 
 /// What the URL asks for.
@@ -194,6 +256,40 @@ pub enum Refusal {
     },
     /// The database.
     Failed(AppError),
+}
+
+impl Refusal {
+    /// The status and JSON errors of a refused import.
+    fn answer(self) -> (StatusCode, serde_json::Value) {
+        let (status, code, field, message) = match self {
+            Refusal::File { field, message } => (
+                StatusCode::BAD_REQUEST,
+                codes::BAD_USER_INPUT,
+                Some(field),
+                message,
+            ),
+            Refusal::Failed(err) => {
+                err.log_if_internal();
+                let status = if err.code() == codes::SERVICE_UNAVAILABLE {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                };
+                (status, err.code(), None, err.public_message())
+            }
+        };
+        let mut extensions = serde_json::json!({ "code": code });
+        if let Some(field) = field {
+            extensions["field"] = field.into();
+        }
+        if let Some(id) = crate::telemetry::current_request_id() {
+            extensions["requestId"] = id.as_str().into();
+        }
+        (
+            status,
+            serde_json::json!({ "errors": [{ "message": message, "extensions": extensions }] }),
+        )
+    }
 }
 
 impl From<AppError> for Refusal {
@@ -485,6 +581,7 @@ pub async fn run(
     viewer: Viewer,
     options: Options,
     mut rows: tokio::sync::mpsc::Receiver<Parsed>,
+    mut progress: impl FnMut(&Report),
 ) -> Result<Report, Refusal> {
     let columns = kind.columns();
     let headers = match rows.recv().await {
@@ -596,6 +693,7 @@ pub async fn run(
                 }
             }
         }
+        progress(&report);
     }
     let keep = !options.dry_run && (options.per_row || report.failed == 0);
     if keep {

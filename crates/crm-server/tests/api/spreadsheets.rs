@@ -416,3 +416,28 @@ test_both! {
         assert_eq!(count(&app, "clients").await, before + 2);
     }
 }
+
+test_both! {
+    /// With `Accept: application/x-ndjson` a long import tells how far it is, then reports.
+    async fn a_long_import_streams_its_progress(app) {
+        let mut file = String::from("company_name\n");
+        for index in 0..2100 {
+            file.push_str(&format!("Bulk {index}\n"));
+        }
+        let request = Request::post("/import/clients")
+            .header(header::CONTENT_TYPE, "text/csv")
+            .header(header::ACCEPT, "application/x-ndjson")
+            .header(header::AUTHORIZATION, format!("Bearer {}", app.token))
+            .body(Body::from(file))
+            .unwrap();
+        let (status, headers, body) = send_raw(&app.router, request).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/x-ndjson");
+        let lines: Vec<Value> = String::from_utf8(body.to_vec()).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        let progress: Vec<&Value> = lines.iter().filter_map(|line| line.get("progress")).collect();
+        assert_eq!(progress.iter().map(|line| line["rows"].as_u64().unwrap()).collect::<Vec<_>>(), [1000, 2000]);
+        let report = &lines.last().unwrap()["report"];
+        assert_eq!((report["created"].clone(), report["committed"].clone()), (json!(2100), json!(true)), "{lines:?}");
+        assert_eq!(count(&app, "clients").await, 2100);
+    }
+}
