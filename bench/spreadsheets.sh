@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# CSV export rate: each of clients.csv, contracts.csv and payments.csv downloaded whole, on
-# SQLite and PostgreSQL with demo data from `crm-server seed` (10,000 clients, ~30,000
-# contracts, ~115,000 payments), as an admin (every row) and as a commercial (their portfolio).
-# Prints rows/s, MB/s and the server's peak RSS.
+# CSV export and import rates. Export: each of clients.csv, contracts.csv and payments.csv
+# downloaded whole, on SQLite and PostgreSQL with demo data from `crm-server seed` (10,000
+# clients, ~30,000 contracts, ~115,000 payments), as an admin (every row) and as a commercial
+# (their portfolio). Import: IMPORT_ROWS (100,000) new clients in one file, `mode=rows`, on a
+# freshly started server. Prints rows/s, MB/s and the server's peak RSS.
 #
 #   bench/spreadsheets.sh
 #   BACKENDS=postgres ROUNDS=3 bench/spreadsheets.sh
 #
 # Env: BIN (a server binary; default: a release build of this checkout), BACKENDS (sqlite
-# postgres), ROUNDS (2: the best is kept), BENCH_PG_URL (admin URL; a database crm_csv_bench is
+# postgres), ROUNDS (2: the best is kept), IMPORT_ROWS (100000), IMPORT_MODE (rows), BENCH_PG_URL (admin URL; a database crm_csv_bench is
 # created there), SEED_ARGS (extra `seed` flags). Needs curl and python3. 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,5 +64,23 @@ for backend in $BACKENDS; do
         'BEGIN { printf "| %s | %s | %s | %d | %.2f | %d | %.1f | %s |\n", b, f, v, r, s, r / s, n / s / 1e6, m }'
     done
   done
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+
+  # Import, on a server started for it (its peak RSS is the import's).
+  python3 - "${IMPORT_ROWS:-100000}" > "$WORK/import.csv" <<'PY'
+import sys
+print("company_name,email,phone,city,postal_code,country,status")
+for i in range(int(sys.argv[1])):
+    print(f"Imported {i},import{i}@bench.example,+33 1 23 45 {i % 100:02d} {i % 97:02d},Lyon,69003,France,prospect")
+PY
+  bench_serve "$backend-import"
+  AUTH="$ADMIN"
+  out=$(curl -fsS -H "$ADMIN" -H 'Content-Type: text/csv' --data-binary @"$WORK/import.csv" \
+    -o "$WORK/report.json" -w '%{time_total} %{size_upload}' \
+    "http://127.0.0.1:$PORT/import/clients?mode=${IMPORT_MODE:-rows}")
+  created=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["created"] if r["failed"] == 0 else "FAILED " + json.dumps(r["errors"][:3]))' "$WORK/report.json")
+  secs=${out% *}; bytes=${out#* }
+  awk -v b="$backend" -v r="$created" -v s="$secs" -v n="$bytes" -v m="$(peak_rss)" \
+    'BEGIN { printf "| %s | import clients (mode=rows) | admin | %s | %.2f | %d | %.1f | %s |\n", b, r, s, r / s, n / s / 1e6, m }'
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
 done

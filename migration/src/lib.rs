@@ -33,6 +33,7 @@ mod m20261204_000016_client_totals;
 mod m20261204_000017_portfolio_indexes;
 mod m20261204_000018_document_sha256;
 mod m20261204_000019_change_events;
+mod m20261204_000020_client_email_index;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000017_portfolio_indexes::Migration),
             Box::new(m20261204_000018_document_sha256::Migration),
             Box::new(m20261204_000019_change_events::Migration),
+            Box::new(m20261204_000020_client_email_index::Migration),
         ]
     }
 }
