@@ -327,8 +327,13 @@ where
     tokio::task::spawn_blocking(move || {
         use std::io::{BufRead, Read};
         let bridge = tokio_util::io::SyncIoBridge::new(input);
-        let mut input =
-            std::io::BufReader::with_capacity(64 * 1024, bridge.take(max_bytes.saturating_add(1)));
+        let limited = RowLimit {
+            inner: bridge.take(max_bytes.saturating_add(1)),
+            in_quotes: false,
+            row: 0,
+            exceeded: false,
+        };
+        let mut input = std::io::BufReader::with_capacity(64 * 1024, limited);
         let bad = |field, message: String| Parsed::Bad { field, message };
         // The byte order mark, then the delimiter the header line uses.
         let head = match input.fill_buf() {
@@ -377,8 +382,12 @@ where
                     cells: record.iter().map(str::to_owned).collect(),
                 },
                 Err(err) => {
+                    let limits = reader.get_ref().get_ref();
                     let message = match err.kind() {
-                        csv::ErrorKind::Io(_) if reader.get_ref().get_ref().limit() == 0 => {
+                        csv::ErrorKind::Io(_) if limits.exceeded => {
+                            format!("a row is longer than {MAX_ROW_BYTES} bytes: is the file CSV?")
+                        }
+                        csv::ErrorKind::Io(_) if limits.inner.limit() == 0 => {
                             format!(
                                 "the file is larger than {max_bytes} bytes (CRM_IMPORT_MAX_BYTES)"
                             )
@@ -396,7 +405,7 @@ where
             if sender.blocking_send(parsed).is_err() {
                 return;
             }
-            if reader.get_ref().get_ref().limit() == 0 {
+            if reader.get_ref().get_ref().inner.limit() == 0 {
                 let _ = sender.blocking_send(bad(
                     "body",
                     format!("the file is larger than {max_bytes} bytes (CRM_IMPORT_MAX_BYTES)"),
@@ -406,6 +415,41 @@ where
         }
     });
     receiver
+}
+
+/// The longest row an import reads, in bytes: the CSV reader holds a row whole while it
+/// parses it, so one endless cell must not take the memory.
+pub const MAX_ROW_BYTES: usize = 1 << 20;
+
+/// Fails the read once a row (the bytes up to a line break outside quotes) is longer than
+/// [`MAX_ROW_BYTES`].
+struct RowLimit<R> {
+    inner: R,
+    in_quotes: bool,
+    row: usize,
+    exceeded: bool,
+}
+
+impl<R: std::io::Read> std::io::Read for RowLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        for byte in &buf[..read] {
+            match byte {
+                b'"' => self.in_quotes = !self.in_quotes,
+                b'\n' if !self.in_quotes => {
+                    self.row = 0;
+                    continue;
+                }
+                _ => {}
+            }
+            self.row += 1;
+            if self.row > MAX_ROW_BYTES {
+                self.exceeded = true;
+                return Err(std::io::Error::other("a row is too long"));
+            }
+        }
+        Ok(read)
+    }
 }
 
 /// The tables that import.
@@ -1068,6 +1112,31 @@ mod tests {
         ] {
             assert_eq!(normalised(header), "companyname");
         }
+    }
+
+    fn read_all(input: Vec<u8>) -> std::io::Result<usize> {
+        use std::io::Read;
+        let mut limited = RowLimit {
+            inner: input.as_slice(),
+            in_quotes: false,
+            row: 0,
+            exceeded: false,
+        };
+        let mut out = Vec::new();
+        limited.read_to_end(&mut out)
+    }
+
+    #[test]
+    fn a_row_is_bounded_even_when_its_quoted_cell_holds_line_breaks() {
+        let short_rows = "name,x\n".repeat(400_000);
+        assert!(read_all(short_rows.into_bytes()).is_ok());
+        let quoted = format!("name\n\"{}\"\n", "line\n".repeat(250_000));
+        assert!(read_all(quoted.into_bytes()).is_err());
+        let escaped = format!(
+            "name\n\"a \"\"quoted\"\" b\"\n{}",
+            "next,row\n".repeat(200_000)
+        );
+        assert!(read_all(escaped.into_bytes()).is_ok());
     }
 
     #[test]

@@ -371,6 +371,13 @@ test_both! {
         assert_eq!(status, StatusCode::BAD_REQUEST);
         refused(&report, "mode");
 
+        // One endless cell (an unclosed quote): refused once past a row's limit.
+        let endless = format!("company_name\n\"{}\n", "x".repeat(1_100_000));
+        let (status, report) = import(&app, "clients", "", &app.token, endless).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{report}");
+        refused(&report, "body");
+        assert!(report["errors"][0]["message"].as_str().unwrap().contains("longer than 1048576 bytes"), "{report}");
+
         let mut config = crate::helpers::test_config();
         config.server.import_max_bytes = 64;
         let small = app.router_with(&config);
