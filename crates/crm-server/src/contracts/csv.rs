@@ -1,6 +1,6 @@
 //! Contracts as CSV columns, out and in.
 
-use crate::csv::import::{Cell, ImportColumn};
+use crate::csv::import::{Cell, ImportColumn, is_enum};
 use crate::csv::{Column, Sheet};
 
 pub const SHEET: Sheet = Sheet {
@@ -30,7 +30,9 @@ pub const SHEET: Sheet = Sheet {
     ],
 };
 
-/// The columns an import reads (key: `contract_number`).
+/// The columns an import reads (key: `contract_number`). `status` moves the contract there
+/// through the status mutations' rules (`signContract` with `signed_at`, `completeContract`,
+/// `cancelContract`).
 pub const IMPORT: &[ImportColumn] = &[
     ImportColumn::required("contract_number", "contractNumber", Cell::Text),
     ImportColumn::key("client_id", Cell::Id),
@@ -42,4 +44,6 @@ pub const IMPORT: &[ImportColumn] = &[
     ImportColumn::kept("currency", "currency", Cell::Text),
     ImportColumn::optional("start_date", "startDate", Cell::Date),
     ImportColumn::optional("end_date", "endDate", Cell::Date),
+    ImportColumn::key("status", Cell::Enum(is_enum::<entity::ContractStatus>)),
+    ImportColumn::key("signed_at", Cell::Text),
 ];

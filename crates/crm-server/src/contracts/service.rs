@@ -230,8 +230,8 @@ pub async fn delete(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppRes
 }
 
 /// A status change with its rule and history entry.
-async fn transition(
-    db: &DatabaseConnection,
+async fn transition<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
     viewer: Viewer,
     id: Uuid,
     from: &[ContractStatus],
@@ -286,8 +286,8 @@ async fn transition(
 }
 
 /// `draft` → `active`, once the client's KYC is complete.
-pub async fn sign(
-    db: &DatabaseConnection,
+pub async fn sign<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
     viewer: Viewer,
     id: Uuid,
     signed_at: Option<DateTime>,
@@ -305,8 +305,8 @@ pub async fn sign(
 }
 
 /// `active` → `completed`.
-pub async fn complete(
-    db: &DatabaseConnection,
+pub async fn complete<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
     viewer: Viewer,
     id: Uuid,
 ) -> AppResult<contracts::Model> {
@@ -323,8 +323,8 @@ pub async fn complete(
 }
 
 /// `draft` or `active` → `cancelled`, with an optional reason kept in the history.
-pub async fn cancel(
-    db: &DatabaseConnection,
+pub async fn cancel<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
     viewer: Viewer,
     id: Uuid,
     reason: Option<String>,

@@ -711,10 +711,23 @@ pub async fn run(
                 .map(|(header, cell)| (*header, cell.as_str()))
                 .collect(),
         };
+        // A row is written whole or not at all (a contract created, then refused its status).
+        let this_row = crate::db::begin_write(&outer).await?;
         let written = match kind {
-            Kind::Clients => client(&outer, viewer, &row).await,
-            Kind::Contracts => contract(&outer, viewer, &row).await,
-            Kind::Payments => payment(&outer, viewer, &row, started).await,
+            Kind::Clients => client(&this_row, viewer, &row).await,
+            Kind::Contracts => contract(&this_row, viewer, &row).await,
+            Kind::Payments => payment(&this_row, viewer, &row, started).await,
+        };
+        let written = match written {
+            Ok(written) => this_row
+                .commit()
+                .await
+                .map(|()| written)
+                .map_err(AppError::from),
+            Err(err) => {
+                this_row.rollback().await?;
+                Err(err)
+            }
         };
         match written {
             Ok(Written::Created) => report.created += 1,
@@ -1024,11 +1037,11 @@ async fn contract(
         .map(|id| ("commercialId", id_value(id)))
         .into_iter()
         .collect();
-    match existing.first() {
+    let (contract, written) = match existing.first() {
         Some(id) => {
             let update = input(Kind::Contracts, row, true, &extra)?;
-            crate::contracts::service::update(txn, viewer, *id, update).await?;
-            Ok(Written::Updated)
+            let contract = crate::contracts::service::update(txn, viewer, *id, update).await?;
+            (contract, Written::Updated)
         }
         None => {
             let client = reference::<clients::Entity>(
@@ -1048,10 +1061,77 @@ async fn contract(
             })?;
             extra.push(("clientId", id_value(client)));
             let create = input(Kind::Contracts, row, false, &extra)?;
-            crate::contracts::service::create(txn, viewer, create).await?;
-            Ok(Written::Created)
+            let contract = crate::contracts::service::create(txn, viewer, create).await?;
+            (contract, Written::Created)
         }
+    };
+    if let Some(status) = row.get("status") {
+        move_to(txn, viewer, row, contract, status).await?;
     }
+    Ok(written)
+}
+
+/// Takes a contract to the `status` of its row through the status mutations (their rules: a
+/// client's KYC before signing, no way back from completed or cancelled); an error names the
+/// `status` column.
+async fn move_to(
+    txn: &DatabaseTransaction,
+    viewer: Viewer,
+    row: &Row<'_>,
+    contract: entity::contracts::Model,
+    status: &str,
+) -> Result<(), AppError> {
+    use crate::contracts::service;
+    use entity::ContractStatus::{Active, Cancelled, Completed, Draft};
+    let wanted = <entity::ContractStatus as InputType>::parse(Some(Value::Enum(
+        async_graphql::Name::new(status.to_lowercase()),
+    )))
+    .map_err(|_| {
+        AppError::bad_input(
+            "status",
+            format!("`status` is not a contract status: `{status}`"),
+        )
+    })?;
+    let signed_at = match row.get("signed_at") {
+        Some(at) => Some(
+            <crate::engine::scalars::DateTime as InputType>::parse(Some(Value::String(
+                at.to_owned(),
+            )))
+            .map_err(|_| {
+                AppError::bad_input(
+                    "signed_at",
+                    format!("`signed_at` is not a time such as 2026-12-04T09:30:00Z: `{at}`"),
+                )
+            })?,
+        ),
+        None => None,
+    };
+    let id = contract.id;
+    let moved = match (contract.status, wanted) {
+        (from, to) if from == to => Ok(()),
+        (Draft, Active) => service::sign(txn, viewer, id, signed_at).await.map(drop),
+        (Draft, Completed) => {
+            service::sign(txn, viewer, id, signed_at).await?;
+            service::complete(txn, viewer, id).await.map(drop)
+        }
+        (Active, Completed) => service::complete(txn, viewer, id).await.map(drop),
+        (Draft | Active, Cancelled) => service::cancel(txn, viewer, id, None).await.map(drop),
+        (from, to) => Err(AppError::rule(
+            Some("status"),
+            "INVALID_TRANSITION",
+            format!("a {from:?} contract cannot become {to:?}").to_uppercase(),
+        )),
+    };
+    moved.map_err(|err| match err {
+        AppError::Conflict {
+            message, reason, ..
+        } => AppError::Conflict {
+            field: Some("status".to_owned()),
+            message,
+            reason,
+        },
+        other => other,
+    })
 }
 
 async fn payment(

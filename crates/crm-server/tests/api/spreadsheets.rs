@@ -278,10 +278,13 @@ test_both! {
     async fn contracts_and_payments_import_by_reference_and_upsert(app) {
         fixtures::client(&app.db, "Ref Client", None).await;
         sea_orm::ConnectionTrait::execute_unprepared(&app.db, "UPDATE clients SET email = 'ref@client.fr', kyc_completed = true WHERE company_name = 'Ref Client'").await.unwrap();
-        let file = "contract_number,client_email,title,amount,currency,start_date\n\
-                    C-100,ref@client.fr,Maintenance,1200.00,EUR,2026-01-01\n\
-                    C-101,nobody@client.fr,Ghost,10.00,EUR,\n\
-                    C-102,ref@client.fr,Bad amount,12.345,EUR,\n";
+        fixtures::client(&app.db, "No KYC", None).await;
+        sea_orm::ConnectionTrait::execute_unprepared(&app.db, "UPDATE clients SET email = 'nokyc@client.fr', kyc_completed = false WHERE company_name = 'No KYC'").await.unwrap();
+        let file = "contract_number,client_email,title,amount,currency,start_date,status\n\
+                    C-100,ref@client.fr,Maintenance,1200.00,EUR,2026-01-01,draft\n\
+                    C-101,nobody@client.fr,Ghost,10.00,EUR,,\n\
+                    C-102,ref@client.fr,Bad amount,12.345,EUR,,\n\
+                    C-103,nokyc@client.fr,Unsigned,50.00,EUR,,active\n";
         let (status, report) = import(&app, "contracts", "mode=rows", &app.token, file).await;
         assert_eq!(status, StatusCode::OK, "{report}");
         assert_eq!(report["created"], 1, "{report}");
@@ -289,15 +292,17 @@ test_both! {
         assert_eq!(report["errors"][0]["column"], "client_email");
         assert_eq!(report["errors"][0]["code"], "NOT_FOUND");
         assert_eq!(report["errors"][1]["column"], "amount", "{report}");
+        // Signing needs the client's KYC: the row is refused, its contract not created.
+        assert_eq!(report["errors"][2]["line"], 5);
+        assert_eq!(report["errors"][2]["column"], "status", "{report}");
+        assert_eq!(report["errors"][2]["reason"], "KYC_INCOMPLETE", "{report}");
+        assert_eq!(count(&app, "contracts").await, 1);
 
-        // Again with another amount: updated, not duplicated.
-        let (_, report) = import(&app, "contracts", "", &app.token, "contract_number,title,amount\nC-100,Maintenance+,1500.00\n").await;
+        // Again with another amount, signed: updated, not duplicated.
+        let (_, report) = import(&app, "contracts", "", &app.token, "contract_number,title,amount,status,signed_at\nC-100,Maintenance+,1500.00,ACTIVE,2026-01-15T09:00:00Z\n").await;
         assert_eq!((report["updated"].clone(), report["committed"].clone()), (json!(1), json!(true)), "{report}");
-        let contract = app.data("{ contracts(filter: { contractNumber: { eq: \"C-100\" } }) { nodes { id title amount } } }", json!({})).await;
-        assert_eq!(contract["contracts"]["nodes"][0]["title"], "Maintenance+");
-        assert_eq!(contract["contracts"]["nodes"][0]["amount"], "1500.00");
-        let id = contract["contracts"]["nodes"][0]["id"].as_str().unwrap().to_owned();
-        app.data("mutation($id: UUID!) { signContract(id: $id) { status } }", json!({ "id": id })).await;
+        let contract = app.data("{ contracts(filter: { contractNumber: { eq: \"C-100\" } }) { nodes { title amount status signedAt } } }", json!({})).await;
+        assert_eq!(contract["contracts"]["nodes"][0], json!({ "title": "Maintenance+", "amount": "1500.00", "status": "active", "signedAt": "2026-01-15T09:00:00Z" }));
 
         let payments = "contract_number,amount,payment_date,payment_method,idempotency_key\n\
                         C-100,500.00,2026-02-01,transfer,bank-1\n\
