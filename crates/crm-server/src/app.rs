@@ -447,6 +447,31 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> RequestAuth {
     auth
 }
 
+/// The caller's credentials for a route outside GraphQL (exports, imports): `401` without
+/// valid ones, `500` when they cannot be checked.
+pub(crate) async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(RequestAuth, crate::auth::Viewer), Response> {
+    let auth = authenticate(state, headers).await;
+    match auth.viewer() {
+        Ok(viewer) => Ok((auth, viewer)),
+        Err(err) => {
+            let status = if err.code() == crate::error::codes::UNAUTHENTICATED {
+                StatusCode::UNAUTHORIZED
+            } else {
+                err.log_if_internal();
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            Err(crate::error::http_error(
+                status,
+                err.code(),
+                &err.public_message(),
+            ))
+        }
+    }
+}
+
 /// Runs a GraphQL request that was read (from a body or a URL) and writes its answer; its
 /// duration goes to the metrics, by operation and outcome.
 async fn execute(

@@ -289,6 +289,12 @@ fn error_body(
     message: &str,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    (status, axum::Json(error_json(code, field, message))).into_response()
+}
+
+/// `{"errors": [{"message", "extensions": {"code", "field"?, "requestId"?}}]}`: the body of an
+/// error answered outside GraphQL's execution.
+pub fn error_json(code: &str, field: Option<&str>, message: &str) -> serde_json::Value {
     let mut extensions = serde_json::json!({ "code": code });
     if let Some(field) = field {
         extensions["field"] = field.into();
@@ -296,8 +302,7 @@ fn error_body(
     if let Some(id) = crate::telemetry::current_request_id() {
         extensions["requestId"] = id.as_str().into();
     }
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": extensions }] });
-    (status, axum::Json(body)).into_response()
+    serde_json::json!({ "errors": [{ "message": message, "extensions": extensions }] })
 }
 
 /// The result of service functions.

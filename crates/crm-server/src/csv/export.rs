@@ -56,14 +56,10 @@ pub async fn export(
             );
         }
     };
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .map(|value| value.to_str().unwrap_or_default());
-    let auth = state.auth.authenticate(authorization).await;
-    if let Some(reason) = auth.unauthenticated() {
-        state.metrics.auth_failures.inc();
-        return http_error(StatusCode::UNAUTHORIZED, codes::UNAUTHENTICATED, reason);
-    }
+    let auth = match crate::app::signed_in(&state, &headers).await {
+        Ok((auth, _)) => auth,
+        Err(refused) => return refused,
+    };
     let mut pages = Pages::new(state, sheet, auth, &options);
     let first = match pages.next().await {
         Ok(Some(chunk)) => chunk,

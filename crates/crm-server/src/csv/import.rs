@@ -66,20 +66,9 @@ pub async fn import(
             );
         }
     };
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .map(|value| value.to_str().unwrap_or_default());
-    let auth = state.auth.authenticate(authorization).await;
-    let viewer = match auth.viewer() {
-        Ok(viewer) => viewer,
-        Err(err) => {
-            state.metrics.auth_failures.inc();
-            return http_error(
-                StatusCode::UNAUTHORIZED,
-                codes::UNAUTHENTICATED,
-                &err.public_message(),
-            );
-        }
+    let viewer = match crate::app::signed_in(&state, &headers).await {
+        Ok((_, viewer)) => viewer,
+        Err(refused) => return refused,
     };
     let bytes = body.into_data_stream().map_err(std::io::Error::other);
     let rows = read_rows(
@@ -278,17 +267,7 @@ impl Refusal {
                 (status, err.code(), None, err.public_message())
             }
         };
-        let mut extensions = serde_json::json!({ "code": code });
-        if let Some(field) = field {
-            extensions["field"] = field.into();
-        }
-        if let Some(id) = crate::telemetry::current_request_id() {
-            extensions["requestId"] = id.as_str().into();
-        }
-        (
-            status,
-            serde_json::json!({ "errors": [{ "message": message, "extensions": extensions }] }),
-        )
+        (status, crate::error::error_json(code, field, &message))
     }
 }
 
@@ -613,6 +592,17 @@ impl Row<'_> {
             .filter(|cell| !cell.is_empty())
     }
 
+    /// The cell as an id, when there is one; another text is refused naming `field`.
+    fn id(&self, header: &str, field: &str) -> Result<Option<Uuid>, AppError> {
+        self.get(header)
+            .map(|cell| {
+                Uuid::parse_str(cell).map_err(|_| {
+                    AppError::bad_input(field, format!("`{header}` is not an id: `{cell}`"))
+                })
+            })
+            .transpose()
+    }
+
     fn has(&self, header: &str) -> bool {
         self.cells.contains_key(header)
     }
@@ -877,7 +867,6 @@ async fn lookup<E, V>(
 where
     V: Into<sea_orm::Value> + std::fmt::Display + Clone,
     E: entity::Tabled,
-    E::Model: sea_orm::ModelTrait,
 {
     let ids = find_ids::<E, V>(txn, viewer, column, value.clone()).await?;
     match ids.as_slice() {
@@ -930,12 +919,9 @@ async fn reference<E>(
 ) -> Result<Option<Uuid>, AppError>
 where
     E: entity::Tabled,
-    E::Model: sea_orm::ModelTrait,
 {
-    if let Some(id) = row.get(id_column) {
-        return Uuid::parse_str(id).map(Some).map_err(|_| {
-            AppError::bad_input(field, format!("`{id_column}` is not an id: `{id}`"))
-        });
+    if let Some(id) = row.id(id_column, field)? {
+        return Ok(Some(id));
     }
     match row.get(key_column) {
         Some(key) => lookup::<E, _>(txn, viewer, column, key.to_owned(), key_column)
@@ -955,11 +941,8 @@ async fn client(
     row: &Row<'_>,
 ) -> Result<Written, AppError> {
     use entity::{clients, users};
-    let existing = match (row.get("id"), row.get("email")) {
-        (Some(id), _) => Some(
-            Uuid::parse_str(id)
-                .map_err(|_| AppError::bad_input("id", format!("`id` is not an id: `{id}`")))?,
-        ),
+    let existing = match (row.id("id", "id")?, row.get("email")) {
+        (Some(id), _) => Some(id),
         (None, Some(email)) => {
             match find_ids::<clients::Entity, _>(
                 txn,
@@ -1141,10 +1124,8 @@ async fn payment(
     started: chrono::DateTime<chrono::FixedOffset>,
 ) -> Result<Written, AppError> {
     use entity::{contracts, payments};
-    if let Some(id) = row.get("id") {
+    if let Some(id) = row.id("id", "id")? {
         // An exported payment: recorded already (payments are not changed by an import).
-        let id = Uuid::parse_str(id)
-            .map_err(|_| AppError::bad_input("id", format!("`id` is not an id: `{id}`")))?;
         lookup::<payments::Entity, _>(txn, viewer, payments::Column::Id, id, "id").await?;
         return Ok(Written::Unchanged);
     }
