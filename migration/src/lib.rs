@@ -34,6 +34,7 @@ mod m20261204_000017_portfolio_indexes;
 mod m20261204_000018_document_sha256;
 mod m20261204_000019_change_events;
 mod m20261204_000020_client_email_index;
+mod m20261205_000021_webhooks;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000018_document_sha256::Migration),
             Box::new(m20261204_000019_change_events::Migration),
             Box::new(m20261204_000020_client_email_index::Migration),
+            Box::new(m20261205_000021_webhooks::Migration),
         ]
     }
 }

@@ -95,6 +95,10 @@ pub struct AppState {
     pub readiness: Arc<Readiness>,
     /// Read replicas, if any (`DATABASE_REPLICA_URL`): where queries read.
     pub replicas: Option<Arc<crate::engine::replicas::Replicas>>,
+    /// How webhooks are delivered.
+    pub webhooks: Arc<crate::webhooks::Settings>,
+    /// Encrypts mailbox tokens and webhook secrets (none when the keys are unusable).
+    pub cipher: Option<Arc<crate::secrets::TokenCipher>>,
 }
 
 /// Whether this instance should be sent requests (`GET /ready`).
@@ -203,6 +207,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         .ok();
     let auth = Arc::new(AuthService::new(db.clone(), &config.auth));
     let live = crate::live::Live::start(feed_db, &config.live, auth.clone(), counts);
+    let webhooks = Arc::new(crate::webhooks::Settings::from_config(config)?);
     let build = |validation| {
         build_schema(
             Some(db.clone()),
@@ -211,6 +216,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
             Some(auth.clone()),
             Some(files.clone()),
             Some(live.feed.clone()),
+            Some(webhooks.clone()),
             validation,
         )
     };
@@ -265,6 +271,8 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         live,
         readiness: Arc::default(),
         replicas,
+        webhooks,
+        cipher,
     })
 }
 
@@ -943,6 +951,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     }
     let sweeper = periodic_sweep(&state, &config);
     let pruner = periodic_prune(&state, &config);
+    let _webhooks = webhook_worker(&state, &config)?;
     let app = router(state.clone(), &config);
     let addr = SocketAddr::new(config.server.host, config.server.port);
     let listener = TcpListener::bind(addr).await?;
@@ -1025,10 +1034,32 @@ pub fn periodic_sweep(state: &AppState, config: &Config) -> Option<tokio::task::
     }))
 }
 
-/// Removes change log entries older than `CRM_CHANGE_LOG_RETENTION_SECS`, every ten minutes
-/// (the first time one retention after start).
+/// Starts delivering webhooks, unless `CRM_WEBHOOK_WORKER=false` (stops when dropped).
+pub fn webhook_worker(
+    state: &AppState,
+    config: &Config,
+) -> Result<Option<crate::webhooks::Worker>, StartError> {
+    if !config.webhooks.webhook_worker {
+        return Ok(None);
+    }
+    let Some(cipher) = state.cipher.clone() else {
+        return Err("webhooks need usable CRM_TOKEN_KEYS to read their secrets".into());
+    };
+    let worker = crate::webhooks::Worker::spawn(
+        state.db.clone(),
+        cipher,
+        state.webhooks.as_ref().clone(),
+        Some(state.live.feed.clone()),
+    )?;
+    Ok(Some(worker))
+}
+
+/// Removes change log entries older than `CRM_CHANGE_LOG_RETENTION_SECS` and delivered or
+/// failed webhook deliveries older than `CRM_WEBHOOK_LOG_DAYS`, every ten minutes (the first
+/// time one retention after start).
 pub fn periodic_prune(state: &AppState, config: &Config) -> tokio::task::JoinHandle<()> {
     let db = state.db.clone();
+    let log_retention = state.webhooks.log_retention;
     let retention = std::time::Duration::from_secs(config.storage.change_log_retention_secs);
     tokio::spawn(async move {
         let period = std::time::Duration::from_secs(600);
@@ -1046,6 +1077,11 @@ pub fn periodic_prune(state: &AppState, config: &Config) -> tokio::task::JoinHan
                 Ok(0) => {}
                 Ok(removed) => tracing::info!(entries = removed, "change log pruned"),
                 Err(err) => tracing::warn!(error = %err, "pruning the change log failed"),
+            }
+            match crate::webhooks::worker::prune_log(&db, log_retention).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(deliveries = removed, "webhook log pruned"),
+                Err(err) => tracing::warn!(error = %err, "pruning the webhook log failed"),
             }
         }
     })

@@ -662,6 +662,78 @@ pub struct Config {
     pub auth: AuthConfig,
     #[command(flatten)]
     pub live: LiveConfig,
+    #[command(flatten)]
+    pub webhooks: WebhookConfig,
+}
+
+/// Webhooks: where deliveries may go, how often they are tried.
+#[derive(Args, Clone, Debug)]
+pub struct WebhookConfig {
+    /// Whether this instance delivers webhooks (every instance may: they share the work).
+    #[arg(long, env = "CRM_WEBHOOK_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub webhook_worker: bool,
+    /// Hosts, addresses and networks deliveries may reach even when internal (loopback,
+    /// private ranges): `hooks.internal,*.corp.example,10.0.0.0/8,127.0.0.1`.
+    #[arg(long, env = "CRM_WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub webhook_allowed_hosts: Vec<String>,
+    /// Hosts, addresses and networks deliveries never reach, even public ones.
+    #[arg(long, env = "CRM_WEBHOOK_DENIED_HOSTS", value_delimiter = ',')]
+    pub webhook_denied_hosts: Vec<String>,
+    /// Seconds an endpoint has to answer an attempt.
+    #[arg(long, env = "CRM_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
+    /// Attempts per delivery before it is marked failed.
+    #[arg(long, env = "CRM_WEBHOOK_MAX_ATTEMPTS", default_value_t = 12)]
+    pub webhook_max_attempts: u32,
+    /// The wait after the first failed attempt, in milliseconds; it doubles after each one
+    /// (with up to 20 % added at random), up to `CRM_WEBHOOK_RETRY_MAX_SECS`.
+    #[arg(long, env = "CRM_WEBHOOK_RETRY_BASE_MS", default_value_t = 30_000)]
+    pub webhook_retry_base_ms: u64,
+    /// The longest wait between two attempts, in seconds.
+    #[arg(long, env = "CRM_WEBHOOK_RETRY_MAX_SECS", default_value_t = 6 * 3600)]
+    pub webhook_retry_max_secs: u64,
+    /// An endpoint whose attempts have failed this many times in a row …
+    #[arg(long, env = "CRM_WEBHOOK_DISABLE_AFTER_FAILURES", default_value_t = 20)]
+    pub webhook_disable_after_failures: u32,
+    /// … for at least this many seconds is disabled (0: never disabled automatically).
+    #[arg(long, env = "CRM_WEBHOOK_DISABLE_AFTER_SECS", default_value_t = 3 * 86_400)]
+    pub webhook_disable_after_secs: u64,
+    /// Deliveries one instance sends at once.
+    #[arg(long, env = "CRM_WEBHOOK_CONCURRENCY", default_value_t = 16)]
+    pub webhook_concurrency: usize,
+    /// How often the outbox and the due deliveries are read when no change of this instance
+    /// wakes the worker, in milliseconds.
+    #[arg(long, env = "CRM_WEBHOOK_POLL_MS", default_value_t = 1000)]
+    pub webhook_poll_ms: u64,
+    /// Days the delivery log keeps delivered and failed deliveries.
+    #[arg(long, env = "CRM_WEBHOOK_LOG_DAYS", default_value_t = 30)]
+    pub webhook_log_days: u64,
+}
+
+impl WebhookConfig {
+    /// The rules on delivery addresses.
+    pub fn address_rules(&self) -> Result<crate::webhooks::address::AddressRules, String> {
+        crate::webhooks::address::AddressRules::parse(
+            &self.webhook_allowed_hosts,
+            &self.webhook_denied_hosts,
+        )
+    }
+
+    fn check(&self) -> Result<(), String> {
+        self.address_rules()?;
+        if self.webhook_timeout_secs == 0
+            || self.webhook_max_attempts == 0
+            || self.webhook_concurrency == 0
+            || self.webhook_poll_ms == 0
+            || self.webhook_retry_base_ms == 0
+        {
+            return Err("CRM_WEBHOOK_TIMEOUT_SECS, CRM_WEBHOOK_MAX_ATTEMPTS, \
+                 CRM_WEBHOOK_CONCURRENCY, CRM_WEBHOOK_POLL_MS and CRM_WEBHOOK_RETRY_BASE_MS \
+                 are positive"
+                .to_owned());
+        }
+        Ok(())
+    }
 }
 
 /// Live updates: subscriptions over WebSocket and the change feed behind them.
@@ -747,6 +819,7 @@ impl Config {
             );
         }
         self.database.check_replicas()?;
+        self.webhooks.check()?;
         if self.storage.document_link_secs == 0 || self.storage.document_link_secs > 7 * 86_400 {
             return Err("CRM_DOCUMENT_LINK_SECS is between 1 second and 7 days".to_owned());
         }

@@ -29,3 +29,4 @@ pub mod live;
 pub mod oauth_email_accounts;
 pub mod payments;
 pub mod users;
+pub mod webhooks;

@@ -3,7 +3,7 @@
 //!
 //! | role | sees | writes |
 //! |---|---|---|
-//! | `admin` | everything | everything, user management |
+//! | `admin` | everything | everything, user management, webhooks |
 //! | `manager` | all clients, contracts, payments, documents, notes; own mailboxes | clients (incl. reassigning, deleting), contracts, payments, notes |
 //! | `commercial` | clients assigned to them and those clients' contracts, payments, documents, notes; own mailboxes | notes and payments on those clients, their details, new prospects (assigned to themselves) |
 
@@ -27,6 +27,8 @@ pub enum Action {
     CorrectPayments,
     /// Write notes on someone else's behalf; change or delete other users' notes.
     ModerateNotes,
+    /// Register, change and remove webhook endpoints; read their deliveries.
+    ManageWebhooks,
 }
 
 impl Action {
@@ -38,6 +40,7 @@ impl Action {
             Action::ManageContracts => "manage contracts",
             Action::CorrectPayments => "change, refund or delete recorded payments",
             Action::ModerateNotes => "write or change notes in another user's name",
+            Action::ManageWebhooks => "manage webhooks",
         }
     }
 }
@@ -47,7 +50,7 @@ impl Viewer {
     pub fn can(&self, action: Action) -> bool {
         match self.role {
             Role::Admin => true,
-            Role::Manager => action != Action::ManageUsers,
+            Role::Manager => !matches!(action, Action::ManageUsers | Action::ManageWebhooks),
             Role::Commercial => false,
         }
     }

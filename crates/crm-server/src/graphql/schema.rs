@@ -11,6 +11,7 @@ use crate::documents::{DocumentMutation, DocumentQuery};
 use crate::oauth_email_accounts::{OAuthEmailAccountMutation, OAuthEmailAccountQuery};
 use crate::payments::{PaymentMutation, PaymentQuery};
 use crate::users::{UserMutation, UserQuery};
+use crate::webhooks::{WebhookMutation, WebhookQuery};
 
 /// Every root query field.
 #[derive(MergedObject, Default)]
@@ -23,6 +24,7 @@ pub struct Query(
     DocumentQuery,
     ClientNoteQuery,
     OAuthEmailAccountQuery,
+    WebhookQuery,
 );
 
 /// Every mutation.
@@ -36,6 +38,7 @@ pub struct Mutation(
     ClientNoteMutation,
     DocumentMutation,
     OAuthEmailAccountMutation,
+    WebhookMutation,
 );
 
 /// The CRM schema.
@@ -70,6 +73,7 @@ pub fn build_schema(
     auth: Option<std::sync::Arc<AuthService>>,
     files: Option<std::sync::Arc<crate::documents::service::Files>>,
     feed: Option<std::sync::Arc<crate::live::feed::Feed>>,
+    webhooks: Option<std::sync::Arc<crate::webhooks::Settings>>,
     validation: ValidationMode,
 ) -> CrmSchema {
     // No extensions: the row fast path (`engine::rows`) does not call per-field hooks.
@@ -95,6 +99,9 @@ pub fn build_schema(
     if let Some(feed) = feed {
         builder = builder.data(feed);
     }
+    if let Some(webhooks) = webhooks {
+        builder = builder.data(webhooks);
+    }
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -106,6 +113,7 @@ pub fn sdl() -> String {
     build_schema(
         None,
         SchemaLimits::default(),
+        None,
         None,
         None,
         None,

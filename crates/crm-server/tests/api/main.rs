@@ -31,5 +31,6 @@ mod storage;
 mod subscriptions;
 mod telemetry;
 mod totals;
+mod webhooks;
 mod workflows;
 mod writes;
