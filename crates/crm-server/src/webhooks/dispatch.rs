@@ -21,6 +21,32 @@ use crate::db::{begin_write, now};
 /// Entries moved per transaction.
 pub const BATCH: i64 = 500;
 
+/// An entry of the outbox.
+type Entry = (
+    i64,
+    EventType,
+    Uuid,
+    Option<Uuid>,
+    chrono::DateTime<chrono::Utc>,
+);
+
+/// The entry of an outbox row (`None` for a table without events).
+fn entry(row: &sea_orm::QueryResult) -> Result<Option<Entry>, DbErr> {
+    let seq: i64 = row.try_get("", "seq")?;
+    let table: String = row.try_get("", "table_name")?;
+    let operation: String = row.try_get("", "operation")?;
+    let Some(event) = EventType::of_change(&table, &operation) else {
+        return Ok(None);
+    };
+    Ok(Some((
+        seq,
+        event,
+        row.try_get("", "row_id")?,
+        row.try_get("", "client_id")?,
+        row.try_get("", "created_at")?,
+    )))
+}
+
 /// Moves up to [`BATCH`] entries of the outbox to deliveries; returns how many entries.
 pub async fn dispatch(db: &DatabaseConnection) -> Result<usize, DbErr> {
     let txn = begin_write(db).await?;
@@ -46,14 +72,11 @@ pub async fn dispatch(db: &DatabaseConnection) -> Result<usize, DbErr> {
     }
     let mut entries = Vec::with_capacity(rows.len());
     for row in &rows {
-        let seq: i64 = row.try_get("", "seq")?;
-        let table: String = row.try_get("", "table_name")?;
-        let operation: String = row.try_get("", "operation")?;
-        let row_id: Uuid = row.try_get("", "row_id")?;
-        let client_id: Option<Uuid> = row.try_get("", "client_id")?;
-        let at: chrono::DateTime<chrono::Utc> = row.try_get("", "created_at")?;
-        if let Some(event) = EventType::of_change(&table, &operation) {
-            entries.push((seq, event, row_id, client_id, at));
+        match entry(row) {
+            Ok(Some(entry)) => entries.push(entry),
+            Ok(None) => {}
+            // Written by hand with a malformed value: dropped, not left to stall the outbox.
+            Err(err) => tracing::warn!(error = %err, "an outbox entry cannot be read: skipped"),
         }
     }
     entries.sort_unstable_by_key(|entry| entry.0);

@@ -161,6 +161,14 @@ async fn run(
     let settings = Arc::new(settings);
     let slots = Arc::new(Semaphore::new(settings.concurrency));
     let done = Arc::new(Notify::new());
+    let (record_tx, record_rx) = tokio::sync::mpsc::unbounded_channel();
+    // Ends with the last sender: this task's and the attempts'.
+    tokio::spawn(recorder(
+        db.clone(),
+        settings.clone(),
+        record_rx,
+        done.clone(),
+    ));
     let interest = crate::live::feed::Interest {
         table: None,
         client: None,
@@ -183,7 +191,10 @@ async fn run(
             match claim(&db, free, &settings).await {
                 Ok(claimed) => {
                     claimed_all = claimed.len() == free;
-                    start_attempts(&db, &cipher, &settings, &client, &slots, &done, claimed).await;
+                    start_attempts(
+                        &db, &cipher, &settings, &client, &slots, &record_tx, claimed,
+                    )
+                    .await;
                 }
                 Err(err) => tracing::warn!(error = %err, "claiming webhook deliveries failed"),
             }
@@ -284,7 +295,7 @@ async fn start_attempts(
     settings: &Arc<Settings>,
     client: &reqwest::Client,
     slots: &Arc<Semaphore>,
-    done: &Arc<Notify>,
+    recorder: &tokio::sync::mpsc::UnboundedSender<Attempted>,
     claimed: Vec<Claimed>,
 ) {
     if claimed.is_empty() {
@@ -310,21 +321,52 @@ async fn start_attempts(
         let Some(endpoint) = endpoints.get(&delivery.webhook_id).cloned() else {
             continue;
         };
-        let (db, cipher, settings, client, done) = (
-            db.clone(),
+        let (cipher, settings, client, recorder) = (
             cipher.clone(),
             settings.clone(),
             client.clone(),
-            done.clone(),
+            recorder.clone(),
         );
         tokio::spawn(async move {
             let outcome = attempt(&client, &cipher, &settings, &endpoint, &delivery).await;
-            if let Err(err) = record(&db, &settings, &endpoint, &delivery, &outcome).await {
-                tracing::warn!(error = %err, delivery = %delivery.id, "recording a webhook attempt failed");
-            }
-            drop(slot);
-            done.notify_one();
+            // The slot is freed once the outcome is recorded.
+            let _ = recorder.send(Attempted {
+                endpoint,
+                delivery,
+                outcome,
+                _slot: slot,
+            });
         });
+    }
+}
+
+/// An attempt made, waiting to be recorded.
+struct Attempted {
+    endpoint: webhooks::Model,
+    delivery: Claimed,
+    outcome: Outcome,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// Records attempts as they end, all those waiting in one transaction (SQLite has one writer:
+/// a transaction per attempt would halve the rate of every other write).
+async fn recorder(
+    db: DatabaseConnection,
+    settings: Arc<Settings>,
+    mut attempts: tokio::sync::mpsc::UnboundedReceiver<Attempted>,
+    done: Arc<Notify>,
+) {
+    while let Some(first) = attempts.recv().await {
+        let mut batch = vec![first];
+        while let Ok(next) = attempts.try_recv() {
+            batch.push(next);
+        }
+        if let Err(err) = record(&db, &settings, &batch).await {
+            // Their leases expire: they are tried again.
+            tracing::warn!(error = %err, attempts = batch.len(), "recording webhook attempts failed");
+        }
+        drop(batch);
+        done.notify_one();
     }
 }
 
@@ -419,16 +461,65 @@ fn describe(err: &reqwest::Error) -> String {
     text.chars().take(500).collect()
 }
 
-/// Records an attempt: the delivery's state, and the endpoint's run of failures (disabling it
-/// when the run is long enough).
+/// Records attempts, in one transaction: each delivery's state, and each endpoint's run of
+/// failures (disabling it when the run is long enough; a success ends it).
 async fn record(
     db: &DatabaseConnection,
     settings: &Settings,
-    endpoint: &webhooks::Model,
+    batch: &[Attempted],
+) -> Result<(), DbErr> {
+    use std::collections::{HashMap, HashSet};
+    let txn = crate::db::begin_write(db).await?;
+    let at = now();
+    let mut succeeded: HashMap<Uuid, &webhooks::Model> = HashMap::new();
+    let mut failed: HashSet<Uuid> = HashSet::new();
+    for Attempted {
+        endpoint,
+        delivery,
+        outcome,
+        ..
+    } in batch
+    {
+        record_delivery(&txn, settings, delivery, outcome, at).await?;
+        if outcome.delivered() {
+            succeeded.insert(endpoint.id, endpoint);
+        } else {
+            succeeded.remove(&endpoint.id);
+            failed.insert(endpoint.id);
+            record_failure(&txn, settings, endpoint, delivery, outcome, at).await?;
+        }
+    }
+    // A success ends a run of failures; `lastSuccessAt` is kept to the minute.
+    for (id, endpoint) in succeeded {
+        let stale = endpoint
+            .last_success_at
+            .is_none_or(|last| at - last > chrono::Duration::minutes(1));
+        if endpoint.consecutive_failures == 0 && !failed.contains(&id) && !stale {
+            continue;
+        }
+        webhooks::Entity::update_many()
+            .col_expr(webhooks::Column::ConsecutiveFailures, 0.into())
+            .col_expr(
+                webhooks::Column::FailingSince,
+                Option::<chrono::DateTime<chrono::Utc>>::None.into(),
+            )
+            .col_expr(webhooks::Column::LastSuccessAt, Some(at).into())
+            .filter(webhooks::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await
+}
+
+/// A delivery's state after an attempt: delivered, failed for good, or due again after the
+/// backoff.
+async fn record_delivery(
+    txn: &sea_orm::DatabaseTransaction,
+    settings: &Settings,
     delivery: &Claimed,
     outcome: &Outcome,
+    at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), DbErr> {
-    let at = now();
     let attempts = u32::try_from(delivery.attempts).unwrap_or(u32::MAX);
     let delivered = outcome.delivered();
     let (status, next) = if delivered {
@@ -457,29 +548,28 @@ async fn record(
         .filter(Column::Id.eq(delivery.id))
         // Not if recorded already (a lease that expired while this attempt ran).
         .filter(Column::Status.eq(DeliveryStatus::Pending.as_str()))
-        .exec(db)
+        .exec(txn)
         .await?;
-    if delivered {
-        webhooks::Entity::update_many()
-            .col_expr(webhooks::Column::ConsecutiveFailures, 0.into())
-            .col_expr(
-                webhooks::Column::FailingSince,
-                Option::<chrono::DateTime<chrono::Utc>>::None.into(),
-            )
-            .col_expr(webhooks::Column::LastSuccessAt, Some(at).into())
-            .filter(webhooks::Column::Id.eq(endpoint.id))
-            .exec(db)
-            .await?;
-        return Ok(());
-    }
+    Ok(())
+}
+
+/// One more failure in the endpoint's run; disables it when the run is long enough.
+async fn record_failure(
+    txn: &sea_orm::DatabaseTransaction,
+    settings: &Settings,
+    endpoint: &webhooks::Model,
+    delivery: &Claimed,
+    outcome: &Outcome,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
     tracing::info!(
         webhook = %endpoint.id,
         delivery = %delivery.id,
-        attempt = attempts,
+        attempt = delivery.attempts,
         error = outcome.error.as_deref().unwrap_or_default(),
         "webhook attempt failed"
     );
-    let backend = db.get_database_backend();
+    let backend = txn.get_database_backend();
     let sql = match backend {
         DbBackend::Postgres => {
             "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, \
@@ -492,7 +582,7 @@ async fn record(
              WHERE id = ? RETURNING consecutive_failures, failing_since, disabled_at"
         }
     };
-    let Some(row) = db
+    let Some(row) = txn
         .query_one_raw(Statement::from_sql_and_values(
             backend,
             sql,
@@ -522,7 +612,7 @@ async fn record(
             .col_expr(webhooks::Column::DisabledReason, Some(reason).into())
             .filter(webhooks::Column::Id.eq(endpoint.id))
             .filter(webhooks::Column::DisabledAt.is_null())
-            .exec(db)
+            .exec(txn)
             .await?;
         tracing::warn!(webhook = %endpoint.id, url = %endpoint.url, "webhook disabled after repeated failures");
     }
