@@ -13,6 +13,7 @@ pub mod contracts;
 pub mod documents;
 pub mod enums;
 pub mod oauth_email_accounts;
+pub mod oauth_states;
 pub mod payments;
 pub mod spent_refresh_tokens;
 pub mod table;

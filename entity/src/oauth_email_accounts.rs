@@ -14,6 +14,13 @@ pub struct Model {
     pub access_token: Option<String>,
     pub refresh_token: Option<String>,
     pub token_expires_at: Option<DateTimeUtc>,
+    /// The provider refused the refresh token (revoked, expired): connect the mailbox again.
+    pub needs_reconnect: bool,
+    /// Why the last refresh failed, if it did.
+    pub refresh_error: Option<String>,
+    pub refreshed_at: Option<DateTimeUtc>,
+    /// Until when an instance is refreshing the tokens.
+    pub refresh_lease_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     #[sea_orm(belongs_to, from = "user_id", to = "id")]

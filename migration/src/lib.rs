@@ -35,6 +35,7 @@ mod m20261204_000018_document_sha256;
 mod m20261204_000019_change_events;
 mod m20261204_000020_client_email_index;
 mod m20261205_000021_webhooks;
+mod m20261205_000022_mailbox_connections;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000019_change_events::Migration),
             Box::new(m20261204_000020_client_email_index::Migration),
             Box::new(m20261205_000021_webhooks::Migration),
+            Box::new(m20261205_000022_mailbox_connections::Migration),
         ]
     }
 }

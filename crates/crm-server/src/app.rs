@@ -99,6 +99,8 @@ pub struct AppState {
     pub webhooks: Arc<crate::webhooks::Settings>,
     /// Encrypts mailbox tokens and webhook secrets (none when the keys are unusable).
     pub cipher: Option<Arc<crate::secrets::TokenCipher>>,
+    /// The mail providers mailboxes connect through.
+    pub mailboxes: Arc<crate::oauth_email_accounts::providers::Providers>,
 }
 
 /// Whether this instance should be sent requests (`GET /ready`).
@@ -208,6 +210,8 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
     let auth = Arc::new(AuthService::new(db.clone(), &config.auth));
     let live = crate::live::Live::start(feed_db, &config.live, auth.clone(), counts);
     let webhooks = Arc::new(crate::webhooks::Settings::from_config(config)?);
+    let mailboxes =
+        Arc::new(crate::oauth_email_accounts::providers::Providers::from_config(config)?);
     let build = |validation| {
         build_schema(
             Some(db.clone()),
@@ -217,6 +221,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
             Some(files.clone()),
             Some(live.feed.clone()),
             Some(webhooks.clone()),
+            Some(mailboxes.clone()),
             validation,
         )
     };
@@ -273,6 +278,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         replicas,
         webhooks,
         cipher,
+        mailboxes,
     })
 }
 
@@ -289,7 +295,8 @@ impl axum::extract::FromRef<AppState> for DownloadState {
 
 /// The HTTP routes: `POST /graphql`, `GET /graphql` (queries; GraphiQL for a browser),
 /// `GET /health` (liveness), `GET /ready` (readiness), `GET /metrics`,
-/// `GET /documents/{id}/content`, `GET /export/{name}.csv`, `POST /import/{name}`. Each reads its body with its own limits (see
+/// `GET /documents/{id}/content`, `GET /export/{name}.csv`, `POST /import/{name}`,
+/// `GET /oauth/callback`. Each reads its body with its own limits (see
 /// [`crate::graphql::request`]); the others take none.
 pub fn router(state: AppState, config: &Config) -> Router {
     let graphql = axum::routing::post(graphql_post).get(graphql_get);
@@ -303,6 +310,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route(
             "/import/{name}",
             axum::routing::post(crate::csv::import::import),
+        )
+        .route(
+            "/oauth/callback",
+            get(crate::oauth_email_accounts::callback::callback),
         );
     if config.server.graphiql_enabled() {
         router = router.route("/graphiql/assets/{name}", get(graphiql::asset));
@@ -952,6 +963,13 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     let sweeper = periodic_sweep(&state, &config);
     let pruner = periodic_prune(&state, &config);
     let _webhooks = webhook_worker(&state, &config)?;
+    let _refresher = state.cipher.clone().and_then(|cipher| {
+        crate::oauth_email_accounts::refresh::Refresher::spawn(
+            state.db.clone(),
+            cipher,
+            state.mailboxes.clone(),
+        )
+    });
     let app = router(state.clone(), &config);
     let addr = SocketAddr::new(config.server.host, config.server.port);
     let listener = TcpListener::bind(addr).await?;

@@ -664,6 +664,92 @@ pub struct Config {
     pub live: LiveConfig,
     #[command(flatten)]
     pub webhooks: WebhookConfig,
+    #[command(flatten)]
+    pub mailboxes: MailboxConfig,
+}
+
+/// Connecting mailboxes through the provider's consent screen (OAuth 2 authorisation code with
+/// PKCE): each provider is offered once its client id is set.
+#[derive(Args, Clone, Debug)]
+pub struct MailboxConfig {
+    /// Where providers send users back: this server's `/oauth/callback` as registered with
+    /// them (default: `CRM_PUBLIC_URL` + `/oauth/callback`, else the listen address's).
+    #[arg(long, env = "CRM_OAUTH_REDIRECT_URL")]
+    pub oauth_redirect_url: Option<String>,
+    /// Google: the OAuth client's id (Google Cloud console, "Web application").
+    #[arg(long, env = "CRM_OAUTH_GOOGLE_CLIENT_ID")]
+    pub oauth_google_client_id: Option<String>,
+    /// Google: the OAuth client's secret.
+    #[arg(long, env = "CRM_OAUTH_GOOGLE_CLIENT_SECRET", hide_env_values = true)]
+    pub oauth_google_client_secret: Option<String>,
+    /// Google: the authorisation endpoint.
+    #[arg(
+        long,
+        env = "CRM_OAUTH_GOOGLE_AUTH_URL",
+        default_value = "https://accounts.google.com/o/oauth2/v2/auth"
+    )]
+    pub oauth_google_auth_url: String,
+    /// Google: the token endpoint.
+    #[arg(
+        long,
+        env = "CRM_OAUTH_GOOGLE_TOKEN_URL",
+        default_value = "https://oauth2.googleapis.com/token"
+    )]
+    pub oauth_google_token_url: String,
+    /// Google: where the mailbox's address is read (OpenID Connect userinfo).
+    #[arg(
+        long,
+        env = "CRM_OAUTH_GOOGLE_USERINFO_URL",
+        default_value = "https://openidconnect.googleapis.com/v1/userinfo"
+    )]
+    pub oauth_google_userinfo_url: String,
+    /// Google: the scopes asked for, space-separated.
+    #[arg(
+        long,
+        env = "CRM_OAUTH_GOOGLE_SCOPES",
+        default_value = "openid email https://www.googleapis.com/auth/gmail.modify"
+    )]
+    pub oauth_google_scopes: String,
+    /// Microsoft: the application (client) id (Microsoft Entra admin center).
+    #[arg(long, env = "CRM_OAUTH_MICROSOFT_CLIENT_ID")]
+    pub oauth_microsoft_client_id: Option<String>,
+    /// Microsoft: the client secret.
+    #[arg(
+        long,
+        env = "CRM_OAUTH_MICROSOFT_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub oauth_microsoft_client_secret: Option<String>,
+    /// Microsoft: the tenant (`common`, `organizations`, or a tenant id) in the default
+    /// endpoints.
+    #[arg(long, env = "CRM_OAUTH_MICROSOFT_TENANT", default_value = "common")]
+    pub oauth_microsoft_tenant: String,
+    /// Microsoft: the authorisation endpoint (default: the tenant's).
+    #[arg(long, env = "CRM_OAUTH_MICROSOFT_AUTH_URL")]
+    pub oauth_microsoft_auth_url: Option<String>,
+    /// Microsoft: the token endpoint (default: the tenant's).
+    #[arg(long, env = "CRM_OAUTH_MICROSOFT_TOKEN_URL")]
+    pub oauth_microsoft_token_url: Option<String>,
+    /// Microsoft: where the mailbox's address is read.
+    #[arg(
+        long,
+        env = "CRM_OAUTH_MICROSOFT_USERINFO_URL",
+        default_value = "https://graph.microsoft.com/oidc/userinfo"
+    )]
+    pub oauth_microsoft_userinfo_url: String,
+    /// Microsoft: the scopes asked for, space-separated.
+    #[arg(
+        long,
+        env = "CRM_OAUTH_MICROSOFT_SCOPES",
+        default_value = "openid email offline_access https://graph.microsoft.com/Mail.ReadWrite https://graph.microsoft.com/Mail.Send"
+    )]
+    pub oauth_microsoft_scopes: String,
+    /// Tokens are refreshed when they expire within this many seconds.
+    #[arg(long, env = "CRM_OAUTH_REFRESH_MARGIN_SECS", default_value_t = 300)]
+    pub oauth_refresh_margin_secs: u64,
+    /// How often this instance looks for tokens to refresh, in seconds (0: never).
+    #[arg(long, env = "CRM_OAUTH_REFRESH_EVERY_SECS", default_value_t = 60)]
+    pub oauth_refresh_every_secs: u64,
 }
 
 /// Webhooks: where deliveries may go, how often they are tried.
@@ -820,6 +906,7 @@ impl Config {
         }
         self.database.check_replicas()?;
         self.webhooks.check()?;
+        crate::oauth_email_accounts::providers::Providers::from_config(self)?;
         if self.storage.document_link_secs == 0 || self.storage.document_link_secs > 7 * 86_400 {
             return Err("CRM_DOCUMENT_LINK_SECS is between 1 second and 7 days".to_owned());
         }

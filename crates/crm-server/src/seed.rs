@@ -409,6 +409,10 @@ pub async fn seed(db: &DatabaseConnection, args: &SeedArgs) -> AppResult<()> {
             access_token: Set(None),
             refresh_token: Set(None),
             token_expires_at: Set(None),
+            needs_reconnect: Set(false),
+            refresh_error: Set(None),
+            refreshed_at: Set(None),
+            refresh_lease_until: Set(None),
             created_at: Set(at),
             updated_at: Set(at),
         });

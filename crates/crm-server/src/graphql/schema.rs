@@ -8,7 +8,9 @@ use crate::client_notes::{ClientNoteMutation, ClientNoteQuery};
 use crate::clients::{ClientMutation, ClientQuery};
 use crate::contracts::{ContractMutation, ContractQuery};
 use crate::documents::{DocumentMutation, DocumentQuery};
-use crate::oauth_email_accounts::{OAuthEmailAccountMutation, OAuthEmailAccountQuery};
+use crate::oauth_email_accounts::{
+    MailboxQuery, OAuthEmailAccountMutation, OAuthEmailAccountQuery,
+};
 use crate::payments::{PaymentMutation, PaymentQuery};
 use crate::users::{UserMutation, UserQuery};
 use crate::webhooks::{WebhookMutation, WebhookQuery};
@@ -24,6 +26,7 @@ pub struct Query(
     DocumentQuery,
     ClientNoteQuery,
     OAuthEmailAccountQuery,
+    MailboxQuery,
     WebhookQuery,
 );
 
@@ -74,6 +77,7 @@ pub fn build_schema(
     files: Option<std::sync::Arc<crate::documents::service::Files>>,
     feed: Option<std::sync::Arc<crate::live::feed::Feed>>,
     webhooks: Option<std::sync::Arc<crate::webhooks::Settings>>,
+    mailboxes: Option<std::sync::Arc<crate::oauth_email_accounts::providers::Providers>>,
     validation: ValidationMode,
 ) -> CrmSchema {
     // No extensions: the row fast path (`engine::rows`) does not call per-field hooks.
@@ -102,6 +106,9 @@ pub fn build_schema(
     if let Some(webhooks) = webhooks {
         builder = builder.data(webhooks);
     }
+    if let Some(mailboxes) = mailboxes {
+        builder = builder.data(mailboxes);
+    }
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -113,6 +120,7 @@ pub fn sdl() -> String {
     build_schema(
         None,
         SchemaLimits::default(),
+        None,
         None,
         None,
         None,

@@ -12,6 +12,40 @@ crate::root_queries! {
     }
 }
 
+/// The mail providers mailboxes connect through.
+#[derive(Default)]
+pub struct MailboxQuery;
+
+#[async_graphql::Object]
+impl MailboxQuery {
+    /// The providers set up on this server, in `startEmailAccountConnection`'s terms.
+    async fn mail_providers(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Vec<super::providers::Provider>> {
+        crate::graphql::context::viewer(ctx)?;
+        Ok(providers(ctx)?.configured())
+    }
+}
+
+fn providers<'a>(
+    ctx: &async_graphql::Context<'a>,
+) -> Result<&'a super::providers::Providers, crate::error::AppError> {
+    ctx.data::<std::sync::Arc<super::providers::Providers>>()
+        .map(|providers| providers.as_ref())
+        .map_err(|_| crate::error::AppError::Internal("schema has no mail providers".to_owned()))
+}
+
+/// Where to send the user: the provider's consent screen.
+#[derive(async_graphql::SimpleObject)]
+pub struct EmailAccountConnection {
+    /// Open it in the browser (a redirect or a popup): the provider's consent screen, which
+    /// sends the user back to `/oauth/callback`. For the signed-in user only; works once.
+    pub authorization_url: String,
+    /// Until when it works.
+    pub expires_at: crate::engine::scalars::DateTime,
+}
+
 /// Mutations on connected mailboxes.
 #[derive(Default)]
 pub struct OAuthEmailAccountMutation;
@@ -34,6 +68,32 @@ impl OAuthEmailAccountMutation {
         Ok(super::service::connect(db, viewer, cipher, input)
             .await?
             .into())
+    }
+
+    /// Starts connecting a mailbox of `provider` for you: returns the provider's authorisation
+    /// URL (OAuth 2 authorisation code with PKCE). After consent the provider sends the browser
+    /// to `/oauth/callback`, which stores the tokens (encrypted) and sends it on to `returnTo`
+    /// with `mailbox=connected&accountId=…` (or `mailbox=error&code=…`).
+    async fn start_email_account_connection(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        #[graphql(desc = "The mailbox's provider.")] provider: super::providers::Provider,
+        #[graphql(
+            desc = "Where the browser goes once done: a URL on `CRM_PUBLIC_URL` or one of `CRM_CORS_ORIGINS` (default: a page saying it is done)."
+        )]
+        return_to: Option<String>,
+    ) -> async_graphql::Result<EmailAccountConnection> {
+        let cipher = ctx
+            .data::<std::sync::Arc<crate::secrets::TokenCipher>>()
+            .map_err(|_| crate::error::AppError::Internal("no token cipher".to_owned()))?;
+        let db = crate::graphql::context::db(ctx)?;
+        let viewer = crate::graphql::context::viewer(ctx)?;
+        let started =
+            super::connect::start(db, viewer, cipher, providers(ctx)?, provider, return_to).await?;
+        Ok(EmailAccountConnection {
+            authorization_url: started.authorization_url,
+            expires_at: started.expires_at.into(),
+        })
     }
 
     /// Disconnects a mailbox: the account and its tokens are deleted. Returns the deleted id.

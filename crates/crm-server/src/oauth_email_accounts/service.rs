@@ -60,6 +60,8 @@ pub async fn connect(
             active.access_token = Set(access);
             active.refresh_token = Set(refresh);
             active.token_expires_at = Set(expires);
+            active.needs_reconnect = Set(false);
+            active.refresh_error = Set(None);
             active.updated_at = Set(at);
             active.update(&txn).await?
         }
@@ -72,6 +74,10 @@ pub async fn connect(
                 access_token: Set(access),
                 refresh_token: Set(refresh),
                 token_expires_at: Set(expires),
+                needs_reconnect: Set(false),
+                refresh_error: Set(None),
+                refreshed_at: Set(None),
+                refresh_lease_until: Set(None),
                 created_at: Set(at),
                 updated_at: Set(at),
             }

@@ -27,6 +27,14 @@ crate::record! {
         has_refresh_token: bool = refresh_token,
         /// When the stored access token expires.
         token_expires_at: Option<DateTime>,
+        /// The provider refused to refresh the tokens (access revoked, token expired): the
+        /// user must connect the mailbox again (`startEmailAccountConnection`).
+        needs_reconnect: bool,
+        /// Why the last refresh failed, if it did.
+        refresh_error: Option<String>,
+        /// When the tokens were last obtained or refreshed.
+        refreshed_at: Option<DateTime>,
+        hidden refresh_lease_until,
         /// When the mailbox was connected.
         created_at: DateTime,
         /// When the account was last changed (maintained by the database).

@@ -17,6 +17,7 @@ mod graphql_over_http;
 mod hostile;
 mod http;
 mod live;
+mod mailbox_connections;
 mod mailboxes;
 mod ordering;
 mod pagination;

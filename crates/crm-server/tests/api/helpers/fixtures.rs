@@ -173,6 +173,10 @@ pub async fn email_account(db: &DatabaseConnection, user_id: Uuid) -> oauth_emai
         access_token: Set(Some("secret-access".to_owned())),
         refresh_token: Set(None),
         token_expires_at: Set(Some(at(2026, 12, 1))),
+        needs_reconnect: Set(false),
+        refresh_error: Set(None),
+        refreshed_at: Set(None),
+        refresh_lease_until: Set(None),
         created_at: Set(at(2026, 1, 10)),
         updated_at: Set(at(2026, 1, 10)),
     }

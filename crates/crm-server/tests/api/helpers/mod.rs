@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod authorization_server;
 pub mod fixtures;
 pub mod postgres;
 pub mod process;
