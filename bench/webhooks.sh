@@ -3,8 +3,10 @@
 #
 # On each backend, a small seeded database and a release server with loopback allowed:
 #   1. writes: the `mutation` workload (a note per request) for DURATION seconds without any
-#      endpoint, then with one endpoint receiving `client_note.created` (its deliveries made by
-#      the same server meanwhile): requests/s of both, and how long the backlog took to drain;
+#      endpoint; with one endpoint receiving `client_note.created` but no worker (what the
+#      outbox trigger costs); then with the worker delivering meanwhile (same server): requests/s
+#      of each, how fast the outbox gathered without a worker drains, how long after the last
+#      write the last delivery arrives;
 #   2. throughput: EVENTS notes inserted in one SQL statement (one transaction), then the time
 #      until the receiver has them all: deliveries/s, from the commit to the last 2xx.
 # The receiver is a minimal keep-alive HTTP/1.1 server (python3 asyncio) answering 200 and
@@ -85,6 +87,14 @@ print(f"{time.monotonic() - start:.2f}")
 PY
 }
 
+# psql_or_sqlite SQL: one value from the bench database.
+psql_or_sqlite() {
+  case "$DATABASE_URL" in
+    postgres*) psql "$DATABASE_URL" -tAc "$1" ;;
+    *) python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$WORK/bench.db" "$1" ;;
+  esac
+}
+
 echo "| backend | measure | figure |"
 echo "|---|---|---:|"
 for backend in $BACKENDS; do
@@ -100,24 +110,30 @@ for backend in $BACKENDS; do
   CRM_ADMIN_PASSWORD="bench-admin-password" "$BIN" create-admin --email bench@crm.local >/dev/null
   AUTH="Authorization: Bearer $("$BIN" api-token --email bench@crm.local --name bench)"
   python3 "$WORK/receiver.py" "$RECEIVER_PORT" & RECEIVER=$!
-  CRM_WEBHOOK_ALLOWED_HOSTS=127.0.0.1 bench_serve "$backend"
+  # 1. Writes: no endpoint; an endpoint but no worker (the outbox alone); then delivering.
+  CRM_WEBHOOK_WORKER=false bench_serve "$backend-outbox"
   ids=$(gql '{"query":"{ clients(first: 1) { nodes { id } } me { id } }"}' |
     python3 -c 'import json,sys; d=json.load(sys.stdin)["data"]; print(d["clients"]["nodes"][0]["id"], d["me"]["id"])')
   client=${ids% *}; user=${ids#* }
   bench_body mutation "{\"clientId\": \"$client\", \"userId\": \"$user\", \"content\": \"Benchmark note: webhooks\"}"
   bench_check mutation
-
-  # 1. Writes without, then with, an endpoint.
   bench_warmup mutation
   without=$(bench_measure mutation)
   gql "{\"query\":\"mutation { createWebhook(input: { url: \\\"http://127.0.0.1:$RECEIVER_PORT/hook\\\", events: [CLIENT_NOTE_CREATED], secret: \\\"bench-secret-of-24-chars-at-least\\\" }) { webhook { id } } }\"}" >/dev/null
-  before=$(received)
+  outbox=$(bench_measure mutation)
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+  # What the outbox gathered meanwhile is delivered first, once a worker runs.
+  backlog=$(psql_or_sqlite "SELECT COUNT(*) FROM webhook_outbox")
+  CRM_WEBHOOK_ALLOWED_HOSTS=127.0.0.1 bench_serve "$backend"
+  drained=$(wait_for "$backlog")
   with=$(bench_measure mutation)
   written=$(bench_field requests "$with")
-  drained=$(wait_for $((before + written)))
+  caught_up=$(wait_for $((backlog + written)))
   printf '| %s | notes/s, no endpoint | %s |\n' "$backend" "$(bench_field rps "$without")"
-  printf '| %s | notes/s, one endpoint delivering | %s |\n' "$backend" "$(bench_field rps "$with")"
-  printf '| %s | backlog left after the writes, drained in | %s s |\n' "$backend" "$drained"
+  printf '| %s | notes/s, an endpoint, no worker (the outbox alone) | %s |\n' "$backend" "$(bench_field rps "$outbox")"
+  printf '| %s | notes/s, an endpoint, delivering meanwhile | %s |\n' "$backend" "$(bench_field rps "$with")"
+  printf '| %s | outbox of %s events delivered at start in | %s s |\n' "$backend" "$backlog" "$drained"
+  printf '| %s | last delivery after the writes ended | %s s |\n' "$backend" "$caught_up"
 
   # 2. EVENTS changes in one transaction, delivered.
   start=$(received)
