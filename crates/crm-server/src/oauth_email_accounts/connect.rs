@@ -145,7 +145,13 @@ impl CallbackError {
 impl From<AppError> for CallbackError {
     fn from(err: AppError) -> Self {
         err.log_if_internal();
-        CallbackError::new(err.code(), 500, err.public_message())
+        let status = match err.code() {
+            crate::error::codes::UNAUTHENTICATED => 401,
+            crate::error::codes::BAD_USER_INPUT | crate::error::codes::CONFLICT => 400,
+            crate::error::codes::SERVICE_UNAVAILABLE => 503,
+            _ => 500,
+        };
+        CallbackError::new(err.code(), status, err.public_message())
     }
 }
 

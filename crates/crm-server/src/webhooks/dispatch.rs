@@ -49,8 +49,18 @@ fn entry(row: &sea_orm::QueryResult) -> Result<Option<Entry>, DbErr> {
 
 /// Moves up to [`BATCH`] entries of the outbox to deliveries; returns how many entries.
 pub async fn dispatch(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    // Most polls find nothing: no write transaction (SQLite's write lock) for them.
+    let backend = db.get_database_backend();
+    let any = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT 1 AS one FROM webhook_outbox LIMIT 1",
+        ))
+        .await?;
+    if any.is_none() {
+        return Ok(0);
+    }
     let txn = begin_write(db).await?;
-    let backend = txn.get_database_backend();
     let sql = match backend {
         DbBackend::Postgres => {
             "DELETE FROM webhook_outbox WHERE seq IN \

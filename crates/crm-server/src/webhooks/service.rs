@@ -4,8 +4,8 @@
 
 use entity::{webhook_deliveries, webhooks};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -201,6 +201,22 @@ pub async fn deliveries(
     let more = rows.len() as u64 > first;
     rows.truncate(first as usize);
     Ok((rows, more))
+}
+
+/// How many deliveries an endpoint has (in `status`, when given).
+pub async fn count_deliveries(
+    db: &DatabaseConnection,
+    viewer: Viewer,
+    webhook: Uuid,
+    status: Option<DeliveryStatus>,
+) -> AppResult<u64> {
+    viewer.require(Action::ManageWebhooks)?;
+    let mut query = webhook_deliveries::Entity::find()
+        .filter(webhook_deliveries::Column::WebhookId.eq(webhook));
+    if let Some(status) = status {
+        query = query.filter(webhook_deliveries::Column::Status.eq(status.as_str()));
+    }
+    Ok(query.count(db).await?)
 }
 
 /// Sends an event again: a new delivery of the same event (same id, same body), due now.

@@ -116,24 +116,56 @@ impl Webhook {
             start_cursor: rows.first().map(cursor),
             end_cursor: rows.last().map(cursor),
         };
-        let edges = rows
-            .into_iter()
-            .map(|row| WebhookDeliveryEdge {
-                cursor: cursor(&row),
-                node: row.into(),
+        let nodes: Vec<WebhookDelivery> = rows.into_iter().map(WebhookDelivery::from).collect();
+        let edges = nodes
+            .iter()
+            .map(|node| WebhookDeliveryEdge {
+                cursor: node.id.to_string(),
+                node: node.clone(),
             })
             .collect();
-        Ok(WebhookDeliveryConnection { edges, page_info })
+        Ok(WebhookDeliveryConnection {
+            edges,
+            nodes,
+            page_info,
+            webhook: self.0.id,
+            status,
+        })
     }
 }
 
 /// A page of deliveries (Relay cursor connection).
-#[derive(SimpleObject)]
 pub struct WebhookDeliveryConnection {
+    edges: Vec<WebhookDeliveryEdge>,
+    nodes: Vec<WebhookDelivery>,
+    page_info: PageInfo,
+    /// What `totalCount` counts.
+    webhook: Uuid,
+    status: Option<DeliveryStatus>,
+}
+
+/// A page of deliveries (Relay cursor connection).
+#[Object]
+impl WebhookDeliveryConnection {
     /// The deliveries of the page, with their cursors.
-    pub edges: Vec<WebhookDeliveryEdge>,
+    async fn edges(&self) -> &[WebhookDeliveryEdge] {
+        &self.edges
+    }
+
+    /// The deliveries of the page.
+    async fn nodes(&self) -> &[WebhookDelivery] {
+        &self.nodes
+    }
+
     /// Where the page sits in the whole log.
-    pub page_info: PageInfo,
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+
+    /// Deliveries in the whole log (with the `status` asked), counted when asked.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        Ok(service::count_deliveries(db(ctx)?, viewer(ctx)?, self.webhook, self.status).await?)
+    }
 }
 
 /// A delivery and its cursor.
@@ -146,7 +178,7 @@ pub struct WebhookDeliveryEdge {
 }
 
 /// One event sent to one endpoint, and its attempts.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 pub struct WebhookDelivery {
     /// Unique identifier (UUIDv7: by creation time).
     pub id: Uuid,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use entity::{webhook_deliveries, webhooks};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    Statement,
+    QuerySelect, Statement,
 };
 use tokio::sync::{Notify, Semaphore};
 use uuid::Uuid;
@@ -250,6 +250,18 @@ async fn claim(
         + chrono::Duration::from_std(settings.lease())
             .unwrap_or_else(|_| chrono::Duration::hours(1));
     let backend = db.get_database_backend();
+    // Most polls find nothing due: no write (SQLite's write lock) for them.
+    let due = webhook_deliveries::Entity::find()
+        .select_only()
+        .column(webhook_deliveries::Column::Id)
+        .filter(webhook_deliveries::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(webhook_deliveries::Column::NextAttemptAt.lte(at))
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
     let (sql, values): (&str, Vec<sea_orm::Value>) = match backend {
         DbBackend::Postgres => (
             "UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = $1, \

@@ -508,10 +508,12 @@ impl Writer<'_> {
     }
 }
 
-async fn post(router: &Router, token: &str, document: &str, variables: &Value) -> String {
+/// One request; `id` as its `X-Request-Id`, so that errors name the same request on both paths.
+async fn post(router: &Router, token: &str, id: &str, document: &str, variables: &Value) -> String {
     let body = json!({ "query": document, "variables": variables }).to_string();
     let request = Request::post("/graphql")
         .header(header::CONTENT_TYPE, "application/json")
+        .header("x-request-id", id)
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .body(Body::from(body))
         .unwrap();
@@ -587,8 +589,9 @@ test_both! {
             };
             let (document, variables) = writer.document();
             let token = if case % 3 == 0 { &commercial_token } else { &app.token };
-            let fast = post(&app.router, token, &document, &variables).await;
-            let library = post(&plain, token, &document, &variables).await;
+            let id = format!("differential-{case}");
+            let fast = post(&app.router, token, &id, &document, &variables).await;
+            let library = post(&plain, token, &id, &document, &variables).await;
             assert_eq!(
                 fast, library,
                 "seed {case}: the fast path (left) and the plain path (right) differ on\n{document}\nvariables: {variables}"
