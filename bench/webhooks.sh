@@ -111,7 +111,7 @@ for backend in $BACKENDS; do
   AUTH="Authorization: Bearer $("$BIN" api-token --email bench@crm.local --name bench)"
   python3 "$WORK/receiver.py" "$RECEIVER_PORT" & RECEIVER=$!
   # 1. Writes: no endpoint; an endpoint but no worker (the outbox alone); then delivering.
-  CRM_WEBHOOK_WORKER=false bench_serve "$backend-outbox"
+  CRM_WEBHOOK_WORKER=false CRM_WEBHOOK_ALLOWED_HOSTS=127.0.0.1 bench_serve "$backend-outbox"
   ids=$(gql '{"query":"{ clients(first: 1) { nodes { id } } me { id } }"}' |
     python3 -c 'import json,sys; d=json.load(sys.stdin)["data"]; print(d["clients"]["nodes"][0]["id"], d["me"]["id"])')
   client=${ids% *}; user=${ids#* }
@@ -119,7 +119,8 @@ for backend in $BACKENDS; do
   bench_check mutation
   bench_warmup mutation
   without=$(bench_measure mutation)
-  gql "{\"query\":\"mutation { createWebhook(input: { url: \\\"http://127.0.0.1:$RECEIVER_PORT/hook\\\", events: [CLIENT_NOTE_CREATED], secret: \\\"bench-secret-of-24-chars-at-least\\\" }) { webhook { id } } }\"}" >/dev/null
+  gql "{\"query\":\"mutation { createWebhook(input: { url: \\\"http://127.0.0.1:$RECEIVER_PORT/hook\\\", events: [CLIENT_NOTE_CREATED], secret: \\\"bench-secret-of-24-chars-at-least\\\" }) { webhook { id } } }\"}" |
+    grep -q '"webhook":{"id"' || { echo "bench: createWebhook failed" >&2; exit 1; }
   outbox=$(bench_measure mutation)
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
   # What the outbox gathered meanwhile is delivered first, once a worker runs.

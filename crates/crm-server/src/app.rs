@@ -1068,6 +1068,7 @@ pub fn webhook_worker(
         cipher,
         state.webhooks.as_ref().clone(),
         Some(state.live.feed.clone()),
+        state.metrics.clone(),
     )?;
     Ok(Some(worker))
 }

@@ -70,6 +70,12 @@ struct KindLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AttemptLabels {
+    /// `delivered`, `retry` (failed, tried again later) or `failed` (the last attempt).
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReplicaLabels {
     /// The replica's position in `DATABASE_REPLICA_URL`, from 0.
     replica: String,
@@ -112,6 +118,7 @@ pub struct Metrics {
     websocket_connections: Gauge,
     subscriptions: Gauge,
     pool: Family<PoolLabels, Gauge>,
+    webhook_attempts: Family<AttemptLabels, Counter>,
     registry: Registry,
 }
 
@@ -229,6 +236,12 @@ impl Default for Metrics {
                 "Connections of the database pool, by state",
                 Family::default(),
             ),
+            webhook_attempts: registered(
+                r,
+                "crm_webhook_attempts",
+                "Webhook delivery attempts made by this instance, by outcome",
+                Family::default(),
+            ),
             // Last: every metric above is registered by now.
             registry,
         }
@@ -249,6 +262,13 @@ pub struct Gauges {
 }
 
 impl Metrics {
+    /// Counts a webhook attempt: `delivered`, `retry` or `failed`.
+    pub fn webhook_attempt(&self, outcome: &'static str) {
+        self.webhook_attempts
+            .get_or_create(&AttemptLabels { outcome })
+            .inc();
+    }
+
     /// Records a request's duration.
     pub fn observe(
         &self,
@@ -364,6 +384,7 @@ mod tests {
         }
         metrics.observe("query", None, Outcome::Refused, 0.001);
         metrics.statement("update", std::time::Duration::from_millis(3));
+        metrics.webhook_attempt("retry");
         let text = metrics.render(Gauges {
             document_cache_bytes: 1,
             websocket_connections: 2,
@@ -394,6 +415,10 @@ mod tests {
             text.contains(
                 "crm_sql_statement_duration_seconds_bucket{le=\"0.005\",kind=\"update\"} 1"
             ),
+            "{text}"
+        );
+        assert!(
+            text.contains("crm_webhook_attempts_total{outcome=\"retry\"} 1"),
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"));

@@ -130,6 +130,7 @@ impl Worker {
         cipher: Arc<TokenCipher>,
         settings: Settings,
         feed: Option<Arc<crate::live::feed::Feed>>,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> Result<Worker, String> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -146,7 +147,7 @@ impl Worker {
             ))
             .build()
             .map_err(|err| format!("cannot build the webhook client: {err}"))?;
-        let task = tokio::spawn(run(db, cipher, settings, client, feed));
+        let task = tokio::spawn(run(db, cipher, settings, client, feed, metrics));
         Ok(Worker { task })
     }
 }
@@ -157,6 +158,7 @@ async fn run(
     settings: Settings,
     client: reqwest::Client,
     feed: Option<Arc<crate::live::feed::Feed>>,
+    metrics: Arc<crate::metrics::Metrics>,
 ) {
     let settings = Arc::new(settings);
     let slots = Arc::new(Semaphore::new(settings.concurrency));
@@ -168,26 +170,30 @@ async fn run(
         settings.clone(),
         record_rx,
         done.clone(),
+        metrics,
     ));
     let interest = crate::live::feed::Interest {
         table: None,
         client: None,
     };
     let mut changes = feed.as_ref().map(|feed| feed.subscribe(interest));
+    // The outbox is read when a change or the poll says so, not each time attempts end.
+    let mut outbox_due = true;
     loop {
-        loop {
+        while outbox_due {
             match dispatch(&db).await {
                 Ok(moved) if moved as i64 >= BATCH => {}
-                Ok(_) => break,
+                Ok(_) => outbox_due = false,
                 Err(err) => {
                     tracing::warn!(error = %err, "dispatching webhook events failed");
-                    break;
+                    outbox_due = false;
                 }
             }
         }
+        // Claims in groups: each claim reads the due deliveries' index, whatever it takes.
         let free = slots.available_permits();
         let mut claimed_all = false;
-        if free > 0 {
+        if free > 0 && (free * 2 >= settings.concurrency || free == settings.concurrency) {
             match claim(&db, free, &settings).await {
                 Ok(claimed) => {
                     claimed_all = claimed.len() == free;
@@ -198,19 +204,23 @@ async fn run(
                 }
                 Err(err) => tracing::warn!(error = %err, "claiming webhook deliveries failed"),
             }
+        } else if free > 0 {
+            // Attempts in flight: more are probably due once they end.
+            claimed_all = true;
         }
         if claimed_all {
-            // Perhaps more are due: claim again as soon as a slot frees.
+            // Perhaps more are due: claim again as attempts end.
             tokio::select! {
                 () = done.notified() => {}
-                () = tokio::time::sleep(settings.poll) => {}
+                () = tokio::time::sleep(settings.poll) => outbox_due = true,
             }
             continue;
         }
         tokio::select! {
-            () = tokio::time::sleep(settings.poll) => {}
+            () = tokio::time::sleep(settings.poll) => outbox_due = true,
             () = done.notified() => {}
             ended = next_change(&mut changes) => {
+                outbox_due = true;
                 if ended {
                     // Lagged or closed: a new queue (the outbox, not the feed, holds the events).
                     changes = feed.as_ref().map(|feed| feed.subscribe(interest));
@@ -250,15 +260,20 @@ async fn claim(
         + chrono::Duration::from_std(settings.lease())
             .unwrap_or_else(|_| chrono::Duration::hours(1));
     let backend = db.get_database_backend();
-    // Most polls find nothing due: no write (SQLite's write lock) for them.
-    let due = webhook_deliveries::Entity::find()
-        .select_only()
-        .column(webhook_deliveries::Column::Id)
-        .filter(webhook_deliveries::Column::Status.eq(DeliveryStatus::Pending.as_str()))
-        .filter(webhook_deliveries::Column::NextAttemptAt.lte(at))
-        .into_tuple::<Uuid>()
-        .one(db)
-        .await?;
+    // Most polls find nothing due: no write (SQLite's write lock) for them. (On PostgreSQL
+    // the claim finding nothing costs what this would.)
+    let due = if backend == DbBackend::Postgres {
+        Some(Uuid::nil())
+    } else {
+        webhook_deliveries::Entity::find()
+            .select_only()
+            .column(webhook_deliveries::Column::Id)
+            .filter(webhook_deliveries::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(webhook_deliveries::Column::NextAttemptAt.lte(at))
+            .into_tuple::<Uuid>()
+            .one(db)
+            .await?
+    };
     if due.is_none() {
         return Ok(Vec::new());
     }
@@ -367,15 +382,31 @@ async fn recorder(
     settings: Arc<Settings>,
     mut attempts: tokio::sync::mpsc::UnboundedReceiver<Attempted>,
     done: Arc<Notify>,
+    metrics: Arc<crate::metrics::Metrics>,
 ) {
     while let Some(first) = attempts.recv().await {
         let mut batch = vec![first];
         while let Ok(next) = attempts.try_recv() {
             batch.push(next);
         }
-        if let Err(err) = record(&db, &settings, &batch).await {
+        match record(&db, &settings, &batch).await {
+            Ok(()) => {
+                for attempted in &batch {
+                    let last = u32::try_from(attempted.delivery.attempts)
+                        .is_ok_and(|n| n >= settings.max_attempts);
+                    metrics.webhook_attempt(if attempted.outcome.delivered() {
+                        "delivered"
+                    } else if last {
+                        "failed"
+                    } else {
+                        "retry"
+                    });
+                }
+            }
             // Their leases expire: they are tried again.
-            tracing::warn!(error = %err, attempts = batch.len(), "recording webhook attempts failed");
+            Err(err) => {
+                tracing::warn!(error = %err, attempts = batch.len(), "recording webhook attempts failed");
+            }
         }
         drop(batch);
         done.notify_one();

@@ -332,6 +332,9 @@ test_both! {
             assert!(got.iter().any(|r| r.id == delivery["eventId"].as_str().unwrap()
                 && r.body == delivery["payload"].as_str().unwrap()));
         }
+        let (_, metrics) = crate::helpers::send(&router, axum::http::Request::get("/metrics")
+            .body(axum::body::Body::empty()).unwrap()).await;
+        assert!(metrics.contains("crm_webhook_attempts_total{outcome=\"delivered\"} 2"), "{metrics}");
         let count: i64 = app.db.query_one_raw(sea_orm::Statement::from_string(
             app.db.get_database_backend(), "SELECT COUNT(*) AS n FROM webhook_outbox"))
             .await.unwrap().unwrap().try_get("", "n").unwrap();
