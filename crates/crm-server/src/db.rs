@@ -416,6 +416,21 @@ where
         .ok_or_else(|| AppError::not_found(field, format!("no {what} with this id")))
 }
 
+/// A UUID column of a raw query's row, however it was written: as the server writes it (a
+/// 16-byte blob on SQLite, `uuid` on PostgreSQL) or as text (a row written by hand on SQLite).
+pub fn uuid_column(
+    row: &sea_orm::QueryResult,
+    column: &str,
+) -> Result<Option<Uuid>, sea_orm::DbErr> {
+    match row.try_get::<Option<Uuid>>("", column) {
+        Ok(value) => Ok(value),
+        Err(err) => match row.try_get::<Option<String>>("", column) {
+            Ok(Some(text)) => Uuid::parse_str(text.trim()).map(Some).map_err(|_| err),
+            _ => Err(err),
+        },
+    }
+}
+
 /// The current time as stored: UTC, whole microseconds.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     crate::engine::scalars::DateTime::from(chrono::Utc::now()).0

@@ -41,8 +41,9 @@ fn entry(row: &sea_orm::QueryResult) -> Result<Option<Entry>, DbErr> {
     Ok(Some((
         seq,
         event,
-        row.try_get("", "row_id")?,
-        row.try_get("", "client_id")?,
+        crate::db::uuid_column(row, "row_id")?
+            .ok_or_else(|| DbErr::Type("an outbox entry without its row".to_owned()))?,
+        crate::db::uuid_column(row, "client_id")?,
         row.try_get("", "created_at")?,
     )))
 }

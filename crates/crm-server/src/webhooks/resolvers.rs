@@ -97,6 +97,16 @@ impl WebhookMutation {
         Ok(service::delete(db(ctx)?, viewer(ctx)?, id).await?)
     }
 
+    /// Sends a test event (`webhook.ping`, `data.webhookId`) to the endpoint now, signed like
+    /// the others: check the receiver's signature verification. Returns the delivery.
+    async fn ping_webhook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the endpoint.")] id: Uuid,
+    ) -> Result<WebhookDelivery> {
+        Ok(service::ping(db(ctx)?, viewer(ctx)?, id).await?.into())
+    }
+
     /// Sends a delivery's event again (same event id and body), now: a new delivery.
     async fn redeliver_webhook_delivery(
         &self,

@@ -219,6 +219,72 @@ pub async fn count_deliveries(
     Ok(query.count(db).await?)
 }
 
+/// Sends a test event (`webhook.ping`) to an endpoint now, signed like the others: a delivery
+/// in its log like any other.
+pub async fn ping(
+    db: &DatabaseConnection,
+    viewer: Viewer,
+    id: Uuid,
+) -> AppResult<webhook_deliveries::Model> {
+    viewer.require(Action::ManageWebhooks)?;
+    let webhook = find(db, id).await?;
+    refuse_disabled(&webhook)?;
+    let at = now();
+    let event_id = Uuid::now_v7();
+    let payload = serde_json::json!({
+        "id": event_id,
+        "type": PING,
+        "timestamp": at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        "data": { "webhookId": webhook.id },
+    })
+    .to_string();
+    Ok(pending(webhook.id, event_id, PING, payload, at)
+        .insert(db)
+        .await?)
+}
+
+/// The test event's type.
+pub const PING: &str = "webhook.ping";
+
+/// A new delivery, due now.
+fn pending(
+    webhook: Uuid,
+    event_id: Uuid,
+    event_type: &str,
+    payload: String,
+    at: chrono::DateTime<chrono::Utc>,
+) -> webhook_deliveries::ActiveModel {
+    webhook_deliveries::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        webhook_id: Set(webhook),
+        event_id: Set(event_id),
+        event_type: Set(event_type.to_owned()),
+        payload: Set(payload),
+        status: Set(DeliveryStatus::Pending.as_str().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(Some(at)),
+        last_attempt_at: Set(None),
+        response_status: Set(None),
+        response_body: Set(None),
+        error: Set(None),
+        duration_ms: Set(None),
+        delivered_at: Set(None),
+        created_at: Set(at),
+    }
+}
+
+/// `CONFLICT` (`WEBHOOK_DISABLED`) for a disabled endpoint: nothing would be sent.
+fn refuse_disabled(webhook: &webhooks::Model) -> AppResult<()> {
+    if webhook.disabled_at.is_some() {
+        return Err(AppError::rule(
+            Some("id"),
+            "WEBHOOK_DISABLED",
+            "the endpoint is disabled: enable it (updateWebhook) first",
+        ));
+    }
+    Ok(())
+}
+
 /// Sends an event again: a new delivery of the same event (same id, same body), due now.
 pub async fn redeliver(
     db: &DatabaseConnection,
@@ -231,31 +297,14 @@ pub async fn redeliver(
         .await?
         .ok_or_else(|| AppError::not_found("id", "no webhook delivery with this id"))?;
     let webhook = find(db, delivery.webhook_id).await?;
-    if webhook.disabled_at.is_some() {
-        return Err(AppError::rule(
-            Some("id"),
-            "WEBHOOK_DISABLED",
-            "the endpoint is disabled: enable it (updateWebhook) first",
-        ));
-    }
-    let at = now();
-    Ok(webhook_deliveries::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        webhook_id: Set(delivery.webhook_id),
-        event_id: Set(delivery.event_id),
-        event_type: Set(delivery.event_type),
-        payload: Set(delivery.payload),
-        status: Set(DeliveryStatus::Pending.as_str().to_owned()),
-        attempts: Set(0),
-        next_attempt_at: Set(Some(at)),
-        last_attempt_at: Set(None),
-        response_status: Set(None),
-        response_body: Set(None),
-        error: Set(None),
-        duration_ms: Set(None),
-        delivered_at: Set(None),
-        created_at: Set(at),
-    }
+    refuse_disabled(&webhook)?;
+    Ok(pending(
+        delivery.webhook_id,
+        delivery.event_id,
+        &delivery.event_type,
+        delivery.payload,
+        now(),
+    )
     .insert(db)
     .await?)
 }

@@ -186,8 +186,10 @@ pub struct WebhookDelivery {
     pub webhook_id: Uuid,
     /// The event's id, sent as `webhook-id`: the same for every endpoint and redelivery.
     pub event_id: Uuid,
-    /// What happened (null for an event of a newer version).
+    /// What happened (null for a test event, `webhook.ping`, or an event of a newer version).
     pub event: Option<EventType>,
+    /// The event's type as sent (`payment.created`, `webhook.ping` …).
+    pub event_type: String,
     /// The body sent, exactly (JSON).
     pub payload: String,
     /// Pending, delivered or failed.
@@ -219,6 +221,7 @@ impl From<webhook_deliveries::Model> for WebhookDelivery {
             webhook_id: m.webhook_id,
             event_id: m.event_id,
             event: EventType::parse(&m.event_type),
+            event_type: m.event_type,
             payload: m.payload,
             status: DeliveryStatus::parse(&m.status),
             attempts: m.attempts,

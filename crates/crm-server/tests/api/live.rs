@@ -117,3 +117,27 @@ test_both! {
         assert_eq!(next(&mut on_two).await.row_id, other.id);
     }
 }
+
+test_both! {
+    /// Entries written by hand are read however their ids were written (as text on SQLite);
+    /// one that cannot be read at all is skipped instead of stopping the log.
+    async fn hand_written_log_entries_do_not_stop_the_log(app) {
+        let before = since(&app.db, 0, 1_000_000).await.unwrap().last().map_or(0, |c| c.seq);
+        let id = uuid::Uuid::now_v7();
+        app.db.execute_unprepared(&format!(
+            "INSERT INTO change_events (table_name, row_id, client_id, operation) \
+             VALUES ('clients', '{id}', '{id}', 'updated')"
+        )).await.unwrap();
+        if app.backend == crate::helpers::Backend::Sqlite {
+            app.db.execute_unprepared(
+                "INSERT INTO change_events (table_name, row_id, client_id, operation) \
+                 VALUES ('clients', 'not a uuid', NULL, 'updated')",
+            ).await.unwrap();
+        }
+        let after = fixtures::client(&app.db, "After the hand-written entries", None).await;
+        let read = since(&app.db, before, 100).await.unwrap();
+        let ids: Vec<uuid::Uuid> = read.iter().map(|change| change.row_id).collect();
+        assert_eq!(ids, [id, after.id], "{read:?}");
+        assert_eq!(read[0].client_id, Some(id));
+    }
+}

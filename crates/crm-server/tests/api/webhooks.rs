@@ -335,6 +335,18 @@ test_both! {
         let (_, metrics) = crate::helpers::send(&router, axum::http::Request::get("/metrics")
             .body(axum::body::Body::empty()).unwrap()).await;
         assert!(metrics.contains("crm_webhook_attempts_total{outcome=\"delivered\"} 2"), "{metrics}");
+        // A test event, signed like the others.
+        let ping = gql_on(&router, Some(&app.token),
+            "mutation($id: UUID!) { pingWebhook(id: $id) { eventId eventType event status } }",
+            json!({ "id": webhook })).await;
+        assert_eq!(ping["data"]["pingWebhook"]["eventType"], "webhook.ping", "{ping}");
+        assert_eq!(ping["data"]["pingWebhook"]["event"], Value::Null);
+        let pinged = receiver.wait_for("ok", 3).await;
+        let ping_body: Value = serde_json::from_str(&pinged[2].body).unwrap();
+        assert_eq!(ping_body["type"], "webhook.ping");
+        assert_eq!(ping_body["data"]["webhookId"], webhook.as_str());
+        assert_eq!(pinged[2].id, ping["data"]["pingWebhook"]["eventId"].as_str().unwrap());
+        assert_eq!(pinged[2].signature, expected_signature(SECRET, &pinged[2]));
         let count: i64 = app.db.query_one_raw(sea_orm::Statement::from_string(
             app.db.get_database_backend(), "SELECT COUNT(*) AS n FROM webhook_outbox"))
             .await.unwrap().unwrap().try_get("", "n").unwrap();
