@@ -236,12 +236,19 @@ impl Default for Metrics {
                 "Connections of the database pool, by state",
                 Family::default(),
             ),
-            webhook_attempts: registered(
-                r,
-                "crm_webhook_attempts",
-                "Webhook delivery attempts made by this instance, by outcome",
-                Family::default(),
-            ),
+            webhook_attempts: {
+                let family = registered(
+                    r,
+                    "crm_webhook_attempts",
+                    "Webhook delivery attempts made by this instance, by outcome",
+                    Family::<AttemptLabels, Counter>::default(),
+                );
+                // Every outcome served from the start, at zero.
+                for outcome in ["delivered", "retry", "failed"] {
+                    family.get_or_create(&AttemptLabels { outcome });
+                }
+                family
+            },
             // Last: every metric above is registered by now.
             registry,
         }
