@@ -778,10 +778,11 @@ pub struct WebhookConfig {
     /// The longest wait between two attempts, in seconds.
     #[arg(long, env = "CRM_WEBHOOK_RETRY_MAX_SECS", default_value_t = 6 * 3600)]
     pub webhook_retry_max_secs: u64,
-    /// An endpoint whose attempts have failed this many times in a row …
+    /// An endpoint whose attempts have failed this many times in a row (0: never disabled
+    /// automatically) …
     #[arg(long, env = "CRM_WEBHOOK_DISABLE_AFTER_FAILURES", default_value_t = 20)]
     pub webhook_disable_after_failures: u32,
-    /// … for at least this many seconds is disabled (0: never disabled automatically).
+    /// … for at least this many seconds is disabled (0: on the count alone).
     #[arg(long, env = "CRM_WEBHOOK_DISABLE_AFTER_SECS", default_value_t = 3 * 86_400)]
     pub webhook_disable_after_secs: u64,
     /// Deliveries one instance sends at once.

@@ -245,7 +245,7 @@ impl Default for Metrics {
                 );
                 // Every outcome served from the start, at zero.
                 for outcome in ["delivered", "retry", "failed"] {
-                    family.get_or_create(&AttemptLabels { outcome });
+                    drop(family.get_or_create(&AttemptLabels { outcome }));
                 }
                 family
             },

@@ -352,6 +352,8 @@ pub async fn store(
             account.needs_reconnect = Set(false);
             account.refresh_error = Set(None);
             account.refreshed_at = Set(Some(at));
+            // A refresh under way must not record over the new tokens.
+            account.refresh_lease_until = Set(None);
             account.updated_at = Set(at);
             account.update(&txn).await?
         }

@@ -21,10 +21,12 @@ use crate::db::now;
 use crate::secrets::TokenCipher;
 
 /// Accounts refreshed per claim.
-const BATCH: i64 = 20;
+const BATCH: i64 = 4;
 
-/// How long a claimed account is left to its instance.
-const LEASE: Duration = Duration::from_secs(60);
+/// How long claimed accounts are left to their instance: their refreshes one after the other
+/// (15 s at most each) and some. An outcome is recorded only while its lease holds, so a
+/// refresh that outlived it (another instance took over) changes nothing.
+const LEASE: Duration = Duration::from_secs(90);
 
 /// A token request's failure, as one line.
 pub fn describe<E: std::error::Error>(
@@ -92,7 +94,7 @@ pub async fn refresh_due(
         let id: Uuid = row.try_get("", "id")?;
         let provider: String = row.try_get("", "provider")?;
         let sealed: Option<String> = row.try_get("", "refresh_token")?;
-        let outcome = refresh_one(db, cipher, providers, id, &provider, sealed).await?;
+        let outcome = refresh_one(db, cipher, providers, id, lease, &provider, sealed).await?;
         outcomes.push((id, outcome));
     }
     Ok(outcomes)
@@ -103,11 +105,16 @@ async fn refresh_one(
     cipher: &TokenCipher,
     providers: &Providers,
     id: Uuid,
+    lease: chrono::DateTime<chrono::Utc>,
     provider: &str,
     sealed: Option<String>,
 ) -> Result<Refreshed, DbErr> {
     use oauth_email_accounts::Column;
-    let update = || oauth_email_accounts::Entity::update_many().filter(Column::Id.eq(id));
+    let update = || {
+        oauth_email_accounts::Entity::update_many()
+            .filter(Column::Id.eq(id))
+            .filter(Column::RefreshLeaseUntil.eq(lease))
+    };
     let failed = |why: String| async move {
         tracing::warn!(account_id = %id, error = %why, "mailbox token refresh failed");
         update()

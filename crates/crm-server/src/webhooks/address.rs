@@ -37,7 +37,7 @@ impl HostList {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
             {
-                list.names.push(entry.to_ascii_lowercase());
+                list.names.push(normal_name(entry));
             } else {
                 return Err(format!(
                     "{setting}: `{entry}` is not a host name, an address or a network"
@@ -48,7 +48,7 @@ impl HostList {
     }
 
     fn has_name(&self, host: &str) -> bool {
-        let host = host.to_ascii_lowercase();
+        let host = normal_name(host);
         self.names.contains(&host) || self.suffixes.iter().any(|s| host.ends_with(s.as_str()))
     }
 
@@ -109,11 +109,32 @@ impl AddressRules {
     }
 }
 
-/// An IPv4 address written as IPv6 (`::ffff:10.0.0.1`) is that IPv4 address.
+/// A host name as compared: lower case, without the root's trailing dot (`evil.example.` is
+/// `evil.example`).
+fn normal_name(host: &str) -> String {
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// An IPv4 address carried in an IPv6 one is that IPv4 address: mapped (`::ffff:10.0.0.1`),
+/// compatible (`::10.0.0.1`), NAT64's well-known prefix (`64:ff9b::10.0.0.1`), 6to4
+/// (`2002:0a00:0001::`): each reaches the IPv4 address through a translator.
 fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
+    let IpAddr::V6(v6) = ip else {
+        return ip;
+    };
+    if let Some(mapped) = v6.to_ipv4_mapped() {
+        return IpAddr::V4(mapped);
+    }
+    let v4 = |high: u16, low: u16| {
+        let [a, b] = high.to_be_bytes();
+        let [c, d] = low.to_be_bytes();
+        IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d))
+    };
+    match v6.segments() {
+        [0x64, 0xff9b, 0, 0, 0, 0, high, low] | [0x2002, high, low, ..] => v4(high, low),
+        // `::` and `::1` are IPv6's own (unspecified, loopback).
+        [0, 0, 0, 0, 0, 0, high, low] if high != 0 => v4(high, low),
+        _ => ip,
     }
 }
 
@@ -218,6 +239,9 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
+            "64:ff9b::a00:5",
+            "2002:a00:1::1",
+            "::10.0.0.1",
         ] {
             assert!(
                 rules.check_address("h", ip(internal)).is_err(),
@@ -259,6 +283,12 @@ mod tests {
         assert!(rules.check_address("x", ip("1.1.1.1")).is_err());
         assert!(rules.check_address("x", ip("203.0.113.9")).is_err());
         assert!(rules.check_name("EVIL.example").is_err());
+        assert!(rules.check_name("evil.example.").is_err(), "the root's dot");
+        assert!(
+            rules
+                .check_address("hooks.internal.", ip("192.168.0.5"))
+                .is_ok()
+        );
         assert!(AddressRules::parse(&["not a host!".to_owned()], &[]).is_err());
     }
 

@@ -32,7 +32,7 @@ pub struct UpdateWebhookInput {
     pub secret: Option<String>,
     /// What it is for (blank: none).
     pub description: Option<String>,
-    /// `false` stops deliveries (they wait); `true` resumes them and clears an automatic
-    /// disable and its count of failures.
+    /// `false` stops deliveries: those pending wait, new events are not kept for it; `true`
+    /// resumes them and clears an automatic disable and its count of failures.
     pub enabled: Option<bool>,
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use entity::{webhook_deliveries, webhooks};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, Statement,
+    Statement,
 };
 use tokio::sync::{Notify, Semaphore};
 use uuid::Uuid;
@@ -263,16 +263,17 @@ async fn claim(
     // Most polls find nothing due: no write (SQLite's write lock) for them. (On PostgreSQL
     // the claim finding nothing costs what this would.)
     let due = if backend == DbBackend::Postgres {
-        Some(Uuid::nil())
+        Some(1)
     } else {
-        webhook_deliveries::Entity::find()
-            .select_only()
-            .column(webhook_deliveries::Column::Id)
-            .filter(webhook_deliveries::Column::Status.eq(DeliveryStatus::Pending.as_str()))
-            .filter(webhook_deliveries::Column::NextAttemptAt.lte(at))
-            .into_tuple::<Uuid>()
-            .one(db)
-            .await?
+        db.query_one_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT 1 AS due FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.disabled_at IS NULL \
+             LIMIT 1",
+            [at.into()],
+        ))
+        .await?
+        .map(|_| 1)
     };
     if due.is_none() {
         return Ok(Vec::new());
@@ -523,7 +524,9 @@ async fn record(
         ..
     } in batch
     {
-        record_delivery(&txn, settings, delivery, outcome, at).await?;
+        if !record_delivery(&txn, settings, delivery, outcome, at).await? {
+            continue;
+        }
         if outcome.delivered() {
             succeeded.insert(endpoint.id, endpoint);
         } else {
@@ -555,14 +558,14 @@ async fn record(
 }
 
 /// A delivery's state after an attempt: delivered, failed for good, or due again after the
-/// backoff.
+/// backoff. False when the attempt was stale (the delivery recorded or claimed again since).
 async fn record_delivery(
     txn: &sea_orm::DatabaseTransaction,
     settings: &Settings,
     delivery: &Claimed,
     outcome: &Outcome,
     at: chrono::DateTime<chrono::Utc>,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     let attempts = u32::try_from(delivery.attempts).unwrap_or(u32::MAX);
     let delivered = outcome.delivered();
     let (status, next) = if delivered {
@@ -575,7 +578,7 @@ async fn record_delivery(
         (DeliveryStatus::Pending, Some(at + wait))
     };
     use webhook_deliveries::Column;
-    webhook_deliveries::Entity::update_many()
+    let done = webhook_deliveries::Entity::update_many()
         .col_expr(Column::Status, status.as_str().into())
         .col_expr(Column::NextAttemptAt, next.into())
         .col_expr(Column::ResponseStatus, outcome.status.into())
@@ -589,11 +592,13 @@ async fn record_delivery(
         )
         .col_expr(Column::DeliveredAt, delivered.then_some(at).into())
         .filter(Column::Id.eq(delivery.id))
-        // Not if recorded already (a lease that expired while this attempt ran).
+        // Not if recorded already, or claimed again since (a lease that expired while this
+        // attempt ran): a late outcome must not overwrite a newer attempt's.
         .filter(Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(Column::Attempts.eq(delivery.attempts))
         .exec(txn)
         .await?;
-    Ok(())
+    Ok(done.rows_affected == 1)
 }
 
 /// One more failure in the endpoint's run; disables it when the run is long enough.
