@@ -36,6 +36,7 @@ mod m20261204_000019_change_events;
 mod m20261204_000020_client_email_index;
 mod m20261205_000021_webhooks;
 mod m20261205_000022_mailbox_connections;
+mod m20261205_000023_mailbox_connection_completion;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000020_client_email_index::Migration),
             Box::new(m20261205_000021_webhooks::Migration),
             Box::new(m20261205_000022_mailbox_connections::Migration),
+            Box::new(m20261205_000023_mailbox_connection_completion::Migration),
         ]
     }
 }

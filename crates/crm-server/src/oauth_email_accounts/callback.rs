@@ -4,12 +4,14 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::connect::{Callback, CallbackError, finish};
+use super::connect::{Callback, CallbackError, Exchanged, finish};
 use crate::app::AppState;
 
-/// Finishes the connection; sends the user back to the `returnTo` given to
-/// `startEmailAccountConnection` (with `mailbox=connected&accountId=…` or
-/// `mailbox=error&code=…`), or answers a short page (a JSON error when it failed).
+/// Takes the provider's answer; sends the user back to the `returnTo` given to
+/// `startEmailAccountConnection` with `mailbox=authorized&connection=<code>` (the SPA then
+/// calls `completeEmailAccountConnection(connection:)` as the signed-in user) or
+/// `mailbox=error&code=…`; without `returnTo`, a short page showing the code to complete with
+/// (a JSON error when it failed).
 pub async fn callback(State(state): State<AppState>, Query(params): Query<Callback>) -> Response {
     let Some(cipher) = state.cipher.as_deref() else {
         return crate::error::http_error(
@@ -19,17 +21,25 @@ pub async fn callback(State(state): State<AppState>, Query(params): Query<Callba
         );
     };
     match finish(&state.db, cipher, &state.mailboxes, params).await {
-        Ok((account, Some(return_to))) => back(
+        Ok(Exchanged {
+            completion,
+            return_to: Some(return_to),
+            ..
+        }) => back(
             &return_to,
-            &[
-                ("mailbox", "connected"),
-                ("accountId", &account.id.to_string()),
-            ],
+            &[("mailbox", "authorized"), ("connection", &completion)],
         ),
-        Ok((account, None)) => Html(format!(
-            "<!doctype html><meta charset=utf-8><title>Mailbox connected</title>\
-             <p>The mailbox {} is connected. You can close this window.</p>",
-            escape(&account.email)
+        Ok(Exchanged {
+            completion,
+            address,
+            return_to: None,
+        }) => Html(format!(
+            "<!doctype html><meta charset=utf-8><title>Mailbox authorised</title>\
+             <p>The mailbox {} is authorised. To connect it to your account, return to the CRM \
+             and complete the connection within ten minutes with this code \
+             (<code>completeEmailAccountConnection</code>):</p><pre>{}</pre>",
+            escape(&address),
+            escape(&completion)
         ))
         .into_response(),
         Err(CallbackError {

@@ -104,6 +104,11 @@ pub async fn start(
         return_to: Set(return_to),
         expires_at: Set(expires_at),
         created_at: Set(at),
+        completion_hash: Set(None),
+        address: Set(None),
+        access_token: Set(None),
+        refresh_token: Set(None),
+        token_expires_at: Set(None),
     }
     .insert(db)
     .await?;
@@ -170,17 +175,29 @@ pub struct Callback {
     pub error_description: Option<String>,
 }
 
-/// Finishes a connection: the state taken (once), the code exchanged with its PKCE verifier,
-/// the mailbox's address read, the tokens stored encrypted for the user who started it.
-/// Returns the account and where to send the user back.
+/// What the callback obtained: the completion code the user who started the connection
+/// presents to `completeEmailAccountConnection`, the mailbox's address, where to send the user.
+#[derive(Debug)]
+pub struct Exchanged {
+    pub completion: String,
+    pub address: String,
+    pub return_to: Option<String>,
+}
+
+/// The callback: the state taken (once), the code exchanged with its PKCE verifier, the
+/// mailbox's address read; the tokens wait (encrypted, on the state's row, ten minutes) for
+/// the user who started the connection to complete it. Nothing is attached to any account
+/// here: whoever went through the consent screen, only the starting user's signed-in request
+/// can complete it.
 pub async fn finish(
     db: &DatabaseConnection,
     cipher: &TokenCipher,
     providers: &Providers,
     callback: Callback,
-) -> Result<(oauth_email_accounts::Model, Option<String>), CallbackError> {
+) -> Result<Exchanged, CallbackError> {
     let state = callback
         .state
+        .clone()
         .filter(|s| !s.is_empty() && s.len() <= 512)
         .ok_or_else(CallbackError::invalid_state)?;
     let hash = state_hash(&state);
@@ -190,11 +207,48 @@ pub async fn finish(
     else {
         return Err(CallbackError::invalid_state());
     };
-    // Taken once: of two callbacks with the same state, one deletes the row.
-    let taken = oauth_states::Entity::delete_by_id(hash).exec(db).await?;
+    // Taken once: of two callbacks with the same state, one sets its completion code.
+    let completion = random_code()?;
+    let taken = oauth_states::Entity::update_many()
+        .col_expr(
+            oauth_states::Column::CompletionHash,
+            Some(state_hash(&completion)).into(),
+        )
+        .filter(oauth_states::Column::StateHash.eq(hash.clone()))
+        .filter(oauth_states::Column::CompletionHash.is_null())
+        .exec(db)
+        .await?;
     if taken.rows_affected != 1 || pending.expires_at < now() {
         return Err(CallbackError::invalid_state());
     }
+    // Any failure from here on forgets the authorisation.
+    let outcome = exchange(db, cipher, providers, callback, &pending, &hash, completion).await;
+    if outcome.is_err() {
+        oauth_states::Entity::delete_by_id(hash).exec(db).await?;
+    }
+    outcome
+}
+
+/// A random code of 32 bytes, URL-safe.
+fn random_code() -> Result<String, CallbackError> {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|_| AppError::Internal("no entropy for a completion code".to_owned()))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The provider's side of the callback: the code exchanged, the address read, the tokens kept
+/// on the state's row.
+async fn exchange(
+    db: &DatabaseConnection,
+    cipher: &TokenCipher,
+    providers: &Providers,
+    callback: Callback,
+    pending: &oauth_states::Model,
+    hash: &str,
+    completion: String,
+) -> Result<Exchanged, CallbackError> {
     let with_return = |mut err: CallbackError| {
         err.return_to.clone_from(&pending.return_to);
         err
@@ -252,20 +306,101 @@ pub async fn finish(
         .and_then(|d| chrono::Duration::from_std(d).ok())
         .map(|d| now() + d);
     let refresh = token.refresh_token().map(|r| r.secret().clone());
+    let seal = |token: &str| {
+        cipher
+            .encrypt(token)
+            .map_err(|err| CallbackError::from(AppError::Internal(err.to_string())))
+    };
+    let at = now();
+    oauth_states::Entity::update_many()
+        .col_expr(oauth_states::Column::Address, Some(address.clone()).into())
+        .col_expr(
+            oauth_states::Column::AccessToken,
+            Some(seal(&access)?).into(),
+        )
+        .col_expr(
+            oauth_states::Column::RefreshToken,
+            refresh.as_deref().map(seal).transpose()?.into(),
+        )
+        .col_expr(oauth_states::Column::TokenExpiresAt, expires.into())
+        .col_expr(
+            oauth_states::Column::ExpiresAt,
+            (at + chrono::Duration::from_std(providers.state_lifetime)
+                .unwrap_or_else(|_| chrono::Duration::minutes(10)))
+            .into(),
+        )
+        .filter(oauth_states::Column::StateHash.eq(hash))
+        .exec(db)
+        .await?;
+    tracing::info!(user_id = %pending.user_id, provider = provider.as_str(), "mailbox authorised; waiting for its completion");
+    Ok(Exchanged {
+        completion,
+        address,
+        return_to: pending.return_to.clone(),
+    })
+}
+
+/// Completes a connection with the code the callback gave: only for the user who started it
+/// (`FORBIDDEN` for anyone else, and the tokens are dropped); once; within ten minutes.
+pub async fn complete(
+    db: &DatabaseConnection,
+    viewer: Viewer,
+    cipher: &TokenCipher,
+    code: &str,
+) -> AppResult<oauth_email_accounts::Model> {
+    let invalid = || {
+        AppError::invalid(
+            "connection",
+            "OAUTH_CONNECTION_INVALID",
+            "this connection is unknown, was already completed or expired: connect again",
+        )
+    };
+    let code = code.trim();
+    if code.is_empty() || code.len() > 128 {
+        return Err(invalid());
+    }
+    let Some(pending) = oauth_states::Entity::find()
+        .filter(oauth_states::Column::CompletionHash.eq(state_hash(code)))
+        .one(db)
+        .await?
+    else {
+        return Err(invalid());
+    };
+    let taken = oauth_states::Entity::delete_by_id(pending.state_hash.clone())
+        .exec(db)
+        .await?;
+    if taken.rows_affected != 1 || pending.expires_at < now() {
+        return Err(invalid());
+    }
+    if pending.user_id != viewer.user_id {
+        tracing::warn!(started_by = %pending.user_id, completed_by = %viewer.user_id, "a mailbox connection completed by another user: dropped");
+        return Err(AppError::forbidden(
+            "this mailbox connection was started by another user: its tokens were dropped",
+        ));
+    }
+    let (Some(address), Some(access)) = (pending.address, pending.access_token) else {
+        return Err(invalid());
+    };
+    let open = |sealed: &str| {
+        cipher
+            .decrypt(sealed)
+            .map_err(|err| AppError::Internal(err.to_string()))
+    };
+    let provider = Provider::parse(&pending.provider).ok_or_else(invalid)?;
+    let refresh = pending.refresh_token.as_deref().map(open).transpose()?;
     let account = store(
         db,
         cipher,
         pending.user_id,
         provider,
         &address,
-        &access,
+        &open(&access)?,
         refresh.as_deref(),
-        expires,
+        pending.token_expires_at,
     )
-    .await
-    .map_err(|err| with_return(err.into()))?;
+    .await?;
     tracing::info!(account_id = %account.id, user_id = %account.user_id, provider = provider.as_str(), "mailbox connected through OAuth");
-    Ok((account, pending.return_to))
+    Ok(account)
 }
 
 /// The mailbox's address, from the provider's userinfo endpoint.

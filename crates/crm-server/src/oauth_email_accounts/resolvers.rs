@@ -72,8 +72,9 @@ impl OAuthEmailAccountMutation {
 
     /// Starts connecting a mailbox of `provider` for you: returns the provider's authorisation
     /// URL (OAuth 2 authorisation code with PKCE). After consent the provider sends the browser
-    /// to `/oauth/callback`, which stores the tokens (encrypted) and sends it on to `returnTo`
-    /// with `mailbox=connected&accountId=…` (or `mailbox=error&code=…`).
+    /// to `/oauth/callback`, which exchanges the code and sends it on to `returnTo` with
+    /// `mailbox=authorized&connection=…` (or `mailbox=error&code=…`); then
+    /// `completeEmailAccountConnection(connection:)` attaches the mailbox to your account.
     async fn start_email_account_connection(
         &self,
         ctx: &async_graphql::Context<'_>,
@@ -94,6 +95,25 @@ impl OAuthEmailAccountMutation {
             authorization_url: started.authorization_url,
             expires_at: started.expires_at.into(),
         })
+    }
+
+    /// Completes a mailbox connection with the code `/oauth/callback` gave (in `returnTo`'s
+    /// `connection` parameter): the mailbox is attached to your account, its tokens stored
+    /// encrypted. Only the user who started the connection may complete it; once, within ten
+    /// minutes.
+    async fn complete_email_account_connection(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        #[graphql(desc = "The `connection` code the callback gave.", secret)] connection: String,
+    ) -> async_graphql::Result<super::types::OAuthEmailAccount> {
+        let cipher = ctx
+            .data::<std::sync::Arc<crate::secrets::TokenCipher>>()
+            .map_err(|_| crate::error::AppError::Internal("no token cipher".to_owned()))?;
+        let db = crate::graphql::context::db(ctx)?;
+        let viewer = crate::graphql::context::viewer(ctx)?;
+        Ok(super::connect::complete(db, viewer, cipher, &connection)
+            .await?
+            .into())
     }
 
     /// Disconnects a mailbox: the account and its tokens are deleted. Returns the deleted id.

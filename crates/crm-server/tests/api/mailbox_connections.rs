@@ -77,6 +77,42 @@ async fn get(router: &Router, path: &str) -> (StatusCode, Option<String>, String
     (status, location, String::from_utf8(body.to_vec()).unwrap())
 }
 
+const COMPLETE: &str = "mutation($connection: String!) { \
+    completeEmailAccountConnection(connection: $connection) { id email needsReconnect } }";
+
+/// The `connection` code of a callback's redirect to `returnTo`.
+fn connection_of(location: &str) -> String {
+    url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .find(|(name, _)| name == "connection")
+        .unwrap_or_else(|| panic!("no connection code in {location}"))
+        .1
+        .into_owned()
+}
+
+/// The code shown by the callback's page (no `returnTo`).
+fn code_on_page(page: &str) -> String {
+    let start = page.find("<pre>").unwrap() + "<pre>".len();
+    let end = page[start..].find("</pre>").unwrap() + start;
+    page[start..end].to_owned()
+}
+
+/// Start, consent, callback (no `returnTo`), completion: a connected mailbox.
+async fn connect(router: &Router, token: &str) -> Value {
+    let url = start(router, token, None).await;
+    let (status, _, page) = get(router, &consent(&url).await).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let done = gql_on(
+        router,
+        Some(token),
+        COMPLETE,
+        json!({ "connection": code_on_page(&page) }),
+    )
+    .await;
+    done["data"]["completeEmailAccountConnection"].clone()
+}
+
 const ACCOUNTS: &str = "{ oauthEmailAccounts { nodes { id userId provider email hasAccessToken \
     hasRefreshToken needsReconnect refreshError tokenExpiresAt refreshedAt } } }";
 
@@ -90,8 +126,9 @@ async fn accounts(router: &Router, token: &str) -> Vec<Value> {
 
 test_both! {
     /// The whole flow: the authorisation URL carries PKCE S256 and a state; after consent the
-    /// callback exchanges the code (the server checks the verifier), reads the address and
-    /// stores the tokens encrypted, for the user who started it, then sends the browser back.
+    /// callback exchanges the code (the server checks the verifier) and reads the address; only
+    /// the user who started it completes the connection (the tokens stored encrypted on their
+    /// account), not a colleague who went through the consent screen.
     async fn a_mailbox_connects_through_the_consent_screen(app) {
         let provider = AuthorizationServer::start().await;
         let config = config(&provider);
@@ -116,9 +153,26 @@ test_both! {
         let (status, location, body) = get(&router, &callback).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
         let location = location.unwrap();
-        assert!(location.starts_with(&format!("{SPA}/settings/mail?mailbox=connected&accountId=")), "{location}");
+        assert!(location.starts_with(&format!("{SPA}/settings/mail?mailbox=authorized&connection=")), "{location}");
         assert_eq!(provider.issued.lock().unwrap().grants, ["authorization_code"]);
+        assert!(accounts(&router, &rep_token).await.is_empty(), "nothing attached before the completion");
 
+        // Completed by someone else (a link sent to a colleague): refused, the tokens dropped.
+        let (_, colleague) = app.user("colleague", entity::Role::Commercial, None).await;
+        let code = connection_of(&location);
+        let stolen = gql_on(&router, Some(&colleague), COMPLETE, json!({ "connection": code })).await;
+        assert_eq!(error_codes(&stolen), ["FORBIDDEN"], "{stolen}");
+        let late = gql_on(&router, Some(&rep_token), COMPLETE, json!({ "connection": code })).await;
+        assert_eq!(late["errors"][0]["extensions"]["reason"], "OAUTH_CONNECTION_INVALID", "{late}");
+        assert!(accounts(&router, &colleague).await.is_empty());
+        assert!(accounts(&router, &rep_token).await.is_empty());
+
+        // Started and completed by the same user.
+        let url = start(&router, &rep_token, Some(&format!("{SPA}/settings/mail"))).await;
+        let (_, location, _) = get(&router, &consent(&url).await).await;
+        let done = gql_on(&router, Some(&rep_token), COMPLETE,
+            json!({ "connection": connection_of(&location.unwrap()) })).await;
+        assert_eq!(done["data"]["completeEmailAccountConnection"]["email"], MAILBOX, "{done}");
         let mine = accounts(&router, &rep_token).await;
         assert_eq!(mine.len(), 1, "{mine:?}");
         assert_eq!(mine[0]["userId"], rep.to_string());
@@ -126,7 +180,6 @@ test_both! {
         assert_eq!(mine[0]["email"], MAILBOX);
         assert_eq!(mine[0]["hasRefreshToken"], true);
         assert_eq!(mine[0]["needsReconnect"], false);
-        assert!(location.ends_with(mine[0]["id"].as_str().unwrap()));
         let stored = app.db.query_one_raw(sea_orm::Statement::from_string(
             app.db.get_database_backend(),
             "SELECT access_token, refresh_token FROM oauth_email_accounts")).await.unwrap().unwrap();
@@ -135,11 +188,8 @@ test_both! {
             assert!(value.starts_with("v1:") && !value.contains("access-") && !value.contains("refresh-"), "{value}");
         }
 
-        // Without returnTo: a page saying it is done.
-        let url = start(&router, &rep_token, None).await;
-        let (status, _, body) = get(&router, &consent(&url).await).await;
-        assert_eq!(status, StatusCode::OK);
-        assert!(body.contains(MAILBOX), "{body}");
+        // Without returnTo: a page showing the code to complete with.
+        assert_eq!(connect(&router, &rep_token).await["email"], MAILBOX);
         assert_eq!(accounts(&router, &rep_token).await.len(), 1, "the same mailbox, updated");
 
         // returnTo elsewhere, an unset provider: refused.
@@ -170,8 +220,9 @@ test_both! {
         let (status, _, _) = get(&router, "/oauth/callback?code=code-1").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
 
-        let (status, _, _) = get(&router, &callback).await;
+        let (status, _, page) = get(&router, &callback).await;
         assert_eq!(status, StatusCode::OK);
+        gql_on(&router, Some(&rep_token), COMPLETE, json!({ "connection": code_on_page(&page) })).await;
         let (status, _, body) = get(&router, &callback).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "used twice: {body}");
         assert!(body.contains("OAUTH_STATE_INVALID"));
@@ -208,8 +259,7 @@ test_both! {
         let providers = Providers::from_config(&config).unwrap();
         let cipher = crm_server::secrets::TokenCipher::from_config(&config.server.token_keys).unwrap();
         let (_, rep_token) = app.user("rep", entity::Role::Commercial, None).await;
-        let url = start(&router, &rep_token, None).await;
-        get(&router, &consent(&url).await).await;
+        connect(&router, &rep_token).await;
         let before = accounts(&router, &rep_token).await.remove(0);
 
         // Not due yet (expires in an hour): nothing to do.
@@ -244,8 +294,7 @@ test_both! {
         // Not tried again until connected again.
         assert!(refresh_due(&app.db, &cipher, &providers).await.unwrap().is_empty());
 
-        let url = start(&router, &rep_token, None).await;
-        get(&router, &consent(&url).await).await;
+        connect(&router, &rep_token).await;
         let reconnected = accounts(&router, &rep_token).await;
         assert_eq!(reconnected.len(), 1);
         assert_eq!(reconnected[0]["needsReconnect"], false);
