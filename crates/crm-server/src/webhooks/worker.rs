@@ -6,7 +6,8 @@
 //! passed, by any instance; nothing is acknowledged to the endpoint's owner but a 2xx answer.
 //! A failed attempt is tried again after a wait that doubles each time (with random extra, so
 //! endpoints coming back are not flooded), until `CRM_WEBHOOK_MAX_ATTEMPTS`; an endpoint
-//! whose attempts keep failing long enough is disabled.
+//! whose attempts keep failing long enough is disabled; one failing three times in a row has
+//! its other due deliveries wait with it, so that it does not take every slot.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -505,6 +506,9 @@ fn describe(err: &reqwest::Error) -> String {
     text.chars().take(500).collect()
 }
 
+/// Failed attempts in a row after which an endpoint's other deliveries wait with it.
+const PAUSE_AFTER: u32 = 3;
+
 /// Records attempts, in one transaction: each delivery's state, and each endpoint's run of
 /// failures (disabling it when the run is long enough; a success ends it).
 async fn record(
@@ -643,6 +647,24 @@ async fn record_failure(
     let failures: i32 = row.try_get("", "consecutive_failures")?;
     let since: Option<chrono::DateTime<chrono::Utc>> = row.try_get("", "failing_since")?;
     let disabled: Option<chrono::DateTime<chrono::Utc>> = row.try_get("", "disabled_at")?;
+    let failures_in_a_row = u32::try_from(failures).unwrap_or(0);
+    if disabled.is_none() && failures_in_a_row >= PAUSE_AFTER {
+        // The endpoint looks down: its other due deliveries wait as long as this one, so that it
+        // does not take every slot (and the other endpoints' turn) while it times out.
+        let pause =
+            chrono::Duration::from_std(settings.backoff(failures_in_a_row - PAUSE_AFTER + 1))
+                .unwrap_or_else(|_| chrono::Duration::hours(1));
+        let until = at + pause;
+        use webhook_deliveries::Column;
+        webhook_deliveries::Entity::update_many()
+            .col_expr(Column::NextAttemptAt, Some(until).into())
+            .filter(Column::WebhookId.eq(endpoint.id))
+            .filter(Column::Status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(Column::NextAttemptAt.lt(until))
+            .filter(Column::Id.ne(delivery.id))
+            .exec(txn)
+            .await?;
+    }
     let long_enough = since
         .is_some_and(|since| (at - since).to_std().unwrap_or_default() >= settings.disable_after);
     if disabled.is_none()

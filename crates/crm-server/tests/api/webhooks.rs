@@ -158,7 +158,8 @@ async fn deliveries(router: &Router, token: &str, webhook: &str) -> Vec<Value> {
         router,
         Some(token),
         "query($id: UUID!) { webhook(id: $id) { deliveries(first: 100) { edges { node { \
-           id eventId event status attempts responseStatus error payload deliveredAt } } } } }",
+           id eventId event status attempts responseStatus error payload deliveredAt \
+           nextAttemptAt } } } } }",
         json!({ "id": webhook }),
     )
     .await;
@@ -528,5 +529,45 @@ test_both! {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("deliveries left undelivered");
+    }
+}
+
+test_both! {
+    /// An endpoint that keeps failing does not take every turn: after three failures in a row,
+    /// its deliveries not yet tried wait as long as its retries.
+    async fn a_failing_endpoint_s_backlog_waits_with_it(app) {
+        let receiver = Receiver::start().await;
+        receiver.plan.down.store(true, Ordering::SeqCst);
+        let mut config = test_config();
+        config.webhooks.webhook_allowed_hosts = vec!["127.0.0.1".to_owned()];
+        config.webhooks.webhook_poll_ms = 50;
+        config.webhooks.webhook_retry_base_ms = 5_000;
+        config.webhooks.webhook_disable_after_failures = 0;
+        config.webhooks.webhook_concurrency = 1;
+        let state = crm_server::app::state(app.db.clone(), &config).unwrap();
+        let _worker = crm_server::app::webhook_worker(&state, &config).unwrap();
+        let router = crm_server::app::router(state, &config);
+        let made = create(&router, &app.token, json!({
+            "url": format!("{}/down", receiver.url),
+            "events": ["CLIENT_CREATED"],
+            "secret": SECRET,
+        })).await;
+        let webhook = made["data"]["createWebhook"]["webhook"]["id"].as_str()
+            .unwrap_or_else(|| panic!("{made}")).to_owned();
+        for n in 0..6 {
+            fixtures::client(&app.db, &format!("Backlog {n}"), None).await;
+        }
+        receiver.wait_for("down", 3).await;
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        assert_eq!(receiver.received("down").len(), 3, "no fourth attempt while paused");
+        let log = deliveries(&router, &app.token, &webhook).await;
+        let untried: Vec<&Value> = log.iter().filter(|d| d["attempts"] == 0).collect();
+        assert_eq!(untried.len(), 3, "{log:#?}");
+        let later = chrono::Utc::now() + chrono::Duration::seconds(3);
+        for delivery in untried {
+            let next = chrono::DateTime::parse_from_rfc3339(
+                delivery["nextAttemptAt"].as_str().unwrap()).unwrap();
+            assert!(next > later, "{delivery}");
+        }
     }
 }
