@@ -70,7 +70,7 @@ pub struct DatabaseConfig {
     pub sqlite_synchronous: crate::db::Durability,
 
     /// PostgreSQL read replicas, comma-separated URLs: queries read from them, everything
-    /// else from the primary (`DATABASE_URL`). See the README's "Read replicas".
+    /// else from the primary (`DATABASE_URL`). See `docs/scale-out.md`, "Read replicas".
     #[arg(
         long,
         env = "DATABASE_REPLICA_URL",
