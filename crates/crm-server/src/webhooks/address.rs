@@ -31,8 +31,7 @@ impl HostList {
             } else if let Ok(ip) = bare.parse::<IpAddr>() {
                 list.nets.push(IpNet::from(ip));
             } else if let Some(domain) = entry.strip_prefix("*.") {
-                list.suffixes
-                    .push(format!(".{}", domain.to_ascii_lowercase()));
+                list.suffixes.push(format!(".{}", normal_name(domain)));
             } else if entry
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
@@ -115,6 +114,36 @@ fn normal_name(host: &str) -> String {
     host.trim_end_matches('.').to_ascii_lowercase()
 }
 
+impl AddressRules {
+    /// The addresses `host` resolved to that deliveries may reach; why none may, when none.
+    pub fn permitted(
+        &self,
+        host: &str,
+        found: impl IntoIterator<Item = SocketAddr>,
+    ) -> Result<Vec<SocketAddr>, String> {
+        let mut refused = None;
+        let permitted: Vec<SocketAddr> = found
+            .into_iter()
+            .filter(|address| match self.check_address(host, address.ip()) {
+                Ok(()) => true,
+                Err(why) => {
+                    refused.get_or_insert(why);
+                    false
+                }
+            })
+            .collect();
+        if permitted.is_empty() {
+            return Err(match refused {
+                Some(why) => {
+                    format!("{host} resolves only to addresses deliveries may not reach: {why}")
+                }
+                None => format!("{host} has no address"),
+            });
+        }
+        Ok(permitted)
+    }
+}
+
 /// An IPv4 address carried in an IPv6 one is that IPv4 address: mapped (`::ffff:10.0.0.1`),
 /// compatible (`::10.0.0.1`), NAT64's well-known prefix (`64:ff9b::10.0.0.1`), 6to4
 /// (`2002:0a00:0001::`): each reaches the IPv4 address through a translator.
@@ -180,23 +209,8 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let host = name.as_str().to_owned();
         Box::pin(async move {
             rules.check_name(&host)?;
-            let found: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let mut refused = None;
-            let permitted: Vec<SocketAddr> = found
-                .into_iter()
-                .filter(|address| match rules.check_address(&host, address.ip()) {
-                    Ok(()) => true,
-                    Err(why) => {
-                        refused.get_or_insert(why);
-                        false
-                    }
-                })
-                .collect();
-            if permitted.is_empty() {
-                let why = refused.unwrap_or_else(|| format!("{host} has no address"));
-                return Err(why.into());
-            }
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let permitted = rules.permitted(&host, found)?;
             let addresses: reqwest::dns::Addrs = Box::new(permitted.into_iter());
             Ok(addresses)
         })

@@ -9,13 +9,13 @@
 
 use entity::{webhook_deliveries, webhooks};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    Statement,
 };
 use uuid::Uuid;
 
 use super::events::EventType;
-use super::service::DeliveryStatus;
+use super::service::pending;
 use crate::db::{begin_write, now};
 
 /// Entries moved per transaction.
@@ -121,23 +121,13 @@ pub async fn dispatch(db: &DatabaseConnection) -> Result<usize, DbErr> {
         })
         .to_string();
         for webhook in receivers {
-            deliveries.push(webhook_deliveries::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                webhook_id: Set(webhook),
-                event_id: Set(event_id),
-                event_type: Set(event.name().to_owned()),
-                payload: Set(payload.clone()),
-                status: Set(DeliveryStatus::Pending.as_str().to_owned()),
-                attempts: Set(0),
-                next_attempt_at: Set(Some(created)),
-                last_attempt_at: Set(None),
-                response_status: Set(None),
-                response_body: Set(None),
-                error: Set(None),
-                duration_ms: Set(None),
-                delivered_at: Set(None),
-                created_at: Set(created),
-            });
+            deliveries.push(pending(
+                webhook,
+                event_id,
+                event.name(),
+                payload.clone(),
+                created,
+            ));
         }
     }
     // 15 values a row: a few hundred rows a statement stay under both backends' limits.

@@ -246,8 +246,8 @@ pub async fn ping(
 /// The test event's type.
 pub const PING: &str = "webhook.ping";
 
-/// A new delivery, due now.
-fn pending(
+/// A new delivery of an event to an endpoint, due at `at`.
+pub(super) fn pending(
     webhook: Uuid,
     event_id: Uuid,
     event_type: &str,
@@ -394,17 +394,11 @@ pub async fn check_url(settings: &Settings, url: &str) -> AppResult<String> {
                 tokio::net::lookup_host((name.as_str(), 0)),
             )
             .await;
+            // A name that does not resolve (yet) is accepted: its deliveries are checked again.
             if let Ok(Ok(found)) = lookup {
                 let found: Vec<_> = found.collect();
-                let refusals: Vec<String> = found
-                    .iter()
-                    .filter_map(|a| settings.rules.check_address(&name, a.ip()).err())
-                    .collect();
-                if !found.is_empty() && refusals.len() == found.len() {
-                    return Err(refused(format!(
-                        "{name} resolves only to addresses deliveries may not reach: {}",
-                        refusals.join("; ")
-                    )));
+                if !found.is_empty() {
+                    settings.rules.permitted(&name, found).map_err(refused)?;
                 }
             }
         }
