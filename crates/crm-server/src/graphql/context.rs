@@ -27,6 +27,13 @@ pub fn required<T>(value: Option<T>, what: &str) -> Result<T, AppError> {
     value.ok_or_else(|| AppError::Internal(format!("dangling reference to {what}")))
 }
 
+/// The cipher of mailbox tokens and webhook secrets (schema data).
+pub fn cipher<'a>(ctx: &Context<'a>) -> Result<&'a crate::secrets::TokenCipher, AppError> {
+    ctx.data::<std::sync::Arc<crate::secrets::TokenCipher>>()
+        .map(|cipher| cipher.as_ref())
+        .map_err(|_| AppError::Internal("no token cipher".to_owned()))
+}
+
 /// Where documents' files are (schema data).
 pub fn files<'a>(ctx: &Context<'a>) -> Result<&'a crate::documents::service::Files, AppError> {
     ctx.data::<std::sync::Arc<crate::documents::service::Files>>()

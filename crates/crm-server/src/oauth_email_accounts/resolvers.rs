@@ -60,9 +60,7 @@ impl OAuthEmailAccountMutation {
         #[graphql(desc = "The mailbox and its OAuth tokens.")]
         input: super::inputs::ConnectEmailAccountInput,
     ) -> async_graphql::Result<super::types::OAuthEmailAccount> {
-        let cipher = ctx
-            .data::<std::sync::Arc<crate::secrets::TokenCipher>>()
-            .map_err(|_| crate::error::AppError::Internal("no token cipher".to_owned()))?;
+        let cipher = crate::graphql::context::cipher(ctx)?;
         let db = crate::graphql::context::db(ctx)?;
         let viewer = crate::graphql::context::viewer(ctx)?;
         Ok(super::service::connect(db, viewer, cipher, input)
@@ -84,9 +82,7 @@ impl OAuthEmailAccountMutation {
         )]
         return_to: Option<String>,
     ) -> async_graphql::Result<EmailAccountConnection> {
-        let cipher = ctx
-            .data::<std::sync::Arc<crate::secrets::TokenCipher>>()
-            .map_err(|_| crate::error::AppError::Internal("no token cipher".to_owned()))?;
+        let cipher = crate::graphql::context::cipher(ctx)?;
         let db = crate::graphql::context::db(ctx)?;
         let viewer = crate::graphql::context::viewer(ctx)?;
         let started =
@@ -106,9 +102,7 @@ impl OAuthEmailAccountMutation {
         ctx: &async_graphql::Context<'_>,
         #[graphql(desc = "The `connection` code the callback gave.", secret)] connection: String,
     ) -> async_graphql::Result<super::types::OAuthEmailAccount> {
-        let cipher = ctx
-            .data::<std::sync::Arc<crate::secrets::TokenCipher>>()
-            .map_err(|_| crate::error::AppError::Internal("no token cipher".to_owned()))?;
+        let cipher = crate::graphql::context::cipher(ctx)?;
         let db = crate::graphql::context::db(ctx)?;
         let viewer = crate::graphql::context::viewer(ctx)?;
         Ok(super::connect::complete(db, viewer, cipher, &connection)

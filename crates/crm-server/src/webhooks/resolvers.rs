@@ -10,19 +10,12 @@ use super::service;
 use super::types::{CreateWebhookPayload, Webhook, WebhookDelivery};
 use super::worker::Settings;
 use crate::error::AppError;
-use crate::graphql::context::{db, viewer};
-use crate::secrets::TokenCipher;
+use crate::graphql::context::{cipher, db, viewer};
 
 fn settings<'a>(ctx: &Context<'a>) -> Result<&'a Settings, AppError> {
     ctx.data::<Arc<Settings>>()
         .map(|settings| settings.as_ref())
         .map_err(|_| AppError::Internal("schema has no webhook settings".to_owned()))
-}
-
-fn cipher<'a>(ctx: &Context<'a>) -> Result<&'a TokenCipher, AppError> {
-    ctx.data::<Arc<TokenCipher>>()
-        .map(|cipher| cipher.as_ref())
-        .map_err(|_| AppError::Internal("no token cipher".to_owned()))
 }
 
 /// Root query fields for webhooks.
