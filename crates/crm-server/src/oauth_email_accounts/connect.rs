@@ -469,49 +469,20 @@ pub async fn store(
             "the account that started this connection is no longer active",
         ));
     }
-    let existing = oauth_email_accounts::Entity::find()
-        .filter(oauth_email_accounts::Column::UserId.eq(owner))
-        .filter(oauth_email_accounts::Column::Provider.eq(provider.as_str()))
-        .filter(oauth_email_accounts::Column::Email.eq(address))
-        .one(&txn)
-        .await?;
-    let at = now();
-    let account = match existing {
-        Some(current) => {
-            let mut account: oauth_email_accounts::ActiveModel = current.into();
-            account.access_token = Set(Some(access));
-            if let Some(refresh) = refresh {
-                account.refresh_token = Set(Some(refresh));
-            }
-            account.token_expires_at = Set(expires);
-            account.needs_reconnect = Set(false);
-            account.refresh_error = Set(None);
-            account.refreshed_at = Set(Some(at));
-            // A refresh under way must not record over the new tokens.
-            account.refresh_lease_until = Set(None);
-            account.updated_at = Set(at);
-            account.update(&txn).await?
-        }
-        None => {
-            oauth_email_accounts::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                user_id: Set(owner),
-                provider: Set(provider.as_str().to_owned()),
-                email: Set(address.to_owned()),
-                access_token: Set(Some(access)),
-                refresh_token: Set(refresh),
-                token_expires_at: Set(expires),
-                needs_reconnect: Set(false),
-                refresh_error: Set(None),
-                refreshed_at: Set(Some(at)),
-                refresh_lease_until: Set(None),
-                created_at: Set(at),
-                updated_at: Set(at),
-            }
-            .insert(&txn)
-            .await?
-        }
-    };
+    let account = super::service::upsert(
+        &txn,
+        owner,
+        provider.as_str(),
+        address,
+        super::service::Tokens {
+            access: Some(access),
+            refresh,
+            keep_refresh: true,
+            expires,
+            refreshed_at: Some(now()),
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(account)
 }

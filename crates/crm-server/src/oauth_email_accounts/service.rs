@@ -47,47 +47,91 @@ pub async fn connect(
 
     let txn = begin_write(db).await?;
     must_exist::<users::Entity>(&txn, viewer, owner, "userId", "user").await?;
+    let account = upsert(
+        &txn,
+        owner,
+        &provider,
+        &address,
+        Tokens {
+            access,
+            refresh,
+            keep_refresh: false,
+            expires,
+            refreshed_at: None,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(account_id = %account.id, user_id = %account.user_id, "mailbox connected");
+    Ok(account)
+}
+
+/// A mailbox's tokens, already encrypted, as stored.
+pub(super) struct Tokens {
+    pub access: Option<String>,
+    pub refresh: Option<String>,
+    /// On an account already connected, keep its refresh token when none is given (providers
+    /// send one only with the first consent).
+    pub keep_refresh: bool,
+    pub expires: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the tokens were obtained from the provider (none: pasted, time unknown).
+    pub refreshed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Stores `tokens` on `owner`'s account of `provider` and `address`: a new account, or the one
+/// already connected, which no longer needs reconnecting and whose refresh under way (if any)
+/// will not record over them.
+pub(super) async fn upsert(
+    txn: &sea_orm::DatabaseTransaction,
+    owner: Uuid,
+    provider: &str,
+    address: &str,
+    tokens: Tokens,
+) -> AppResult<oauth_email_accounts::Model> {
     let existing = oauth_email_accounts::Entity::find()
         .filter(oauth_email_accounts::Column::UserId.eq(owner))
-        .filter(oauth_email_accounts::Column::Provider.eq(provider.as_str()))
-        .filter(oauth_email_accounts::Column::Email.eq(address.as_str()))
-        .one(&txn)
+        .filter(oauth_email_accounts::Column::Provider.eq(provider))
+        .filter(oauth_email_accounts::Column::Email.eq(address))
+        .one(txn)
         .await?;
     let at = now();
-    let account = match existing {
+    Ok(match existing {
         Some(current) => {
-            let mut active: oauth_email_accounts::ActiveModel = current.into();
-            active.access_token = Set(access);
-            active.refresh_token = Set(refresh);
-            active.token_expires_at = Set(expires);
-            active.needs_reconnect = Set(false);
-            active.refresh_error = Set(None);
-            active.updated_at = Set(at);
-            active.update(&txn).await?
+            let mut account: oauth_email_accounts::ActiveModel = current.into();
+            account.access_token = Set(tokens.access);
+            if tokens.refresh.is_some() || !tokens.keep_refresh {
+                account.refresh_token = Set(tokens.refresh);
+            }
+            account.token_expires_at = Set(tokens.expires);
+            account.needs_reconnect = Set(false);
+            account.refresh_error = Set(None);
+            if tokens.refreshed_at.is_some() {
+                account.refreshed_at = Set(tokens.refreshed_at);
+            }
+            account.refresh_lease_until = Set(None);
+            account.updated_at = Set(at);
+            account.update(txn).await?
         }
         None => {
             oauth_email_accounts::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 user_id: Set(owner),
-                provider: Set(provider),
-                email: Set(address),
-                access_token: Set(access),
-                refresh_token: Set(refresh),
-                token_expires_at: Set(expires),
+                provider: Set(provider.to_owned()),
+                email: Set(address.to_owned()),
+                access_token: Set(tokens.access),
+                refresh_token: Set(tokens.refresh),
+                token_expires_at: Set(tokens.expires),
                 needs_reconnect: Set(false),
                 refresh_error: Set(None),
-                refreshed_at: Set(None),
+                refreshed_at: Set(tokens.refreshed_at),
                 refresh_lease_until: Set(None),
                 created_at: Set(at),
                 updated_at: Set(at),
             }
-            .insert(&txn)
+            .insert(txn)
             .await?
         }
-    };
-    txn.commit().await?;
-    tracing::info!(account_id = %account.id, user_id = %account.user_id, "mailbox connected");
-    Ok(account)
+    })
 }
 
 /// Disconnects a mailbox: the account and its tokens are deleted.
