@@ -52,6 +52,18 @@ bench_measure() {
 bench_field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 bench_ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
 
+# bench_database BACKEND NAME: DATABASE_URL for a fresh database of BACKEND: $WORK/bench.db
+# (sqlite), or NAME created again on the server of $PG_ADMIN (postgres).
+bench_database() {
+  case "$1" in
+    sqlite) export DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" ;;
+    postgres)
+      psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $2 WITH (FORCE)" -c "CREATE DATABASE $2" >/dev/null
+      export DATABASE_URL="${PG_ADMIN%/*}/$2" ;;
+    *) echo "bench: unknown backend $1" >&2; exit 2 ;;
+  esac
+}
+
 # bench_serve NAME: starts $BIN serve on $PORT (logs in $WORK/server-NAME.log) with SERVER set
 # to its PID, and waits until it answers /health.
 bench_serve() {

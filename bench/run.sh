@@ -37,16 +37,10 @@ requests() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_graphql_req
 
 ROWS=()
 for backend in $BACKENDS; do
-  case "$backend" in
-    sqlite) export DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" ;;
-    postgres)
-      if ! psql "$PG_ADMIN" -qAtc 'SELECT 1' >/dev/null 2>&1; then
-        echo "bench: PostgreSQL unreachable at $PG_ADMIN: skipping the postgres run" >&2; continue
-      fi
-      psql "$PG_ADMIN" -qc 'DROP DATABASE IF EXISTS crm_own_bench WITH (FORCE)' -c 'CREATE DATABASE crm_own_bench' >/dev/null
-      export DATABASE_URL="${PG_ADMIN%/*}/crm_own_bench" ;;
-    *) echo "bench: unknown backend $backend" >&2; exit 2 ;;
-  esac
+  if [ "$backend" = postgres ] && ! psql "$PG_ADMIN" -qAtc 'SELECT 1' >/dev/null 2>&1; then
+    echo "bench: PostgreSQL unreachable at $PG_ADMIN: skipping the postgres run" >&2; continue
+  fi
+  bench_database "$backend" crm_own_bench
   echo ">> $backend: seeding" >&2
   # shellcheck disable=SC2086
   "$BIN" seed ${SEED_ARGS:-} >/dev/null 2>&1

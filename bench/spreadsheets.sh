@@ -29,13 +29,7 @@ peak_rss() { awk '/VmHWM/ {printf "%d MiB", $2 / 1024}' "/proc/$SERVER/status"; 
 echo "| backend | file | viewer | rows | seconds | rows/s | MB/s | peak RSS |"
 echo "|---|---|---|---:|---:|---:|---:|---:|"
 for backend in $BACKENDS; do
-  case "$backend" in
-    sqlite) export DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" ;;
-    postgres)
-      psql "$PG_ADMIN" -qc 'DROP DATABASE IF EXISTS crm_csv_bench WITH (FORCE)' -c 'CREATE DATABASE crm_csv_bench' >/dev/null
-      export DATABASE_URL="${PG_ADMIN%/*}/crm_csv_bench" ;;
-    *) echo "bench: unknown backend $backend" >&2; exit 2 ;;
-  esac
+  bench_database "$backend" crm_csv_bench
   echo ">> $backend: seeding" >&2
   # shellcheck disable=SC2086
   "$BIN" seed ${SEED_ARGS:-} >/dev/null 2>&1

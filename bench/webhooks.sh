@@ -98,13 +98,7 @@ psql_or_sqlite() {
 echo "| backend | measure | figure |"
 echo "|---|---|---:|"
 for backend in $BACKENDS; do
-  case "$backend" in
-    sqlite) export DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" ;;
-    postgres)
-      psql "$PG_ADMIN" -qc 'DROP DATABASE IF EXISTS crm_webhook_bench WITH (FORCE)' -c 'CREATE DATABASE crm_webhook_bench' >/dev/null
-      export DATABASE_URL="${PG_ADMIN%/*}/crm_webhook_bench" ;;
-    *) echo "bench: unknown backend $backend" >&2; exit 2 ;;
-  esac
+  bench_database "$backend" crm_webhook_bench
   echo ">> $backend: seeding" >&2
   "$BIN" seed --users 10 --clients 200 --notes 0 --documents 0 --email-accounts 0 >/dev/null 2>&1
   CRM_ADMIN_PASSWORD="bench-admin-password" "$BIN" create-admin --email bench@crm.local >/dev/null
