@@ -21,6 +21,47 @@ use crate::db::{begin_write, now};
 /// Entries moved per transaction.
 pub const BATCH: i64 = 500;
 
+/// Until when each endpoint that looks down (see [`super::worker::PAUSE_AFTER`]) is paused:
+/// the earliest next attempt of its deliveries still to come. Its new deliveries wait as long.
+async fn paused_until(
+    txn: &sea_orm::DatabaseTransaction,
+    enabled: &[webhooks::Model],
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<std::collections::HashMap<Uuid, chrono::DateTime<chrono::Utc>>, DbErr> {
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Expr, Func};
+    use webhook_deliveries::Column;
+    let failing: Vec<Uuid> = enabled
+        .iter()
+        .filter(|hook| {
+            u32::try_from(hook.consecutive_failures).unwrap_or(0) >= super::worker::PAUSE_AFTER
+        })
+        .map(|hook| hook.id)
+        .collect();
+    if failing.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let rows: Vec<(Uuid, Option<chrono::DateTime<chrono::Utc>>)> =
+        webhook_deliveries::Entity::find()
+            .select_only()
+            .column(Column::WebhookId)
+            .column_as(
+                Expr::expr(Func::min(Expr::col(Column::NextAttemptAt))),
+                "until",
+            )
+            .filter(Column::WebhookId.is_in(failing))
+            .filter(Column::Status.eq(super::service::DeliveryStatus::Pending.as_str()))
+            .filter(Column::NextAttemptAt.gt(at))
+            .group_by(Column::WebhookId)
+            .into_tuple()
+            .all(txn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(webhook, until)| until.map(|until| (webhook, until)))
+        .collect())
+}
+
 /// An entry of the outbox.
 type Entry = (
     i64,
@@ -91,14 +132,16 @@ pub async fn dispatch(db: &DatabaseConnection) -> Result<usize, DbErr> {
         }
     }
     entries.sort_unstable_by_key(|entry| entry.0);
-    let hooks: Vec<(Uuid, Vec<EventType>)> = webhooks::Entity::find()
+    let enabled = webhooks::Entity::find()
         .filter(webhooks::Column::DisabledAt.is_null())
         .all(&txn)
-        .await?
+        .await?;
+    let created = now();
+    let paused = paused_until(&txn, &enabled, created).await?;
+    let hooks: Vec<(Uuid, Vec<EventType>)> = enabled
         .into_iter()
         .map(|hook| (hook.id, EventType::split(&hook.events)))
         .collect();
-    let created = now();
     let mut deliveries = Vec::new();
     for (seq, event, row_id, client_id, at) in entries {
         let receivers: Vec<Uuid> = hooks
@@ -121,13 +164,11 @@ pub async fn dispatch(db: &DatabaseConnection) -> Result<usize, DbErr> {
         })
         .to_string();
         for webhook in receivers {
-            deliveries.push(pending(
-                webhook,
-                event_id,
-                event.name(),
-                payload.clone(),
-                created,
-            ));
+            let mut delivery = pending(webhook, event_id, event.name(), payload.clone(), created);
+            if let Some(until) = paused.get(&webhook) {
+                delivery.next_attempt_at = sea_orm::ActiveValue::Set(Some(*until));
+            }
+            deliveries.push(delivery);
         }
     }
     // 15 values a row: a few hundred rows a statement stay under both backends' limits.

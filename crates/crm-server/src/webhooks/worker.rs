@@ -507,7 +507,7 @@ fn describe(err: &reqwest::Error) -> String {
 }
 
 /// Failed attempts in a row after which an endpoint's other deliveries wait with it.
-const PAUSE_AFTER: u32 = 3;
+pub(super) const PAUSE_AFTER: u32 = 3;
 
 /// Records attempts, in one transaction: each delivery's state, and each endpoint's run of
 /// failures (disabling it when the run is long enough; a success ends it).
