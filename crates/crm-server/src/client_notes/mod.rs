@@ -1,5 +1,6 @@
 //! Client notes: each client's history.
 
+pub mod aggregates;
 pub mod inputs;
 pub mod resolvers;
 pub mod service;

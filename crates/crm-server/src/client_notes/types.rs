@@ -32,7 +32,8 @@ crate::record! {
         ToOne::new::<Client>("client", "client_id"),
         ToOne::new::<User>("author", "user_id"),
     ]
-    filter super::inputs::ClientNoteFilter, order super::inputs::ClientNoteOrderField
+    filter super::inputs::ClientNoteFilter, order super::inputs::ClientNoteOrderField,
+    aggregate super::aggregates::ClientNoteAggregate
 }
 
 /// No to-many relations.

@@ -1,5 +1,6 @@
 //! Clients: the companies the team sells to.
 
+pub mod aggregates;
 pub mod computed;
 pub mod csv;
 pub mod inputs;

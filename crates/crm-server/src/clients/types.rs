@@ -50,7 +50,8 @@ crate::record! {
     to_one [
         ToOne::new::<User>("assignedTo", "assigned_to"),
     ]
-    filter super::inputs::ClientFilter, order super::inputs::ClientOrderField
+    filter super::inputs::ClientFilter, order super::inputs::ClientOrderField,
+    aggregate super::aggregates::ClientAggregate
 }
 
 crate::relation_lists! {

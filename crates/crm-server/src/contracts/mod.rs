@@ -1,5 +1,6 @@
 //! Contracts: what clients signed, for how much.
 
+pub mod aggregates;
 pub mod computed;
 pub mod csv;
 pub mod inputs;

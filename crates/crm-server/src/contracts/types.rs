@@ -47,7 +47,8 @@ crate::record! {
         ToOne::new::<Client>("client", "client_id"),
         ToOne::new::<User>("commercial", "commercial_id"),
     ]
-    filter super::inputs::ContractFilter, order super::inputs::ContractOrderField
+    filter super::inputs::ContractFilter, order super::inputs::ContractOrderField,
+    aggregate super::aggregates::ContractAggregate
 }
 
 crate::relation_lists! {

@@ -1,5 +1,6 @@
 //! Documents: files uploaded for clients and contracts.
 
+pub mod aggregates;
 pub mod content;
 pub mod download;
 pub mod inputs;

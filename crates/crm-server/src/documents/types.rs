@@ -46,7 +46,8 @@ crate::record! {
         ToOne::new::<Contract>("contract", "contract_id"),
         ToOne::new::<User>("uploadedBy", "uploaded_by"),
     ]
-    filter super::inputs::DocumentFilter, order super::inputs::DocumentOrderField
+    filter super::inputs::DocumentFilter, order super::inputs::DocumentOrderField,
+    aggregate super::aggregates::DocumentAggregate
 }
 
 /// No to-many relations.

@@ -10,6 +10,7 @@ use async_graphql::{Context, Object, SimpleObject, TypeName};
 use uuid::Uuid;
 
 use crate::engine::access::Viewer;
+use crate::engine::aggregate::{aggregate_root, requested};
 use crate::engine::args::*;
 use crate::engine::columns::ColumnSet;
 use crate::engine::cursor::{Cursor, SortValue};
@@ -18,13 +19,14 @@ use crate::engine::page::*;
 use crate::engine::record::{Listable, Record};
 use crate::engine::rows::{RowList, RowRef};
 
-/// Where `totalCount` comes from, computed only when asked.
+/// Which rows the list holds across its pages: what `totalCount` and `aggregate` count,
+/// computed only when asked.
 pub enum CountSource<R: Listable> {
-    /// Counted with the page.
-    Known(i64),
+    /// A root list; `known`: its count, when counted with the page.
     Root {
         filter: Option<Arc<R::Filter>>,
         viewer: Viewer,
+        known: Option<i64>,
         _r: PhantomData<fn() -> R>,
     },
     Relation {
@@ -61,6 +63,28 @@ impl<R: Listable> Connection<R> {
             },
         )
     }
+}
+
+impl<R: Listable> Connection<R> {
+    /// A root list whose rows are not selected (only `totalCount`, `aggregate`): no page read.
+    pub fn without_rows(filter: Option<Arc<R::Filter>>, viewer: Viewer) -> Self {
+        Connection::new(
+            Arc::new(Page::default()),
+            CountSource::Root {
+                filter,
+                viewer,
+                known: None,
+                _r: PhantomData,
+            },
+        )
+    }
+}
+
+/// Whether the connection being resolved selects its rows (`edges`, `nodes`, `pageInfo`);
+/// when it does not, no page is read.
+pub fn rows_selected(ctx: &Context<'_>) -> bool {
+    let look = ctx.look_ahead();
+    look.field("edges").exists() || look.field("nodes").exists() || look.field("pageInfo").exists()
 }
 
 impl<R: Record> Edge<R> {
@@ -126,7 +150,9 @@ impl<R: Listable> Connection<R> {
     /// How many rows match the filter, across all pages (counted only when asked).
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         match &self.count {
-            CountSource::Known(total) => Ok(*total),
+            CountSource::Root {
+                known: Some(total), ..
+            } => Ok(*total),
             CountSource::Root { filter, viewer, .. } => {
                 Ok(count_root::<R>(loaders(ctx)?.reader(), *viewer, filter.as_deref()).await?)
             }
@@ -138,6 +164,29 @@ impl<R: Listable> Connection<R> {
                 .count_children::<R>(parent_col, *parent, filter.clone())
                 .await?),
         }
+    }
+
+    /// Figures over every row of the list (all pages), computed only when asked: one
+    /// statement, or one per level for a relation of every row of a list.
+    async fn aggregate(&self, ctx: &Context<'_>) -> async_graphql::Result<R::Aggregate> {
+        let measures = requested::<R::Aggregate>(ctx.field())?;
+        let loaders = loaders(ctx)?;
+        let figures = match &self.count {
+            CountSource::Root { filter, viewer, .. } => Arc::new(
+                aggregate_root::<R>(loaders.reader(), *viewer, filter.as_deref(), &measures)
+                    .await?,
+            ),
+            CountSource::Relation {
+                parent_col,
+                parent,
+                filter,
+            } => {
+                loaders
+                    .aggregate_children::<R>(parent_col, *parent, filter.clone(), measures)
+                    .await?
+            }
+        };
+        Ok(R::Aggregate::from(figures))
     }
 }
 

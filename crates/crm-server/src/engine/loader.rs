@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::engine::Record;
 use crate::engine::access::{Credentials, Viewer};
+use crate::engine::aggregate::{AggregateKey, Figures, Measures, aggregate_children};
 use crate::engine::batch::{Batcher, Dispatcher};
 use crate::engine::columns::ColumnSet;
 use crate::engine::joins::{Primed, fetch_by_ids, selected_joins};
@@ -184,6 +185,55 @@ impl<R: Listable> Loader<CountKey<R>> for CrmLoader {
                         filter: filter.clone(),
                     },
                     n,
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<R: Listable> Loader<AggregateKey<R>> for CrmLoader {
+    type Value = Arc<Figures>;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[AggregateKey<R>],
+    ) -> Result<HashMap<AggregateKey<R>, Arc<Figures>>, Self::Error> {
+        // One statement per distinct (relation, filter, figures): normally one per level.
+        type Group<F> = (&'static str, Option<Arc<F>>, Arc<Measures>);
+        let mut groups: HashMap<Group<R::Filter>, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            groups
+                .entry((key.parent_col, key.filter.clone(), key.measures.clone()))
+                .or_default()
+                .push(key.parent);
+        }
+        let viewer = self.viewer().map_err(Arc::new)?;
+        let mut out = HashMap::with_capacity(keys.len());
+        for ((parent_col, filter, measures), parents) in groups {
+            let mut figures = aggregate_children::<R>(
+                &self.db,
+                viewer,
+                parent_col,
+                &parents,
+                filter.as_deref(),
+                &measures,
+            )
+            .await
+            .map_err(Arc::new)?;
+            for parent in parents {
+                let value = figures
+                    .remove(&parent)
+                    .unwrap_or_else(|| Figures::empty(&measures));
+                out.insert(
+                    AggregateKey {
+                        parent_col,
+                        parent,
+                        filter: filter.clone(),
+                        measures: measures.clone(),
+                    },
+                    Arc::new(value),
                 );
             }
         }
@@ -380,6 +430,28 @@ impl Loaders {
             .await
             .map_err(unshare)?
             .unwrap_or(0))
+    }
+
+    /// `aggregate` of a relation, batched per level.
+    pub async fn aggregate_children<R: Listable>(
+        &self,
+        parent_col: &'static str,
+        parent: Uuid,
+        filter: Option<Arc<R::Filter>>,
+        measures: Measures,
+    ) -> Result<Arc<Figures>, AppError> {
+        let measures = Arc::new(measures);
+        let figures = self
+            .loader
+            .load_one(AggregateKey::<R> {
+                parent_col,
+                parent,
+                filter,
+                measures: measures.clone(),
+            })
+            .await
+            .map_err(unshare)?;
+        Ok(figures.unwrap_or_else(|| Arc::new(Figures::empty(&measures))))
     }
 
     /// One row by id, batched with every other id asked for at the same time.

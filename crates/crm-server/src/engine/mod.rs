@@ -22,6 +22,7 @@
 //!    `CRM_READ_PATH=plain`, which the differential tests hold it equal to).
 
 pub mod access;
+pub mod aggregate;
 pub mod args;
 pub mod batch;
 pub mod budget;

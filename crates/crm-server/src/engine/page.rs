@@ -202,13 +202,11 @@ pub async fn fetch_page<R: Listable>(
         .map(|(_, e)| e)
         .collect();
     let page = finish_page(edges, &plan);
-    let count = match total {
-        Some(total) => CountSource::Known(total),
-        None => CountSource::Root {
-            filter: args.filter,
-            viewer,
-            _r: PhantomData,
-        },
+    let count = CountSource::Root {
+        filter: args.filter,
+        viewer,
+        known: total,
+        _r: PhantomData,
     };
     Ok(Connection::new(Arc::new(page), count))
 }

@@ -37,6 +37,8 @@ pub trait Listable: Record + Columns {
     type Filter: EntityFilter;
     /// Its sortable fields.
     type OrderField: SortField;
+    /// Its `aggregate` object (see [`aggregates!`](crate::aggregates)).
+    type Aggregate: crate::engine::aggregate::AggregateType;
 }
 
 /// How a field's value is made from its column's (see [`record!`](crate::record)).
@@ -120,7 +122,7 @@ impl FromColumn<Option<String>> for bool {
 ///         hidden company_name_lower,
 ///     }
 ///     to_one [ToOne::new::<User>("assignedTo", "assigned_to")]
-///     filter ClientFilter, order ClientOrderField
+///     filter ClientFilter, order ClientOrderField, aggregate ClientAggregate
 /// }
 /// ```
 #[macro_export]
@@ -131,10 +133,10 @@ macro_rules! record {
             $($body:tt)*
         }
         to_one [$($to_one:expr),* $(,)?]
-        filter $filter:ty, order $order:ty $(,)?
+        filter $filter:ty, order $order:ty, aggregate $aggregate:ty $(,)?
     ) => {
         $crate::record!(@munch
-            [$(#[$attr])*] $name $module [$($to_one),*] [$filter] [$order]
+            [$(#[$attr])*] $name $module [$($to_one),*] [$filter] [$order, $aggregate]
             [] [] $($body)*
         );
     };
@@ -162,7 +164,7 @@ macro_rules! record {
         $crate::record!(@munch $head $name $module $to_one $filter $order
             [$($fields)* ([$($doc)*] $field [$ty] $field)] [$($columns)* $field] $($rest)*);
     };
-    (@munch [$($attr:tt)*] $name:ident $module:ident [$($to_one:expr),*] [$filter:ty] [$order:ty]
+    (@munch [$($attr:tt)*] $name:ident $module:ident [$($to_one:expr),*] [$filter:ty] [$order:ty, $aggregate:ty]
         [$(([$($doc:literal)*] $field:ident [$ty:ty] $column:ident))*] [$($columns:ident)*]
     ) => {
         #[derive(Debug, Clone, async_graphql::SimpleObject)]
@@ -245,6 +247,7 @@ macro_rules! record {
             const NAME: &'static str = stringify!($name);
             type Filter = $filter;
             type OrderField = $order;
+            type Aggregate = $aggregate;
         }
     };
 }

@@ -1,6 +1,7 @@
 //! Connected mailboxes (OAuth e-mail accounts): connected through the provider's consent screen
 //! ([`connect`], [`callback`]), their tokens kept fresh ([`refresh`]).
 
+pub mod aggregates;
 pub mod callback;
 pub mod connect;
 pub mod inputs;

@@ -43,7 +43,8 @@ crate::record! {
     to_one [
         ToOne::new::<User>("user", "user_id"),
     ]
-    filter super::inputs::OAuthEmailAccountFilter, order super::inputs::OAuthEmailAccountOrderField
+    filter super::inputs::OAuthEmailAccountFilter, order super::inputs::OAuthEmailAccountOrderField,
+    aggregate super::aggregates::OAuthEmailAccountAggregate
 }
 
 /// No to-many relations.

@@ -1,5 +1,6 @@
 //! Payments: money received on contracts.
 
+pub mod aggregates;
 pub mod csv;
 pub mod inputs;
 pub mod resolvers;

@@ -39,7 +39,8 @@ crate::record! {
         ToOne::new::<Contract>("contract", "contract_id"),
         ToOne::new::<Client>("client", "client_id"),
     ]
-    filter super::inputs::PaymentFilter, order super::inputs::PaymentOrderField
+    filter super::inputs::PaymentFilter, order super::inputs::PaymentOrderField,
+    aggregate super::aggregates::PaymentAggregate
 }
 
 /// No to-many relations.

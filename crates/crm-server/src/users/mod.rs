@@ -1,5 +1,6 @@
 //! Users: the sales team, and their management.
 
+pub mod aggregates;
 pub mod inputs;
 pub mod resolvers;
 pub mod service;

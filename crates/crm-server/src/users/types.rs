@@ -35,7 +35,8 @@ crate::record! {
         updated_at: DateTime,
     }
     to_one []
-    filter super::inputs::UserFilter, order super::inputs::UserOrderField
+    filter super::inputs::UserFilter, order super::inputs::UserOrderField,
+    aggregate super::aggregates::UserAggregate
 }
 
 crate::relation_lists! {

@@ -8,6 +8,7 @@ mod helpers;
 
 mod access;
 mod auth;
+mod dashboards;
 mod database;
 mod differential;
 mod documents;
