@@ -234,6 +234,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         default_size: config.server.default_page_size,
         max_size: config.server.max_page_size,
         max_rows: config.server.max_rows,
+        time_zone: config.server.time_zone,
     };
     Ok(AppState {
         db,

@@ -273,6 +273,10 @@ pub struct ServerConfig {
     /// Rows one request may read from lists and relation pages (nested lists multiply).
     #[arg(long, env = "CRM_MAX_ROWS", default_value_t = 10_000)]
     pub max_rows: usize,
+    /// Time zone of dashboards' date groupings (an IANA name such as `Europe/Paris`), unless a
+    /// grouping names its own (`timeZone`).
+    #[arg(long, env = "CRM_TIME_ZONE", default_value = "UTC", value_parser = parse_time_zone)]
+    pub time_zone: crate::engine::periods::Zone,
     /// Origins allowed to call the API from a browser (CORS), comma-separated, e.g.
     /// `https://crm.example.com`. Empty: same-origin only.
     #[arg(long, env = "CRM_CORS_ORIGINS", value_delimiter = ',')]
@@ -991,6 +995,12 @@ fn database_passwords(url: &str) -> Vec<Vec<u8>> {
             .map(|(_, value)| value.as_bytes().to_vec()),
     );
     passwords
+}
+
+/// A time zone setting, checked against the IANA database compiled in.
+fn parse_time_zone(name: &str) -> Result<crate::engine::periods::Zone, String> {
+    crate::engine::periods::Zone::parse(name, "CRM_TIME_ZONE")
+        .map_err(|_| format!("unknown time zone {name:?}: use an IANA name such as Europe/Paris"))
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ crate::root_queries! {
         client_note("Id of the client note.");
         /// A page of client notes: filter, sort and paginate (Relay cursor connection).
         client_notes;
+        /// Groups of notes with their figures (dashboards): keys, `having`, order, pages.
+        groups client_note_groups;
     }
 }
 

@@ -13,6 +13,8 @@ crate::root_queries! {
         client("Id of the client.");
         /// A page of clients: filter, sort and paginate (Relay cursor connection).
         clients;
+        /// Groups of clients with their figures (dashboards): keys, `having`, order, pages.
+        groups client_groups;
     }
 }
 

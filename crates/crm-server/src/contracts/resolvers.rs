@@ -13,6 +13,8 @@ crate::root_queries! {
         contract("Id of the contract.");
         /// A page of contracts: filter, sort and paginate (Relay cursor connection).
         contracts;
+        /// Groups of contracts with their figures (dashboards): keys, `having`, order, pages.
+        groups contract_groups;
     }
 }
 

@@ -222,6 +222,7 @@ impl Pages {
             default_size: PAGE_ROWS,
             max_size: PAGE_ROWS,
             max_rows: PAGE_ROWS * 4,
+            ..PageLimits::default()
         };
         let loaders = Loaders::new(
             self.state.reader.clone(),

@@ -16,6 +16,8 @@ crate::root_queries! {
         document("Id of the document.");
         /// A page of documents: filter, sort and paginate (Relay cursor connection).
         documents;
+        /// Groups of documents with their figures (dashboards): keys, `having`, order, pages.
+        groups document_groups;
     }
 }
 

@@ -334,6 +334,21 @@ pub struct Layout {
     pub keys: usize,
     /// Whether a currency column follows the keys.
     pub currency: bool,
+    /// Whether the statement is split (see [`statement`]): the row without a currency holds
+    /// the count and the figures other than money.
+    pub split: bool,
+}
+
+impl Layout {
+    /// The layout of [`statement`]'s rows for `A`'s figures `measures`, after `keys` columns.
+    pub fn of<A: AggregateType>(keys: usize, measures: &Measures, by_currency: bool) -> Layout {
+        let currency = A::CURRENCY.is_some() && measures.money();
+        Layout {
+            keys,
+            currency,
+            split: currency && !by_currency && !measures.distinct.is_empty(),
+        }
+    }
 }
 
 impl Layout {
@@ -389,9 +404,10 @@ pub fn statement<R: Listable>(
     reach: Reach,
     keys: &[Expr],
     measures: &Measures,
+    by_currency: bool,
 ) -> SelectStatement {
     let currency = <R::Aggregate as AggregateType>::CURRENCY.filter(|_| measures.money());
-    let part = |money_here: bool, others: bool, by_currency: bool| {
+    let part = |money_here: bool, others: bool, per_currency: bool| {
         let s = scope;
         let mut select = Query::select();
         select.from_as(Alias::new(R::table().name()), Alias::new(&s.alias));
@@ -402,13 +418,12 @@ pub fn statement<R: Listable>(
         select.cond_where(restrict_in_reach(condition, R::table(), s, reach));
         for (i, key) in keys.iter().enumerate() {
             select.expr_as(key.clone(), Alias::new(format!("k{i}")));
-            select.add_group_by([key.clone()]);
+            select.add_group_by([Expr::cust((i + 1).to_string())]);
         }
         if let Some(currency) = currency {
-            let expr = if by_currency {
-                let expr = currency.expr(s, &mut select);
-                select.add_group_by([expr.clone()]);
-                expr
+            let expr = if per_currency {
+                select.add_group_by([Expr::cust((keys.len() + 1).to_string())]);
+                currency.expr(s, &mut select)
             } else {
                 Expr::cust("NULL")
             };
@@ -419,7 +434,7 @@ pub fn statement<R: Listable>(
     };
     match currency {
         None => part(false, true, false),
-        Some(_) if measures.distinct.is_empty() => part(true, true, true),
+        Some(_) if by_currency || measures.distinct.is_empty() => part(true, true, true),
         Some(_) => {
             let mut whole = part(false, true, false);
             whole.union(UnionType::All, part(true, false, true));
@@ -442,10 +457,9 @@ pub fn read_row(
     } else {
         None
     };
-    // A split statement's per-list row (no currency) carries the count and the other figures;
-    // its per-currency rows only money.
-    let split = layout.currency && !measures.distinct.is_empty();
-    let whole_row = !split || currency.is_none();
+    // A split statement's row without currency carries the count and the other figures; its
+    // per-currency rows only money.
+    let whole_row = !layout.split || currency.is_none();
     let at = layout.count_at();
     let n = read_at::<i64>(row, at)?;
     if whole_row {
@@ -552,12 +566,10 @@ pub async fn aggregate_root<R: Listable>(
         Reach::Table,
         &[],
         measures,
+        false,
     );
     let rows = db.query_all(&select).await?;
-    let layout = Layout {
-        keys: 0,
-        currency: <R::Aggregate as AggregateType>::CURRENCY.is_some() && measures.money(),
-    };
+    let layout = Layout::of::<R::Aggregate>(0, measures, false);
     let mut figures = Figures::empty(measures);
     for row in &rows {
         read_row(row, &layout, measures, scope.is_sqlite(), &mut figures)?;
@@ -584,12 +596,10 @@ pub async fn aggregate_children<R: Listable>(
         Reach::Ids,
         &[parent],
         measures,
+        false,
     );
     let rows = db.query_all(&select).await?;
-    let layout = Layout {
-        keys: 1,
-        currency: <R::Aggregate as AggregateType>::CURRENCY.is_some() && measures.money(),
-    };
+    let layout = Layout::of::<R::Aggregate>(1, measures, false);
     let mut out: HashMap<Uuid, Figures> = HashMap::with_capacity(parents.len());
     for row in &rows {
         let parent = read_at::<Uuid>(row, 0)?;
@@ -687,6 +697,14 @@ macro_rules! aggregates {
             $(number $number:ident { $($number_body:tt)* })?
             $(date $date:ident { $($date_body:tt)* })?
             $(date_time $time:ident { $($time_body:tt)* })?
+            group $field:ident, keys $keys:ident, by $by:ident, measure $measure:ident,
+                having $having:ident, order $order:ident {
+                $(+ currency $currency_doc:literal;)?
+                $(
+                    $(#[doc = $key_doc:literal])*
+                    $variant:ident: $key:ident: $key_ty:ty = $source:expr
+                ),* $(,)?
+            }
         }
     ) => {
         $crate::aggregate_field! {
@@ -788,6 +806,168 @@ macro_rules! aggregates {
                 Ok(self.0.date_time(field.column())?)
             }
             )?
+        }
+
+        #[doc = concat!("Keys ", stringify!($record), " rows can be grouped by.")]
+        #[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $field {
+            $($(#[doc = $key_doc])* $variant,)*
+        }
+
+        impl $crate::engine::groups::GroupField for $field {
+            fn source(self) -> $crate::engine::groups::KeySource {
+                use $crate::engine::groups::KeySource;
+                match self {
+                    $(Self::$variant => $source,)*
+                }
+            }
+            fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => stringify!($key),)*
+                }
+            }
+            fn kind(self) -> $crate::engine::cursor::KeyKind {
+                match self {
+                    $(Self::$variant => <$key_ty as $crate::engine::groups::GroupKeyValue>::KIND,)*
+                }
+            }
+        }
+
+        #[doc = concat!("The keys of a group of ", stringify!($record), " rows (null for keys not grouped by).")]
+        #[derive(async_graphql::SimpleObject, Debug, Clone, Default)]
+        pub struct $keys {
+            $($(#[doc = $key_doc])* pub $key: Option<$key_ty>,)*
+            $(#[doc = $currency_doc] pub currency: Option<String>,)?
+        }
+
+        impl $crate::engine::groups::GroupKeys for $keys {
+            type Field = $field;
+            fn read(
+                &mut self,
+                field: $field,
+                row: &sea_orm::QueryResult,
+                index: usize,
+            ) -> Result<$crate::engine::cursor::SortValue, $crate::error::AppError> {
+                use $crate::engine::groups::GroupKeyValue;
+                match field {
+                    $($field::$variant => {
+                        let value = <$key_ty as GroupKeyValue>::read(row, index)?;
+                        let sort = value
+                            .as_ref()
+                            .map_or($crate::engine::cursor::SortValue::Null, GroupKeyValue::sort_value);
+                        self.$key = value;
+                        Ok(sort)
+                    })*
+                }
+            }
+            fn set_currency(&mut self, currency: Option<String>) {
+                $(let _: &str = $currency_doc; self.currency = currency.clone();)?
+                let _ = currency;
+            }
+        }
+
+        #[doc = concat!("One key to group ", stringify!($record), " rows by.")]
+        #[derive(async_graphql::InputObject, Debug, Clone, Copy)]
+        pub struct $by {
+            /// The key.
+            pub field: $field,
+            /// Dates and times only: the period they are cut to (default: the day).
+            pub period: Option<$crate::engine::periods::Period>,
+        }
+
+        #[doc = concat!("A figure of each group of ", stringify!($record), " rows: COUNT, or a function of one field.")]
+        #[derive(async_graphql::InputObject, Debug, Clone, Copy)]
+        pub struct $measure {
+            /// The function.
+            pub function: $crate::engine::groups::AggregateFunction,
+            $(
+            /// The amount (SUM, AVG, MIN, MAX; per currency).
+            pub money: Option<$money>,
+            )?
+            $(
+            /// The whole-number field (SUM, AVG, MIN, MAX).
+            pub number: Option<$number>,
+            )?
+        }
+
+        impl $measure {
+            fn measure(&self, argument: &str) -> Result<$crate::engine::groups::Measure, $crate::error::AppError> {
+                #[allow(unused_imports)]
+                use $crate::engine::aggregate::{AggregateField, Kind};
+                $crate::engine::groups::Measure::new(
+                    self.function,
+                    &[
+                        $(self.money.map(|f: $money| (Kind::Money, f.column())),)?
+                        $(self.number.map(|f: $number| (Kind::Number, f.column())),)?
+                    ],
+                    argument,
+                )
+            }
+        }
+
+        #[doc = concat!("A condition on a figure of each group of ", stringify!($record), " rows (comparisons combine with AND).")]
+        #[derive(async_graphql::InputObject, Debug, Clone, Copy)]
+        pub struct $having {
+            /// The figure compared (averages are compared exactly, not rounded).
+            pub measure: $measure,
+            /// Equal to.
+            pub eq: Option<$crate::engine::scalars::Decimal>,
+            /// Greater than.
+            pub gt: Option<$crate::engine::scalars::Decimal>,
+            /// Greater than or equal to.
+            pub gte: Option<$crate::engine::scalars::Decimal>,
+            /// Less than.
+            pub lt: Option<$crate::engine::scalars::Decimal>,
+            /// Less than or equal to.
+            pub lte: Option<$crate::engine::scalars::Decimal>,
+        }
+
+        #[doc = concat!("One sort key of groups of ", stringify!($record), " rows: a key grouped by, or a figure.")]
+        #[derive(async_graphql::InputObject, Debug, Clone, Copy)]
+        pub struct $order {
+            /// A key grouped by.
+            pub key: Option<$field>,
+            /// A figure (COUNT, SUM, MIN or MAX).
+            pub measure: Option<$measure>,
+            /// Ascending (default) or descending; nulls last either way.
+            #[graphql(default)]
+            pub direction: $crate::engine::order::OrderDirection,
+        }
+
+        impl $crate::engine::groups::Grouping for $name {
+            type Field = $field;
+            type Keys = $keys;
+            type By = $by;
+            type Having = $having;
+            type Order = $order;
+
+            fn key(by: &$by) -> ($field, Option<$crate::engine::periods::Period>) {
+                (by.field, by.period)
+            }
+
+            fn having(having: &$having) -> Result<$crate::engine::groups::Having, $crate::error::AppError> {
+                use $crate::engine::groups::Comparison;
+                $crate::engine::groups::comparisons(
+                    having.measure.measure("having")?,
+                    [
+                        (Comparison::Eq, having.eq),
+                        (Comparison::Gt, having.gt),
+                        (Comparison::Gte, having.gte),
+                        (Comparison::Lt, having.lt),
+                        (Comparison::Lte, having.lte),
+                    ],
+                )
+            }
+
+            fn order(
+                order: &$order,
+            ) -> Result<($crate::engine::groups::GroupOrderBy<$field>, bool), $crate::error::AppError> {
+                $crate::engine::groups::group_order(
+                    order.key,
+                    order.measure.map(|m| m.measure("orderBy")),
+                    order.direction,
+                )
+            }
         }
     };
     (@currency) => { None };

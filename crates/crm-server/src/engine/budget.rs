@@ -13,6 +13,9 @@ pub struct PageLimits {
     pub max_size: usize,
     /// Rows one request may read from lists and relation pages.
     pub max_rows: usize,
+    /// The time zone date groupings read timestamps in, unless they name one
+    /// (`CRM_TIME_ZONE`).
+    pub time_zone: crate::engine::periods::Zone,
 }
 
 impl Default for PageLimits {
@@ -21,6 +24,7 @@ impl Default for PageLimits {
             default_size: 20,
             max_size: 100,
             max_rows: 10_000,
+            time_zone: crate::engine::periods::Zone::UTC,
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::engine::access::{Reach, restrict_in_reach};
 use crate::engine::args::*;
 use crate::engine::budget::*;
 use crate::engine::columns::{ColumnSet, PartialModel, select_columns};
-use crate::engine::cursor::{Cursor, KeyKind, SortValue};
+use crate::engine::cursor::{Cursor, KeyKind, SortValue, SqlKey};
 use crate::engine::filters::EntityFilter;
 use crate::engine::order::{NullsOrder, OrderBy, OrderDirection, SortField};
 use crate::engine::page::*;
@@ -112,11 +112,11 @@ pub(crate) fn plan<F, O: SortField>(
 }
 
 /// One sort key of the effective order (the user's keys, then `id`).
-struct Key {
-    expr: Expr,
-    desc: bool,
-    nulls_first: bool,
-    nullable: bool,
+pub(crate) struct Key {
+    pub(crate) expr: Expr,
+    pub(crate) desc: bool,
+    pub(crate) nulls_first: bool,
+    pub(crate) nullable: bool,
 }
 
 impl<O: SortField> Plan<O> {
@@ -234,51 +234,7 @@ impl<O: SortField> Plan<O> {
             );
         }
         values.push(Some(crate::engine::cursor::SqlKey::Value(cursor.id.into())));
-        let keys = self.keys(scope);
-        let mut any = Condition::any();
-        for i in 0..keys.len() {
-            let mut all = Condition::all();
-            for (key, value) in keys.iter().zip(&values).take(i) {
-                all = all.add(match value {
-                    None => key.expr.clone().is_null(),
-                    Some(v) => key.expr.clone().eq(clone_key(v).into_expr()),
-                });
-            }
-            let key = &keys[i];
-            // Is a row "past" the cursor in this key, in the direction we look?
-            let nulls_past = if after {
-                !key.nulls_first
-            } else {
-                key.nulls_first
-            };
-            let strictly = match &values[i] {
-                None => {
-                    if nulls_past {
-                        continue; // nothing is past null in this direction
-                    }
-                    Condition::all().add(key.expr.clone().is_not_null())
-                }
-                Some(v) => {
-                    let v = clone_key(v).into_expr();
-                    let greater = after != key.desc;
-                    let cmp = if greater {
-                        key.expr.clone().gt(v)
-                    } else {
-                        key.expr.clone().lt(v)
-                    };
-                    let mut c = Condition::any().add(cmp);
-                    if key.nullable && nulls_past {
-                        c = c.add(key.expr.clone().is_null());
-                    }
-                    c
-                }
-            };
-            any = any.add(all.add(strictly));
-        }
-        if keys.is_empty() {
-            return Ok(Condition::all());
-        }
-        Ok(any)
+        Ok(past(&self.keys(scope), &values, after))
     }
 
     fn conditions(&self, scope: &Scope) -> Result<Condition, AppError> {
@@ -291,6 +247,56 @@ impl<O: SortField> Plan<O> {
         }
         Ok(all)
     }
+}
+
+/// The rows strictly after (`after = true`) or before the row whose sort values are `values`,
+/// in the order of `keys` (each with its direction and nulls): `k1 > v1 OR (k1 = v1 AND k2 > v2)
+/// OR …`, with nulls where the order puts them. Lists and groups alike.
+pub(crate) fn past(keys: &[Key], values: &[Option<SqlKey>], after: bool) -> Condition {
+    let mut any = Condition::any();
+    for i in 0..keys.len() {
+        let mut all = Condition::all();
+        for (key, value) in keys.iter().zip(values).take(i) {
+            all = all.add(match value {
+                None => key.expr.clone().is_null(),
+                Some(v) => key.expr.clone().eq(clone_key(v).into_expr()),
+            });
+        }
+        let key = &keys[i];
+        // Is a row "past" the cursor in this key, in the direction we look?
+        let nulls_past = if after {
+            !key.nulls_first
+        } else {
+            key.nulls_first
+        };
+        let strictly = match values.get(i).and_then(Option::as_ref) {
+            None => {
+                if nulls_past {
+                    continue; // nothing is past null in this direction
+                }
+                Condition::all().add(key.expr.clone().is_not_null())
+            }
+            Some(v) => {
+                let v = clone_key(v).into_expr();
+                let greater = after != key.desc;
+                let cmp = if greater {
+                    key.expr.clone().gt(v)
+                } else {
+                    key.expr.clone().lt(v)
+                };
+                let mut c = Condition::any().add(cmp);
+                if key.nullable && nulls_past {
+                    c = c.add(key.expr.clone().is_null());
+                }
+                c
+            }
+        };
+        any = any.add(all.add(strictly));
+    }
+    if keys.is_empty() {
+        return Condition::all();
+    }
+    any
 }
 
 fn clone_key(key: &crate::engine::cursor::SqlKey) -> crate::engine::cursor::SqlKey {

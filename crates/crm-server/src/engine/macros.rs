@@ -81,6 +81,7 @@ macro_rules! root_queries {
         $query:ident for $ty:ident {
             $(#[doc = $one_doc:literal])* $one:ident($id_desc:literal);
             $(#[doc = $many_doc:literal])* $many:ident;
+            $($(#[doc = $groups_doc:literal])* groups $groups:ident;)?
         }
     ) => {
         $(#[doc = $query_doc])*
@@ -124,6 +125,31 @@ macro_rules! root_queries {
                 let columns = $crate::engine::columns::selected::<$ty>(ctx);
                 Ok($crate::engine::loaders(ctx)?.list::<$ty>(args, columns, count).await?)
             }
+
+            $(
+            $(#[doc = $groups_doc])*
+            #[allow(clippy::too_many_arguments)]
+            async fn $groups(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                #[graphql(desc = "The keys to group by (1 to 4), in order.")]
+                by: Vec<<<$ty as $crate::engine::Listable>::Aggregate as $crate::engine::groups::Grouping>::By>,
+                #[graphql(desc = "Only rows matching this filter.")]
+                filter: Option<$crate::engine::Shared<<$ty as $crate::engine::Listable>::Filter>>,
+                #[graphql(desc = "Only groups whose figures pass every condition.")]
+                having: Option<Vec<<<$ty as $crate::engine::Listable>::Aggregate as $crate::engine::groups::Grouping>::Having>>,
+                #[graphql(desc = "Sort keys, applied in order (then by the keys grouped by).")]
+                order_by: Option<Vec<<<$ty as $crate::engine::Listable>::Aggregate as $crate::engine::groups::Grouping>::Order>>,
+                #[graphql(desc = "Return the first n groups (default 20).")] first: Option<i32>,
+                #[graphql(desc = "Return groups after this cursor.")] after: Option<String>,
+                #[graphql(desc = "The time zone dates and times are read in (an IANA name such as \"Europe/Paris\"; default: the server's `CRM_TIME_ZONE`).")]
+                time_zone: Option<String>,
+            ) -> async_graphql::Result<$crate::engine::groups::GroupConnection<$ty>> {
+                Ok($crate::engine::groups::root_groups::<$ty>(
+                    ctx, by, filter.map(|f| f.0), having, order_by, first, after, time_zone,
+                ).await?)
+            }
+            )?
         }
     };
 }

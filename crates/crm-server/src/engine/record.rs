@@ -38,7 +38,7 @@ pub trait Listable: Record + Columns {
     /// Its sortable fields.
     type OrderField: SortField;
     /// Its `aggregate` object (see [`aggregates!`](crate::aggregates)).
-    type Aggregate: crate::engine::aggregate::AggregateType;
+    type Aggregate: crate::engine::groups::Grouping;
 }
 
 /// How a field's value is made from its column's (see [`record!`](crate::record)).

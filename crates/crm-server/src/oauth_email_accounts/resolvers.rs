@@ -9,6 +9,8 @@ crate::root_queries! {
         oauth_email_account("Id of the connected mailbox.");
         /// A page of connected mailboxes: filter, sort and paginate (Relay cursor connection).
         oauth_email_accounts;
+        /// Groups of mailboxes with their figures (dashboards): keys, `having`, order, pages.
+        groups oauth_email_account_groups;
     }
 }
 

@@ -1,6 +1,8 @@
 //! What `aggregate` and `paymentGroups` figure over payments.
 
 use crate::engine::aggregate::Currency;
+use crate::engine::scalars::Date;
+use uuid::Uuid;
 
 crate::aggregates! {
     /// Figures over the payments of a list (every page), in the contract's currency.
@@ -33,6 +35,38 @@ crate::aggregates! {
             CreatedAt = "created_at",
             /// When the payment was last changed.
             UpdatedAt = "updated_at",
+        }
+        group PaymentGroupField, keys PaymentGroupKeys, by PaymentGroupBy,
+            measure PaymentGroupMeasure, having PaymentGroupCondition, order PaymentGroupOrder {
+            + currency "The currency of the group's amounts, when money figures are asked for: groups are then split by currency.";
+            /// The status.
+            Status: status: entity::PaymentStatus = KeySource::Column("status"),
+            /// The payment method.
+            PaymentMethod: payment_method: String = KeySource::Column("payment_method"),
+            /// The day of payment, or the first day of its period.
+            PaymentDate: payment_date: Date = KeySource::Date("payment_date"),
+            /// The contract paid.
+            ContractId: contract_id: Uuid = KeySource::Column("contract_id"),
+            /// The paying client.
+            ClientId: client_id: Uuid = KeySource::Column("client_id"),
+            /// The contract's status.
+            ContractStatus: contract_status: entity::ContractStatus = KeySource::Parent {
+                table: "contracts", key: "contract_id", column: "status",
+            },
+            /// The contract's commercial.
+            ContractCommercialId: contract_commercial_id: Uuid = KeySource::Parent {
+                table: "contracts", key: "contract_id", column: "commercial_id",
+            },
+            /// The client's status.
+            ClientStatus: client_status: entity::ClientStatus = KeySource::Parent {
+                table: "clients", key: "client_id", column: "status",
+            },
+            /// The user the client is assigned to.
+            ClientAssignedTo: client_assigned_to: Uuid = KeySource::Parent {
+                table: "clients", key: "client_id", column: "assigned_to",
+            },
+            /// The day the payment was recorded (in the grouping's time zone), or the first day of its period.
+            CreatedAt: created_at: Date = KeySource::Timestamp("created_at"),
         }
     }
 }

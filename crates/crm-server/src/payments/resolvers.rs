@@ -13,6 +13,8 @@ crate::root_queries! {
         payment("Id of the payment.");
         /// A page of payments: filter, sort and paginate (Relay cursor connection).
         payments;
+        /// Groups of payments with their figures (dashboards): keys, `having`, order, pages.
+        groups payment_groups;
     }
 }
 

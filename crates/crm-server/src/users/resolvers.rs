@@ -15,6 +15,8 @@ crate::root_queries! {
         user("Id of the user.");
         /// A page of users: filter, sort and paginate (Relay cursor connection).
         users;
+        /// Groups of users with their figures (dashboards): keys, `having`, order, pages.
+        groups user_groups;
     }
 }
 

@@ -274,3 +274,322 @@ test_both! {
         let _ = (p.acme, p.bolt, p.cosy);
     }
 }
+
+/// The groups of a `…Groups` answer, as `{ keys…, figures… }` lines.
+fn groups(answer: &Value, list: &str) -> Value {
+    answer[list]["nodes"].clone()
+}
+
+test_both! {
+    async fn groups_have_typed_keys_and_their_figures_add_up_to_the_whole(app) {
+        let _p = portfolio(&app).await;
+        // Revenue by month: completed payments, per month and currency.
+        app.take_statement_count();
+        let revenue = app
+            .data(
+                "{ paymentGroups(by: [{ field: PAYMENT_DATE, period: MONTH }], filter: { status: { eq: completed } }) {
+                    nodes { keys { paymentDate currency status } aggregate { count money(field: AMOUNT) { currency sum } } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(app.take_statement_count(), 1, "one statement for the grouping");
+        assert_eq!(
+            groups(&revenue, "paymentGroups"),
+            json!([
+                { "keys": { "paymentDate": "2026-01-01", "currency": "EUR", "status": null },
+                  "aggregate": { "count": 1, "money": [{ "currency": "EUR", "sum": "0.10" }] } },
+                { "keys": { "paymentDate": "2026-02-01", "currency": "EUR", "status": null },
+                  "aggregate": { "count": 2, "money": [{ "currency": "EUR", "sum": "2000.19" }] } },
+                { "keys": { "paymentDate": "2026-03-01", "currency": "USD", "status": null },
+                  "aggregate": { "count": 1, "money": [{ "currency": "USD", "sum": "500.00" }] } },
+            ])
+        );
+        // The groups add up to the list's aggregate.
+        let whole = app
+            .data(
+                "{ payments(filter: { status: { eq: completed } }) { aggregate { count money(field: AMOUNT) { currency sum } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            whole["payments"]["aggregate"],
+            json!({ "count": 4, "money": [{ "currency": "EUR", "sum": "2000.29" }, { "currency": "USD", "sum": "500.00" }] })
+        );
+
+        // Pipeline by status: enum keys as enums; no money asked, no currency split.
+        let pipeline = app
+            .data(
+                "{ contractGroups(by: [{ field: STATUS }]) { totalCount nodes { keys { status currency }
+                    aggregate { count amount: money(field: AMOUNT) { currency sum } } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(pipeline["contractGroups"]["totalCount"], 3);
+        assert_eq!(
+            groups(&pipeline, "contractGroups"),
+            json!([
+                { "keys": { "status": "active", "currency": "EUR" }, "aggregate": { "count": 2, "amount": [{ "currency": "EUR", "sum": "3000.10" }] } },
+                { "keys": { "status": "completed", "currency": "USD" }, "aggregate": { "count": 1, "amount": [{ "currency": "USD", "sum": "500.00" }] } },
+                { "keys": { "status": "draft", "currency": "EUR" }, "aggregate": { "count": 1, "amount": [{ "currency": "EUR", "sum": "0.20" }] } },
+            ])
+        );
+        let clients = app
+            .data(
+                "{ clientGroups(by: [{ field: STATUS }, { field: KYC_COMPLETED }]) { nodes { keys { status kycCompleted } aggregate { count } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            groups(&clients, "clientGroups"),
+            json!([{ "keys": { "status": "active", "kycCompleted": true }, "aggregate": { "count": 3 } }])
+        );
+
+        // Weeks start on Monday; quarters and years on their first day.
+        let periods = app
+            .data(
+                "{ weeks: paymentGroups(by: [{ field: PAYMENT_DATE, period: WEEK }]) { nodes { keys { paymentDate } aggregate { count } } }
+                   quarters: paymentGroups(by: [{ field: PAYMENT_DATE, period: QUARTER }]) { nodes { keys { paymentDate } aggregate { count } } }
+                   years: paymentGroups(by: [{ field: PAYMENT_DATE, period: YEAR }]) { nodes { keys { paymentDate } aggregate { count } } } }",
+                json!({}),
+            )
+            .await;
+        let dates = |list: &str| -> Vec<(String, i64)> {
+            periods[list]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| (g["keys"]["paymentDate"].as_str().unwrap().to_owned(), g["aggregate"]["count"].as_i64().unwrap()))
+                .collect()
+        };
+        let owned = |v: &[(&str, i64)]| v.iter().map(|(d, n)| ((*d).to_owned(), *n)).collect::<Vec<_>>();
+        assert_eq!(dates("weeks"), owned(&[("2026-01-26", 2), ("2026-02-09", 1), ("2026-02-23", 2), ("2026-03-09", 1)]));
+        assert_eq!(dates("quarters"), owned(&[("2026-01-01", 6)]));
+        assert_eq!(dates("years"), owned(&[("2026-01-01", 6)]));
+    }
+}
+
+test_both! {
+    async fn groups_are_filtered_ordered_and_paged_by_their_figures(app) {
+        let p = portfolio(&app).await;
+        let (ann, ben) = {
+            let users = app.data("{ users(filter: { role: { eq: commercial } }, orderBy: [{ field: USERNAME }]) { nodes { id } } }", json!({})).await;
+            (users["users"]["nodes"][0]["id"].clone(), users["users"]["nodes"][1]["id"].clone())
+        };
+        // Top reps by signed value, one per page.
+        let query = "query($after: String) { contractGroups(by: [{ field: CLIENT_ASSIGNED_TO }],
+            filter: { status: { in: [active, completed] } },
+            orderBy: [{ measure: { function: SUM, money: AMOUNT }, direction: DESC }], first: 1, after: $after) {
+            totalCount pageInfo { hasNextPage hasPreviousPage endCursor }
+            edges { cursor node { keys { clientAssignedTo currency } aggregate { money(field: AMOUNT) { sum } } } } } }";
+        let mut seen = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let page = app.data(query, json!({ "after": after })).await;
+            let connection = &page["contractGroups"];
+            assert_eq!(connection["totalCount"], 3);
+            let edge = &connection["edges"][0];
+            seen.push((
+                edge["node"]["keys"]["clientAssignedTo"].clone(),
+                edge["node"]["keys"]["currency"].clone(),
+                edge["node"]["aggregate"]["money"][0]["sum"].clone(),
+            ));
+            assert_eq!(connection["pageInfo"]["endCursor"], edge["cursor"]);
+            assert_eq!(connection["pageInfo"]["hasPreviousPage"], !after.is_null());
+            if connection["pageInfo"]["hasNextPage"] == json!(false) {
+                break;
+            }
+            after = connection["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (ben.clone(), json!("EUR"), json!("2000.00")),
+                (ann.clone(), json!("EUR"), json!("1000.10")),
+                (ann.clone(), json!("USD"), json!("500.00")),
+            ]
+        );
+
+        // having: on counts, sums (per currency) and exact averages.
+        let having = |condition: Value| {
+            let app = &app;
+            async move {
+                let answer = app
+                    .data(
+                        "query($having: [PaymentGroupCondition!]) { paymentGroups(by: [{ field: CLIENT_ID }], having: $having) {
+                            nodes { keys { clientId currency } aggregate { count } } } }",
+                        json!({ "having": [condition] }),
+                    )
+                    .await;
+                answer["paymentGroups"]["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|g| (g["keys"]["clientId"].clone(), g["keys"]["currency"].clone()))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let acme = json!(p.acme);
+        let bolt = json!(p.bolt);
+        let (first, second) = if p.acme < p.bolt { (&acme, &bolt) } else { (&bolt, &acme) };
+        assert_eq!(
+            having(json!({ "measure": { "function": "COUNT" }, "gte": "2" })).await,
+            vec![(first.clone(), Value::Null), (second.clone(), Value::Null)]
+        );
+        assert_eq!(
+            having(json!({ "measure": { "function": "COUNT" }, "gt": "2" })).await,
+            vec![(acme.clone(), Value::Null)]
+        );
+        assert_eq!(
+            having(json!({ "measure": { "function": "SUM", "money": "AMOUNT" }, "gt": "1000" })).await,
+            vec![(bolt.clone(), json!("EUR"))]
+        );
+        // Acme's euros average 100.30 / 3 = 33.433…: above 33.43, below 33.44; Bolt's 1000.00.
+        let avg = |op: &str| json!({ "measure": { "function": "AVG", "money": "AMOUNT" }, op: "33.43" });
+        assert!(having(avg("gt")).await.contains(&(acme.clone(), json!("EUR"))));
+        let avg_above = json!({ "measure": { "function": "AVG", "money": "AMOUNT" }, "gt": "33.44", "lt": "1000.01" });
+        assert_eq!(
+            having(avg_above).await,
+            if p.acme < p.bolt {
+                vec![(acme.clone(), json!("USD")), (bolt.clone(), json!("EUR"))]
+            } else {
+                vec![(bolt.clone(), json!("EUR")), (acme.clone(), json!("USD"))]
+            }
+        );
+        let _ = p.cosy;
+    }
+}
+
+test_both! {
+    async fn timestamps_are_grouped_by_the_calendar_of_the_time_zone(app) {
+        let p = portfolio(&app).await;
+        // Signed at 23:30 UTC on January 31st: February 1st in Paris (UTC+1). Signed at 22:30
+        // UTC on March 31st: April 1st in Paris (UTC+2 since March 29th).
+        let signed = |number: &'static str, at: chrono::DateTime<chrono::Utc>| {
+            let db = app.db.clone();
+            async move {
+                let contract = fixtures::contract(&db, p.cosy, number, "1.00", ContractStatus::Active).await;
+                let mut contract: contracts::ActiveModel = contract.into();
+                contract.signed_at = Set(Some(at));
+                contract.update(&db).await.unwrap();
+            }
+        };
+        use chrono::TimeZone;
+        signed("TZ-1", chrono::Utc.with_ymd_and_hms(2026, 1, 31, 23, 30, 0).unwrap()).await;
+        signed("TZ-2", chrono::Utc.with_ymd_and_hms(2026, 3, 31, 22, 30, 0).unwrap()).await;
+        let months = |zone: Option<&str>| {
+            let app = &app;
+            let zone = zone.map(str::to_owned);
+            async move {
+                let answer = app
+                    .data(
+                        "query($zone: String) { contractGroups(by: [{ field: SIGNED_AT, period: MONTH }],
+                            filter: { contractNumber: { startsWith: \"TZ-\" } }, timeZone: $zone) {
+                            nodes { keys { signedAt } aggregate { count } } } }",
+                        json!({ "zone": zone }),
+                    )
+                    .await;
+                answer["contractGroups"]["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|g| g["keys"]["signedAt"].as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(months(None).await, vec!["2026-01-01", "2026-03-01"]);
+        assert_eq!(months(Some("UTC")).await, vec!["2026-01-01", "2026-03-01"]);
+        assert_eq!(months(Some("Europe/Paris")).await, vec!["2026-02-01", "2026-04-01"]);
+        // New York (UTC-5, UTC-4 from March 8th): both still in their UTC month.
+        assert_eq!(months(Some("America/New_York")).await, vec!["2026-01-01", "2026-03-01"]);
+        let days = app
+            .data(
+                "{ contractGroups(by: [{ field: SIGNED_AT }], filter: { contractNumber: { startsWith: \"TZ-\" } }, timeZone: \"Asia/Tokyo\") {
+                    nodes { keys { signedAt } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            days["contractGroups"]["nodes"],
+            json!([{ "keys": { "signedAt": "2026-02-01" } }, { "keys": { "signedAt": "2026-04-01" } }])
+        );
+    }
+}
+
+test_both! {
+    async fn a_commercial_groups_only_their_own_rows(app) {
+        let p = portfolio(&app).await;
+        let query = "{ paymentGroups(by: [{ field: CLIENT_ID }]) { totalCount nodes { keys { clientId } aggregate { count } } } }";
+        let own = app.gql_as(Some(&p.ann_token), query, json!({})).await;
+        assert_eq!(
+            own["data"]["paymentGroups"],
+            json!({ "totalCount": 1, "nodes": [{ "keys": { "clientId": p.acme }, "aggregate": { "count": 4 } }] })
+        );
+    }
+}
+
+test_both! {
+    async fn bad_groupings_are_refused_with_the_argument_at_fault(app) {
+        portfolio(&app).await;
+        let refused = |query: &'static str| {
+            let app = &app;
+            async move {
+                let answer = app.gql(query, json!({})).await;
+                let error = &answer["errors"][0];
+                (
+                    error["extensions"]["code"].as_str().unwrap_or_default().to_owned(),
+                    error["extensions"]["field"].as_str().unwrap_or_default().to_owned(),
+                )
+            }
+        };
+        let bad = |field: &str| ("BAD_USER_INPUT".to_owned(), field.to_owned());
+        assert_eq!(refused("{ paymentGroups(by: []) { nodes { aggregate { count } } } }").await, bad("by"));
+        assert_eq!(
+            refused("{ paymentGroups(by: [{ field: STATUS }, { field: STATUS }]) { nodes { aggregate { count } } } }").await,
+            bad("by")
+        );
+        assert_eq!(
+            refused("{ paymentGroups(by: [{ field: STATUS, period: MONTH }]) { nodes { aggregate { count } } } }").await,
+            bad("by")
+        );
+        assert_eq!(
+            refused("{ paymentGroups(by: [{ field: CREATED_AT }], timeZone: \"Mars/Olympus\") { nodes { aggregate { count } } } }").await,
+            bad("timeZone")
+        );
+        assert_eq!(
+            refused("{ paymentGroups(by: [{ field: STATUS }], having: [{ measure: { function: COUNT, money: AMOUNT }, gt: \"1\" }]) { nodes { aggregate { count } } } }").await,
+            bad("having")
+        );
+        assert_eq!(
+            refused("{ paymentGroups(by: [{ field: STATUS }], having: [{ measure: { function: SUM } }]) { nodes { aggregate { count } } } }").await,
+            bad("having")
+        );
+        assert_eq!(
+            refused("{ paymentGroups(by: [{ field: STATUS }], orderBy: [{ measure: { function: AVG, money: AMOUNT } }]) { nodes { aggregate { count } } } }").await,
+            bad("orderBy")
+        );
+        assert_eq!(
+            refused("{ paymentGroups(by: [{ field: STATUS }], orderBy: [{ key: CLIENT_ID }]) { nodes { aggregate { count } } } }").await,
+            bad("orderBy")
+        );
+        assert_eq!(
+            refused("{ paymentGroups(by: [{ field: STATUS }], first: 1000) { nodes { aggregate { count } } } }").await,
+            bad("first")
+        );
+        assert_eq!(
+            refused("{ paymentGroups(by: [{ field: STATUS }], after: \"bm9wZQ\") { nodes { aggregate { count } } } }").await,
+            bad("after")
+        );
+        // A cursor of another grouping.
+        let other = app
+            .data("{ paymentGroups(by: [{ field: CLIENT_ID }], first: 1) { pageInfo { endCursor } } }", json!({}))
+            .await;
+        let cursor = other["paymentGroups"]["pageInfo"]["endCursor"].as_str().unwrap().to_owned();
+        let answer = app
+            .gql(
+                "query($after: String) { paymentGroups(by: [{ field: STATUS }], after: $after) { nodes { aggregate { count } } } }",
+                json!({ "after": cursor }),
+            )
+            .await;
+        assert_eq!(answer["errors"][0]["extensions"]["field"], "after");
+    }
+}
