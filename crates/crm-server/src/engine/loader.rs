@@ -347,6 +347,29 @@ impl Loaders {
         .await
     }
 
+    /// A root list whose rows are not selected (only `totalCount`, `aggregate`): its arguments
+    /// checked as a page's would be, no page read.
+    pub fn unpaged<R: Listable>(&self, args: Args<R>) -> Result<Connection<R>, AppError> {
+        crate::engine::keyset::plan(R::table().name(), &args, self.limits)?;
+        Ok(Connection::without_rows(args.filter, self.viewer()?))
+    }
+
+    /// [`Loaders::unpaged`] for a to-many relation of `parent`.
+    pub fn unpaged_children<R: Listable>(
+        &self,
+        parent_col: &'static str,
+        parent: Uuid,
+        args: Args<R>,
+    ) -> Result<Connection<R>, AppError> {
+        crate::engine::keyset::plan(R::table().name(), &args, self.limits)?;
+        Ok(Connection::of_relation(
+            Arc::default(),
+            args.filter,
+            parent_col,
+            parent,
+        ))
+    }
+
     /// What the request handler drives.
     pub fn dispatcher(&self) -> Dispatcher {
         self.loader.dispatcher()

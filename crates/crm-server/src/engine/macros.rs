@@ -40,16 +40,15 @@ macro_rules! relation_lists {
                     order_by: Option<Vec<<<$target as $crate::engine::Listable>::OrderField as $crate::engine::order::SortField>::Input>>,
                 ) -> async_graphql::Result<$crate::engine::Connection<$target>> {
                     let filter = filter.map(|f| f.0);
-                    if !$crate::engine::connection::rows_selected(ctx) {
-                        // Only `totalCount` / `aggregate`: no page to read.
-                        return Ok($crate::engine::Connection::of_relation(
-                            Default::default(), filter, $col, self.id,
-                        ));
-                    }
                     let order_by = $crate::engine::order::sort_keys(order_by);
                     let args = $crate::engine::ListArgs { first, after, last, before, filter, order_by };
+                    let loaders = $crate::engine::loaders(ctx)?;
+                    if !$crate::engine::connection::rows_selected(ctx) {
+                        // Only `totalCount` / `aggregate`: the arguments checked, no page read.
+                        return Ok(loaders.unpaged_children::<$target>($col, self.id, args)?);
+                    }
                     let columns = $crate::engine::columns::selected::<$target>(ctx);
-                    Ok($crate::engine::loaders(ctx)?.children::<$target>($col, self.id, args, columns).await?)
+                    Ok(loaders.children::<$target>($col, self.id, args, columns).await?)
                 }
             )*
             $($rest)*
@@ -113,13 +112,12 @@ macro_rules! root_queries {
                 order_by: Option<Vec<<<$ty as $crate::engine::Listable>::OrderField as $crate::engine::order::SortField>::Input>>,
             ) -> async_graphql::Result<$crate::engine::Connection<$ty>> {
                 let filter = filter.map(|f| f.0);
-                if !$crate::engine::connection::rows_selected(ctx) {
-                    // Only `totalCount` / `aggregate`: no page to read.
-                    let viewer = $crate::engine::loaders(ctx)?.viewer()?;
-                    return Ok($crate::engine::Connection::without_rows(filter, viewer));
-                }
                 let order_by = $crate::engine::order::sort_keys(order_by);
                 let args = $crate::engine::ListArgs { first, after, last, before, filter, order_by };
+                if !$crate::engine::connection::rows_selected(ctx) {
+                    // Only `totalCount` / `aggregate`: the arguments checked, no page read.
+                    return Ok($crate::engine::loaders(ctx)?.unpaged::<$ty>(args)?);
+                }
                 // Counted in the page's own statement when the query asks for it.
                 let count = ctx.look_ahead().field("totalCount").exists();
                 let columns = $crate::engine::columns::selected::<$ty>(ctx);
