@@ -56,6 +56,8 @@ pub struct ClientFilter {
     pub total_contract_value: Option<DecimalFilter>,
     /// Filter on the amount still owed.
     pub outstanding_amount: Option<DecimalFilter>,
+    /// Filter on what the client has paid (the sum of its completed payments).
+    pub paid_amount: Option<DecimalFilter>,
     /// The assigned user matches (clients with no assignee never match).
     pub assigned_to: Option<Box<UserFilter>>,
     /// Filter on the client's contracts.
@@ -100,6 +102,7 @@ impl EntityFilter for ClientFilter {
             || computed::outstanding_amount(s),
             s,
         );
+        c = field(c, &self.paid_amount, || computed::paid_amount(s), s);
         c = c.add(related(s, &self.assigned_to, "assigned_to"));
         if let Some(contracts) = &self.contracts {
             c = c.add(contracts.condition(s, "client_id"));
@@ -138,6 +141,8 @@ crate::sort_fields! {
         TotalContractValue: Decimal = computed::total_contract_value(s),
         /// The amount still owed.
         OutstandingAmount: Decimal = computed::outstanding_amount(s),
+        /// What the client has paid (the sum of its completed payments).
+        PaidAmount: Decimal = computed::paid_amount(s),
     }
 }
 

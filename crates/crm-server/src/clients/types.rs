@@ -92,6 +92,12 @@ crate::relation_lists! {
             totals(ctx, self.id).await?.outstanding_amount,
         ))
     }
+
+    /// What the client has paid: the sum of its completed payments (amounts of its
+    /// contracts' currencies added as they are; per currency: `payments { aggregate }`).
+    async fn paid_amount(&self, ctx: &Context<'_>) -> Result<Decimal> {
+        Ok(Decimal::money(totals(ctx, self.id).await?.paid_amount))
+    }
 }
 
 async fn totals(ctx: &Context<'_>, id: Uuid) -> Result<ClientTotals, crate::error::AppError> {

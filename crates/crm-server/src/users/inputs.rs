@@ -8,8 +8,8 @@ use entity::Table;
 use sea_orm::sea_query::Condition;
 
 use crate::engine::filters::{
-    BooleanFilter, DateTimeFilter, EntityFilter, EnumFilter, StringFilter, UuidFilter, combine,
-    field,
+    BooleanFilter, DateTimeFilter, DecimalFilter, EntityFilter, EnumFilter, StringFilter,
+    UuidFilter, combine, field,
 };
 use crate::engine::scope::Scope;
 
@@ -44,6 +44,8 @@ pub struct UserFilter {
     pub clients: Option<ClientListFilter>,
     /// Filter on the contracts the user is in charge of.
     pub contracts: Option<ContractListFilter>,
+    /// Filter on the value of the signed contracts the user is in charge of.
+    pub signed_contract_value: Option<DecimalFilter>,
 }
 
 impl EntityFilter for UserFilter {
@@ -60,6 +62,12 @@ impl EntityFilter for UserFilter {
         c = field(c, &self.is_active, || s.col("is_active"), s);
         c = field(c, &self.last_login_at, || s.col("last_login_at"), s);
         c = field(c, &self.created_at, || s.col("created_at"), s);
+        c = field(
+            c,
+            &self.signed_contract_value,
+            || super::computed::signed_contract_value(s),
+            s,
+        );
         if let Some(clients) = &self.clients {
             c = c.add(clients.condition(s, "assigned_to"));
         }
@@ -89,6 +97,8 @@ crate::sort_fields! {
         LastLoginAt: Timestamp nullable = s.col("last_login_at"),
         /// The creation time.
         CreatedAt: Timestamp = s.col("created_at"),
+        /// The value of the signed contracts the user is in charge of.
+        SignedContractValue: Decimal = super::computed::signed_contract_value(s),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Users: the sales team, and their management.
 
 pub mod aggregates;
+pub mod computed;
 pub mod inputs;
 pub mod resolvers;
 pub mod service;

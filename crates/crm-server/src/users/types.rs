@@ -51,4 +51,19 @@ crate::relation_lists! {
         email_accounts: OAuthEmailAccount by "user_id";
     }
 
+    /// The value of the signed contracts (active and completed) the user is in charge of,
+    /// among those you may see (amounts of every currency added as they are; per currency:
+    /// `contractGroups(by: [{ field: COMMERCIAL_ID }])`).
+    async fn signed_contract_value(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<crate::engine::scalars::Decimal> {
+        let value = crate::graphql::context::loaders(ctx)?
+            .inner()
+            .load_one(super::computed::SignedValueKey(self.id))
+            .await
+            .map_err(crate::engine::loader::unshare)?
+            .unwrap_or_default();
+        Ok(crate::engine::scalars::Decimal::money(value))
+    }
 }

@@ -11,6 +11,8 @@ use crate::helpers::{TestApp, fixtures};
 
 /// The portfolio every test reads (figures worked out by hand in the tests):
 ///
+/// Each contract's commercial is its client's rep.
+///
 /// | client | rep | contract | currency | amount | status | payments (amount status date) |
 /// |---|---|---|---|---|---|---|
 /// | Acme | ann | A-1 | EUR | 1000.10 | active | 0.10 completed 01-31, 0.20 completed 02-01, 100.00 pending 02-15 |
@@ -44,13 +46,20 @@ async fn portfolio(app: &TestApp) -> Portfolio {
     let acme = fixtures::client(db, "Acme", Some(ann)).await;
     let bolt = fixtures::client(db, "Bolt", Some(ben)).await;
     let cosy = fixtures::client(db, "Cosy", Some(ann)).await;
+    let signed = |contract: contracts::Model, rep: Uuid, currency: &str| {
+        let mut contract: contracts::ActiveModel = contract.into();
+        contract.commercial_id = Set(Some(rep));
+        contract.currency = Set(currency.to_owned());
+        contract.update(db)
+    };
     let a1 = fixtures::contract(db, acme.id, "A-1", "1000.10", ContractStatus::Active).await;
+    let a1 = signed(a1, ann, "EUR").await.unwrap();
     let a2 = fixtures::contract(db, acme.id, "A-2", "500.00", ContractStatus::Completed).await;
-    let mut usd: contracts::ActiveModel = a2.clone().into();
-    usd.currency = Set("USD".to_owned());
-    let a2 = usd.update(db).await.unwrap();
+    let a2 = signed(a2, ann, "USD").await.unwrap();
     let b1 = fixtures::contract(db, bolt.id, "B-1", "2000.00", ContractStatus::Active).await;
-    fixtures::contract(db, cosy.id, "C-1", "0.20", ContractStatus::Draft).await;
+    let b1 = signed(b1, ben, "EUR").await.unwrap();
+    let c1 = fixtures::contract(db, cosy.id, "C-1", "0.20", ContractStatus::Draft).await;
+    signed(c1, ann, "EUR").await.unwrap();
     let day = fixtures::date;
     pay(db, &a1, "0.10", PaymentStatus::Completed, day(2026, 1, 31)).await;
     pay(db, &a1, "0.20", PaymentStatus::Completed, day(2026, 2, 1)).await;
@@ -591,5 +600,52 @@ test_both! {
             )
             .await;
         assert_eq!(answer["errors"][0]["extensions"]["field"], "after");
+    }
+}
+
+test_both! {
+    async fn parents_are_ordered_and_filtered_by_their_children_s_figures(app) {
+        let p = portfolio(&app).await;
+        // Clients by what they have paid (their completed payments).
+        let clients = app
+            .data(
+                "{ clients(orderBy: [{ field: PAID_AMOUNT, direction: DESC }]) { nodes { companyName paidAmount } }
+                   big: clients(filter: { paidAmount: { gt: \"1000\" } }) { nodes { companyName } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            clients["clients"]["nodes"],
+            json!([
+                { "companyName": "Bolt", "paidAmount": "1999.99" },
+                { "companyName": "Acme", "paidAmount": "500.30" },
+                { "companyName": "Cosy", "paidAmount": "0.00" },
+            ])
+        );
+        assert_eq!(clients["big"]["nodes"], json!([{ "companyName": "Bolt" }]));
+
+        // Reps by the value of their signed contracts (drafts and cancelled ones left out).
+        let query = "{ users(filter: { role: { eq: commercial } }, orderBy: [{ field: SIGNED_CONTRACT_VALUE, direction: DESC }]) {
+            nodes { username signedContractValue } }
+            over: users(filter: { signedContractValue: { gte: \"1500.10\" } }, orderBy: [{ field: USERNAME }]) { nodes { username } } }";
+        let reps = app.data(query, json!({})).await;
+        assert_eq!(
+            reps["users"]["nodes"],
+            json!([
+                { "username": "ben", "signedContractValue": "2000.00" },
+                { "username": "ann", "signedContractValue": "1500.10" },
+            ])
+        );
+        assert_eq!(reps["over"]["nodes"], json!([{ "username": "ann" }, { "username": "ben" }]));
+        // A commercial ranks the team by what she may see: Ben's contracts are not hers.
+        let own = app.gql_as(Some(&p.ann_token), query, json!({})).await;
+        assert_eq!(
+            own["data"]["users"]["nodes"],
+            json!([
+                { "username": "ann", "signedContractValue": "1500.10" },
+                { "username": "ben", "signedContractValue": "0.00" },
+            ])
+        );
+        assert_eq!(own["data"]["over"]["nodes"], json!([{ "username": "ann" }]));
     }
 }
