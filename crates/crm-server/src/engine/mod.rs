@@ -2,7 +2,8 @@
 //! record type alike. Domains declare their types and call it; it knows no domain.
 //!
 //! What domains use: [`Record`] / [`Listable`] (a type backed by a table row), the
-//! `record!`, `sort_fields!`, `list_filter!`, `relation_lists!` and `root_queries!` macros,
+//! `record!`, `sort_fields!`, `list_filter!`, `relation_lists!`, `root_queries!` and
+//! `aggregates!` macros,
 //! [`loaders`] (`list`, `children`, `one`, `by_id`), [`Scope`] for computed SQL, [`access`]
 //! for the rows a viewer sees, the filter and order inputs, the scalars.
 //!
@@ -20,6 +21,9 @@
 //!    rows' fields without a future per field, and falls back to async-graphql's own
 //!    resolution for anything it does not handle (and for every field on the plain path,
 //!    `CRM_READ_PATH=plain`, which the differential tests hold it equal to).
+//! 6. Figures: a connection's `aggregate` ([`aggregate`]: one statement, one per level under
+//!    relations) and the root lists' groupings ([`groups`]; dates cut to periods in a time zone
+//!    by [`periods`]), declared per table by `aggregates!`.
 
 pub mod access;
 pub mod aggregate;
