@@ -44,7 +44,7 @@ crate::aggregates! {
         }
         group ContractGroupField, keys ContractGroupKeys, by ContractGroupBy,
             measure ContractGroupMeasure, having ContractGroupCondition, order ContractGroupOrder {
-            + currency "The currency of the group's amounts, when money figures are asked for: groups are then split by currency.";
+            + currency "The currency of the group's rows (groupings are always split by currency).";
             /// The status.
             Status: status: entity::ContractStatus = KeySource::Column("status"),
             /// The commercial in charge.

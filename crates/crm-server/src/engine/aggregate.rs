@@ -151,6 +151,14 @@ pub fn requested<A: AggregateType>(aggregate: SelectionField<'_>) -> Result<Meas
             measures.distinct.insert(column);
             continue;
         };
+        // Whatever is selected under it (`currency`, `count`, `__typename` alone), the field's
+        // entry exists: one figure at least (amounts: the sum, which splits by currency).
+        let default = match kind {
+            Kind::Money => Func::Sum,
+            Kind::Number => Func::Count,
+            Kind::Date | Kind::DateTime => Func::Min,
+        };
+        measures.figures.insert((kind, column, default));
         for function in field.selection_set() {
             let funcs: &[Func] = match (kind, function.name()) {
                 (_, "sum") => &[Func::Sum],
@@ -182,6 +190,9 @@ pub fn figure_sql(s: &Scope, kind: Kind, column: &str, func: Func) -> Expr {
     Expr::cust(match (kind, func, s.is_sqlite()) {
         (_, Func::Count, _) => format!("COUNT({col})"),
         (Kind::Money, _, true) => format!("{name}(CAST(ROUND({col} * 100) AS INTEGER))"),
+        // The sum of no values is 0, as `NumberAggregate.sum` says (and `having` compares).
+        (Kind::Number, Func::Sum, true) => format!("COALESCE(SUM({col}), 0)"),
+        (Kind::Number, Func::Sum, false) => format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT)"),
         (Kind::Number, _, false) => format!("CAST({name}({col}) AS BIGINT)"),
         _ => format!("{name}({col})"),
     })
@@ -227,18 +238,31 @@ pub struct MoneyAggregate {
 }
 
 /// The figures of one whole-number field.
-#[derive(SimpleObject, Debug, Clone, Default, PartialEq)]
+#[derive(SimpleObject, Debug, Clone, PartialEq)]
 pub struct NumberAggregate {
     /// The number of rows with a value.
     pub count: i64,
-    /// The sum of the values (0 when there are none).
-    pub sum: i64,
+    /// The sum of the values (0 when there are none), as an exact decimal string: totals
+    /// outgrow GraphQL's 32-bit `Int` (file sizes pass 2 GiB).
+    pub sum: scalars::Decimal,
     /// The average, rounded to two decimals (halves away from zero); null when there are no values.
     pub avg: Option<scalars::Decimal>,
     /// The smallest value.
     pub min: Option<i64>,
     /// The largest value.
     pub max: Option<i64>,
+}
+
+impl NumberAggregate {
+    fn empty() -> Self {
+        NumberAggregate {
+            count: 0,
+            sum: scalars::Decimal(Decimal::ZERO),
+            avg: None,
+            min: None,
+            max: None,
+        }
+    }
 }
 
 /// The earliest and latest value of a date field.
@@ -287,7 +311,10 @@ impl Figures {
                     figures.money.entry(column).or_default();
                 }
                 Kind::Number => {
-                    figures.numbers.entry(column).or_default();
+                    figures
+                        .numbers
+                        .entry(column)
+                        .or_insert_with(NumberAggregate::empty);
                 }
                 Kind::Date => {
                     figures.dates.entry(column).or_default();
@@ -342,7 +369,7 @@ pub struct Layout {
 impl Layout {
     /// The layout of [`statement`]'s rows for `A`'s figures `measures`, after `keys` columns.
     pub fn of<A: AggregateType>(keys: usize, measures: &Measures, by_currency: bool) -> Layout {
-        let currency = A::CURRENCY.is_some() && measures.money();
+        let currency = A::CURRENCY.is_some() && (by_currency || measures.money());
         Layout {
             keys,
             currency,
@@ -406,7 +433,8 @@ pub fn statement<R: Listable>(
     measures: &Measures,
     by_currency: bool,
 ) -> SelectStatement {
-    let currency = <R::Aggregate as AggregateType>::CURRENCY.filter(|_| measures.money());
+    let currency =
+        <R::Aggregate as AggregateType>::CURRENCY.filter(|_| by_currency || measures.money());
     let part = |money_here: bool, others: bool, per_currency: bool| {
         let s = scope;
         let mut select = Query::select();
@@ -499,11 +527,17 @@ pub fn read_row(
             }
             _ if !whole_row => {}
             Kind::Number => {
-                let entry = figures.numbers.entry(column).or_default();
+                let entry = figures
+                    .numbers
+                    .entry(column)
+                    .or_insert_with(NumberAggregate::empty);
                 let value = read_at::<Option<i64>>(row, index)?;
                 match func {
-                    Func::Sum => entry.sum += value.unwrap_or(0),
-                    Func::Count => entry.count += value.unwrap_or(0),
+                    Func::Sum => {
+                        entry.sum =
+                            scalars::Decimal(entry.sum.0 + Decimal::from(value.unwrap_or(0)))
+                    }
+                    Func::Count => entry.count = entry.count.saturating_add(value.unwrap_or(0)),
                     Func::Min => entry.min = merge(entry.min, value, std::cmp::min),
                     Func::Max => entry.max = merge(entry.max, value, std::cmp::max),
                 }
@@ -540,7 +574,7 @@ pub fn read_row(
 /// Averages of whole numbers, once their sums and counts are all read.
 pub fn finish(figures: &mut Figures) {
     for number in figures.numbers.values_mut() {
-        number.avg = average(Decimal::from(number.sum), number.count).map(scalars::Decimal);
+        number.avg = average(number.sum.0, number.count).map(scalars::Decimal);
     }
 }
 

@@ -5,8 +5,9 @@
 //!
 //! One statement: the figures grouped (the same `SELECT` as `aggregate`'s, see
 //! [`crate::engine::aggregate::statement`]) wrapped in one that filters, orders and cuts the
-//! groups by their columns. A grouping asking for money figures is also split by currency
-//! (`keys.currency`): amounts of different currencies are never added together.
+//! groups by their columns. Groupings of a table with amounts (contracts, payments) are always
+//! split by currency too (`keys.currency`): amounts of different currencies are never added
+//! together, and what a group is does not depend on the figures selected.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -107,6 +108,14 @@ pub fn comparisons(
         return Err(AppError::bad_input(
             "having",
             "give a comparison (`eq`, `gt`, `gte`, `lt` or `lte`)",
+        ));
+    }
+    // Far beyond any sum of amounts (and exact as cents on both backends).
+    let bound = Decimal::from(10u64.pow(18));
+    if tests.iter().any(|(_, v)| v.abs() > bound) {
+        return Err(AppError::bad_input(
+            "having",
+            "compare with values between -10^18 and 10^18",
         ));
     }
     Ok(Having { measure, tests })
@@ -499,14 +508,18 @@ fn figure_column(measures: &Measures, figure: (Kind, &'static str, Func)) -> Opt
         .map(|i| g(format!("f{i}")))
 }
 
-/// A decimal to compare with a figure's column: amounts on SQLite are whole cents.
-fn figure_value(value: Decimal, kind: Kind, backend: DbBackend) -> Expr {
-    match (kind, backend) {
+/// A decimal to compare with a figure's column: amounts on SQLite are whole cents (a value too
+/// large for that is refused: no amount is that large).
+fn figure_value(value: Decimal, kind: Kind, backend: DbBackend) -> Result<Expr, AppError> {
+    Ok(match (kind, backend) {
         (Kind::Money, DbBackend::Sqlite) => {
-            SqlKey::decimal(value * Decimal::ONE_HUNDRED, backend).into_expr()
+            let cents = value.checked_mul(Decimal::ONE_HUNDRED).ok_or_else(|| {
+                AppError::bad_input("having", "this amount is too large to compare with")
+            })?;
+            SqlKey::decimal(cents, backend).into_expr()
         }
         _ => SqlKey::decimal(value, backend).into_expr(),
-    }
+    })
 }
 
 /// The condition of one `having` entry on the grouped rows.
@@ -524,14 +537,15 @@ fn having_condition(
                 function: AggregateFunction::Avg,
                 field: Some((kind, column)),
             } => {
-                // avg op v  ⇔  sum op v × count (count > 0; a group has rows).
+                // avg op v  ⇔  sum op v × count, when there are values (no average otherwise).
                 let sum = figure_column(measures, (kind, column, Func::Sum)).ok_or_else(missing)?;
                 let count = if kind == Kind::Money {
                     g("n")
                 } else {
                     figure_column(measures, (kind, column, Func::Count)).ok_or_else(missing)?
                 };
-                (sum, figure_value(*value, kind, backend).mul(count))
+                all = all.add(count.clone().gt(0));
+                (sum, figure_value(*value, kind, backend)?.mul(count))
             }
             Measure {
                 function,
@@ -543,7 +557,7 @@ fn having_condition(
                     _ => Func::Sum,
                 };
                 let left = figure_column(measures, (kind, column, func)).ok_or_else(missing)?;
-                (left, figure_value(*value, kind, backend))
+                (left, figure_value(*value, kind, backend)?)
             }
         };
         all = all.add(match comparison {
@@ -633,7 +647,9 @@ pub async fn fetch_groups<R: Listable>(
             measures.figures.extend(measure.figures());
         }
     }
-    let by_currency = <R::Aggregate as AggregateType>::CURRENCY.is_some() && measures.money();
+    // Groups of a table with amounts are always per currency: what a group is does not
+    // depend on the figures selected.
+    let by_currency = <R::Aggregate as AggregateType>::CURRENCY.is_some();
 
     // The grouped rows.
     let scope = Scope::root(backend, viewer);

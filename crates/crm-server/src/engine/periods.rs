@@ -55,13 +55,20 @@ impl Zone {
 
     /// The zone named `name` (an IANA name such as `Europe/Paris`, or `UTC`); `argument` names
     /// the input in the error.
+    /// Only `Area/City` names and `UTC`: PostgreSQL reads short names (`CET`, `EST`) as fixed
+    /// abbreviations before zones, without daylight saving, where chrono-tz has the zone.
     pub fn parse(name: &str, argument: &str) -> Result<Zone, AppError> {
-        name.trim().parse::<Tz>().map(Zone).map_err(|_| {
+        let name = name.trim();
+        let unknown = || {
             AppError::bad_input(
                 argument,
-                "unknown time zone: use an IANA name such as \"Europe/Paris\" or \"UTC\"",
+                "unknown time zone: use an IANA Area/City name such as \"Europe/Paris\", or \"UTC\"",
             )
-        })
+        };
+        if name != "UTC" && !name.contains('/') {
+            return Err(unknown());
+        }
+        name.parse::<Tz>().map(Zone).map_err(|_| unknown())
     }
 
     pub fn name(self) -> &'static str {
@@ -230,5 +237,7 @@ mod tests {
         );
         assert!(transitions(Zone::UTC).changes.is_empty());
         assert!(Zone::parse("Mars/Olympus", "timeZone").is_err());
+        // A zone in chrono-tz that PostgreSQL reads as a fixed abbreviation.
+        assert!(Zone::parse("CET", "timeZone").is_err());
     }
 }

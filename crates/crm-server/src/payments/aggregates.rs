@@ -38,7 +38,7 @@ crate::aggregates! {
         }
         group PaymentGroupField, keys PaymentGroupKeys, by PaymentGroupBy,
             measure PaymentGroupMeasure, having PaymentGroupCondition, order PaymentGroupOrder {
-            + currency "The currency of the group's amounts, when money figures are asked for: groups are then split by currency.";
+            + currency "The currency of the group's rows (groupings are always split by currency).";
             /// The status.
             Status: status: entity::PaymentStatus = KeySource::Column("status"),
             /// The payment method.

@@ -200,11 +200,31 @@ test_both! {
             sizes["documents"]["aggregate"],
             json!({
                 "count": 2,
-                "number": { "count": 2, "sum": 124457, "avg": "62228.50", "min": 1001, "max": 123456 },
+                "number": { "count": 2, "sum": "124457", "avg": "62228.50", "min": 1001, "max": 123456 },
                 "dateTime": { "min": "2026-02-02T09:30:00Z", "max": "2026-02-02T09:30:00Z" },
             })
         );
-        let _ = p.cosy;
+        // A group whose sizes are all unknown sums to 0, in `having` as in its figures, and
+        // has no average.
+        let unknown = fixtures::document(&app.db, p.cosy, None, None).await;
+        let mut unknown: entity::documents::ActiveModel = unknown.into();
+        unknown.file_size = Set(None);
+        unknown.mime_type = Set(Some("text/plain".to_owned()));
+        unknown.update(&app.db).await.unwrap();
+        let small = app
+            .data(
+                "{ small: documentGroups(by: [{ field: MIME_TYPE }], having: [{ measure: { function: SUM, number: FILE_SIZE }, lt: \"1000\" }]) {
+                    nodes { keys { mimeType } aggregate { number(field: FILE_SIZE) { count sum avg } } } }
+                   zero: documentGroups(by: [{ field: MIME_TYPE }], having: [{ measure: { function: AVG, number: FILE_SIZE }, eq: \"0\" }]) {
+                    nodes { keys { mimeType } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            small["small"]["nodes"],
+            json!([{ "keys": { "mimeType": "text/plain" }, "aggregate": { "number": { "count": 0, "sum": "0", "avg": null } } }])
+        );
+        assert_eq!(small["zero"]["nodes"], json!([]));
     }
 }
 
@@ -372,8 +392,22 @@ test_both! {
         };
         let owned = |v: &[(&str, i64)]| v.iter().map(|(d, n)| ((*d).to_owned(), *n)).collect::<Vec<_>>();
         assert_eq!(dates("weeks"), owned(&[("2026-01-26", 2), ("2026-02-09", 1), ("2026-02-23", 2), ("2026-03-09", 1)]));
-        assert_eq!(dates("quarters"), owned(&[("2026-01-01", 6)]));
-        assert_eq!(dates("years"), owned(&[("2026-01-01", 6)]));
+        // Payments are always grouped per currency: five in euros, one in dollars.
+        assert_eq!(dates("quarters"), owned(&[("2026-01-01", 5), ("2026-01-01", 1)]));
+        assert_eq!(dates("years"), owned(&[("2026-01-01", 5), ("2026-01-01", 1)]));
+
+        // Only the currency and count of an amount selected: its entries are there all the same.
+        let light = app
+            .data(
+                "{ payments { aggregate { money(field: AMOUNT) { currency count } } }
+                   documents { aggregate { number(field: FILE_SIZE) { __typename } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            light["payments"]["aggregate"]["money"],
+            json!([{ "currency": "EUR", "count": 5 }, { "currency": "USD", "count": 1 }])
+        );
     }
 }
 
@@ -440,13 +474,14 @@ test_both! {
         let acme = json!(p.acme);
         let bolt = json!(p.bolt);
         let (first, second) = if p.acme < p.bolt { (&acme, &bolt) } else { (&bolt, &acme) };
+        // Per client and currency: Acme's 3 in euros and 1 in dollars, Bolt's 2 in euros.
         assert_eq!(
             having(json!({ "measure": { "function": "COUNT" }, "gte": "2" })).await,
-            vec![(first.clone(), Value::Null), (second.clone(), Value::Null)]
+            vec![(first.clone(), json!("EUR")), (second.clone(), json!("EUR"))]
         );
         assert_eq!(
             having(json!({ "measure": { "function": "COUNT" }, "gt": "2" })).await,
-            vec![(acme.clone(), Value::Null)]
+            vec![(acme.clone(), json!("EUR"))]
         );
         assert_eq!(
             having(json!({ "measure": { "function": "SUM", "money": "AMOUNT" }, "gt": "1000" })).await,
@@ -531,7 +566,10 @@ test_both! {
         let own = app.gql_as(Some(&p.ann_token), query, json!({})).await;
         assert_eq!(
             own["data"]["paymentGroups"],
-            json!({ "totalCount": 1, "nodes": [{ "keys": { "clientId": p.acme }, "aggregate": { "count": 4 } }] })
+            json!({ "totalCount": 2, "nodes": [
+                { "keys": { "clientId": p.acme }, "aggregate": { "count": 3 } },
+                { "keys": { "clientId": p.acme }, "aggregate": { "count": 1 } },
+            ] })
         );
     }
 }
@@ -570,6 +608,10 @@ test_both! {
         );
         assert_eq!(
             refused("{ paymentGroups(by: [{ field: STATUS }], having: [{ measure: { function: SUM } }]) { nodes { aggregate { count } } } }").await,
+            bad("having")
+        );
+        assert_eq!(
+            refused("{ paymentGroups(by: [{ field: STATUS }], having: [{ measure: { function: SUM, money: AMOUNT }, gt: \"79228162514264337593543950335\" }]) { nodes { aggregate { count } } } }").await,
             bad("having")
         );
         assert_eq!(
