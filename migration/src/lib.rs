@@ -37,6 +37,7 @@ mod m20261204_000020_client_email_index;
 mod m20261205_000021_webhooks;
 mod m20261205_000022_mailbox_connections;
 mod m20261205_000023_mailbox_connection_completion;
+mod m20261205_000024_search;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000021_webhooks::Migration),
             Box::new(m20261205_000022_mailbox_connections::Migration),
             Box::new(m20261205_000023_mailbox_connection_completion::Migration),
+            Box::new(m20261205_000024_search::Migration),
         ]
     }
 }

@@ -28,5 +28,6 @@ pub mod documents;
 pub mod live;
 pub mod oauth_email_accounts;
 pub mod payments;
+pub mod search;
 pub mod users;
 pub mod webhooks;

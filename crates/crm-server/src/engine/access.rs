@@ -98,35 +98,41 @@ pub fn visible_in_reach(table: Table, scope: &Scope, reach: Reach) -> Option<Con
         Rule::Everyone => None,
         Rule::AssignedTo(column) => (!viewer.sees_all_clients())
             .then(|| Condition::all().add(scope.col(column).eq(viewer.user_id))),
-        Rule::ThroughClient(column) => {
-            if viewer.sees_all_clients() {
-                return None;
-            }
-            let Rule::AssignedTo(assignee) = rule(Table::Clients) else {
-                return Some(Condition::all().add(sea_orm::sea_query::Expr::val(false)));
-            };
-            let own = scope.child();
-            let mut clients = Query::select();
-            clients.from_as(Alias::new(Table::Clients.name()), Alias::new(&own.alias));
-            Some(Condition::all().add(match reach {
-                Reach::Table => {
-                    clients
-                        .expr(own.col("id"))
-                        .and_where(own.col(assignee).eq(viewer.user_id));
-                    scope.col(column).in_subquery(clients)
-                }
-                Reach::Ids => {
-                    clients.expr(own.col(assignee)).and_where(
-                        own.col("id")
-                            .equals((Alias::new(&scope.alias), Alias::new(column))),
-                    );
-                    sea_orm::sea_query::Expr::from(clients).eq(viewer.user_id)
-                }
-            }))
-        }
+        Rule::ThroughClient(column) => through_client(column, scope, reach),
         Rule::OwnedBy(column) => (viewer.role != Role::Admin)
             .then(|| Condition::all().add(scope.col(column).eq(viewer.user_id))),
     }
+}
+
+/// The rows (aliased by `scope`) whose client, named by `column`, the viewer sees: the
+/// [`Rule::ThroughClient`] of the child tables, for any row that names its client (search
+/// entries too).
+pub fn through_client(column: &str, scope: &Scope, reach: Reach) -> Option<Condition> {
+    let viewer = scope.viewer;
+    if viewer.sees_all_clients() {
+        return None;
+    }
+    let Rule::AssignedTo(assignee) = rule(Table::Clients) else {
+        return Some(Condition::all().add(sea_orm::sea_query::Expr::val(false)));
+    };
+    let own = scope.child();
+    let mut clients = Query::select();
+    clients.from_as(Alias::new(Table::Clients.name()), Alias::new(&own.alias));
+    Some(Condition::all().add(match reach {
+        Reach::Table => {
+            clients
+                .expr(own.col("id"))
+                .and_where(own.col(assignee).eq(viewer.user_id));
+            scope.col(column).in_subquery(clients)
+        }
+        Reach::Ids => {
+            clients.expr(own.col(assignee)).and_where(
+                own.col("id")
+                    .equals((Alias::new(&scope.alias), Alias::new(column))),
+            );
+            sea_orm::sea_query::Expr::from(clients).eq(viewer.user_id)
+        }
+    }))
 }
 
 /// [`visible`] for a SeaORM query on `E` itself (such queries name the table, not an alias).

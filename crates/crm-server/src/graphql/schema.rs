@@ -12,6 +12,7 @@ use crate::oauth_email_accounts::{
     MailboxQuery, OAuthEmailAccountMutation, OAuthEmailAccountQuery,
 };
 use crate::payments::{PaymentMutation, PaymentQuery};
+use crate::search::SearchQuery;
 use crate::users::{UserMutation, UserQuery};
 use crate::webhooks::{WebhookMutation, WebhookQuery};
 
@@ -28,6 +29,7 @@ pub struct Query(
     OAuthEmailAccountQuery,
     MailboxQuery,
     WebhookQuery,
+    SearchQuery,
 );
 
 /// Every mutation.

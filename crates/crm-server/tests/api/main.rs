@@ -27,6 +27,7 @@ mod reassignment;
 mod relations;
 mod scale_out;
 mod schema;
+mod search;
 mod seed;
 mod spreadsheets;
 mod storage;
