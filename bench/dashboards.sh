@@ -32,32 +32,11 @@ command -v wrk >/dev/null || { echo "bench: wrk not found (apt-get install -y wr
 source "$ROOT/bench/lib.sh"
 bench_start dashboards
 
-statements() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_sql_statements_total/ {print $2}'; }
-requests() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_graphql_requests_total/ {print $2}'; }
 
 ROWS=()
 for backend in $BACKENDS; do
-  case "$backend" in
-    postgres)
-      if ! psql "$PG_ADMIN" -qAtc 'SELECT 1' >/dev/null 2>&1; then
-        echo "bench: PostgreSQL unreachable at $PG_ADMIN" >&2; exit 2
-      fi
-      export DATABASE_URL="${PG_ADMIN%/*}/crm_dash_bench"
-      seeded=$(psql "$DATABASE_URL" -qAtc 'SELECT count(*) FROM payments' 2>/dev/null || echo 0) ;;
-    sqlite)
-      export DATABASE_URL="sqlite:///tmp/crm_dash_bench.db?mode=rwc"
-      seeded=$(sqlite3 /tmp/crm_dash_bench.db 'SELECT count(*) FROM payments' 2>/dev/null || echo 0) ;;
-    *) echo "bench: unknown backend $backend" >&2; exit 2 ;;
-  esac
-  if [ "${KEEP_DATA:-0}" != 1 ] || [ "${seeded:-0}" = 0 ]; then
-    if [ "$backend" = postgres ]; then bench_database postgres crm_dash_bench; else rm -f /tmp/crm_dash_bench.db*; fi
-    echo ">> $backend: seeding" >&2
-    # shellcheck disable=SC2086
-    "$BIN" seed ${SEED_ARGS:-} >/dev/null 2>&1
-  fi
-  # The admin exists already when the data is kept.
-  CRM_ADMIN_PASSWORD="bench-admin-password" "$BIN" create-admin --email dash@crm.local >/dev/null 2>&1 || true
-  AUTH="Authorization: Bearer $("$BIN" api-token --email dash@crm.local --name dash)"
+  bench_demo_database "$backend" crm_dash_bench
+  bench_admin_token
   bench_serve "$backend"
   for workload in revenue pipeline; do
     bench_body "$workload" '{}'

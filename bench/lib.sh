@@ -74,3 +74,38 @@ bench_serve() {
 
 # gql JSON_BODY: one GraphQL request to $URL with $AUTH, its answer on stdout.
 gql() { curl -fsS -H 'Content-Type: application/json' -H "$AUTH" --data-binary "$1" "$URL"; }
+
+# bench_demo_database BACKEND NAME: DATABASE_URL for a database of BACKEND holding the demo
+# data (`crm-server seed` with $SEED_ARGS): NAME on the server of $PG_ADMIN, or
+# /tmp/NAME.db; seeded afresh unless KEEP_DATA=1 and it already holds payments.
+bench_demo_database() {
+  local seeded=0
+  case "$1" in
+    postgres)
+      psql "$PG_ADMIN" -qAtc 'SELECT 1' >/dev/null 2>&1 || { echo "bench: PostgreSQL unreachable at $PG_ADMIN" >&2; exit 2; }
+      export DATABASE_URL="${PG_ADMIN%/*}/$2"
+      seeded=$(psql "$DATABASE_URL" -qAtc 'SELECT count(*) FROM payments' 2>/dev/null || echo 0) ;;
+    sqlite)
+      export DATABASE_URL="sqlite:///tmp/$2.db?mode=rwc"
+      seeded=$(sqlite3 "/tmp/$2.db" 'SELECT count(*) FROM payments' 2>/dev/null || echo 0) ;;
+    *) echo "bench: unknown backend $1" >&2; exit 2 ;;
+  esac
+  if [ "${KEEP_DATA:-0}" != 1 ] || [ "${seeded:-0}" = 0 ]; then
+    if [ "$1" = postgres ]; then bench_database postgres "$2"; else rm -f "/tmp/$2.db"*; fi
+    echo ">> $1: seeding" >&2
+    # shellcheck disable=SC2086
+    "$BIN" seed ${SEED_ARGS:-} >/dev/null 2>&1
+  fi
+}
+
+# bench_admin_token: AUTH, the header of an API token of an admin of $DATABASE_URL (made on
+# the first run; kept data keeps it).
+bench_admin_token() {
+  CRM_ADMIN_PASSWORD="bench-admin-password" "$BIN" create-admin --email bench-admin@crm.local >/dev/null 2>&1 || true
+  AUTH="Authorization: Bearer $("$BIN" api-token --email bench-admin@crm.local --name bench)"
+}
+
+# statements / requests: the server's counts of SQL statements and GraphQL requests so far
+# (from its /metrics on $PORT).
+statements() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_sql_statements_total/ {print $2}'; }
+requests() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_graphql_requests_total/ {print $2}'; }

@@ -31,8 +31,6 @@ command -v wrk >/dev/null || { echo "bench: wrk not found (apt-get install -y wr
 source "$ROOT/bench/lib.sh"
 bench_start bench
 
-statements() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_sql_statements_total/ {print $2}'; }
-requests() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^crm_graphql_requests_total/ {print $2}'; }
 
 
 ROWS=()

@@ -6,9 +6,9 @@
 //! immutable function so it may be indexed), cut into words at every character that is not a
 //! letter or digit (as SQLite's tokenizer does: `acme` finds `contact@acme.example` on both),
 //! in the `simple` configuration (no stemming: names and numbers are searched as written),
-//! under a GIN index. SQLite: an FTS5
-//! table over the entries (external content, `unicode61` with diacritics removed), kept by
-//! triggers on `search_entries`. Both search words by prefix.
+//! under a GIN index. SQLite: a contentless FTS5 table over the entries' text (`unicode61`
+//! with diacritics removed; rows deleted by rowid), kept by triggers on `search_entries`. Both
+//! search words by prefix; snippets are made by the server from `body`.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -69,14 +69,14 @@ impl MigrationTrait for Migration {
                        changed_at TEXT NOT NULL, \
                        UNIQUE (kind, id)); \
                      CREATE INDEX search_entries_client_idx ON search_entries (client_id); \
-                     CREATE VIRTUAL TABLE search_text USING fts5(body, content = 'search_entries', \
-                       content_rowid = 'rowid', tokenize = 'unicode61 remove_diacritics 2'); \
+                     CREATE VIRTUAL TABLE search_text USING fts5(body, content = '', \
+                       contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'); \
                      CREATE TRIGGER search_entries_ai AFTER INSERT ON search_entries BEGIN \
                        INSERT INTO search_text (rowid, body) VALUES (NEW.rowid, NEW.body); END; \
                      CREATE TRIGGER search_entries_ad AFTER DELETE ON search_entries BEGIN \
-                       INSERT INTO search_text (search_text, rowid, body) VALUES ('delete', OLD.rowid, OLD.body); END; \
+                       DELETE FROM search_text WHERE rowid = OLD.rowid; END; \
                      CREATE TRIGGER search_entries_au AFTER UPDATE ON search_entries BEGIN \
-                       INSERT INTO search_text (search_text, rowid, body) VALUES ('delete', OLD.rowid, OLD.body); \
+                       DELETE FROM search_text WHERE rowid = OLD.rowid; \
                        INSERT INTO search_text (rowid, body) VALUES (NEW.rowid, NEW.body); END;",
                 );
                 for (table, kind, client, body, watched) in SEARCHED {
