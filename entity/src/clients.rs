@@ -23,6 +23,7 @@ pub struct Model {
     pub assigned_to: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub archived_at: Option<DateTimeUtc>,
     #[sea_orm(belongs_to, from = "assigned_to", to = "id")]
     pub assignee: BelongsTo<Option<super::users::Entity>>,
     #[sea_orm(has_many)]

@@ -24,6 +24,7 @@ pub struct Model {
     pub signed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub archived_at: Option<DateTimeUtc>,
     #[sea_orm(belongs_to, from = "client_id", to = "id")]
     pub client: BelongsTo<super::clients::Entity>,
     #[sea_orm(belongs_to, from = "commercial_id", to = "id")]

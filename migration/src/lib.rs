@@ -38,6 +38,7 @@ mod m20261205_000021_webhooks;
 mod m20261205_000022_mailbox_connections;
 mod m20261205_000023_mailbox_connection_completion;
 mod m20261205_000024_search;
+mod m20261205_000025_archive;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000022_mailbox_connections::Migration),
             Box::new(m20261205_000023_mailbox_connection_completion::Migration),
             Box::new(m20261205_000024_search::Migration),
+            Box::new(m20261205_000025_archive::Migration),
         ]
     }
 }

@@ -258,6 +258,7 @@ pub async fn seed(db: &DatabaseConnection, args: &SeedArgs) -> AppResult<()> {
             ),
             created_at: Set(at),
             updated_at: Set(at),
+            archived_at: Set(None),
         });
         for _ in 0..g.n(40, i, 2 * args.contracts_per_client + 1) {
             let k = contract_no;
@@ -293,6 +294,7 @@ pub async fn seed(db: &DatabaseConnection, args: &SeedArgs) -> AppResult<()> {
                     .then_some(created + Duration::days(3))),
                 created_at: Set(created),
                 updated_at: Set(created),
+                archived_at: Set(None),
             });
             if status.is_owed() {
                 let count = g.n(57, k, 2 * args.payments_per_contract + 1);

@@ -19,8 +19,8 @@ pub enum Action {
     ManageUsers,
     /// Assign clients to someone else, or to nobody.
     ReassignClients,
-    /// Delete clients.
-    DeleteClients,
+    /// Delete clients and contracts for good (others archive them).
+    DeleteForGood,
     /// Create, change, sign, complete, cancel and delete contracts.
     ManageContracts,
     /// Change, refund and delete recorded payments.
@@ -36,7 +36,7 @@ impl Action {
         match self {
             Action::ManageUsers => "manage users",
             Action::ReassignClients => "reassign clients",
-            Action::DeleteClients => "delete clients",
+            Action::DeleteForGood => "delete clients and contracts for good (archive them instead)",
             Action::ManageContracts => "manage contracts",
             Action::CorrectPayments => "change, refund or delete recorded payments",
             Action::ModerateNotes => "write or change notes in another user's name",
@@ -50,7 +50,10 @@ impl Viewer {
     pub fn can(&self, action: Action) -> bool {
         match self.role {
             Role::Admin => true,
-            Role::Manager => !matches!(action, Action::ManageUsers | Action::ManageWebhooks),
+            Role::Manager => !matches!(
+                action,
+                Action::ManageUsers | Action::ManageWebhooks | Action::DeleteForGood
+            ),
             Role::Commercial => false,
         }
     }

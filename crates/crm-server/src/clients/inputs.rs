@@ -10,7 +10,7 @@ use sea_orm::sea_query::Condition;
 use super::computed;
 use crate::engine::filters::{
     BooleanFilter, DateTimeFilter, DecimalFilter, EntityFilter, EnumFilter, IntFilter,
-    StringFilter, UuidFilter, combine, field, related,
+    StringFilter, UuidFilter, archived, combine, field, related, unarchived,
 };
 use crate::engine::scope::Scope;
 use crate::users::inputs::UserFilter;
@@ -64,6 +64,11 @@ pub struct ClientFilter {
     pub contracts: Option<ContractListFilter>,
     /// Filter on the client's payments.
     pub payments: Option<PaymentListFilter>,
+    /// Archived rows only (`true`) or rows not archived (`false`). Lists leave archived rows
+    /// out unless this or `includeArchived` is given.
+    pub archived: Option<bool>,
+    /// Archived rows too (lists leave them out by default).
+    pub include_archived: Option<bool>,
 }
 
 crate::list_filter!(ClientListFilter of ClientFilter);
@@ -110,7 +115,16 @@ impl EntityFilter for ClientFilter {
         if let Some(payments) = &self.payments {
             c = c.add(payments.condition(s, "client_id"));
         }
+        c = archived(c, self.archived, s);
         combine(c, &self.and, &self.or, &self.not, s)
+    }
+
+    fn hidden(filter: Option<&Self>, s: &Scope) -> Option<Condition> {
+        unarchived(
+            filter.and_then(|f| f.archived),
+            filter.and_then(|f| f.include_archived),
+            s,
+        )
     }
 }
 

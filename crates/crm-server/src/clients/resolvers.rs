@@ -35,6 +35,33 @@ impl ClientMutation {
             .into())
     }
 
+    /// Archives a client: it leaves lists, search and figures (unless asked for), stays
+    /// reachable by id, everything under it intact; written to the history. Returns it.
+    async fn archive_client(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the client.")] id: Uuid,
+    ) -> Result<Client> {
+        Ok(
+            super::service::set_archived(db(ctx)?, viewer(ctx)?, id, true)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Restores an archived client to lists, search and figures; written to the history.
+    async fn restore_client(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the client.")] id: Uuid,
+    ) -> Result<Client> {
+        Ok(
+            super::service::set_archived(db(ctx)?, viewer(ctx)?, id, false)
+                .await?
+                .into(),
+        )
+    }
+
     /// Changes a client's details. Returns the client as stored.
     async fn update_client(
         &self,

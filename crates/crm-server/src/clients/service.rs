@@ -81,6 +81,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait<Transaction = Database
         assigned_to: Set(assigned_to),
         created_at: Set(at),
         updated_at: Set(at),
+        archived_at: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -154,6 +155,39 @@ pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = Database
     Ok(client)
 }
 
+/// Archives (`archive`) or restores a client: it leaves (or rejoins) lists, search and figures,
+/// stays reachable by id, and its contracts, payments, notes and documents stay as they are.
+/// Written to its history; archiving an archived client (or restoring one that is not) changes
+/// nothing. Whoever may change the client may archive it.
+pub async fn set_archived<
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+>(
+    db: &C,
+    viewer: Viewer,
+    id: Uuid,
+    archive: bool,
+) -> AppResult<clients::Model> {
+    let txn = begin_write(db).await?;
+    let current = for_update::<clients::Entity>(&txn, viewer, id, "id", "client").await?;
+    if current.archived_at.is_some() == archive {
+        return Ok(current);
+    }
+    let at = now();
+    let mut active: clients::ActiveModel = current.into();
+    active.archived_at = Set(archive.then_some(at));
+    active.updated_at = Set(at);
+    let client = active.update(&txn).await?;
+    let event = if archive {
+        "Client archived"
+    } else {
+        "Client restored"
+    };
+    record_event(&txn, client.id, Some(viewer.user_id), event.to_owned()).await?;
+    txn.commit().await?;
+    tracing::info!(client_id = %id, archive, "client archived or restored");
+    Ok(client)
+}
+
 /// A deleted client: its id, and the keys of its documents' files (their rows went with it;
 /// the caller removes the files once the deletion is committed).
 #[derive(Debug)]
@@ -166,7 +200,7 @@ pub struct Deleted {
 /// contracts is refused: cancel or complete them and keep the client, or set it `churned`.
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppResult<Deleted> {
-    viewer.require(Action::DeleteClients)?;
+    viewer.require(Action::DeleteForGood)?;
     let txn = begin_write(db).await?;
     let current = for_update::<clients::Entity>(&txn, viewer, id, "id", "client").await?;
     let contracts = contracts::Entity::find()

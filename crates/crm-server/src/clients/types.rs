@@ -46,6 +46,9 @@ crate::record! {
         created_at: DateTime,
         /// When the client was last changed (maintained by the database).
         updated_at: DateTime,
+        /// When it was archived (null: it is not): archived rows leave lists, search and figures
+        /// unless asked for (`filter: { includeArchived: true }`, `archived: true`).
+        archived_at: Option<DateTime>,
     }
     to_one [
         ToOne::new::<User>("assignedTo", "assigned_to"),

@@ -10,7 +10,7 @@ use super::computed;
 use crate::clients::inputs::ClientFilter;
 use crate::engine::filters::{
     DateFilter, DateTimeFilter, DecimalFilter, EntityFilter, EnumFilter, StringFilter, UuidFilter,
-    combine, field, related,
+    archived, combine, field, related, unarchived,
 };
 use crate::engine::scope::Scope;
 use crate::users::inputs::UserFilter;
@@ -62,6 +62,11 @@ pub struct ContractFilter {
     pub commercial: Option<Box<UserFilter>>,
     /// Filter on the contract's payments.
     pub payments: Option<PaymentListFilter>,
+    /// Archived rows only (`true`) or rows not archived (`false`). Lists leave archived rows
+    /// out unless this or `includeArchived` is given.
+    pub archived: Option<bool>,
+    /// Archived rows too (lists leave them out by default).
+    pub include_archived: Option<bool>,
 }
 
 crate::list_filter!(ContractListFilter of ContractFilter);
@@ -102,7 +107,16 @@ impl EntityFilter for ContractFilter {
         if let Some(payments) = &self.payments {
             c = c.add(payments.condition(s, "contract_id"));
         }
+        c = archived(c, self.archived, s);
         combine(c, &self.and, &self.or, &self.not, s)
+    }
+
+    fn hidden(filter: Option<&Self>, s: &Scope) -> Option<Condition> {
+        unarchived(
+            filter.and_then(|f| f.archived),
+            filter.and_then(|f| f.include_archived),
+            s,
+        )
     }
 }
 

@@ -35,6 +35,33 @@ impl ContractMutation {
             .into())
     }
 
+    /// Archives a contract: it leaves lists, search and figures (unless asked for), stays
+    /// reachable by id, everything under it intact; written to the history. Returns it.
+    async fn archive_contract(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the contract.")] id: Uuid,
+    ) -> Result<Contract> {
+        Ok(
+            super::service::set_archived(db(ctx)?, viewer(ctx)?, id, true)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Restores an archived contract to lists, search and figures; written to the history.
+    async fn restore_contract(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Id of the contract.")] id: Uuid,
+    ) -> Result<Contract> {
+        Ok(
+            super::service::set_archived(db(ctx)?, viewer(ctx)?, id, false)
+                .await?
+                .into(),
+        )
+    }
+
     /// Changes a contract's details. Returns the contract as stored.
     async fn update_contract(
         &self,

@@ -101,6 +101,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait<Transaction = Database
         signed_at: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
+        archived_at: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -116,6 +117,38 @@ pub async fn create<C: ConnectionTrait + TransactionTrait<Transaction = Database
     .await?;
     txn.commit().await?;
     tracing::info!(contract_id = %contract.id, "contract created");
+    Ok(contract)
+}
+
+/// Archives (`archive`) or restores a contract: it leaves (or rejoins) lists, search and
+/// figures, stays reachable by id, its payments and documents as they are. Written to its
+/// client's history; managers and admins only, as other contract changes.
+pub async fn set_archived<
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+>(
+    db: &C,
+    viewer: Viewer,
+    id: Uuid,
+    archive: bool,
+) -> AppResult<contracts::Model> {
+    viewer.require(Action::ManageContracts)?;
+    let txn = begin_write(db).await?;
+    let current = for_update::<contracts::Entity>(&txn, viewer, id, "id", "contract").await?;
+    if current.archived_at.is_some() == archive {
+        return Ok(current);
+    }
+    let at = now();
+    let mut active: contracts::ActiveModel = current.into();
+    active.archived_at = Set(archive.then_some(at));
+    active.updated_at = Set(at);
+    let contract = active.update(&txn).await?;
+    let event = format!(
+        "Contract {} {}",
+        contract.contract_number,
+        if archive { "archived" } else { "restored" }
+    );
+    record_event(&txn, contract.client_id, Some(viewer.user_id), event).await?;
+    txn.commit().await?;
     Ok(contract)
 }
 
@@ -199,10 +232,10 @@ pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = Database
     Ok(contract)
 }
 
-/// Deletes a contract with no payments.
+/// Deletes a contract with no payments, for good (admins; the others archive it).
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppResult<Uuid> {
-    viewer.require(Action::ManageContracts)?;
+    viewer.require(Action::DeleteForGood)?;
     let txn = begin_write(db).await?;
     let current = for_update::<contracts::Entity>(&txn, viewer, id, "id", "contract").await?;
     let count = payments::Entity::find()

@@ -22,7 +22,6 @@ use uuid::Uuid;
 
 use crate::engine::access::{Reach, Viewer, restrict_in_reach};
 use crate::engine::decode::read_at;
-use crate::engine::filters::EntityFilter;
 use crate::engine::reader::Reader;
 use crate::engine::record::Listable;
 use crate::engine::scalars;
@@ -439,10 +438,9 @@ pub fn statement<R: Listable>(
         let s = scope;
         let mut select = Query::select();
         select.from_as(Alias::new(R::table().name()), Alias::new(&s.alias));
-        let mut condition = extra.clone();
-        if let Some(filter) = filter {
-            condition = condition.add(filter.condition(s));
-        }
+        let condition = extra
+            .clone()
+            .add(crate::engine::filters::list_condition(filter, s));
         select.cond_where(restrict_in_reach(condition, R::table(), s, reach));
         for (i, key) in keys.iter().enumerate() {
             select.expr_as(key.clone(), Alias::new(format!("k{i}")));

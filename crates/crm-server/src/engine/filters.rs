@@ -61,6 +61,44 @@ pub trait EntityFilter: InputType + Clone + Eq + Hash + Send + Sync + 'static {
     const TABLE: Table;
     /// The condition on the table aliased by `scope`.
     fn condition(&self, scope: &Scope) -> Condition;
+    /// The rows a list leaves out unless its filter (`filter`, the list's own, if any) asks
+    /// for them: archived clients and contracts.
+    fn hidden(filter: Option<&Self>, scope: &Scope) -> Option<Condition> {
+        let _ = (filter, scope);
+        None
+    }
+}
+
+/// The condition of a list's rows: its filter's, and the rows it leaves out by default.
+pub fn list_condition<F: EntityFilter>(filter: Option<&F>, scope: &Scope) -> Condition {
+    let mut condition = Condition::all();
+    if let Some(filter) = filter {
+        condition = condition.add(filter.condition(scope));
+    }
+    if let Some(hidden) = F::hidden(filter, scope) {
+        condition = condition.add(hidden);
+    }
+    condition
+}
+
+/// [`EntityFilter::hidden`] of a table with `archived_at`: archived rows, unless the filter
+/// names `archived` or sets `includeArchived`.
+pub fn unarchived(
+    archived: Option<bool>,
+    include: Option<bool>,
+    scope: &Scope,
+) -> Option<Condition> {
+    (archived.is_none() && include != Some(true))
+        .then(|| Condition::all().add(scope.col("archived_at").is_null()))
+}
+
+/// The condition of a filter's `archived` field.
+pub fn archived(all: Condition, archived: Option<bool>, scope: &Scope) -> Condition {
+    match archived {
+        Some(true) => all.add(scope.col("archived_at").is_not_null()),
+        Some(false) => all.add(scope.col("archived_at").is_null()),
+        None => all,
+    }
 }
 
 /// A filter on one scalar field.

@@ -12,7 +12,6 @@ use crate::engine::args::*;
 use crate::engine::budget::*;
 use crate::engine::columns::{ColumnSet, PartialModel, select_columns};
 use crate::engine::cursor::{Cursor, KeyKind, SortValue, SqlKey};
-use crate::engine::filters::EntityFilter;
 use crate::engine::order::{NullsOrder, OrderBy, OrderDirection, SortField};
 use crate::engine::page::*;
 use crate::engine::record::{Listable, Record};
@@ -323,10 +322,9 @@ pub(crate) fn base_select<R: Listable>(
     for (i, o) in plan.order.iter().enumerate() {
         select.expr_as(o.field.expr(scope), Alias::new(format!("__k{i}")));
     }
-    let mut condition = extra.add(plan.conditions(scope)?);
-    if let Some(filter) = filter {
-        condition = condition.add(filter.condition(scope));
-    }
+    let condition = extra
+        .add(plan.conditions(scope)?)
+        .add(crate::engine::filters::list_condition(filter, scope));
     select.cond_where(restrict_in_reach(condition, R::table(), scope, reach));
     Ok(select)
 }

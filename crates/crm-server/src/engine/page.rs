@@ -21,7 +21,6 @@ use crate::engine::columns::{ColumnSet, PartialModel};
 use crate::engine::connection::*;
 use crate::engine::cursor::SortValue;
 use crate::engine::decode::read_at;
-use crate::engine::filters::EntityFilter;
 use crate::engine::keyset::*;
 use crate::engine::order::SortField;
 use crate::engine::reader::Reader;
@@ -376,10 +375,7 @@ pub(crate) fn count_select<R: Listable>(
     filter: Option<&R::Filter>,
     reach: Reach,
 ) -> SelectStatement {
-    let mut condition = Condition::all();
-    if let Some(filter) = filter {
-        condition = condition.add(filter.condition(scope));
-    }
+    let condition = crate::engine::filters::list_condition(filter, scope);
     Query::select()
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
         .from_as(Alias::new(R::table().name()), Alias::new(&scope.alias))

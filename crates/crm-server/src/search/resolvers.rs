@@ -17,7 +17,8 @@ impl SearchQuery {
     /// The clients (company name, e-mail, phone, city), contracts (number, title), notes and
     /// documents (file name) whose text holds every word of `query` as the start of a word,
     /// accents and case ignored ("acm" finds "Acme", "societe" finds "Société"), within your
-    /// portfolio: best matches first, then the most recently changed.
+    /// portfolio: best matches first, then the most recently changed. Archived clients and
+    /// contracts are left out unless `includeArchived`.
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -27,6 +28,8 @@ impl SearchQuery {
         #[graphql(desc = "Only these kinds of rows (default: every kind).")] types: Option<
             Vec<SearchKind>,
         >,
+        #[graphql(desc = "Archived clients and contracts too (default: left out).")]
+        include_archived: Option<bool>,
     ) -> async_graphql::Result<SearchHitConnection> {
         let loaders = crate::engine::loaders(ctx)?;
         let terms = Terms::parse(&query)?;
@@ -38,6 +41,7 @@ impl SearchQuery {
             types.as_deref().unwrap_or_default(),
             first,
             after.as_deref(),
+            include_archived.unwrap_or(false),
         )
         .await?;
         let hits = page

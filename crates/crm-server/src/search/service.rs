@@ -92,6 +92,7 @@ pub async fn search(
     kinds: &[SearchKind],
     first: Option<i32>,
     after: Option<&str>,
+    include_archived: bool,
 ) -> Result<FoundPage, AppError> {
     let backend = db.get_database_backend();
     let limit = match first {
@@ -114,9 +115,9 @@ pub async fn search(
             .filter(|k| kinds.contains(k))
             .collect()
     };
-    let inner = matching(backend, viewer, terms, &kinds);
+    let inner = matching(backend, viewer, terms, &kinds, include_archived);
     let signature = format!(
-        "search:{}:{}",
+        "search:{}:{}:{include_archived}",
         kinds
             .iter()
             .map(|k| k.stored())
@@ -194,12 +195,14 @@ pub async fn search(
     })
 }
 
-/// The entries matching `terms`: kind, id, last change, text and score.
+/// The entries matching `terms`: kind, id, last change, text and score; archived clients and
+/// contracts left out unless `include_archived`.
 fn matching(
     backend: DbBackend,
     viewer: Viewer,
     terms: &Terms,
     kinds: &[SearchKind],
+    include_archived: bool,
 ) -> SelectStatement {
     let e = Scope::root(backend, viewer);
     let mut select = Query::select();
@@ -245,6 +248,24 @@ fn matching(
     }
     if let Some(visible) = through_client("client_id", &e, Reach::Table) {
         condition = condition.add(visible);
+    }
+    if !include_archived {
+        for (kind, table) in [
+            (SearchKind::Client, "clients"),
+            (SearchKind::Contract, "contracts"),
+        ] {
+            let a = e.child();
+            condition = condition.add(Expr::cust(format!(
+                "NOT EXISTS (SELECT 1 FROM {table} {alias} WHERE {id} = {entry} AND {kind_col} = '{kind}' \
+                 AND {archived} IS NOT NULL)",
+                alias = a.alias,
+                id = a.raw("id"),
+                entry = e.raw("id"),
+                kind_col = e.raw("kind"),
+                kind = kind.stored(),
+                archived = a.raw("archived_at"),
+            )));
+        }
     }
     select.cond_where(condition);
     select

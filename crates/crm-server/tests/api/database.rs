@@ -119,6 +119,7 @@ async fn insert_contract(
         status: Set(ContractStatus::Draft),
         created_at: Set(Utc::now()),
         updated_at: Set(Utc::now()),
+        archived_at: Set(None),
         ..Default::default()
     }
     .insert(&app.db)

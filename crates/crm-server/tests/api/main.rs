@@ -7,6 +7,7 @@
 mod helpers;
 
 mod access;
+mod archive;
 mod auth;
 mod dashboards;
 mod database;

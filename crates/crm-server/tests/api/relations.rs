@@ -129,6 +129,7 @@ async fn seed_nested(app: &TestApp, n: usize) {
                 signed_at: Set(None),
                 created_at: Set(fixtures::at(2026, 1, 1)),
                 updated_at: Set(fixtures::at(2026, 1, 1)),
+                archived_at: Set(None),
             });
             for _ in 0..4 {
                 all_payments.push(payments::ActiveModel {

@@ -62,6 +62,7 @@ pub async fn client(
         assigned_to: Set(assigned_to),
         created_at: Set(at(2026, 1, 5)),
         updated_at: Set(at(2026, 1, 5)),
+        archived_at: Set(None),
     }
     .insert(db)
     .await
@@ -89,6 +90,7 @@ pub async fn contract(
         signed_at: Set(Some(at(2026, 2, 20))),
         created_at: Set(at(2026, 2, 1)),
         updated_at: Set(at(2026, 2, 1)),
+        archived_at: Set(None),
     }
     .insert(db)
     .await
