@@ -39,6 +39,7 @@ mod m20261205_000022_mailbox_connections;
 mod m20261205_000023_mailbox_connection_completion;
 mod m20261205_000024_search;
 mod m20261205_000025_archive;
+mod m20261205_000026_audit;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000023_mailbox_connection_completion::Migration),
             Box::new(m20261205_000024_search::Migration),
             Box::new(m20261205_000025_archive::Migration),
+            Box::new(m20261205_000026_audit::Migration),
         ]
     }
 }

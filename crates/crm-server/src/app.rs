@@ -230,6 +230,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         &schema.sdl(),
     ));
     let schema_known = build(ValidationMode::Fast);
+    crate::audit::set_enabled(config.server.audit);
     let page_limits = PageLimits {
         default_size: config.server.default_page_size,
         max_size: config.server.max_page_size,

@@ -277,6 +277,10 @@ pub struct ServerConfig {
     /// grouping names its own (`timeZone`).
     #[arg(long, env = "CRM_TIME_ZONE", default_value = "UTC", value_parser = parse_time_zone)]
     pub time_zone: crate::engine::periods::Zone,
+    /// Record every field an update changes on clients, contracts and payments (the audit
+    /// trail, `…changes`); off only to measure what it costs.
+    #[arg(long, env = "CRM_AUDIT", default_value_t = true, action = clap::ArgAction::Set)]
+    pub audit: bool,
     /// Origins allowed to call the API from a browser (CORS), comma-separated, e.g.
     /// `https://crm.example.com`. Empty: same-origin only.
     #[arg(long, env = "CRM_CORS_ORIGINS", value_delimiter = ',')]

@@ -119,6 +119,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = Database
     let current = for_update::<clients::Entity>(&txn, viewer, id, "id", "client").await?;
     check_unchanged(current.updated_at, input.expected_updated_at)?;
     let old_status = current.status;
+    let before = current.clone();
     let mut active: clients::ActiveModel = current.into();
     if let Some(v) = company_name {
         active.company_name = Set(v);
@@ -146,6 +147,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = Database
     }
     active.updated_at = Set(now());
     let client = active.update(&txn).await?;
+    crate::audit::record::<clients::Entity>(&txn, viewer, &before, &client).await?;
     if client.status != old_status {
         let content =
             format!("Status changed from {old_status:?} to {:?}", client.status).to_lowercase();
@@ -173,10 +175,12 @@ pub async fn set_archived<
         return Ok(current);
     }
     let at = now();
+    let before = current.clone();
     let mut active: clients::ActiveModel = current.into();
     active.archived_at = Set(archive.then_some(at));
     active.updated_at = Set(at);
     let client = active.update(&txn).await?;
+    crate::audit::record::<clients::Entity>(&txn, viewer, &before, &client).await?;
     let event = if archive {
         "Client archived"
     } else {
@@ -246,11 +250,13 @@ pub async fn complete_kyc(
         ));
     }
     let at = now();
+    let before = current.clone();
     let mut active: clients::ActiveModel = current.into();
     active.kyc_completed = Set(true);
     active.kyc_completed_at = Set(Some(at));
     active.updated_at = Set(at);
     let client = active.update(&txn).await?;
+    crate::audit::record::<clients::Entity>(&txn, viewer, &before, &client).await?;
     record_event(
         &txn,
         client.id,
@@ -283,10 +289,12 @@ pub async fn assign(
         }
         None => "Unassigned".to_owned(),
     };
+    let before = current.clone();
     let mut active: clients::ActiveModel = current.into();
     active.assigned_to = Set(user_id);
     active.updated_at = Set(now());
     let client = active.update(&txn).await?;
+    crate::audit::record::<clients::Entity>(&txn, viewer, &before, &client).await?;
     record_event(&txn, client.id, Some(viewer.user_id), content).await?;
     txn.commit().await?;
     Ok(client)

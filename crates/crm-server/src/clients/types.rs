@@ -69,6 +69,17 @@ crate::relation_lists! {
         notes: ClientNote by "client_id";
     }
 
+    /// What updates changed on it, field by field, newest first (managers and admins;
+    /// `FORBIDDEN` for commercials).
+    async fn changes(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        #[graphql(desc = "Return the first n changes (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Return changes after this cursor.")] after: Option<String>,
+    ) -> async_graphql::Result<crate::audit::types::FieldChangeConnection> {
+        Ok(crate::audit::types::connection(ctx, entity::Table::Clients, self.id, first, after).await?)
+    }
+
     /// The user the client is assigned to.
     async fn assigned_to(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         Ok(match self.assigned_to_id {

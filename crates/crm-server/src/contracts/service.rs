@@ -138,10 +138,12 @@ pub async fn set_archived<
         return Ok(current);
     }
     let at = now();
+    let before = current.clone();
     let mut active: contracts::ActiveModel = current.into();
     active.archived_at = Set(archive.then_some(at));
     active.updated_at = Set(at);
     let contract = active.update(&txn).await?;
+    crate::audit::record::<contracts::Entity>(&txn, viewer, &before, &contract).await?;
     let event = format!(
         "Contract {} {}",
         contract.contract_number,
@@ -208,6 +210,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = Database
             Some(Some(user_id))
         }
     };
+    let before = current.clone();
     let mut active: contracts::ActiveModel = current.into();
     if let Some(v) = number {
         active.contract_number = Set(v);
@@ -228,6 +231,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = Database
     active.end_date = Set(end);
     active.updated_at = Set(now());
     let contract = active.update(&txn).await?;
+    crate::audit::record::<contracts::Entity>(&txn, viewer, &before, &contract).await?;
     txn.commit().await?;
     Ok(contract)
 }
@@ -294,6 +298,7 @@ async fn transition<C: ConnectionTrait + TransactionTrait<Transaction = Database
         }
     }
     let at = now();
+    let before = current.clone();
     let mut active: contracts::ActiveModel = current.into();
     active.status = Set(to);
     if to == ContractStatus::Active {
@@ -301,6 +306,7 @@ async fn transition<C: ConnectionTrait + TransactionTrait<Transaction = Database
     }
     active.updated_at = Set(at);
     let contract = active.update(&txn).await?;
+    crate::audit::record::<contracts::Entity>(&txn, viewer, &before, &contract).await?;
     let verb = match to {
         ContractStatus::Active => "signed",
         ContractStatus::Completed => "completed",

@@ -62,6 +62,17 @@ crate::relation_lists! {
         documents: Document by "contract_id";
     }
 
+    /// What updates changed on it, field by field, newest first (managers and admins;
+    /// `FORBIDDEN` for commercials).
+    async fn changes(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        #[graphql(desc = "Return the first n changes (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Return changes after this cursor.")] after: Option<String>,
+    ) -> async_graphql::Result<crate::audit::types::FieldChangeConnection> {
+        Ok(crate::audit::types::connection(ctx, entity::Table::Contracts, self.id, first, after).await?)
+    }
+
     /// The client.
     async fn client(&self, ctx: &Context<'_>) -> Result<Client> {
         Ok(required(

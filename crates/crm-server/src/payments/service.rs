@@ -338,6 +338,7 @@ pub async fn update(
         _ => None,
     };
     let was_completed = current.status.is_paid();
+    let before = current.clone();
     let mut active: payments::ActiveModel = current.into();
     if let Some(v) = amount {
         active.amount = Set(v);
@@ -354,6 +355,7 @@ pub async fn update(
     active.status = Set(new_status);
     active.updated_at = Set(now());
     let payment = active.update(&txn).await?;
+    crate::audit::record::<payments::Entity>(&txn, viewer, &before, &payment).await?;
     if let Some(contract) = &contract
         && !was_completed
     {
@@ -394,10 +396,12 @@ pub async fn refund(
         "contract",
     )
     .await?;
+    let before = current.clone();
     let mut active: payments::ActiveModel = current.into();
     active.status = Set(PaymentStatus::Refunded);
     active.updated_at = Set(now());
     let payment = active.update(&txn).await?;
+    crate::audit::record::<payments::Entity>(&txn, viewer, &before, &payment).await?;
     let content = payment_event(&payment, &contract, "refunded");
     record_event(&txn, payment.client_id, Some(viewer.user_id), content).await?;
     txn.commit().await?;

@@ -48,6 +48,20 @@ impl crate::engine::rows::ListRelations for Payment {}
 
 #[ComplexObject]
 impl Payment {
+    /// What updates changed on it, field by field, newest first (managers and admins;
+    /// `FORBIDDEN` for commercials).
+    async fn changes(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        #[graphql(desc = "Return the first n changes (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Return changes after this cursor.")] after: Option<String>,
+    ) -> async_graphql::Result<crate::audit::types::FieldChangeConnection> {
+        Ok(
+            crate::audit::types::connection(ctx, entity::Table::Payments, self.id, first, after)
+                .await?,
+        )
+    }
+
     /// The contract paid.
     async fn contract(&self, ctx: &Context<'_>) -> Result<Contract> {
         Ok(required(

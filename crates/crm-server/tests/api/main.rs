@@ -8,6 +8,7 @@ mod helpers;
 
 mod access;
 mod archive;
+mod audit;
 mod auth;
 mod dashboards;
 mod database;

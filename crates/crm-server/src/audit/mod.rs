@@ -1,0 +1,210 @@
+//! The audit trail: every field an update through the API changes on a client, contract or
+//! payment (old and new value as text, who, when, the request's id), written in the update's
+//! own transaction by [`record`], read by [`changes`] as `Client.changes`, `Contract.changes`
+//! and `Payment.changes` (managers and admins).
+//!
+//! Which fields: every column of the row ([`Audited`]) except the last-change time, compared
+//! before and after the update; a table holding secrets could not be audited without naming
+//! them in [`NEVER`] (the three audited tables hold none).
+
+pub mod types;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use entity::{Tabled, clients, contracts, payments};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
+use sea_orm::{ConnectionTrait, EntityTrait, IdenStatic, Iterable, ModelTrait, Value};
+use uuid::Uuid;
+
+use crate::auth::Viewer;
+use crate::db::now;
+use crate::error::{AppError, AppResult};
+
+/// Columns never written to the trail, whatever the table.
+pub const NEVER: [&str; 6] = [
+    "updated_at",
+    "password_hash",
+    "access_token",
+    "refresh_token",
+    "idempotency_key",
+    "company_name_lower",
+];
+
+/// Whether updates are audited (`CRM_AUDIT`, on by default; off only to measure its cost).
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Turns the trail on or off for the process (from the configuration, at start).
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
+}
+
+/// A table whose updates are audited: how a row names itself and its client.
+pub trait Audited: EntityTrait + Tabled {
+    fn ids(model: &Self::Model) -> (Uuid, Uuid);
+}
+
+impl Audited for clients::Entity {
+    fn ids(model: &clients::Model) -> (Uuid, Uuid) {
+        (model.id, model.id)
+    }
+}
+
+impl Audited for contracts::Entity {
+    fn ids(model: &contracts::Model) -> (Uuid, Uuid) {
+        (model.id, model.client_id)
+    }
+}
+
+impl Audited for payments::Entity {
+    fn ids(model: &payments::Model) -> (Uuid, Uuid) {
+        (model.id, model.client_id)
+    }
+}
+
+/// A value as the trail shows it: amounts with their two decimals, times in RFC 3339, enums
+/// as stored; `None` for null.
+fn text(value: Value) -> Option<String> {
+    match value {
+        Value::Bool(v) => v.map(|v| v.to_string()),
+        Value::Int(v) => v.map(|v| v.to_string()),
+        Value::BigInt(v) => v.map(|v| v.to_string()),
+        Value::String(v) => v.map(|v| v.to_string()),
+        Value::Uuid(v) => v.map(|v| v.to_string()),
+        Value::Decimal(v) => v.map(|v| crate::engine::scalars::Decimal::money(v).0.to_string()),
+        Value::ChronoDate(v) => v.map(|v| v.to_string()),
+        Value::ChronoDateTimeUtc(v) => {
+            v.map(|v| v.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        }
+        other => Some(format!("{other:?}")),
+    }
+}
+
+/// Writes the fields that differ between `before` and `after` (one row of `E`, before and after
+/// an update by `viewer`) to the trail, in the update's transaction `txn`.
+pub async fn record<E>(
+    txn: &impl ConnectionTrait,
+    viewer: Viewer,
+    before: &E::Model,
+    after: &E::Model,
+) -> AppResult<()>
+where
+    E: Audited,
+    E::Model: ModelTrait<Entity = E>,
+{
+    if !ENABLED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let (row_id, client_id) = E::ids(after);
+    let request = crate::telemetry::current_request_id().map(|id| id.as_str().to_owned());
+    let at = now();
+    let mut insert = Query::insert();
+    insert.into_table(Alias::new("audit_entries")).columns([
+        Alias::new("id"),
+        Alias::new("table_name"),
+        Alias::new("row_id"),
+        Alias::new("client_id"),
+        Alias::new("field"),
+        Alias::new("old_value"),
+        Alias::new("new_value"),
+        Alias::new("actor_id"),
+        Alias::new("request_id"),
+        Alias::new("changed_at"),
+    ]);
+    let mut changed = 0;
+    for column in E::Column::iter() {
+        let name = column.as_str();
+        if NEVER.contains(&name) {
+            continue;
+        }
+        let (old, new) = (before.get(column), after.get(column));
+        if old == new {
+            continue;
+        }
+        changed += 1;
+        insert
+            .values([
+                Uuid::now_v7().into(),
+                E::TABLE.name().into(),
+                row_id.into(),
+                client_id.into(),
+                name.into(),
+                text(old).into(),
+                text(new).into(),
+                Some(viewer.user_id).into(),
+                request.clone().into(),
+                at.into(),
+            ])
+            .map_err(|e| AppError::Internal(format!("audit entry: {e}")))?;
+    }
+    if changed > 0 {
+        txn.execute(&insert).await?;
+    }
+    Ok(())
+}
+
+/// One recorded change.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub id: Uuid,
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub request_id: Option<String>,
+    pub changed_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The changes of one row of `table`, newest first, after the change `after` (its id), at most
+/// `limit` + 1 (to tell whether more follow). Managers and admins only.
+pub async fn changes(
+    db: &impl ConnectionTrait,
+    viewer: Viewer,
+    table: entity::Table,
+    row_id: Uuid,
+    limit: usize,
+    after: Option<Uuid>,
+) -> AppResult<Vec<Change>> {
+    if !viewer.sees_all_clients() {
+        return Err(AppError::forbidden(
+            "only managers and admins read the audit trail",
+        ));
+    }
+    let mut select = Query::select();
+    select
+        .columns(
+            [
+                "id",
+                "field",
+                "old_value",
+                "new_value",
+                "actor_id",
+                "request_id",
+                "changed_at",
+            ]
+            .map(Alias::new),
+        )
+        .from(Alias::new("audit_entries"))
+        .and_where(Expr::col(Alias::new("table_name")).eq(table.name()))
+        .and_where(Expr::col(Alias::new("row_id")).eq(row_id))
+        // Ids are time-ordered (v7) and made in the writing order: newest first by id.
+        .order_by(Alias::new("id"), Order::Desc)
+        .limit(limit as u64 + 1);
+    if let Some(after) = after {
+        select.and_where(Expr::col(Alias::new("id")).lt(after));
+    }
+    let rows = db.query_all(&select).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        use crate::engine::decode::read_at;
+        out.push(Change {
+            id: read_at::<Uuid>(&row, 0)?,
+            field: read_at::<String>(&row, 1)?,
+            old_value: read_at::<Option<String>>(&row, 2)?,
+            new_value: read_at::<Option<String>>(&row, 3)?,
+            actor_id: read_at::<Option<Uuid>>(&row, 4)?,
+            request_id: read_at::<Option<String>>(&row, 5)?,
+            changed_at: read_at::<chrono::DateTime<chrono::Utc>>(&row, 6)?,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,105 @@
+//! The audit trail: every field an update changes, with old and new values, actor, time and
+//! request id, in the update's transaction; read by managers and admins.
+
+use entity::{ContractStatus, PaymentStatus, Role};
+use serde_json::{Value, json};
+
+use crate::helpers::{error_codes, fixtures};
+
+fn changes(answer: &Value, path: &str) -> Vec<(String, Value, Value)> {
+    answer[path]["changes"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["field"].as_str().unwrap().to_owned(),
+                c["oldValue"].clone(),
+                c["newValue"].clone(),
+            )
+        })
+        .collect()
+}
+
+test_both! {
+    async fn every_changed_field_is_recorded_with_who_and_when(app) {
+        let db = &app.db;
+        let (ann, ann_token) = app.user("ann", Role::Commercial, None).await;
+        let client = fixtures::client(db, "Acme", Some(ann)).await;
+        let contract = fixtures::contract(db, client.id, "A-1", "100.00", ContractStatus::Active).await;
+        let payment = fixtures::payment(db, &contract, "10.00", PaymentStatus::Pending).await;
+
+        app.data(
+            "mutation($id: UUID!) { updateClient(id: $id, input: { companyName: \"Acme Group\", city: null }) { id } }",
+            json!({ "id": client.id }),
+        )
+        .await;
+        app.data(
+            "mutation($id: UUID!) { updateContract(id: $id, input: { amount: \"150.00\" }) { id } }",
+            json!({ "id": contract.id }),
+        )
+        .await;
+        app.data(
+            "mutation($id: UUID!) { updatePayment(id: $id, input: { amount: \"12.50\", status: completed }) { id } }",
+            json!({ "id": payment.id }),
+        )
+        .await;
+        app.data("mutation($id: UUID!) { archiveContract(id: $id) { id } }", json!({ "id": contract.id }))
+            .await;
+
+        let read = "query($c: UUID!, $k: UUID!, $p: UUID!) {
+            client(id: $c) { changes { totalCount nodes { field oldValue newValue requestId changedAt actor { username } } } }
+            contract(id: $k) { changes { nodes { field oldValue newValue } } }
+            payment(id: $p) { changes { nodes { field oldValue newValue } } } }";
+        let vars = json!({ "c": client.id, "k": contract.id, "p": payment.id });
+        let answer = app.data(read, vars.clone()).await;
+        let mut client_changes = changes(&answer, "client");
+        client_changes.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            client_changes,
+            vec![
+                ("city".to_owned(), json!("Paris"), Value::Null),
+                ("companyName".to_owned(), json!("Acme"), json!("Acme Group")),
+            ]
+        );
+        let first = &answer["client"]["changes"]["nodes"][0];
+        assert_eq!(answer["client"]["changes"]["totalCount"], 2);
+        assert!(first["requestId"].is_string() && first["changedAt"].is_string(), "{first}");
+        assert_eq!(first["actor"]["username"], "test-admin");
+        // Newest first: the archive, then the amount.
+        let contract_changes = changes(&answer, "contract");
+        assert_eq!(contract_changes[0].0, "archivedAt");
+        assert!(contract_changes[0].2.is_string());
+        assert_eq!(contract_changes[1], ("amount".to_owned(), json!("100.00"), json!("150.00")));
+        let mut payment_changes = changes(&answer, "payment");
+        payment_changes.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            payment_changes,
+            vec![
+                ("amount".to_owned(), json!("10.00"), json!("12.50")),
+                ("status".to_owned(), json!("pending"), json!("completed")),
+            ]
+        );
+
+        // A refused update records nothing.
+        let refused = app
+            .gql(
+                "mutation($id: UUID!) { updateContract(id: $id, input: { amount: \"-1\" }) { id } }",
+                json!({ "id": contract.id }),
+            )
+            .await;
+        assert_eq!(error_codes(&refused), ["BAD_USER_INPUT"]);
+        let again = app.data(read, vars.clone()).await;
+        assert_eq!(changes(&again, "contract").len(), 2);
+
+        // Commercials may not read it.
+        let answer = app
+            .gql_as(
+                Some(&ann_token),
+                "query($c: UUID!) { client(id: $c) { changes { nodes { field } } } }",
+                json!({ "c": client.id }),
+            )
+            .await;
+        assert_eq!(error_codes(&answer), ["FORBIDDEN"], "{answer}");
+    }
+}
