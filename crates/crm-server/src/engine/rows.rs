@@ -613,15 +613,22 @@ pub(crate) mod tests {
         assert_eq!(R::column_index("noSuchField"), None);
         assert_eq!(R::need("noSuchField"), Need::All);
         assert_eq!(R::need("__typename"), Need::Nothing);
-        // The to-many relations (connection fields) read only the id; nothing else does.
+        // The to-many relations (connection fields) read only the id; nothing else does. Other
+        // connection fields (`changes`, the audit trail) have their own resolver and read the
+        // whole row.
         for field in fields {
             let field_name = field.node.name.node.as_str();
             let connection = field.node.ty.node.to_string().ends_with("Connection!");
-            assert_eq!(
-                R::need(field_name) == Need::Id,
-                connection,
-                "{name}.{field_name}"
-            );
+            let need = R::need(field_name);
+            if need == Need::Id {
+                assert!(connection, "{name}.{field_name} reads only the id");
+            } else if connection {
+                assert_eq!(need, Need::All, "{name}.{field_name}");
+                assert!(
+                    R::list_relation(field_name).is_none(),
+                    "{name}.{field_name}"
+                );
+            }
         }
     }
 }
