@@ -1,7 +1,8 @@
 -- wrk script: POST the JSON body of $BODY_FILE to every request, count GraphQL errors, and
 -- print one machine-readable RESULT line at the end. With $IDS_FILE (one id per line), each
 -- request puts the next id of the file in place of __ID__ in the body (writes spread over
--- many rows).
+-- many rows), and a number counting the thread's requests in place of __N__ (a value that
+-- changes at every write).
 local file = assert(io.open(os.getenv("BODY_FILE"), "rb"))
 wrk.method = "POST"
 wrk.body = file:read("*a")
@@ -19,10 +20,12 @@ if ids_file and ids_file ~= "" then
   for line in io.lines(ids_file) do table.insert(ids, line) end
 end
 if #ids > 0 then
-  local template, n = wrk.body, math.random(#ids)
+  local template, n, count = wrk.body, math.random(#ids), 0
   function request()
     n = n % #ids + 1
-    return wrk.format(nil, nil, nil, (template:gsub("__ID__", ids[n])))
+    count = count + 1
+    local body = template:gsub("__ID__", ids[n]):gsub("__N__", tostring(count))
+    return wrk.format(nil, nil, nil, body)
   end
 end
 

@@ -15,7 +15,7 @@ use crate::users::User;
 pub struct FieldChange(Change);
 
 /// One field changed by one update.
-#[Object]
+#[Object(serial)]
 impl FieldChange {
     /// The field, as the API names it (`amount`, `companyName` …).
     async fn field(&self) -> String {
@@ -64,7 +64,7 @@ pub struct FieldChangeConnection {
 pub struct FieldChangeEdge(Change);
 
 /// One change of a page, with its cursor.
-#[Object]
+#[Object(serial)]
 impl FieldChangeEdge {
     /// The change.
     async fn node(&self) -> FieldChange {
@@ -82,7 +82,7 @@ fn cursor(change: &Change) -> String {
 }
 
 /// The changes of one row, newest first.
-#[Object]
+#[Object(serial)]
 impl FieldChangeConnection {
     /// The changes of the page with their cursors.
     async fn edges(&self) -> Vec<FieldChangeEdge> {

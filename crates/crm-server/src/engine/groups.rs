@@ -390,7 +390,7 @@ impl<R: Listable> TypeName for GroupConnection<R> {
 }
 
 /// A group of rows sharing the same keys.
-#[Object(name_type)]
+#[Object(name_type, serial)]
 impl<R: Listable> Group<R> {
     /// The keys the group's rows share (the keys grouped by; the others are null).
     async fn keys(&self) -> &<R::Aggregate as Grouping>::Keys {
@@ -404,7 +404,7 @@ impl<R: Listable> Group<R> {
 }
 
 /// One group of a page.
-#[Object(name_type)]
+#[Object(name_type, serial)]
 impl<R: Listable> GroupEdge<R> {
     /// The group.
     async fn node(&self) -> &Group<R> {
@@ -418,7 +418,7 @@ impl<R: Listable> GroupEdge<R> {
 }
 
 /// A page of groups.
-#[Object(name_type)]
+#[Object(name_type, serial)]
 impl<R: Listable> GroupConnection<R> {
     /// The groups of the page with their cursors.
     async fn edges(&self) -> Vec<GroupEdge<R>> {

@@ -35,7 +35,7 @@ pub struct SearchHit {
 }
 
 /// One row found, with the part of its text that matched.
-#[Object]
+#[Object(serial)]
 impl SearchHit {
     /// What kind of row it is.
     async fn kind(&self) -> SearchKind {
@@ -81,7 +81,7 @@ impl SearchHit {
 pub struct SearchHitEdge(Arc<SearchHit>);
 
 /// One hit of a page, with its cursor.
-#[Object]
+#[Object(serial)]
 impl SearchHitEdge {
     /// The hit.
     async fn node(&self) -> &SearchHit {
@@ -103,7 +103,7 @@ pub struct SearchHitConnection {
 }
 
 /// A page of hits, best first (Relay connection).
-#[Object]
+#[Object(serial)]
 impl SearchHitConnection {
     /// The hits of the page with their cursors.
     async fn edges(&self) -> Vec<SearchHitEdge> {
