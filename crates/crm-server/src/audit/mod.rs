@@ -195,16 +195,54 @@ pub async fn changes(
     let rows = db.query_all(&select).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        use crate::engine::decode::read_at;
-        out.push(Change {
-            id: read_at::<Uuid>(&row, 0)?,
-            field: read_at::<String>(&row, 1)?,
-            old_value: read_at::<Option<String>>(&row, 2)?,
-            new_value: read_at::<Option<String>>(&row, 3)?,
-            actor_id: read_at::<Option<Uuid>>(&row, 4)?,
-            request_id: read_at::<Option<String>>(&row, 5)?,
-            changed_at: read_at::<chrono::DateTime<chrono::Utc>>(&row, 6)?,
-        });
+        out.push(read_change(&row)?);
     }
     Ok(out)
+}
+
+/// The changes with these ids (of rows of `client_id`), for the client's timeline.
+pub async fn changes_by_ids(
+    db: &impl ConnectionTrait,
+    client_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<Vec<Change>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut select = Query::select();
+    select
+        .columns(
+            [
+                "id",
+                "field",
+                "old_value",
+                "new_value",
+                "actor_id",
+                "request_id",
+                "changed_at",
+            ]
+            .map(Alias::new),
+        )
+        .from(Alias::new("audit_entries"))
+        .and_where(Expr::col(Alias::new("client_id")).eq(client_id))
+        .and_where(Expr::col(Alias::new("id")).is_in(ids.iter().copied()));
+    let rows = db.query_all(&select).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(read_change(&row)?);
+    }
+    Ok(out)
+}
+
+fn read_change(row: &sea_orm::QueryResult) -> AppResult<Change> {
+    use crate::engine::decode::read_at;
+    Ok(Change {
+        id: read_at::<Uuid>(row, 0)?,
+        field: read_at::<String>(row, 1)?,
+        old_value: read_at::<Option<String>>(row, 2)?,
+        new_value: read_at::<Option<String>>(row, 3)?,
+        actor_id: read_at::<Option<Uuid>>(row, 4)?,
+        request_id: read_at::<Option<String>>(row, 5)?,
+        changed_at: read_at::<chrono::DateTime<chrono::Utc>>(row, 6)?,
+    })
 }

@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::users::User;
 
 /// One field changed by one update.
-pub struct FieldChange(Change);
+pub struct FieldChange(pub(crate) Change);
 
 /// One field changed by one update.
 #[Object(serial)]

@@ -6,6 +6,7 @@ pub mod csv;
 pub mod inputs;
 pub mod resolvers;
 pub mod service;
+pub mod timeline;
 pub mod types;
 
 pub use resolvers::{ClientMutation, ClientQuery};

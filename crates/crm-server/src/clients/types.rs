@@ -69,6 +69,21 @@ crate::relation_lists! {
         notes: ClientNote by "client_id";
     }
 
+    /// The client's story, newest first: notes, history entries, contracts signed, payments
+    /// received or refunded, documents and (managers and admins) the fields updates changed,
+    /// each with its time and actor.
+    async fn timeline(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        #[graphql(desc = "Return the first n items (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Return items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Only these kinds of items (default: every kind).")] types: Option<
+            Vec<super::timeline::TimelineKind>,
+        >,
+    ) -> async_graphql::Result<super::timeline::TimelineItemConnection> {
+        Ok(super::timeline::timeline(ctx, self.id, first, after, types).await?)
+    }
+
     /// What updates changed on it, field by field, newest first (managers and admins;
     /// `FORBIDDEN` for commercials).
     async fn changes(

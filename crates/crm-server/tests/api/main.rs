@@ -35,6 +35,7 @@ mod spreadsheets;
 mod storage;
 mod subscriptions;
 mod telemetry;
+mod timeline;
 mod totals;
 mod webhooks;
 mod workflows;
