@@ -214,17 +214,24 @@ fn matching(
         select
             .expr_as(Expr::cust("-bm25(search_text)"), Alias::new("score"))
             .from(Alias::new("search_text"))
+            // CROSS JOIN (the join's condition in WHERE): SQLite keeps the full-text match as
+            // the outer loop; as a plain join it scanned the entries and ran the match once per
+            // entry (seconds per search over the demo data).
             .join_as(
-                JoinType::InnerJoin,
+                JoinType::CrossJoin,
                 Alias::new("search_entries"),
                 Alias::new(&e.alias),
+                Condition::all(),
+            );
+        condition = condition
+            .add(
                 Expr::col((Alias::new(&e.alias), Alias::new("rowid")))
                     .equals((Alias::new("search_text"), Alias::new("rowid"))),
-            );
-        condition = condition.add(Expr::cust_with_values(
-            "search_text MATCH ?",
-            [terms.fts5()],
-        ));
+            )
+            .add(Expr::cust_with_values(
+                "search_text MATCH ?",
+                [terms.fts5()],
+            ));
     } else {
         select
             .expr_as(
