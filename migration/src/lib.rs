@@ -40,6 +40,7 @@ mod m20261205_000023_mailbox_connection_completion;
 mod m20261205_000024_search;
 mod m20261205_000025_archive;
 mod m20261205_000026_audit;
+mod m20261205_000027_search_speed;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -74,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000024_search::Migration),
             Box::new(m20261205_000025_archive::Migration),
             Box::new(m20261205_000026_audit::Migration),
+            Box::new(m20261205_000027_search_speed::Migration),
         ]
     }
 }
