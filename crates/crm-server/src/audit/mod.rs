@@ -169,21 +169,8 @@ pub async fn changes(
             "only managers and admins read the audit trail",
         ));
     }
-    let mut select = Query::select();
+    let mut select = select_changes();
     select
-        .columns(
-            [
-                "id",
-                "field",
-                "old_value",
-                "new_value",
-                "actor_id",
-                "request_id",
-                "changed_at",
-            ]
-            .map(Alias::new),
-        )
-        .from(Alias::new("audit_entries"))
         .and_where(Expr::col(Alias::new("table_name")).eq(table.name()))
         .and_where(Expr::col(Alias::new("row_id")).eq(row_id))
         // Ids are time-ordered (v7) and made in the writing order: newest first by id.
@@ -209,6 +196,20 @@ pub async fn changes_by_ids(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    let mut select = select_changes();
+    select
+        .and_where(Expr::col(Alias::new("client_id")).eq(client_id))
+        .and_where(Expr::col(Alias::new("id")).is_in(ids.iter().copied()));
+    let rows = db.query_all(&select).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(read_change(&row)?);
+    }
+    Ok(out)
+}
+
+/// `SELECT <a change's columns> FROM audit_entries`, read by [`read_change`].
+fn select_changes() -> sea_orm::sea_query::SelectStatement {
     let mut select = Query::select();
     select
         .columns(
@@ -223,15 +224,8 @@ pub async fn changes_by_ids(
             ]
             .map(Alias::new),
         )
-        .from(Alias::new("audit_entries"))
-        .and_where(Expr::col(Alias::new("client_id")).eq(client_id))
-        .and_where(Expr::col(Alias::new("id")).is_in(ids.iter().copied()));
-    let rows = db.query_all(&select).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        out.push(read_change(&row)?);
-    }
-    Ok(out)
+        .from(Alias::new("audit_entries"));
+    select
 }
 
 fn read_change(row: &sea_orm::QueryResult) -> AppResult<Change> {

@@ -133,18 +133,7 @@ pub async fn connection(
 ) -> Result<FieldChangeConnection, AppError> {
     let loaders = crate::engine::loaders(ctx)?;
     let limits = loaders.limits();
-    let limit = match first {
-        None => limits.default_size,
-        Some(n) => match usize::try_from(n) {
-            Ok(n) if n <= limits.max_size => n,
-            _ => {
-                return Err(AppError::bad_input(
-                    "first",
-                    format!("`first` must be between 0 and {}", limits.max_size),
-                ));
-            }
-        },
-    };
+    let limit = limits.first(first)?;
     let after_id = match after.as_deref() {
         None => None,
         Some(text) => {

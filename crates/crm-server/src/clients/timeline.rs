@@ -270,18 +270,7 @@ pub async fn timeline(
     let viewer = loaders.viewer()?;
     let limits = loaders.limits();
     let db = loaders.reader();
-    let limit = match first {
-        None => limits.default_size,
-        Some(n) => match usize::try_from(n) {
-            Ok(n) if n <= limits.max_size => n,
-            _ => {
-                return Err(AppError::bad_input(
-                    "first",
-                    format!("`first` must be between 0 and {}", limits.max_size),
-                ));
-            }
-        },
-    };
+    let limit = limits.first(first)?;
     let asked = types.unwrap_or_else(|| TimelineKind::ALL.to_vec());
     // The audit trail is for managers and admins: left out for the others.
     let kinds: Vec<TimelineKind> = TimelineKind::ALL

@@ -18,6 +18,24 @@ pub struct PageLimits {
     pub time_zone: crate::engine::periods::Zone,
 }
 
+impl PageLimits {
+    /// The page size `first` asks for (the default when it is not given); `BAD_USER_INPUT` on
+    /// `first` out of range. For the lists that page forward only (groups, search, timeline,
+    /// changes).
+    pub fn first(&self, first: Option<i32>) -> Result<usize, crate::error::AppError> {
+        match first {
+            None => Ok(self.default_size),
+            Some(n) => match usize::try_from(n) {
+                Ok(n) if n <= self.max_size => Ok(n),
+                _ => Err(crate::error::AppError::bad_input(
+                    "first",
+                    format!("`first` must be between 0 and {}", self.max_size),
+                )),
+            },
+        }
+    }
+}
+
 impl Default for PageLimits {
     fn default() -> Self {
         PageLimits {

@@ -615,18 +615,7 @@ pub async fn fetch_groups<R: Listable>(
             ));
         }
     }
-    let limit = match args.first {
-        None => limits.default_size,
-        Some(n) => match usize::try_from(n) {
-            Ok(n) if n <= limits.max_size => n,
-            _ => {
-                return Err(AppError::bad_input(
-                    "first",
-                    format!("`first` must be between 0 and {}", limits.max_size),
-                ));
-            }
-        },
-    };
+    let limit = limits.first(args.first)?;
     let zone = match args.time_zone.as_deref() {
         Some(name) => Zone::parse(name, "timeZone")?,
         None => limits.time_zone,

@@ -95,18 +95,7 @@ pub async fn search(
     include_archived: bool,
 ) -> Result<FoundPage, AppError> {
     let backend = db.get_database_backend();
-    let limit = match first {
-        None => limits.default_size,
-        Some(n) => match usize::try_from(n) {
-            Ok(n) if n <= limits.max_size => n,
-            _ => {
-                return Err(AppError::bad_input(
-                    "first",
-                    format!("`first` must be between 0 and {}", limits.max_size),
-                ));
-            }
-        },
-    };
+    let limit = limits.first(first)?;
     let kinds: Vec<SearchKind> = if kinds.is_empty() {
         SearchKind::ALL.to_vec()
     } else {
