@@ -41,6 +41,7 @@ mod m20261205_000024_search;
 mod m20261205_000025_archive;
 mod m20261205_000026_audit;
 mod m20261205_000027_search_speed;
+mod m20261205_000028_search_delete_before;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -76,6 +77,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000025_archive::Migration),
             Box::new(m20261205_000026_audit::Migration),
             Box::new(m20261205_000027_search_speed::Migration),
+            Box::new(m20261205_000028_search_delete_before::Migration),
         ]
     }
 }

@@ -6,6 +6,20 @@ use serde_json::{Value, json};
 
 use crate::helpers::{error_codes, fixtures};
 
+/// Rows of the trail, as `db` (a connection or a transaction) sees them.
+async fn count(db: &impl sea_orm::ConnectionTrait) -> i64 {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM audit_entries",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
 fn changes(answer: &Value, path: &str) -> Vec<(String, Value, Value)> {
     answer[path]["changes"]["nodes"]
         .as_array()
@@ -101,5 +115,23 @@ test_both! {
             )
             .await;
         assert_eq!(error_codes(&answer), ["FORBIDDEN"], "{answer}");
+    }
+}
+
+test_both! {
+    async fn an_audit_entry_is_written_in_its_update_s_transaction(app) {
+        use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+        let client = fixtures::client(&app.db, "Acme", None).await;
+        let admin = crm_server::auth::Viewer { user_id: app.admin_id, role: Role::Admin };
+        let txn = app.db.begin().await.unwrap();
+        let mut renamed: entity::clients::ActiveModel = client.clone().into();
+        renamed.company_name = Set("Renamed".to_owned());
+        let after = renamed.update(&txn).await.unwrap();
+        crm_server::audit::record::<entity::clients::Entity>(&txn, admin, &client, &after).await.unwrap();
+        assert_eq!(count(&txn).await, 1, "the entry is in the transaction");
+        txn.rollback().await.unwrap();
+        assert_eq!(count(&app.db).await, 0, "and goes with it");
+        let kept = app.data("query($id: UUID!) { client(id: $id) { companyName } }", json!({ "id": client.id })).await;
+        assert_eq!(kept["client"]["companyName"], "Acme");
     }
 }
