@@ -7,9 +7,7 @@
 use async_graphql::{Context, Enum, Object, Union};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement, UnionType,
-};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query, SelectStatement, UnionType};
 use sea_orm::{ConnectionTrait, QueryResult};
 use uuid::Uuid;
 
@@ -20,7 +18,7 @@ use crate::documents::Document;
 use crate::engine::PageInfo;
 use crate::engine::cursor::{KeyKind, KeyValue, SortValue};
 use crate::engine::decode::read_at;
-use crate::engine::keyset::{Key, past};
+use crate::engine::keyset::forward_page;
 use crate::engine::scalars::DateTime;
 use crate::engine::scope::{Scope, sql_literal};
 use crate::error::AppError;
@@ -311,43 +309,35 @@ pub async fn timeline(
         .from_subquery(union.clone(), Alias::new("t"));
     let mut page = Query::select();
     page.column(Asterisk).from_subquery(union, Alias::new("t"));
-    if let Some(after) = &after {
-        let invalid = || {
-            AppError::bad_input(
-                "after",
-                "invalid cursor: use a cursor this timeline returned",
-            )
-        };
-        let bytes = URL_SAFE_NO_PAD
-            .decode(after.trim())
-            .map_err(|_| invalid())?;
-        let (made_for, values): (String, Vec<KeyValue>) =
-            serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-        if made_for != signature || values.len() != keys.len() {
-            return Err(AppError::bad_input(
-                "after",
-                "this cursor was made for another timeline: pass the same types",
-            ));
+    let after_values = match &after {
+        None => None,
+        Some(after) => {
+            let invalid = || {
+                AppError::bad_input(
+                    "after",
+                    "invalid cursor: use a cursor this timeline returned",
+                )
+            };
+            let bytes = URL_SAFE_NO_PAD
+                .decode(after.trim())
+                .map_err(|_| invalid())?;
+            let (made_for, values): (String, Vec<KeyValue>) =
+                serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+            if made_for != signature || values.len() != keys.len() {
+                return Err(AppError::bad_input(
+                    "after",
+                    "this cursor was made for another timeline: pass the same types",
+                ));
+            }
+            let mut sql = Vec::with_capacity(keys.len());
+            for ((_, _, kind), value) in keys.iter().zip(&values) {
+                sql.push(value.to_sql(*kind, scope.backend).map_err(|_| invalid())?);
+            }
+            Some(sql)
         }
-        let mut sql = Vec::with_capacity(keys.len());
-        for ((_, _, kind), value) in keys.iter().zip(&values) {
-            sql.push(value.to_sql(*kind, scope.backend).map_err(|_| invalid())?);
-        }
-        let sort: Vec<Key> = keys
-            .iter()
-            .map(|(expr, desc, _)| Key {
-                expr: expr.clone(),
-                desc: *desc,
-                nulls_first: false,
-                nullable: false,
-            })
-            .collect();
-        page.cond_where(past(&sort, &sql, true));
-    }
-    for (expr, desc, _) in &keys {
-        page.order_by_expr(expr.clone(), if *desc { Order::Desc } else { Order::Asc });
-    }
-    page.limit(limit as u64 + 1);
+    };
+    let order: Vec<(Expr, bool)> = keys.iter().map(|(e, d, _)| (e.clone(), *d)).collect();
+    forward_page(&mut page, &order, after_values.as_deref(), limit);
     let rows = db.query_all(&page).await?;
     let has_next_page = rows.len() > limit;
     let mut items = Vec::with_capacity(rows.len().min(limit));

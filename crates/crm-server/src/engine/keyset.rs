@@ -298,6 +298,33 @@ pub(crate) fn past(keys: &[Key], values: &[Option<SqlKey>], after: bool) -> Cond
     any
 }
 
+/// A forward-only page over sort keys that are never null (`(expr, descending)`, the last one
+/// unique): the rows after the row whose values are `after`, in that order, one more than
+/// `limit` (to tell whether more follow). Search and the timeline page this way.
+pub(crate) fn forward_page(
+    select: &mut SelectStatement,
+    keys: &[(Expr, bool)],
+    after: Option<&[Option<SqlKey>]>,
+    limit: usize,
+) {
+    if let Some(values) = after {
+        let sort: Vec<Key> = keys
+            .iter()
+            .map(|(expr, desc)| Key {
+                expr: expr.clone(),
+                desc: *desc,
+                nulls_first: false,
+                nullable: false,
+            })
+            .collect();
+        select.cond_where(past(&sort, values, true));
+    }
+    for (expr, desc) in keys {
+        select.order_by_expr(expr.clone(), if *desc { Order::Desc } else { Order::Asc });
+    }
+    select.limit(limit as u64 + 1);
+}
+
 fn clone_key(key: &crate::engine::cursor::SqlKey) -> crate::engine::cursor::SqlKey {
     match key {
         crate::engine::cursor::SqlKey::Value(v) => crate::engine::cursor::SqlKey::Value(v.clone()),

@@ -5,7 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::sea_query::{
-    Alias, Asterisk, Condition, Expr, ExprTrait, JoinType, Order, Query, SelectStatement,
+    Alias, Asterisk, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement,
 };
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use crate::engine::access::{Reach, Viewer, through_client};
 use crate::engine::budget::PageLimits;
 use crate::engine::cursor::{KeyKind, KeyValue, SortValue, SqlKey};
 use crate::engine::decode::read_at;
-use crate::engine::keyset::{Key, past};
+use crate::engine::keyset::forward_page;
 use crate::engine::reader::Reader;
 use crate::engine::scope::Scope;
 use crate::error::AppError;
@@ -129,47 +129,40 @@ pub async fn search(
 
     let mut page = Query::select();
     page.column(Asterisk).from_subquery(inner, Alias::new("s"));
-    if let Some(after) = after {
-        let invalid =
-            || AppError::bad_input("after", "invalid cursor: use a cursor this search returned");
-        let bytes = URL_SAFE_NO_PAD
-            .decode(after.trim())
-            .map_err(|_| invalid())?;
-        let cursor: SearchCursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-        if cursor.search != signature || cursor.keys.len() != keys.len() {
-            return Err(AppError::bad_input(
-                "after",
-                "this cursor was made for another search: pass the same query and types",
-            ));
+    let after_values = match after {
+        None => None,
+        Some(after) => {
+            let invalid = || {
+                AppError::bad_input("after", "invalid cursor: use a cursor this search returned")
+            };
+            let bytes = URL_SAFE_NO_PAD
+                .decode(after.trim())
+                .map_err(|_| invalid())?;
+            let cursor: SearchCursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+            if cursor.search != signature || cursor.keys.len() != keys.len() {
+                return Err(AppError::bad_input(
+                    "after",
+                    "this cursor was made for another search: pass the same query and types",
+                ));
+            }
+            let mut values = Vec::with_capacity(keys.len());
+            for (i, ((_, _, kind), value)) in keys.iter().zip(&cursor.keys).enumerate() {
+                values.push(if i == 0 {
+                    // The score: a float, carried as its shortest exact text.
+                    let KeyValue::Text(text) = value else {
+                        return Err(invalid());
+                    };
+                    let score: f64 = text.parse().map_err(|_| invalid())?;
+                    Some(SqlKey::Value(score.into()))
+                } else {
+                    value.to_sql(*kind, backend).map_err(|_| invalid())?
+                });
+            }
+            Some(values)
         }
-        let mut values = Vec::with_capacity(keys.len());
-        for (i, ((_, _, kind), value)) in keys.iter().zip(&cursor.keys).enumerate() {
-            values.push(if i == 0 {
-                // The score: a float, carried as its shortest exact text.
-                let KeyValue::Text(text) = value else {
-                    return Err(invalid());
-                };
-                let score: f64 = text.parse().map_err(|_| invalid())?;
-                Some(SqlKey::Value(score.into()))
-            } else {
-                value.to_sql(*kind, backend).map_err(|_| invalid())?
-            });
-        }
-        let sort: Vec<Key> = keys
-            .iter()
-            .map(|(expr, desc, _)| Key {
-                expr: expr.clone(),
-                desc: *desc,
-                nulls_first: false,
-                nullable: false,
-            })
-            .collect();
-        page.cond_where(past(&sort, &values, true));
-    }
-    for (expr, desc, _) in &keys {
-        page.order_by_expr(expr.clone(), if *desc { Order::Desc } else { Order::Asc });
-    }
-    page.limit(limit as u64 + 1);
+    };
+    let order: Vec<(Expr, bool)> = keys.iter().map(|(e, d, _)| (e.clone(), *d)).collect();
+    forward_page(&mut page, &order, after_values.as_deref(), limit);
     let rows = db.query_all(&page).await?;
     let has_next_page = rows.len() > limit;
     let mut found = Vec::with_capacity(rows.len().min(limit));
