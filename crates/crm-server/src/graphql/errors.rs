@@ -8,11 +8,17 @@
 //! - Argument values that fail to parse (a malformed UUID, an unknown enum value in a
 //!   variable …) become `BAD_USER_INPUT`, with `extensions.field` naming the argument.
 //! - Anything else is a bug: it is logged and masked as `INTERNAL_SERVER_ERROR`.
+//!
+//! Errors are then put in document order ([`in_document_order`]): the validator and the
+//! resolvers find them in an order of their own (fragments from a map, concurrent fields in the
+//! order they finish), and a client must read the same answer twice.
 
 use std::sync::Arc;
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Pos, Response, ServerError, Value};
+use std::cmp::Ordering;
+
+use async_graphql::{PathSegment, Pos, Response, ServerError, Value};
 
 use crate::error::{AppError, codes};
 
@@ -32,6 +38,34 @@ pub fn classify_response(response: &mut Response, query: &str) {
     for error in &mut response.errors {
         classify(error, stage, document.as_ref());
     }
+    in_document_order(&mut response.errors);
+}
+
+/// Sorts errors by where they are in the document (errors without a location, such as a
+/// variable's, first), then by their path in the answer (list items by index). Stable:
+/// errors at one place keep their order.
+pub fn in_document_order(errors: &mut [ServerError]) {
+    errors.sort_by(|a, b| {
+        let place = |error: &ServerError| error.locations.first().map(|pos| (pos.line, pos.column));
+        place(a)
+            .cmp(&place(b))
+            .then_with(|| compare_paths(&a.path, &b.path))
+    });
+}
+
+fn compare_paths(a: &[PathSegment], b: &[PathSegment]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let order = match (x, y) {
+            (PathSegment::Index(x), PathSegment::Index(y)) => x.cmp(y),
+            (PathSegment::Field(x), PathSegment::Field(y)) => x.cmp(y),
+            (PathSegment::Index(_), PathSegment::Field(_)) => Ordering::Less,
+            (PathSegment::Field(_), PathSegment::Index(_)) => Ordering::Greater,
+        };
+        if order != Ordering::Equal {
+            return order;
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -169,4 +203,57 @@ fn argument_in(set: &SelectionSet, pos: Pos) -> Option<String> {
             }
             Selection::FragmentSpread(_) => None,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(message: &str, at: Option<(usize, usize)>, path: &[PathSegment]) -> ServerError {
+        let mut error = ServerError::new(message, at.map(|(line, column)| Pos { line, column }));
+        error.path = path.to_vec();
+        error
+    }
+
+    #[test]
+    fn errors_are_put_in_document_order_then_answer_order() {
+        let field = |name: &str| PathSegment::Field(name.to_owned());
+        let mut errors = vec![
+            error(
+                "contract of item 10",
+                Some((1, 344)),
+                &[field("payments"), PathSegment::Index(10), field("contract")],
+            ),
+            error(
+                "contract of item 2",
+                Some((1, 344)),
+                &[field("payments"), PathSegment::Index(2), field("contract")],
+            ),
+            error(
+                "item 1",
+                Some((1, 94)),
+                &[field("payments"), PathSegment::Index(1)],
+            ),
+            error("second line", Some((2, 3)), &[]),
+            error("variable", None, &[]),
+            error(
+                "item 0",
+                Some((1, 94)),
+                &[field("payments"), PathSegment::Index(0)],
+            ),
+        ];
+        in_document_order(&mut errors);
+        let order: Vec<_> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "variable",
+                "item 0",
+                "item 1",
+                "contract of item 2",
+                "contract of item 10",
+                "second line"
+            ]
+        );
+    }
 }
