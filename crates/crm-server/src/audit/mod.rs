@@ -9,15 +9,21 @@
 
 pub mod types;
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use async_graphql::dataloader::Loader;
+
 use entity::{Tabled, clients, contracts, payments};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, WindowStatement};
 use sea_orm::{ConnectionTrait, EntityTrait, IdenStatic, Iterable, ModelTrait, Value};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::db::now;
+use crate::engine::budget::RowBudget;
+use crate::engine::loader::CrmLoader;
 use crate::error::{AppError, AppResult};
 
 /// Columns never written to the trail, whatever the table.
@@ -154,37 +160,150 @@ pub struct Change {
     pub changed_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// The changes of one row of `table`, newest first, after the change `after` (its id), at most
-/// `limit` + 1 (to tell whether more follow). Managers and admins only.
-pub async fn changes(
+/// A page of one row's changes, newest first: `limit` + 1 at most (to tell whether more
+/// follow), after the change `after` (its id). The rows of one level asking the same page are
+/// read by one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChangesKey {
+    pub table: entity::Table,
+    pub row_id: Uuid,
+    pub limit: usize,
+    pub after: Option<Uuid>,
+}
+
+/// How many changes one row has had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChangeCountKey {
+    pub table: entity::Table,
+    pub row_id: Uuid,
+}
+
+/// Managers and admins read the audit trail.
+fn may_read(viewer: Viewer) -> AppResult<()> {
+    if viewer.sees_all_clients() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "only managers and admins read the audit trail",
+        ))
+    }
+}
+
+impl Loader<ChangesKey> for CrmLoader {
+    type Value = Vec<Change>;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[ChangesKey],
+    ) -> Result<HashMap<ChangesKey, Vec<Change>>, Self::Error> {
+        may_read(self.viewer()?).map_err(Arc::new)?;
+        let mut pages: HashMap<(entity::Table, usize, Option<Uuid>), Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            pages
+                .entry((key.table, key.limit, key.after))
+                .or_default()
+                .push(key.row_id);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for ((table, limit, after), rows) in pages {
+            let mut found = changes_of(&self.db, self.budget(), table, &rows, limit, after)
+                .await
+                .map_err(Arc::new)?;
+            for row_id in rows {
+                let key = ChangesKey {
+                    table,
+                    row_id,
+                    limit,
+                    after,
+                };
+                out.insert(key, found.remove(&row_id).unwrap_or_default());
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `SELECT <a change's columns>, ROW_NUMBER() OVER (PARTITION BY row_id ORDER BY id DESC)` of
+/// the changes of `rows` (after `after`), keeping the first `limit` + 1 of each row.
+async fn changes_of(
     db: &impl ConnectionTrait,
-    viewer: Viewer,
+    budget: &RowBudget,
     table: entity::Table,
-    row_id: Uuid,
+    rows: &[Uuid],
     limit: usize,
     after: Option<Uuid>,
-) -> AppResult<Vec<Change>> {
-    if !viewer.sees_all_clients() {
-        return Err(AppError::forbidden(
-            "only managers and admins read the audit trail",
-        ));
-    }
-    let mut select = select_changes();
-    select
+) -> AppResult<HashMap<Uuid, Vec<Change>>> {
+    let mut inner = select_changes();
+    let mut window = WindowStatement::partition_by(Alias::new("row_id"));
+    // Ids are time-ordered (v7) and made in the writing order: newest first by id.
+    window.order_by(Alias::new("id"), Order::Desc);
+    inner
+        .column(Alias::new("row_id"))
+        .expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("rn"))
         .and_where(Expr::col(Alias::new("table_name")).eq(table.name()))
-        .and_where(Expr::col(Alias::new("row_id")).eq(row_id))
-        // Ids are time-ordered (v7) and made in the writing order: newest first by id.
-        .order_by(Alias::new("id"), Order::Desc)
-        .limit(limit as u64 + 1);
+        .and_where(Expr::col(Alias::new("row_id")).is_in(rows.iter().copied()));
     if let Some(after) = after {
-        select.and_where(Expr::col(Alias::new("id")).lt(after));
+        inner.and_where(Expr::col(Alias::new("id")).lt(after));
     }
-    let rows = db.query_all(&select).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        out.push(read_change(&row)?);
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("w"))
+        .and_where(Expr::col(Alias::new("rn")).lte(limit as i64 + 1))
+        .order_by(Alias::new("row_id"), Order::Asc)
+        .order_by(Alias::new("rn"), Order::Asc)
+        .limit(budget.cap(usize::MAX))
+        .to_owned();
+    let found = db.query_all(&outer).await?;
+    budget.spend(found.len())?;
+    let mut out: HashMap<Uuid, Vec<Change>> = HashMap::with_capacity(rows.len());
+    for row in found {
+        let row_id = crate::engine::decode::read_at::<Uuid>(&row, 7)?;
+        out.entry(row_id).or_default().push(read_change(&row)?);
     }
     Ok(out)
+}
+
+impl Loader<ChangeCountKey> for CrmLoader {
+    type Value = i64;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[ChangeCountKey],
+    ) -> Result<HashMap<ChangeCountKey, i64>, Self::Error> {
+        may_read(self.viewer()?).map_err(Arc::new)?;
+        let mut tables: HashMap<entity::Table, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            tables.entry(key.table).or_default().push(key.row_id);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for (table, rows) in tables {
+            let select = Query::select()
+                .column(Alias::new("row_id"))
+                .expr(Expr::cust("COUNT(*)"))
+                .from(Alias::new("audit_entries"))
+                .and_where(Expr::col(Alias::new("table_name")).eq(table.name()))
+                .and_where(Expr::col(Alias::new("row_id")).is_in(rows.iter().copied()))
+                .group_by_col(Alias::new("row_id"))
+                .to_owned();
+            let found = self
+                .db
+                .query_all(&select)
+                .await
+                .map_err(|e| Arc::new(e.into()))?;
+            for row in rows {
+                out.insert(ChangeCountKey { table, row_id: row }, 0);
+            }
+            for row in found {
+                use crate::engine::decode::read_at;
+                let row_id = read_at::<Uuid>(&row, 0).map_err(|e| Arc::new(e.into()))?;
+                let count = read_at::<i64>(&row, 1).map_err(|e| Arc::new(e.into()))?;
+                out.insert(ChangeCountKey { table, row_id }, count);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// The changes with these ids (of rows of `client_id`), for the client's timeline.

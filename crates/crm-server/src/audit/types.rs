@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
-use crate::audit::{Change, changes};
+use crate::audit::{Change, ChangeCountKey, ChangesKey};
 use crate::engine::PageInfo;
 use crate::engine::scalars::DateTime;
 use crate::error::AppError;
@@ -106,20 +106,15 @@ impl FieldChangeConnection {
 
     /// How many changes the row has had, across all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        use sea_orm::ConnectionTrait;
-        use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-        let select = Query::select()
-            .expr(Expr::cust("COUNT(*)"))
-            .from(Alias::new("audit_entries"))
-            .and_where(Expr::col(Alias::new("table_name")).eq(self.table.name()))
-            .and_where(Expr::col(Alias::new("row_id")).eq(self.row_id))
-            .to_owned();
-        let reader = crate::engine::loaders(ctx)?.reader();
-        let row = reader.query_one(&select).await.map_err(AppError::from)?;
-        Ok(match row {
-            Some(row) => crate::engine::decode::read_at::<i64>(&row, 0).map_err(AppError::from)?,
-            None => 0,
-        })
+        let count = crate::engine::loaders(ctx)?
+            .inner()
+            .load_one(ChangeCountKey {
+                table: self.table,
+                row_id: self.row_id,
+            })
+            .await
+            .map_err(crate::engine::loader::unshare)?;
+        Ok(count.unwrap_or_default())
     }
 }
 
@@ -145,15 +140,17 @@ pub async fn connection(
             Some(id.parse::<Uuid>().map_err(|_| invalid())?)
         }
     };
-    let mut found = changes(
-        loaders.reader(),
-        loaders.viewer()?,
-        table,
-        row_id,
-        limit,
-        after_id,
-    )
-    .await?;
+    let mut found = loaders
+        .inner()
+        .load_one(ChangesKey {
+            table,
+            row_id,
+            limit,
+            after: after_id,
+        })
+        .await
+        .map_err(crate::engine::loader::unshare)?
+        .unwrap_or_default();
     let has_next_page = found.len() > limit;
     found.truncate(limit);
     Ok(FieldChangeConnection {

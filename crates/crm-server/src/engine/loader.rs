@@ -80,6 +80,11 @@ impl CrmLoader {
     pub(crate) fn viewer(&self) -> Result<Viewer, AppError> {
         self.auth.viewer()
     }
+
+    /// What is left of the rows the request may read.
+    pub(crate) fn budget(&self) -> &RowBudget {
+        &self.budget
+    }
 }
 
 impl<R: Record> Loader<ById<R>> for CrmLoader {

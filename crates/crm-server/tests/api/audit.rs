@@ -106,6 +106,32 @@ test_both! {
         let again = app.data(read, vars.clone()).await;
         assert_eq!(changes(&again, "contract").len(), 2);
 
+        // Under a list: one statement for the rows' pages of changes, one for their counts,
+        // whatever the number of rows (no statement per row).
+        let other = fixtures::client(db, "Other", None).await;
+        app.data(
+            "mutation($id: UUID!) { updateClient(id: $id, input: { city: \"Lyon\" }) { id } }",
+            json!({ "id": other.id }),
+        )
+        .await;
+        app.take_statement_count();
+        let listed = app
+            .data(
+                "{ clients(orderBy: [{ field: COMPANY_NAME }]) { nodes { companyName changes(first: 1) {
+                    totalCount nodes { field newValue } pageInfo { hasNextPage } } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(app.take_statement_count(), 3, "{listed}");
+        let nodes = &listed["clients"]["nodes"];
+        assert_eq!(nodes[0]["companyName"], "Acme Group");
+        assert_eq!(nodes[0]["changes"]["totalCount"], 2);
+        assert_eq!(nodes[0]["changes"]["nodes"].as_array().map(Vec::len), Some(1));
+        assert_eq!(nodes[0]["changes"]["pageInfo"]["hasNextPage"], true);
+        assert_eq!(nodes[1]["changes"]["totalCount"], 1);
+        assert_eq!(nodes[1]["changes"]["nodes"], json!([{ "field": "city", "newValue": "Lyon" }]));
+        assert_eq!(nodes[1]["changes"]["pageInfo"]["hasNextPage"], false);
+
         // Commercials may not read it.
         let answer = app
             .gql_as(
