@@ -125,25 +125,23 @@ use crate::metrics::Outcome;
 /// Why the server could not start.
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Connects, migrates (unless told not to) and builds the state.
+/// Migrates (unless told not to), connects and builds the state.
 pub async fn build(config: &Config) -> Result<AppState, StartError> {
     let url = config.database.url();
-    let db = db::connect_with(
+    let migrate = !config.server.skip_migrations;
+    let db = db::open(
         &url,
         config.database.max_connections(&url),
         config.database.sqlite_synchronous,
+        migrate,
     )
     .await?;
-    tracing::info!(database = %db::redact(&url), backend = db::backend_name(&db), "connected");
-    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        db::refuse_transaction_pooling(&db).await?;
-    }
-    if config.server.skip_migrations {
-        tracing::info!("migrations skipped (CRM_SKIP_MIGRATIONS)");
-    } else {
-        db::migrate(&db).await?;
+    if migrate {
         tracing::info!("migrations applied");
+    } else {
+        tracing::info!("migrations skipped (CRM_SKIP_MIGRATIONS)");
     }
+    tracing::info!(database = %db::redact(&url), backend = db::backend_name(&db), "connected");
     let state = state(db, config)?;
     state.reader.warm().await?;
     Ok(state)

@@ -251,6 +251,36 @@ pub async fn migrations_current(db: &DatabaseConnection) -> Result<bool, DbErr> 
     Ok(Migrator::get_pending_migrations(db).await?.is_empty())
 }
 
+/// The server's pool on `url`, migrated first unless `migrate` is false.
+///
+/// Migrations run on a connection of their own, closed before the pool opens: an SQLite
+/// connection opened before the schema changed answers its first statement from the schema it
+/// opened with (on a new file, the first requests on the pool's other connections failed with
+/// "no such table"). On PostgreSQL, a transaction-pooling proxy is refused first
+/// ([`refuse_transaction_pooling`]).
+pub async fn open(
+    url: &str,
+    max_connections: u32,
+    durability: Durability,
+    migrate: bool,
+) -> Result<DatabaseConnection, Box<dyn std::error::Error + Send + Sync>> {
+    let postgres = !url.starts_with("sqlite:");
+    if migrate {
+        let alone = connect_with(url, 1, durability).await?;
+        if postgres {
+            refuse_transaction_pooling(&alone).await?;
+        }
+        let migrated = self::migrate(&alone).await;
+        alone.close().await?;
+        migrated?;
+    }
+    let db = connect_with(url, max_connections, durability).await?;
+    if postgres && !migrate {
+        refuse_transaction_pooling(&db).await?;
+    }
+    Ok(db)
+}
+
 /// Applies every pending migration.
 ///
 /// On PostgreSQL, instances starting together take turns (an advisory lock held by a

@@ -485,3 +485,45 @@ async fn instances_starting_together_on_an_empty_postgres_database_migrate_it_on
         .await
         .unwrap();
 }
+
+test_both! {
+    /// A new database: the server's pool is opened on it, and its first statements land on
+    /// every connection at once; all of them find the tables (on SQLite, connections opened
+    /// before the migrations answered their first statement from the empty schema).
+    async fn every_connection_of_a_new_database_finds_the_tables(app) {
+        let fresh = match app.db_backend() {
+            DbBackend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                (format!("sqlite://{}?mode=rwc", dir.path().join("new.db").display()), Some(dir))
+            }
+            _ => (app.database_url(), None),
+        };
+        if app.db_backend() == DbBackend::Postgres {
+            // The app's database is migrated already: start it over.
+            let txn = app.db.begin().await.unwrap();
+            Migrator::down(&txn, None).await.unwrap();
+            txn.commit().await.unwrap();
+        }
+        let db = crm_server::db::open(&fresh.0, 4, crm_server::db::Durability::Full, true)
+            .await
+            .unwrap();
+        let writes = (0..8).map(|i| {
+            let db = db.clone();
+            async move {
+                let client = clients::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    company_name: Set(format!("First {i}")),
+                    status: Set(ClientStatus::Active),
+                    kyc_completed: Set(false),
+                    created_at: Set(Utc::now()),
+                    updated_at: Set(Utc::now()),
+                    ..Default::default()
+                };
+                client.insert(&db).await.map(|_| ()).map_err(|e| e.to_string())
+            }
+        });
+        let answers = futures_util::future::join_all(writes).await;
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+        db.close().await.unwrap();
+    }
+}

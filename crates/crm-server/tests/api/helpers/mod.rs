@@ -163,12 +163,11 @@ impl TestApp {
     /// unreachable (and not required).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         telemetry::init_for_tests();
-        let (db, guard, url) = match backend {
+        let (guard, url) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("crm.db").display());
-                let db = db::connect(&url, 4).await.unwrap();
-                (db, DatabaseGuard::Sqlite(dir), url)
+                (DatabaseGuard::Sqlite(dir), url)
             }
             Backend::Postgres => {
                 if PG_UNREACHABLE.load(Ordering::SeqCst) && !postgres_required() {
@@ -193,15 +192,10 @@ impl TestApp {
                 admin.close().await.unwrap();
                 let mut url = url::Url::parse(&admin_url).unwrap();
                 url.set_path(&name);
-                let db = db::connect(url.as_str(), 4).await.unwrap();
-                (
-                    db,
-                    DatabaseGuard::Postgres { admin_url, name },
-                    url.to_string(),
-                )
+                (DatabaseGuard::Postgres { admin_url, name }, url.to_string())
             }
         };
-        db::migrate(&db).await.unwrap();
+        let db = db::open(&url, 4, db::Durability::Full, true).await.unwrap();
         let config = test_config();
         let state = app::state(db.clone(), &config).unwrap();
         let metrics = state.metrics.clone();
