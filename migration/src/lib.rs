@@ -42,6 +42,7 @@ mod m20261205_000025_archive;
 mod m20261205_000026_audit;
 mod m20261205_000027_search_speed;
 mod m20261205_000028_search_delete_before;
+mod m20261205_000029_audit_keys;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -78,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000026_audit::Migration),
             Box::new(m20261205_000027_search_speed::Migration),
             Box::new(m20261205_000028_search_delete_before::Migration),
+            Box::new(m20261205_000029_audit_keys::Migration),
         ]
     }
 }

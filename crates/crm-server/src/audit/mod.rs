@@ -166,6 +166,8 @@ pub struct Change {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ChangesKey {
     pub table: entity::Table,
+    /// The row's client (the trail is keyed by client, then row).
+    pub client_id: Uuid,
     pub row_id: Uuid,
     pub limit: usize,
     pub after: Option<Uuid>,
@@ -175,6 +177,8 @@ pub struct ChangesKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ChangeCountKey {
     pub table: entity::Table,
+    /// The row's client (the trail is keyed by client, then row).
+    pub client_id: Uuid,
     pub row_id: Uuid,
 }
 
@@ -198,21 +202,23 @@ impl Loader<ChangesKey> for CrmLoader {
         keys: &[ChangesKey],
     ) -> Result<HashMap<ChangesKey, Vec<Change>>, Self::Error> {
         may_read(self.viewer()?).map_err(Arc::new)?;
-        let mut pages: HashMap<(entity::Table, usize, Option<Uuid>), Vec<Uuid>> = HashMap::new();
+        let mut pages: HashMap<(entity::Table, usize, Option<Uuid>), Vec<(Uuid, Uuid)>> =
+            HashMap::new();
         for key in keys {
             pages
                 .entry((key.table, key.limit, key.after))
                 .or_default()
-                .push(key.row_id);
+                .push((key.client_id, key.row_id));
         }
         let mut out = HashMap::with_capacity(keys.len());
         for ((table, limit, after), rows) in pages {
             let mut found = changes_of(&self.db, self.budget(), table, &rows, limit, after)
                 .await
                 .map_err(Arc::new)?;
-            for row_id in rows {
+            for (client_id, row_id) in rows {
                 let key = ChangesKey {
                     table,
+                    client_id,
                     row_id,
                     limit,
                     after,
@@ -230,7 +236,7 @@ async fn changes_of(
     db: &impl ConnectionTrait,
     budget: &RowBudget,
     table: entity::Table,
-    rows: &[Uuid],
+    rows: &[(Uuid, Uuid)],
     limit: usize,
     after: Option<Uuid>,
 ) -> AppResult<HashMap<Uuid, Vec<Change>>> {
@@ -241,8 +247,7 @@ async fn changes_of(
     inner
         .column(Alias::new("row_id"))
         .expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("rn"))
-        .and_where(Expr::col(Alias::new("table_name")).eq(table.name()))
-        .and_where(Expr::col(Alias::new("row_id")).is_in(rows.iter().copied()));
+        .cond_where(of_rows(table, rows));
     if let Some(after) = after {
         inner.and_where(Expr::col(Alias::new("id")).lt(after));
     }
@@ -273,9 +278,12 @@ impl Loader<ChangeCountKey> for CrmLoader {
         keys: &[ChangeCountKey],
     ) -> Result<HashMap<ChangeCountKey, i64>, Self::Error> {
         may_read(self.viewer()?).map_err(Arc::new)?;
-        let mut tables: HashMap<entity::Table, Vec<Uuid>> = HashMap::new();
+        let mut tables: HashMap<entity::Table, Vec<(Uuid, Uuid)>> = HashMap::new();
         for key in keys {
-            tables.entry(key.table).or_default().push(key.row_id);
+            tables
+                .entry(key.table)
+                .or_default()
+                .push((key.client_id, key.row_id));
         }
         let mut out = HashMap::with_capacity(keys.len());
         for (table, rows) in tables {
@@ -283,8 +291,7 @@ impl Loader<ChangeCountKey> for CrmLoader {
                 .column(Alias::new("row_id"))
                 .expr(Expr::cust("COUNT(*)"))
                 .from(Alias::new("audit_entries"))
-                .and_where(Expr::col(Alias::new("table_name")).eq(table.name()))
-                .and_where(Expr::col(Alias::new("row_id")).is_in(rows.iter().copied()))
+                .cond_where(of_rows(table, &rows))
                 .group_by_col(Alias::new("row_id"))
                 .to_owned();
             let found = self
@@ -292,18 +299,33 @@ impl Loader<ChangeCountKey> for CrmLoader {
                 .query_all(&select)
                 .await
                 .map_err(|e| Arc::new(e.into()))?;
-            for row in rows {
-                out.insert(ChangeCountKey { table, row_id: row }, 0);
-            }
+            let mut counts: HashMap<Uuid, i64> = HashMap::with_capacity(found.len());
             for row in found {
                 use crate::engine::decode::read_at;
                 let row_id = read_at::<Uuid>(&row, 0).map_err(|e| Arc::new(e.into()))?;
                 let count = read_at::<i64>(&row, 1).map_err(|e| Arc::new(e.into()))?;
-                out.insert(ChangeCountKey { table, row_id }, count);
+                counts.insert(row_id, count);
+            }
+            for (client_id, row_id) in rows {
+                let key = ChangeCountKey {
+                    table,
+                    client_id,
+                    row_id,
+                };
+                out.insert(key, counts.get(&row_id).copied().unwrap_or(0));
             }
         }
         Ok(out)
     }
+}
+
+/// The entries of `rows` (each a client and one of its rows) of `table`: by the client first,
+/// as the trail is keyed (a row's entries all carry its client).
+fn of_rows(table: entity::Table, rows: &[(Uuid, Uuid)]) -> sea_orm::sea_query::Condition {
+    sea_orm::sea_query::Condition::all()
+        .add(Expr::col(Alias::new("table_name")).eq(table.name()))
+        .add(Expr::col(Alias::new("client_id")).is_in(rows.iter().map(|(client, _)| *client)))
+        .add(Expr::col(Alias::new("row_id")).is_in(rows.iter().map(|(_, row)| *row)))
 }
 
 /// The changes with these ids (of rows of `client_id`), for the client's timeline.

@@ -57,6 +57,7 @@ pub struct FieldChangeConnection {
     has_next_page: bool,
     has_previous_page: bool,
     table: entity::Table,
+    client_id: Uuid,
     row_id: Uuid,
 }
 
@@ -110,6 +111,7 @@ impl FieldChangeConnection {
             .inner()
             .load_one(ChangeCountKey {
                 table: self.table,
+                client_id: self.client_id,
                 row_id: self.row_id,
             })
             .await
@@ -118,10 +120,11 @@ impl FieldChangeConnection {
     }
 }
 
-/// `changes(first, after)` of the row `row_id` of `table`.
+/// `changes(first, after)` of the row `row_id` of `table`, a row of client `client_id`.
 pub async fn connection(
     ctx: &Context<'_>,
     table: entity::Table,
+    client_id: Uuid,
     row_id: Uuid,
     first: Option<i32>,
     after: Option<String>,
@@ -144,6 +147,7 @@ pub async fn connection(
         .inner()
         .load_one(ChangesKey {
             table,
+            client_id,
             row_id,
             limit,
             after: after_id,
@@ -158,6 +162,7 @@ pub async fn connection(
         has_next_page,
         has_previous_page: after_id.is_some(),
         table,
+        client_id,
         row_id,
     })
 }

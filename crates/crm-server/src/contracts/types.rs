@@ -70,7 +70,7 @@ crate::relation_lists! {
         #[graphql(desc = "Return the first n changes (default 20).")] first: Option<i32>,
         #[graphql(desc = "Return changes after this cursor.")] after: Option<String>,
     ) -> async_graphql::Result<crate::audit::types::FieldChangeConnection> {
-        Ok(crate::audit::types::connection(ctx, entity::Table::Contracts, self.id, first, after).await?)
+        Ok(crate::audit::types::connection(ctx, entity::Table::Contracts, self.client_id, self.id, first, after).await?)
     }
 
     /// The client.
