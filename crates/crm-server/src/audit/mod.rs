@@ -202,8 +202,9 @@ impl Loader<ChangesKey> for CrmLoader {
         keys: &[ChangesKey],
     ) -> Result<HashMap<ChangesKey, Vec<Change>>, Self::Error> {
         may_read(self.viewer()?).map_err(Arc::new)?;
-        let mut pages: HashMap<(entity::Table, usize, Option<Uuid>), Vec<(Uuid, Uuid)>> =
-            HashMap::new();
+        // Rows (client, row) by the page they ask for.
+        type Page = (entity::Table, usize, Option<Uuid>);
+        let mut pages: HashMap<Page, Vec<(Uuid, Uuid)>> = HashMap::new();
         for key in keys {
             pages
                 .entry((key.table, key.limit, key.after))
