@@ -16,8 +16,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_graphql::dataloader::Loader;
 
 use entity::{Tabled, clients, contracts, payments};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, WindowStatement};
-use sea_orm::{ConnectionTrait, EntityTrait, IdenStatic, Iterable, ModelTrait, Value};
+use sea_orm::sea_query::{
+    Alias, Asterisk, CommonTableExpression, Expr, ExprTrait, InsertStatement, Order, Query,
+    WindowStatement, WithClause,
+};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic,
+    IntoActiveModel, Iterable, ModelTrait, QueryTrait, Update, Value,
+};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
@@ -85,22 +92,80 @@ fn text(value: Value) -> Option<String> {
     }
 }
 
-/// Writes the fields that differ between `before` and `after` (one row of `E`, before and after
-/// an update by `viewer`) to the trail, in the update's transaction `txn`.
-pub async fn record<E>(
-    txn: &impl ConnectionTrait,
+/// Updates one row of `E` with `active` and writes the fields it changes (those `active` sets to
+/// another value than `before`, the row as read in this transaction) to the trail, in the
+/// update's transaction `txn`; returns the row as updated.
+///
+/// On PostgreSQL the update and the trail's rows are one statement (`WITH updated AS (UPDATE …
+/// RETURNING …), audited AS (INSERT …) SELECT * FROM updated`): the trail adds no round trip to
+/// the write. SQLite has no data-modifying `WITH`: the update, then one insert.
+pub async fn update<E>(
+    txn: &DatabaseTransaction,
     viewer: Viewer,
     before: &E::Model,
-    after: &E::Model,
-) -> AppResult<()>
+    active: E::ActiveModel,
+) -> AppResult<E::Model>
+where
+    E: Audited,
+    E::Model: ModelTrait<Entity = E> + FromQueryResult + IntoActiveModel<E::ActiveModel> + Sync,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let entries = if ENABLED.load(Ordering::Relaxed) {
+        entries::<E>(viewer, before, &active)?
+    } else {
+        None
+    };
+    let backend = txn.get_database_backend();
+    match entries {
+        Some(insert) if backend == DbBackend::Postgres => {
+            let mut update = Update::one(active).validate()?.into_query();
+            update.returning(
+                Query::returning()
+                    .exprs(E::Column::iter().map(|c| c.select_as(c.into_returning_expr(backend)))),
+            );
+            let updated = Alias::new("updated");
+            let mut with = WithClause::new();
+            with.cte(
+                CommonTableExpression::new()
+                    .query(update)
+                    .table_name(updated.clone())
+                    .to_owned(),
+            )
+            .cte(
+                CommonTableExpression::new()
+                    .query(insert)
+                    .table_name(Alias::new("audited"))
+                    .to_owned(),
+            );
+            let select = Query::select().column(Asterisk).from(updated).to_owned();
+            let row = txn
+                .query_one(&with.query(select))
+                .await?
+                .ok_or(DbErr::RecordNotUpdated)?;
+            Ok(E::Model::from_query_result(&row, "")?)
+        }
+        entries => {
+            let after = active.update(txn).await?;
+            if let Some(insert) = entries {
+                txn.execute(&insert).await?;
+            }
+            Ok(after)
+        }
+    }
+}
+
+/// The `INSERT` of the trail's rows for the fields `active` changes on `before` (none: `None`).
+fn entries<E>(
+    viewer: Viewer,
+    before: &E::Model,
+    active: &E::ActiveModel,
+) -> AppResult<Option<InsertStatement>>
 where
     E: Audited,
     E::Model: ModelTrait<Entity = E>,
+    E::ActiveModel: ActiveModelTrait<Entity = E>,
 {
-    if !ENABLED.load(Ordering::Relaxed) {
-        return Ok(());
-    }
-    let (row_id, client_id) = E::ids(after);
+    let (row_id, client_id) = E::ids(before);
     let request = crate::telemetry::current_request_id().map(|id| id.as_str().to_owned());
     let at = now();
     let mut insert = Query::insert();
@@ -122,7 +187,10 @@ where
         if NEVER.contains(&name) {
             continue;
         }
-        let (old, new) = (before.get(column), after.get(column));
+        let ActiveValue::Set(new) = active.get(column) else {
+            continue;
+        };
+        let old = before.get(column);
         if old == new {
             continue;
         }
@@ -142,10 +210,7 @@ where
             ])
             .map_err(|e| AppError::Internal(format!("audit entry: {e}")))?;
     }
-    if changed > 0 {
-        txn.execute(&insert).await?;
-    }
-    Ok(())
+    Ok((changed > 0).then_some(insert))
 }
 
 /// One recorded change.

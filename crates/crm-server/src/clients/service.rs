@@ -146,8 +146,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = Database
         active.country = Set(v);
     }
     active.updated_at = Set(now());
-    let client = active.update(&txn).await?;
-    crate::audit::record::<clients::Entity>(&txn, viewer, &before, &client).await?;
+    let client = crate::audit::update::<clients::Entity>(&txn, viewer, &before, active).await?;
     if client.status != old_status {
         let content =
             format!("Status changed from {old_status:?} to {:?}", client.status).to_lowercase();
@@ -179,8 +178,7 @@ pub async fn set_archived<
     let mut active: clients::ActiveModel = current.into();
     active.archived_at = Set(archive.then_some(at));
     active.updated_at = Set(at);
-    let client = active.update(&txn).await?;
-    crate::audit::record::<clients::Entity>(&txn, viewer, &before, &client).await?;
+    let client = crate::audit::update::<clients::Entity>(&txn, viewer, &before, active).await?;
     let event = if archive {
         "Client archived"
     } else {
@@ -255,8 +253,7 @@ pub async fn complete_kyc(
     active.kyc_completed = Set(true);
     active.kyc_completed_at = Set(Some(at));
     active.updated_at = Set(at);
-    let client = active.update(&txn).await?;
-    crate::audit::record::<clients::Entity>(&txn, viewer, &before, &client).await?;
+    let client = crate::audit::update::<clients::Entity>(&txn, viewer, &before, active).await?;
     record_event(
         &txn,
         client.id,
@@ -293,8 +290,7 @@ pub async fn assign(
     let mut active: clients::ActiveModel = current.into();
     active.assigned_to = Set(user_id);
     active.updated_at = Set(now());
-    let client = active.update(&txn).await?;
-    crate::audit::record::<clients::Entity>(&txn, viewer, &before, &client).await?;
+    let client = crate::audit::update::<clients::Entity>(&txn, viewer, &before, active).await?;
     record_event(&txn, client.id, Some(viewer.user_id), content).await?;
     txn.commit().await?;
     Ok(client)

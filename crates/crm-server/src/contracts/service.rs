@@ -142,8 +142,7 @@ pub async fn set_archived<
     let mut active: contracts::ActiveModel = current.into();
     active.archived_at = Set(archive.then_some(at));
     active.updated_at = Set(at);
-    let contract = active.update(&txn).await?;
-    crate::audit::record::<contracts::Entity>(&txn, viewer, &before, &contract).await?;
+    let contract = crate::audit::update::<contracts::Entity>(&txn, viewer, &before, active).await?;
     let event = format!(
         "Contract {} {}",
         contract.contract_number,
@@ -230,8 +229,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = Database
     active.start_date = Set(start);
     active.end_date = Set(end);
     active.updated_at = Set(now());
-    let contract = active.update(&txn).await?;
-    crate::audit::record::<contracts::Entity>(&txn, viewer, &before, &contract).await?;
+    let contract = crate::audit::update::<contracts::Entity>(&txn, viewer, &before, active).await?;
     txn.commit().await?;
     Ok(contract)
 }
@@ -305,8 +303,7 @@ async fn transition<C: ConnectionTrait + TransactionTrait<Transaction = Database
         active.signed_at = Set(Some(signed_at.map(|t| t.0).unwrap_or(at)));
     }
     active.updated_at = Set(at);
-    let contract = active.update(&txn).await?;
-    crate::audit::record::<contracts::Entity>(&txn, viewer, &before, &contract).await?;
+    let contract = crate::audit::update::<contracts::Entity>(&txn, viewer, &before, active).await?;
     let verb = match to {
         ContractStatus::Active => "signed",
         ContractStatus::Completed => "completed",

@@ -354,8 +354,7 @@ pub async fn update(
     }
     active.status = Set(new_status);
     active.updated_at = Set(now());
-    let payment = active.update(&txn).await?;
-    crate::audit::record::<payments::Entity>(&txn, viewer, &before, &payment).await?;
+    let payment = crate::audit::update::<payments::Entity>(&txn, viewer, &before, active).await?;
     if let Some(contract) = &contract
         && !was_completed
     {
@@ -400,8 +399,7 @@ pub async fn refund(
     let mut active: payments::ActiveModel = current.into();
     active.status = Set(PaymentStatus::Refunded);
     active.updated_at = Set(now());
-    let payment = active.update(&txn).await?;
-    crate::audit::record::<payments::Entity>(&txn, viewer, &before, &payment).await?;
+    let payment = crate::audit::update::<payments::Entity>(&txn, viewer, &before, active).await?;
     let content = payment_event(&payment, &contract, "refunded");
     record_event(&txn, payment.client_id, Some(viewer.user_id), content).await?;
     txn.commit().await?;

@@ -106,6 +106,18 @@ test_both! {
         let again = app.data(read, vars.clone()).await;
         assert_eq!(changes(&again, "contract").len(), 2);
 
+        // The trail's cost in statements: none on PostgreSQL (the update and its entries are
+        // one statement), one insert on SQLite.
+        let rename = "mutation($id: UUID!, $name: String!) { updateClient(id: $id, input: { companyName: $name }) { id } }";
+        app.take_statement_count();
+        app.data(rename, json!({ "id": client.id, "name": "Acme Group" })).await;
+        let unchanged = app.take_statement_count();
+        app.data(rename, json!({ "id": client.id, "name": "Acme Holding" })).await;
+        let audited = app.take_statement_count();
+        let extra = if app.db_backend() == sea_orm::DbBackend::Postgres { 0 } else { 1 };
+        assert_eq!(audited, unchanged + extra, "{unchanged} statements, {audited} with an entry");
+        app.data(rename, json!({ "id": client.id, "name": "Acme Group" })).await;
+
         // Under a list: one statement for the rows' pages of changes, one for their counts,
         // whatever the number of rows (no statement per row).
         let other = fixtures::client(db, "Other", None).await;
@@ -125,7 +137,7 @@ test_both! {
         assert_eq!(app.take_statement_count(), 3, "{listed}");
         let nodes = &listed["clients"]["nodes"];
         assert_eq!(nodes[0]["companyName"], "Acme Group");
-        assert_eq!(nodes[0]["changes"]["totalCount"], 2);
+        assert_eq!(nodes[0]["changes"]["totalCount"], 4);
         assert_eq!(nodes[0]["changes"]["nodes"].as_array().map(Vec::len), Some(1));
         assert_eq!(nodes[0]["changes"]["pageInfo"]["hasNextPage"], true);
         assert_eq!(nodes[1]["changes"]["totalCount"], 1);
@@ -146,14 +158,23 @@ test_both! {
 
 test_both! {
     async fn an_audit_entry_is_written_in_its_update_s_transaction(app) {
-        use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+        use sea_orm::{EntityTrait, Set, TransactionTrait};
         let client = fixtures::client(&app.db, "Acme", None).await;
         let admin = crm_server::auth::Viewer { user_id: app.admin_id, role: Role::Admin };
         let txn = app.db.begin().await.unwrap();
         let mut renamed: entity::clients::ActiveModel = client.clone().into();
         renamed.company_name = Set("Renamed".to_owned());
-        let after = renamed.update(&txn).await.unwrap();
-        crm_server::audit::record::<entity::clients::Entity>(&txn, admin, &client, &after).await.unwrap();
+        renamed.city = Set(client.city.clone());
+        renamed.updated_at = Set(chrono::Utc::now());
+        let after = crm_server::audit::update::<entity::clients::Entity>(&txn, admin, &client, renamed)
+            .await
+            .unwrap();
+        // The row answered (on PostgreSQL, by the update and the entry's one statement) is the
+        // row as SeaORM reads it.
+        let read = entity::clients::Entity::find_by_id(client.id).one(&txn).await.unwrap().unwrap();
+        assert_eq!(after, read);
+        assert_eq!(after.company_name, "Renamed");
+        // Only the field set to another value is recorded.
         assert_eq!(count(&txn).await, 1, "the entry is in the transaction");
         txn.rollback().await.unwrap();
         assert_eq!(count(&app.db).await, 0, "and goes with it");
