@@ -5,8 +5,7 @@ use async_graphql::MaybeUndefined;
 use entity::{ClientStatus, clients, contracts, users};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
+    EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -35,7 +34,7 @@ fn text(max: usize) -> impl Fn(&str, Option<&str>) -> AppResult<Option<String>> 
 }
 
 #[tracing::instrument(skip(db, input))]
-pub async fn create<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+pub async fn create<C: ConnectionTrait + crate::db::Writer>(
     db: &C,
     viewer: Viewer,
     input: CreateClientInput,
@@ -98,7 +97,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait<Transaction = Database
 }
 
 #[tracing::instrument(skip(db, input))]
-pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+pub async fn update<C: ConnectionTrait + crate::db::Writer>(
     db: &C,
     viewer: Viewer,
     id: Uuid,
@@ -160,9 +159,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = Database
 /// stays reachable by id, and its contracts, payments, notes and documents stay as they are.
 /// Written to its history; archiving an archived client (or restoring one that is not) changes
 /// nothing. Whoever may change the client may archive it.
-pub async fn set_archived<
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
->(
+pub async fn set_archived<C: ConnectionTrait + crate::db::Writer>(
     db: &C,
     viewer: Viewer,
     id: Uuid,

@@ -527,3 +527,49 @@ test_both! {
         db.close().await.unwrap();
     }
 }
+
+test_both! {
+    /// While a write transaction is open, other writers wait for their turn without holding a
+    /// connection of the pool (on SQLite, they wait in the server, not in SQLite's lock): reads
+    /// on the pool still get one, and every writer goes through once the first commits.
+    async fn waiting_writers_leave_the_pool_to_readers(app) {
+        let rep = fixtures::user(&app.db, "dana", Role::Commercial).await;
+        let client = fixtures::client(&app.db, "Queue", Some(rep.id)).await;
+        let first = crm_server::db::begin_write(&app.db).await.unwrap();
+        let writers: Vec<_> = (0..6)
+            .map(|i| {
+                let db = app.db.clone();
+                let client = client.id;
+                tokio::spawn(async move {
+                    let txn = crm_server::db::begin_write(&db).await?;
+                    entity::client_notes::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        client_id: Set(client),
+                        note_type: Set("call".to_owned()),
+                        content: Set(format!("waited {i}")),
+                        created_at: Set(Utc::now()),
+                        updated_at: Set(Utc::now()),
+                        ..Default::default()
+                    }
+                    .insert(&txn)
+                    .await?;
+                    txn.commit().await
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), users::Entity::find().all(&app.db)).await;
+        assert!(matches!(read, Ok(Ok(_))), "a read waited for the writers: {read:?}");
+        first.commit().await.unwrap();
+        for writer in writers {
+            writer.await.unwrap().unwrap();
+        }
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let notes = entity::client_notes::Entity::find()
+            .filter(entity::client_notes::Column::ClientId.eq(client.id))
+            .all(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(notes.len(), 6);
+    }
+}
