@@ -1,17 +1,15 @@
 //! Connecting to PostgreSQL or the embedded SQLite file, and migrating.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, ExecResult, PrimaryKeyTrait, QueryFilter, QueryResult, QuerySelect, QueryTrait,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    DbErr, PrimaryKeyTrait, QueryFilter, QuerySelect, QueryTrait, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -335,134 +333,16 @@ pub fn redact(url: &str) -> String {
 /// (`BEGIN IMMEDIATE`), so two such transactions queue instead of failing on lock upgrade;
 /// PostgreSQL transactions lock the rows they read with [`for_update`].
 ///
-/// On SQLite, this process's write transactions also take turns in the server, first come first
-/// served ([`WriteTransaction`]), before asking SQLite: left to SQLite's lock, concurrent
-/// writers wait in growing sleeps (1 to 100 ms), and 8 writers at once saw a p99 of hundreds of
-/// milliseconds. Writes from elsewhere (another process, statements outside these
-/// transactions) still meet SQLite's lock and its busy timeout.
-///
 /// Inside a transaction (a CSV import's), it is a savepoint: the write commits or rolls back
-/// alone, within the outer transaction (and takes no turn of its own).
-pub async fn begin_write<C: Writer>(db: &C) -> Result<WriteTransaction, DbErr> {
-    db.begin_write().await
-}
-
-/// What a write transaction can be started on: the pool, or a transaction (a savepoint).
-pub trait Writer: ConnectionTrait + Sync {
-    /// See [`begin_write`].
-    fn begin_write(&self) -> impl Future<Output = Result<WriteTransaction, DbErr>> + Send;
-}
-
-/// How long a write waits for its turn before giving up (SQLite's own busy timeout).
-const TURN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The turns of each SQLite file's writers in this process.
-fn turns(file: &std::path::Path) -> Arc<tokio::sync::Mutex<()>> {
-    static TURNS: OnceLock<std::sync::Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
-        OnceLock::new();
-    let mut turns = TURNS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    turns.entry(file.to_owned()).or_default().clone()
-}
-
-const IMMEDIATE: TransactionOptions = TransactionOptions {
-    isolation_level: None,
-    access_mode: None,
-    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-};
-
-impl Writer for DatabaseConnection {
-    async fn begin_write(&self) -> Result<WriteTransaction, DbErr> {
-        let turn = match self.get_database_backend() {
-            DbBackend::Sqlite => {
-                let pool = self.get_sqlite_connection_pool();
-                let turn = turns(pool.connect_options().get_filename()).lock_owned();
-                Some(
-                    tokio::time::timeout(TURN_TIMEOUT, turn)
-                        .await
-                        .map_err(|_| {
-                            DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout)
-                        })?,
-                )
-            }
-            _ => None,
-        };
-        Ok(WriteTransaction {
-            txn: self.begin_with_options(IMMEDIATE).await?,
-            _turn: turn,
-        })
-    }
-}
-
-impl Writer for DatabaseTransaction {
-    async fn begin_write(&self) -> Result<WriteTransaction, DbErr> {
-        Ok(WriteTransaction {
-            txn: self.begin_with_options(IMMEDIATE).await?,
-            _turn: None,
-        })
-    }
-}
-
-impl Writer for WriteTransaction {
-    async fn begin_write(&self) -> Result<WriteTransaction, DbErr> {
-        self.txn.begin_write().await
-    }
-}
-
-/// A write transaction ([`begin_write`]): a [`DatabaseTransaction`] that, on SQLite, holds this
-/// process's turn at the file until it commits, rolls back or is dropped.
-pub struct WriteTransaction {
-    txn: DatabaseTransaction,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl WriteTransaction {
-    /// Commits, then gives the turn to the next writer.
-    pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
-    }
-
-    /// Rolls back, then gives the turn to the next writer.
-    pub async fn rollback(self) -> Result<(), DbErr> {
-        self.txn.rollback().await
-    }
-}
-
-impl std::ops::Deref for WriteTransaction {
-    type Target = DatabaseTransaction;
-
-    fn deref(&self) -> &DatabaseTransaction {
-        &self.txn
-    }
-}
-
-#[async_trait::async_trait]
-impl ConnectionTrait for WriteTransaction {
-    fn get_database_backend(&self) -> DbBackend {
-        self.txn.get_database_backend()
-    }
-
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.txn.execute_raw(stmt).await
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.txn.execute_unprepared(sql).await
-    }
-
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.txn.query_one_raw(stmt).await
-    }
-
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.txn.query_all_raw(stmt).await
-    }
-
-    fn support_returning(&self) -> bool {
-        self.txn.support_returning()
-    }
+/// alone, within the outer transaction.
+pub async fn begin_write<C: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
+) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 /// Reads one row by id, locking it until the transaction ends (`FOR UPDATE` on PostgreSQL;

@@ -5,7 +5,8 @@ use async_graphql::MaybeUndefined;
 use entity::{ClientStatus, clients, contracts, users};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    DatabaseTransaction, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -34,7 +35,7 @@ fn text(max: usize) -> impl Fn(&str, Option<&str>) -> AppResult<Option<String>> 
 }
 
 #[tracing::instrument(skip(db, input))]
-pub async fn create<C: ConnectionTrait + crate::db::Writer>(
+pub async fn create<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
     db: &C,
     viewer: Viewer,
     input: CreateClientInput,
@@ -97,7 +98,7 @@ pub async fn create<C: ConnectionTrait + crate::db::Writer>(
 }
 
 #[tracing::instrument(skip(db, input))]
-pub async fn update<C: ConnectionTrait + crate::db::Writer>(
+pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
     db: &C,
     viewer: Viewer,
     id: Uuid,
@@ -159,7 +160,9 @@ pub async fn update<C: ConnectionTrait + crate::db::Writer>(
 /// stays reachable by id, and its contracts, payments, notes and documents stay as they are.
 /// Written to its history; archiving an archived client (or restoring one that is not) changes
 /// nothing. Whoever may change the client may archive it.
-pub async fn set_archived<C: ConnectionTrait + crate::db::Writer>(
+pub async fn set_archived<
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+>(
     db: &C,
     viewer: Viewer,
     id: Uuid,

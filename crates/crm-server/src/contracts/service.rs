@@ -8,7 +8,7 @@ use entity::{ContractStatus, PaymentStatus, contracts, payments, users};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter,
+    DatabaseTransaction, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -66,7 +66,7 @@ pub async fn paid(txn: &DatabaseTransaction, contract_id: Uuid) -> AppResult<Dec
 }
 
 #[tracing::instrument(skip(db, input))]
-pub async fn create<C: ConnectionTrait + crate::db::Writer>(
+pub async fn create<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
     db: &C,
     viewer: Viewer,
     input: CreateContractInput,
@@ -123,7 +123,9 @@ pub async fn create<C: ConnectionTrait + crate::db::Writer>(
 /// Archives (`archive`) or restores a contract: it leaves (or rejoins) lists, search and
 /// figures, stays reachable by id, its payments and documents as they are. Written to its
 /// client's history; managers and admins only, as other contract changes.
-pub async fn set_archived<C: ConnectionTrait + crate::db::Writer>(
+pub async fn set_archived<
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+>(
     db: &C,
     viewer: Viewer,
     id: Uuid,
@@ -152,7 +154,7 @@ pub async fn set_archived<C: ConnectionTrait + crate::db::Writer>(
 }
 
 #[tracing::instrument(skip(db, input))]
-pub async fn update<C: ConnectionTrait + crate::db::Writer>(
+pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
     db: &C,
     viewer: Viewer,
     id: Uuid,
@@ -263,7 +265,7 @@ pub async fn delete(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppRes
 }
 
 /// A status change with its rule and history entry.
-async fn transition<C: ConnectionTrait + crate::db::Writer>(
+async fn transition<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
     db: &C,
     viewer: Viewer,
     id: Uuid,
@@ -320,7 +322,7 @@ async fn transition<C: ConnectionTrait + crate::db::Writer>(
 }
 
 /// `draft` → `active`, once the client's KYC is complete.
-pub async fn sign<C: ConnectionTrait + crate::db::Writer>(
+pub async fn sign<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
     db: &C,
     viewer: Viewer,
     id: Uuid,
@@ -339,7 +341,7 @@ pub async fn sign<C: ConnectionTrait + crate::db::Writer>(
 }
 
 /// `active` → `completed`.
-pub async fn complete<C: ConnectionTrait + crate::db::Writer>(
+pub async fn complete<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
     db: &C,
     viewer: Viewer,
     id: Uuid,
@@ -357,7 +359,7 @@ pub async fn complete<C: ConnectionTrait + crate::db::Writer>(
 }
 
 /// `draft` or `active` → `cancelled`, with an optional reason kept in the history.
-pub async fn cancel<C: ConnectionTrait + crate::db::Writer>(
+pub async fn cancel<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
     db: &C,
     viewer: Viewer,
     id: Uuid,

@@ -8,7 +8,7 @@ use entity::{ContractStatus, PaymentStatus, contracts, payments};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, ModelTrait, QueryFilter,
+    DatabaseTransaction, EntityTrait, ModelTrait, QueryFilter, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -178,7 +178,7 @@ async fn insert(
 /// other values is refused (`IDEMPOTENCY_KEY_REUSED`), as is a key already used on a payment
 /// the viewer does not see.
 #[tracing::instrument(skip(db, input))]
-pub async fn record<C: ConnectionTrait + crate::db::Writer>(
+pub async fn record<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
     db: &C,
     viewer: Viewer,
     input: RecordPaymentInput,

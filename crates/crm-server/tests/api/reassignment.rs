@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use entity::{ContractStatus, Role, client_notes, clients, payments};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -34,11 +36,7 @@ async fn desk(app: &TestApp) -> Desk {
 }
 
 /// Starts moving `client` to `to` (as `assignClient` does) without committing.
-async fn start_reassignment(
-    app: &TestApp,
-    client: Uuid,
-    to: Uuid,
-) -> crm_server::db::WriteTransaction {
+async fn start_reassignment(app: &TestApp, client: Uuid, to: Uuid) -> DatabaseTransaction {
     let txn = crm_server::db::begin_write(&app.db).await.unwrap();
     clients::Entity::update_many()
         .col_expr(clients::Column::AssignedTo, Expr::value(to))
