@@ -237,12 +237,7 @@ impl TimelineItemConnection {
         let Some(count) = &self.count else {
             return Ok(0);
         };
-        let reader = crate::engine::loaders(ctx)?.reader();
-        let row = reader.query_one(count).await.map_err(AppError::from)?;
-        Ok(match row {
-            Some(row) => read_at::<i64>(&row, 0).map_err(AppError::from)?,
-            None => 0,
-        })
+        Ok(crate::engine::loaders(ctx)?.count(count).await?)
     }
 
     /// Where the page sits in the timeline.

@@ -442,15 +442,7 @@ impl<R: Listable> GroupConnection<R> {
 
     /// How many groups there are, across all pages (counted only when asked).
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let reader = crate::engine::loaders(ctx)?.reader();
-        let row = reader
-            .query_one(&self.count)
-            .await
-            .map_err(AppError::from)?;
-        Ok(match row {
-            Some(row) => read_at::<i64>(&row, 0).map_err(AppError::from)?,
-            None => 0,
-        })
+        Ok(crate::engine::loaders(ctx)?.count(&self.count).await?)
     }
 }
 

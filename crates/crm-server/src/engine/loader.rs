@@ -385,6 +385,18 @@ impl Loaders {
         &self.db
     }
 
+    /// The figure of a `SELECT COUNT(*) …` (a forward-only list's `totalCount`), on the reader.
+    pub async fn count(
+        &self,
+        select: &sea_orm::sea_query::SelectStatement,
+    ) -> Result<i64, AppError> {
+        use sea_orm::ConnectionTrait;
+        Ok(match self.db.query_one(select).await? {
+            Some(row) => crate::engine::decode::read_at::<i64>(&row, 0)?,
+            None => 0,
+        })
+    }
+
     /// The page sizes in force.
     pub fn limits(&self) -> PageLimits {
         self.limits

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, Union};
-use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::SelectStatement;
 use uuid::Uuid;
 
@@ -12,8 +11,6 @@ use crate::clients::Client;
 use crate::contracts::Contract;
 use crate::documents::Document;
 use crate::engine::PageInfo;
-use crate::engine::decode::read_at;
-use crate::error::AppError;
 use crate::search::service::SearchKind;
 use crate::search::terms::SnippetPart;
 
@@ -127,14 +124,6 @@ impl SearchHitConnection {
 
     /// How many rows match, across all pages, within your portfolio (counted only when asked).
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let reader = crate::engine::loaders(ctx)?.reader();
-        let row = reader
-            .query_one(&self.count)
-            .await
-            .map_err(AppError::from)?;
-        Ok(match row {
-            Some(row) => read_at::<i64>(&row, 0).map_err(AppError::from)?,
-            None => 0,
-        })
+        Ok(crate::engine::loaders(ctx)?.count(&self.count).await?)
     }
 }
