@@ -29,7 +29,7 @@ use crate::engine::connection::PageInfo;
 use crate::engine::cursor::{KeyKind, KeyValue, SortValue, SqlKey};
 use crate::engine::decode::read_at;
 use crate::engine::keyset::{Key, past};
-use crate::engine::periods::{Period, Zone, date_key, timestamp_key};
+use crate::engine::periods::{AgingBucket, Period, Zone, aging_key, date_key, timestamp_key};
 use crate::engine::reader::Reader;
 use crate::engine::record::Listable;
 use crate::engine::scope::Scope;
@@ -54,6 +54,9 @@ pub enum KeySource {
     /// A timestamp column, read in the grouping's time zone and cut to a period (the day by
     /// default).
     Timestamp(&'static str),
+    /// A date column's age as of today in the grouping's time zone, in
+    /// [`AgingBucket`]s (computed: receivables' aging).
+    Aging(&'static str),
 }
 
 /// A group key field (`PaymentGroupField`), written by [`aggregates!`](crate::aggregates).
@@ -239,6 +242,21 @@ enum_key!(
     entity::PaymentStatus,
     entity::Role,
 );
+
+impl GroupKeyValue for AgingBucket {
+    const KIND: KeyKind = KeyKind::Int;
+    fn read(row: &QueryResult, index: usize) -> Result<Option<Self>, AppError> {
+        read_at::<Option<i64>>(row, index)?
+            .map(|rank| {
+                AgingBucket::from_rank(rank)
+                    .ok_or_else(|| AppError::Internal(format!("aging bucket {rank} unknown")))
+            })
+            .transpose()
+    }
+    fn sort_value(&self) -> SortValue {
+        SortValue::Int(self.rank())
+    }
+}
 
 impl GroupKeyValue for crate::engine::scalars::Date {
     const KIND: KeyKind = KeyKind::Date;
@@ -603,7 +621,10 @@ pub async fn fetch_groups<R: Listable>(
         if period.is_some() && !is_date {
             return Err(AppError::bad_input(
                 "by",
-                format!("`{}` is not a date: it takes no period", field.name()),
+                format!(
+                    "`{}` takes no period (only dates and timestamps do)",
+                    field.name()
+                ),
             ));
         }
     }
@@ -873,5 +894,6 @@ fn key_expr(s: &Scope, source: KeySource, period: Option<Period>, zone: Zone) ->
         KeySource::Timestamp(column) => {
             timestamp_key(s, column, period.unwrap_or(Period::Day), zone)
         }
+        KeySource::Aging(column) => aging_key(s, column, zone.today()),
     }
 }

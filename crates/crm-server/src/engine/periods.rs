@@ -1,5 +1,6 @@
 //! Dates cut to periods (day, ISO week, month, quarter, year), timestamps first read in a time
-//! zone: the keys of date groupings, the same on both backends.
+//! zone, and dates aged in buckets of days past (receivables' aging): the keys of date
+//! groupings, the same on both backends.
 //!
 //! PostgreSQL does it with `AT TIME ZONE` and `DATE_TRUNC`. SQLite has no time zones: a
 //! timestamp (stored as RFC 3339 text in UTC) is moved by the zone's UTC offset at that instant,
@@ -74,6 +75,77 @@ impl Zone {
     pub fn name(self) -> &'static str {
         self.0.name()
     }
+
+    /// Today's date in the zone.
+    pub fn today(self) -> NaiveDate {
+        Utc::now().with_timezone(&self.0).date_naive()
+    }
+}
+
+/// How long ago a date was, in the buckets of a receivables' aging report: days since the date,
+/// as of today in the grouping's time zone.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AgingBucket {
+    /// Today or later: not due yet.
+    Current,
+    /// 1 to 30 days ago.
+    #[graphql(name = "DAYS_1_TO_30")]
+    Days1To30,
+    /// 31 to 60 days ago.
+    #[graphql(name = "DAYS_31_TO_60")]
+    Days31To60,
+    /// 61 to 90 days ago.
+    #[graphql(name = "DAYS_61_TO_90")]
+    Days61To90,
+    /// More than 90 days ago.
+    #[graphql(name = "OVER_90_DAYS")]
+    Over90Days,
+}
+
+impl AgingBucket {
+    /// The buckets in order, as their rank in SQL (0 to 4).
+    pub const ALL: [AgingBucket; 5] = [
+        AgingBucket::Current,
+        AgingBucket::Days1To30,
+        AgingBucket::Days31To60,
+        AgingBucket::Days61To90,
+        AgingBucket::Over90Days,
+    ];
+
+    /// The bucket of rank `rank` (as [`aging_key`] computes it).
+    pub fn from_rank(rank: i64) -> Option<AgingBucket> {
+        usize::try_from(rank)
+            .ok()
+            .and_then(|i| Self::ALL.get(i).copied())
+    }
+
+    /// Its rank: buckets order from the most recent to the oldest.
+    pub fn rank(self) -> i64 {
+        Self::ALL.iter().position(|b| *b == self).unwrap_or(0) as i64
+    }
+}
+
+/// The rank of the [`AgingBucket`] of `column` (a date) of the row aliased by `s`, as of `today`
+/// (null for a null date). The dates are spliced as literals (made here, not given by clients),
+/// so the grouping expression stays one PostgreSQL recognises in `GROUP BY`.
+pub fn aging_key(s: &Scope, column: &str, today: NaiveDate) -> Expr {
+    let col = s.raw(column);
+    let date = |days: i64| {
+        let day = (today - Duration::days(days)).format("%Y-%m-%d");
+        if s.is_sqlite() {
+            format!("'{day}'")
+        } else {
+            format!("DATE '{day}'")
+        }
+    };
+    Expr::cust(format!(
+        "CAST(CASE WHEN {col} IS NULL THEN NULL WHEN {col} >= {} THEN 0 WHEN {col} >= {} THEN 1 \
+         WHEN {col} >= {} THEN 2 WHEN {col} >= {} THEN 3 ELSE 4 END AS BIGINT)",
+        date(0),
+        date(30),
+        date(60),
+        date(90),
+    ))
 }
 
 /// The first day of the period holding `column` (a date) of the row aliased by `s`.

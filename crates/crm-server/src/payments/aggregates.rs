@@ -1,6 +1,7 @@
 //! What `aggregate` and `paymentGroups` figure over payments.
 
 use crate::engine::aggregate::Currency;
+use crate::engine::periods::AgingBucket;
 use crate::engine::scalars::Date;
 use uuid::Uuid;
 
@@ -45,6 +46,9 @@ crate::aggregates! {
             PaymentMethod: payment_method: String = KeySource::Column("payment_method"),
             /// The day of payment, or the first day of its period.
             PaymentDate: payment_date: Date = KeySource::Date("payment_date"),
+            /// How long ago the day of payment was, as of today in the grouping's time zone
+            /// (with `status: pending`, overdue payments by age).
+            Aging: aging: AgingBucket = KeySource::Aging("payment_date"),
             /// The contract paid.
             ContractId: contract_id: Uuid = KeySource::Column("contract_id"),
             /// The paying client.

@@ -560,6 +560,97 @@ test_both! {
 }
 
 test_both! {
+    async fn overdue_payments_are_grouped_by_age(app) {
+        let p = portfolio(&app).await;
+        let contract = fixtures::contract(&app.db, p.cosy, "AGE-1", "1000.00", ContractStatus::Active).await;
+        // Days from today (UTC, the server's default zone); none near a bucket's edge, so the
+        // day turning during the test changes nothing.
+        let today = chrono::Utc::now().date_naive();
+        let ago = |days: i64| today - chrono::Duration::days(days);
+        for (amount, status, days) in [
+            ("1.00", PaymentStatus::Pending, -5),
+            ("2.00", PaymentStatus::Pending, 10),
+            ("3.00", PaymentStatus::Pending, 20),
+            ("4.00", PaymentStatus::Completed, 20),
+            ("5.00", PaymentStatus::Pending, 45),
+            ("6.00", PaymentStatus::Pending, 75),
+            ("7.00", PaymentStatus::Pending, 120),
+            ("8.00", PaymentStatus::Pending, 400),
+        ] {
+            pay(&app.db, &contract, amount, status, ago(days)).await;
+        }
+        let aging = |order: &'static str| {
+            let app = &app;
+            async move {
+                let query = format!(
+                    "query($contract: UUID!) {{ paymentGroups(by: [{{ field: AGING }}],
+                        filter: {{ contractId: {{ eq: $contract }}, status: {{ eq: pending }} }}{order}) {{
+                        nodes {{ keys {{ aging currency }} aggregate {{ count money(field: AMOUNT) {{ sum }} }} }} }} }}"
+                );
+                let answer = app.data(&query, json!({ "contract": contract.id })).await;
+                answer["paymentGroups"]["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|g| {
+                        (
+                            g["keys"]["aging"].as_str().unwrap().to_owned(),
+                            g["aggregate"]["count"].as_i64().unwrap(),
+                            g["aggregate"]["money"][0]["sum"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            }
+        };
+        let expected = vec![
+            ("CURRENT".to_owned(), 1, "1.00".to_owned()),
+            ("DAYS_1_TO_30".to_owned(), 2, "5.00".to_owned()),
+            ("DAYS_31_TO_60".to_owned(), 1, "5.00".to_owned()),
+            ("DAYS_61_TO_90".to_owned(), 1, "6.00".to_owned()),
+            ("OVER_90_DAYS".to_owned(), 2, "15.00".to_owned()),
+        ];
+        // Buckets come from the most recent to the oldest, or the other way round.
+        assert_eq!(aging("").await, expected);
+        let mut oldest_first = expected.clone();
+        oldest_first.reverse();
+        assert_eq!(
+            aging(", orderBy: [{ key: AGING, direction: DESC }]").await,
+            oldest_first
+        );
+        // The overdue total is the sum of the overdue buckets.
+        let answer = app
+            .data(
+                "query($contract: UUID!, $today: Date!) { payments(filter: { contractId: { eq: $contract },
+                    status: { eq: pending }, paymentDate: { lt: $today } }) {
+                    aggregate { money(field: AMOUNT) { sum } } } }",
+                json!({ "contract": contract.id, "today": today }),
+            )
+            .await;
+        assert_eq!(answer["payments"]["aggregate"]["money"][0]["sum"], "31.00");
+        // Paged: the two oldest buckets, then the rest.
+        let page = app
+            .data(
+                "query($contract: UUID!) { paymentGroups(by: [{ field: AGING }], filter: { contractId: { eq: $contract } },
+                    orderBy: [{ key: AGING, direction: DESC }], first: 2) {
+                    pageInfo { hasNextPage } nodes { keys { aging } } } }",
+                json!({ "contract": contract.id }),
+            )
+            .await;
+        assert_eq!(
+            page["paymentGroups"],
+            json!({ "pageInfo": { "hasNextPage": true },
+                "nodes": [{ "keys": { "aging": "OVER_90_DAYS" } }, { "keys": { "aging": "DAYS_61_TO_90" } }] })
+        );
+        // An age takes no period.
+        let refused = app
+            .gql("{ paymentGroups(by: [{ field: AGING, period: MONTH }]) { totalCount } }", json!({}))
+            .await;
+        assert_eq!(refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        assert_eq!(refused["errors"][0]["extensions"]["field"], "by");
+    }
+}
+
+test_both! {
     async fn a_commercial_groups_only_their_own_rows(app) {
         let p = portfolio(&app).await;
         let query = "{ paymentGroups(by: [{ field: CLIENT_ID }]) { totalCount nodes { keys { clientId } aggregate { count } } } }";
