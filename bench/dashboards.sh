@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Dashboards: the dashboard's two groupings through the API (revenue by month over the
-# payments, pipeline by status over the contracts: bench/queries/{revenue,pipeline}.graphql)
-# against the same GROUP BY run alone through pgbench on the same PostgreSQL database
-# (bench/queries/{revenue,pipeline}.sql; target: the API at 90 % of its rate or more), and the
-# API's rate on SQLite. Demo data from `crm-server seed` (the harness's sizes by default:
-# ~121,000 payments, ~30,000 contracts). Prints one table.
+# Dashboards: the dashboard's groupings through the API (revenue by month over the
+# payments, pipeline by status over the contracts, overdue payments by age:
+# bench/queries/{revenue,pipeline,aging}.graphql) against the same GROUP BY run alone through
+# pgbench on the same PostgreSQL database (bench/queries/{revenue,pipeline,aging}.sql; target: the API at 90 % of its rate or more), and the
+# API's rate on SQLite. Data: on PostgreSQL the harness's own rows (../shared/bench/seed.sql:
+# 120,000 payments, 30,000 contracts, loaded by its setup.sh into a schema made by our
+# migrations) unless DATA=demo; on SQLite, which cannot load that SQL, `crm-server seed` (the
+# harness's sizes: 114,158 payments, 29,992 contracts). Prints one table.
 #
 #   bench/dashboards.sh
 #   BACKENDS=postgres DURATION=5 KEEP_DATA=1 bench/dashboards.sh
 #
-# Env: BIN, BACKENDS (postgres sqlite), CONCURRENCY (8), DURATION (10), WARMUP (3),
-# BENCH_PG_URL (admin URL; the database crm_dash_bench is made there), SEED_ARGS, KEEP_DATA=1
-# (reuse crm_dash_bench / /tmp/crm_dash_bench.db when already seeded), PGA_DIR (a copy of the
+# Env: BIN, BACKENDS (postgres sqlite), DATA (harness | demo, for PostgreSQL), BENCH_HARNESS
+# (../shared/bench), CONCURRENCY (8), DURATION (10), WARMUP (3),
+# BENCH_PG_URL (admin URL; the databases crm_dash_bench / crm_dash_harness are made there),
+# SEED_ARGS, KEEP_DATA=1 (reuse crm_dash_bench, crm_dash_harness, /tmp/crm_dash_bench.db when
+# already seeded), PGA_DIR (a copy of the
 # harness's postgraphile/ directory with `npm ci && npm install @graphile/pg-aggregates@0.2.0-rc.2`
 # run in it: PostGraphile with pg-aggregates runs the pipeline too; it cannot cut dates to
 # months nor group by a related table's column, so not the revenue). Needs wrk, pgbench, curl,
@@ -33,12 +37,38 @@ source "$ROOT/bench/lib.sh"
 bench_start dashboards
 
 
+HARNESS="${BENCH_HARNESS:-$ROOT/../shared/bench}"
+DATA="${DATA:-harness}"
+
+# harness_database: DATABASE_URL, the harness's rows in crm_dash_harness (loaded by its setup.sh
+# into our migrations' schema, as bench/compare.sh does; reused with KEEP_DATA=1).
+harness_database() {
+  # shellcheck source=/dev/null
+  source "$HARNESS/lib.sh"
+  export DATABASE_URL
+  DATABASE_URL=$(bench_dsn crm_dash_harness)
+  local seeded bin
+  bin=$(realpath "$BIN")
+  seeded=$(psql "$DATABASE_URL" -qAtc 'SELECT count(*) FROM payments' 2>/dev/null || echo 0)
+  if [ "${KEEP_DATA:-0}" != 1 ] || [ "${seeded:-0}" = 0 ]; then
+    echo ">> postgres: loading the harness's rows" >&2
+    (cd "$HARNESS" && BENCH_NO_PGSS=1 BENCH_SCHEMA_CMD="$bin migrate" ./setup.sh crm_dash_harness >&2)
+  fi
+}
+
 ROWS=()
 for backend in $BACKENDS; do
-  bench_demo_database "$backend" crm_dash_bench
+  if [ "$backend" = postgres ] && [ "$DATA" = harness ]; then
+    harness_database
+  else
+    bench_demo_database "$backend" crm_dash_bench
+  fi
+  counts="SELECT (SELECT count(*) FROM payments) || ' payments, ' || (SELECT count(*) FROM contracts) || ' contracts'"
+  if [ "$backend" = postgres ]; then data=$(psql "$DATABASE_URL" -qAtc "$counts"); else data=$(sqlite3 /tmp/crm_dash_bench.db "$counts"); fi
+  echo ">> $backend: $data" >&2
   bench_admin_token
   bench_serve "$backend"
-  for workload in revenue pipeline; do
+  for workload in revenue pipeline aging; do
     bench_body "$workload" '{}'
     bench_check "$workload"
     bench_warmup "$workload"
@@ -54,7 +84,7 @@ for backend in $BACKENDS; do
       ratio=$(awk -v a="$rps" -v b="$sql" 'BEGIN { printf "%.0f %%", b ? 100 * a / b : 0 }')
       sql=$(awk -v t="$sql" 'BEGIN { printf "%.1f", t }')
     fi
-    ROWS+=("| $backend | $workload | $rps | $(bench_ms "$(bench_field p50_us "$result")") ms | $(bench_ms "$(bench_field p99_us "$result")") ms | $spr | $sql | $ratio | $(bench_field errors "$result") |")
+    ROWS+=("| $backend | $workload ($data) | $rps | $(bench_ms "$(bench_field p50_us "$result")") ms | $(bench_ms "$(bench_field p99_us "$result")") ms | $spr | $sql | $ratio | $(bench_field errors "$result") |")
     echo ">> $backend $workload: $result; SQL alone: $sql tps" >&2
   done
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
