@@ -1,6 +1,7 @@
 //! CRM GraphQL API: the server library (`main.rs` is a thin wrapper, tests use it directly).
 
 pub mod app;
+pub mod archive;
 pub mod audit;
 pub mod auth;
 pub mod backup;

@@ -1,6 +1,6 @@
 //! The audit trail: every field an update through the API changes on a client, contract or
 //! payment (old and new value as text, who, when, the request's id), written in the update's
-//! own transaction by [`record`], read by [`changes`] as `Client.changes`, `Contract.changes`
+//! own transaction by [`update`], read by [`changes`] as `Client.changes`, `Contract.changes`
 //! and `Payment.changes` (managers and admins).
 //!
 //! Which fields: every column of the row ([`Audited`]) except the last-change time, compared

@@ -168,26 +168,33 @@ pub async fn set_archived<
     id: Uuid,
     archive: bool,
 ) -> AppResult<clients::Model> {
-    let txn = begin_write(db).await?;
-    let current = for_update::<clients::Entity>(&txn, viewer, id, "id", "client").await?;
-    if current.archived_at.is_some() == archive {
-        return Ok(current);
+    crate::archive::set_archived::<clients::Entity, _>(db, viewer, id, archive).await
+}
+
+impl crate::archive::Archivable for clients::Entity {
+    const WHAT: &'static str = "client";
+
+    fn archived_at(model: &clients::Model) -> Option<chrono::DateTime<chrono::Utc>> {
+        model.archived_at
     }
-    let at = now();
-    let before = current.clone();
-    let mut active: clients::ActiveModel = current.into();
-    active.archived_at = Set(archive.then_some(at));
-    active.updated_at = Set(at);
-    let client = crate::audit::update::<clients::Entity>(&txn, viewer, &before, active).await?;
-    let event = if archive {
-        "Client archived"
-    } else {
-        "Client restored"
-    };
-    record_event(&txn, client.id, Some(viewer.user_id), event.to_owned()).await?;
-    txn.commit().await?;
-    tracing::info!(client_id = %id, archive, "client archived or restored");
-    Ok(client)
+
+    fn stamp(
+        active: &mut clients::ActiveModel,
+        archived_at: Option<chrono::DateTime<chrono::Utc>>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        active.archived_at = Set(archived_at);
+        active.updated_at = Set(at);
+    }
+
+    fn history(_: &clients::Model, archive: bool) -> String {
+        if archive {
+            "Client archived"
+        } else {
+            "Client restored"
+        }
+        .to_owned()
+    }
 }
 
 /// A deleted client: its id, and the keys of its documents' files (their rows went with it;

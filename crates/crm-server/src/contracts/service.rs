@@ -132,25 +132,32 @@ pub async fn set_archived<
     archive: bool,
 ) -> AppResult<contracts::Model> {
     viewer.require(Action::ManageContracts)?;
-    let txn = begin_write(db).await?;
-    let current = for_update::<contracts::Entity>(&txn, viewer, id, "id", "contract").await?;
-    if current.archived_at.is_some() == archive {
-        return Ok(current);
+    crate::archive::set_archived::<contracts::Entity, _>(db, viewer, id, archive).await
+}
+
+impl crate::archive::Archivable for contracts::Entity {
+    const WHAT: &'static str = "contract";
+
+    fn archived_at(model: &contracts::Model) -> Option<chrono::DateTime<chrono::Utc>> {
+        model.archived_at
     }
-    let at = now();
-    let before = current.clone();
-    let mut active: contracts::ActiveModel = current.into();
-    active.archived_at = Set(archive.then_some(at));
-    active.updated_at = Set(at);
-    let contract = crate::audit::update::<contracts::Entity>(&txn, viewer, &before, active).await?;
-    let event = format!(
-        "Contract {} {}",
-        contract.contract_number,
-        if archive { "archived" } else { "restored" }
-    );
-    record_event(&txn, contract.client_id, Some(viewer.user_id), event).await?;
-    txn.commit().await?;
-    Ok(contract)
+
+    fn stamp(
+        active: &mut contracts::ActiveModel,
+        archived_at: Option<chrono::DateTime<chrono::Utc>>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        active.archived_at = Set(archived_at);
+        active.updated_at = Set(at);
+    }
+
+    fn history(contract: &contracts::Model, archive: bool) -> String {
+        format!(
+            "Contract {} {}",
+            contract.contract_number,
+            if archive { "archived" } else { "restored" }
+        )
+    }
 }
 
 #[tracing::instrument(skip(db, input))]
