@@ -1,4 +1,17 @@
-# Shared by bench/run.sh and bench/instructions.sh (sourced, with ROOT set to the checkout).
+# Shared by the bench scripts (sourced, with ROOT set to the checkout).
+
+# bench_settings CONCURRENCY DURATION PORT: the settings every load script reads, from the
+# environment or these defaults: CONC (CONCURRENCY), SECS (DURATION), WARMUP (3), PG_ADMIN
+# (BENCH_PG_URL), PORT (BENCH_PORT), URL; wrk checked.
+bench_settings() {
+  CONC="${CONCURRENCY:-$1}"
+  SECS="${DURATION:-$2}"
+  WARMUP="${WARMUP:-3}"
+  PG_ADMIN="${BENCH_PG_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}"
+  PORT="${BENCH_PORT:-$3}"
+  URL="http://127.0.0.1:$PORT/graphql"
+  command -v wrk >/dev/null || { echo "bench: wrk not found (apt-get install -y wrk)" >&2; exit 2; }
+}
 
 # A release build of this checkout in BIN (unless BIN is given), a work directory WORK removed
 # at exit, and SERVER (the server's PID, once started) stopped at exit.

@@ -18,17 +18,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BACKENDS="${BACKENDS:-sqlite postgres}"
-CONC="${CONCURRENCY:-16}"
-SECS="${DURATION:-10}"
-WARMUP="${WARMUP:-3}"
-PG_ADMIN="${BENCH_PG_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}"
-PORT="${BENCH_PORT:-18765}"
-URL="http://127.0.0.1:$PORT/graphql"
 GIVEN_AUTH="${AUTH_HEADER:-}"
-command -v wrk >/dev/null || { echo "bench: wrk not found (apt-get install -y wrk)" >&2; exit 2; }
 
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+bench_settings 16 10 18765
 bench_start bench
 
 

@@ -14,16 +14,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BACKENDS="${BACKENDS:-postgres sqlite}"
-CONC="${CONCURRENCY:-4}"
-SECS="${DURATION:-10}"
-WARMUP="${WARMUP:-3}"
-PG_ADMIN="${BENCH_PG_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}"
-PORT="${BENCH_PORT:-18768}"
-URL="http://127.0.0.1:$PORT/graphql"
-command -v wrk >/dev/null || { echo "bench: wrk not found (apt-get install -y wrk)" >&2; exit 2; }
 
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+bench_settings 4 10 18768
 bench_start search
 
 ROWS=()
