@@ -461,6 +461,14 @@ pub fn uuid_column(
     }
 }
 
+/// Sets `field` of a row being updated to `value` when the input gave one (`None`: the field
+/// keeps the value read).
+pub fn set_given<T: Into<sea_orm::Value>>(field: &mut sea_orm::ActiveValue<T>, value: Option<T>) {
+    if let Some(value) = value {
+        *field = sea_orm::ActiveValue::Set(value);
+    }
+}
+
 /// The current time as stored: UTC, whole microseconds.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     crate::engine::scalars::DateTime::from(chrono::Utc::now()).0

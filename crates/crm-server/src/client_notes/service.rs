@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::inputs::{CreateClientNoteInput, UpdateClientNoteInput};
 use crate::auth::{Action, Viewer};
-use crate::db::{begin_write, check_unchanged, for_update, must_exist, now};
+use crate::db::{begin_write, check_unchanged, for_update, must_exist, now, set_given};
 use crate::engine::access::visible_in;
 use crate::error::{AppError, AppResult};
 use crate::validate::{not_null, required_text};
@@ -199,12 +199,8 @@ pub async fn update(
     may_edit(viewer, &current)?;
     check_unchanged(current.updated_at, input.expected_updated_at)?;
     let mut active: client_notes::ActiveModel = current.into();
-    if let Some(v) = note_type {
-        active.note_type = Set(v);
-    }
-    if let Some(v) = content {
-        active.content = Set(v);
-    }
+    set_given(&mut active.note_type, note_type);
+    set_given(&mut active.content, content);
     active.updated_at = Set(now());
     let note = active.update(&txn).await?;
     txn.commit().await?;

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::inputs::{CreateClientInput, UpdateClientInput};
 use crate::auth::{Action, Viewer};
 use crate::client_notes::service::record_event;
-use crate::db::{begin_write, check_unchanged, for_update, must_exist, now};
+use crate::db::{begin_write, check_unchanged, for_update, must_exist, now, set_given};
 use crate::error::{AppError, AppResult};
 use crate::validate::{email, not_null, optional_text, phone, postal_code, required_text};
 
@@ -121,30 +121,14 @@ pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = Database
     let old_status = current.status;
     let before = current.clone();
     let mut active: clients::ActiveModel = current.into();
-    if let Some(v) = company_name {
-        active.company_name = Set(v);
-    }
-    if let Some(v) = status {
-        active.status = Set(v);
-    }
-    if let Some(v) = email {
-        active.email = Set(v);
-    }
-    if let Some(v) = phone {
-        active.phone = Set(v);
-    }
-    if let Some(v) = address {
-        active.address = Set(v);
-    }
-    if let Some(v) = city {
-        active.city = Set(v);
-    }
-    if let Some(v) = postal_code {
-        active.postal_code = Set(v);
-    }
-    if let Some(v) = country {
-        active.country = Set(v);
-    }
+    set_given(&mut active.company_name, company_name);
+    set_given(&mut active.status, status);
+    set_given(&mut active.email, email);
+    set_given(&mut active.phone, phone);
+    set_given(&mut active.address, address);
+    set_given(&mut active.city, city);
+    set_given(&mut active.postal_code, postal_code);
+    set_given(&mut active.country, country);
     active.updated_at = Set(now());
     let client = crate::audit::update::<clients::Entity>(&txn, viewer, &before, active).await?;
     if client.status != old_status {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::inputs::{CreateContractInput, UpdateContractInput};
 use crate::auth::{Action, Viewer};
 use crate::client_notes::service::record_event;
-use crate::db::{begin_write, check_unchanged, for_update, must_exist, now};
+use crate::db::{begin_write, check_unchanged, for_update, must_exist, now, set_given};
 use crate::engine::scalars::DateTime;
 use crate::error::{AppError, AppResult};
 use crate::validate::{currency, money, not_null, required_text};
@@ -218,21 +218,11 @@ pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = Database
     };
     let before = current.clone();
     let mut active: contracts::ActiveModel = current.into();
-    if let Some(v) = number {
-        active.contract_number = Set(v);
-    }
-    if let Some(v) = title {
-        active.title = Set(v);
-    }
-    if let Some(v) = amount {
-        active.amount = Set(v);
-    }
-    if let Some(v) = currency {
-        active.currency = Set(v);
-    }
-    if let Some(v) = commercial {
-        active.commercial_id = Set(v);
-    }
+    set_given(&mut active.contract_number, number);
+    set_given(&mut active.title, title);
+    set_given(&mut active.amount, amount);
+    set_given(&mut active.currency, currency);
+    set_given(&mut active.commercial_id, commercial);
     active.start_date = Set(start);
     active.end_date = Set(end);
     active.updated_at = Set(now());

@@ -16,7 +16,7 @@ use super::inputs::{CreatePaymentInput, RecordPaymentInput, UpdatePaymentInput};
 use crate::auth::{Action, Viewer};
 use crate::client_notes::service::record_event;
 use crate::contracts::service::paid;
-use crate::db::{begin_write, check_unchanged, for_update, now};
+use crate::db::{begin_write, check_unchanged, for_update, now, set_given};
 use crate::engine::access::visible_in;
 use crate::error::{AppError, AppResult};
 use crate::validate::{money, not_null, optional_text};
@@ -340,18 +340,12 @@ pub async fn update(
     let was_completed = current.status.is_paid();
     let before = current.clone();
     let mut active: payments::ActiveModel = current.into();
-    if let Some(v) = amount {
-        active.amount = Set(v);
-    }
+    set_given(&mut active.amount, amount);
     if let Some(v) = date {
         active.payment_date = Set(v.0);
     }
-    if let Some(v) = method {
-        active.payment_method = Set(v);
-    }
-    if let Some(v) = reference {
-        active.reference = Set(v);
-    }
+    set_given(&mut active.payment_method, method);
+    set_given(&mut active.reference, reference);
     active.status = Set(new_status);
     active.updated_at = Set(now());
     let payment = crate::audit::update::<payments::Entity>(&txn, viewer, &before, active).await?;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::inputs::{CreateUserInput, UpdateUserInput};
 use crate::auth::service::{end_sessions, set_password};
 use crate::auth::{Action, AuthService, Viewer, password};
-use crate::db::{begin_write, check_unchanged, for_update, now};
+use crate::db::{begin_write, check_unchanged, for_update, now, set_given};
 use crate::error::{AppError, AppResult};
 use crate::validate::{email, required_text};
 
@@ -136,24 +136,12 @@ pub async fn update(
     check_unchanged(current.updated_at, input.expected_updated_at)?;
     let deactivating = current.is_active && input.is_active == Some(false);
     let mut active: users::ActiveModel = current.into();
-    if let Some(v) = email {
-        active.email = Set(v);
-    }
-    if let Some(v) = username {
-        active.username = Set(v);
-    }
-    if let Some(v) = first_name {
-        active.first_name = Set(v);
-    }
-    if let Some(v) = last_name {
-        active.last_name = Set(v);
-    }
-    if let Some(v) = input.role {
-        active.role = Set(v);
-    }
-    if let Some(v) = input.is_active {
-        active.is_active = Set(v);
-    }
+    set_given(&mut active.email, email);
+    set_given(&mut active.username, username);
+    set_given(&mut active.first_name, first_name);
+    set_given(&mut active.last_name, last_name);
+    set_given(&mut active.role, input.role);
+    set_given(&mut active.is_active, input.is_active);
     active.updated_at = Set(now());
     let user = active.update(&txn).await?;
     if deactivating {
