@@ -1,12 +1,17 @@
 //! `…changes`: the audit trail of one row as a Relay connection.
 
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
 use async_graphql::{Context, Object};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 use crate::audit::{Change, ChangeCountKey, ChangesKey};
-use crate::engine::PageInfo;
+use crate::engine::forward::{ForwardConnection, ForwardNode, TotalCount, invalid_cursor};
 use crate::engine::scalars::DateTime;
 use crate::error::AppError;
 use crate::users::User;
@@ -52,71 +57,28 @@ impl FieldChange {
 }
 
 /// The changes of one row, newest first (Relay connection).
-pub struct FieldChangeConnection {
-    changes: Vec<Change>,
-    has_next_page: bool,
-    has_previous_page: bool,
-    table: entity::Table,
-    client_id: Uuid,
-    row_id: Uuid,
-}
+pub type FieldChangeConnection = ForwardConnection<FieldChange>;
 
-/// One change of a page, with its cursor.
-pub struct FieldChangeEdge(Change);
-
-/// One change of a page, with its cursor.
-#[Object(serial)]
-impl FieldChangeEdge {
-    /// The change.
-    async fn node(&self) -> FieldChange {
-        FieldChange(self.0.clone())
-    }
-
-    /// Opaque cursor of the change, for `after`.
-    async fn cursor(&self) -> String {
-        cursor(&self.0)
+impl ForwardNode for FieldChange {
+    fn cursor(&self) -> Cow<'_, str> {
+        Cow::Owned(URL_SAFE_NO_PAD.encode(format!("change:{}", self.0.id)))
     }
 }
 
-fn cursor(change: &Change) -> String {
-    URL_SAFE_NO_PAD.encode(format!("change:{}", change.id))
-}
-
-/// The changes of one row, newest first.
-#[Object(serial)]
-impl FieldChangeConnection {
-    /// The changes of the page with their cursors.
-    async fn edges(&self) -> Vec<FieldChangeEdge> {
-        self.changes.iter().cloned().map(FieldChangeEdge).collect()
-    }
-
-    /// The changes of the page.
-    async fn nodes(&self) -> Vec<FieldChange> {
-        self.changes.iter().cloned().map(FieldChange).collect()
-    }
-
-    /// Where the page sits among the changes.
-    async fn page_info(&self) -> PageInfo {
-        PageInfo {
-            has_next_page: self.has_next_page,
-            has_previous_page: self.has_previous_page,
-            start_cursor: self.changes.first().map(cursor),
-            end_cursor: self.changes.last().map(cursor),
-        }
-    }
-
-    /// How many changes the row has had, across all pages.
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let count = crate::engine::loaders(ctx)?
-            .inner()
-            .load_one(ChangeCountKey {
-                table: self.table,
-                client_id: self.client_id,
-                row_id: self.row_id,
-            })
-            .await
-            .map_err(crate::engine::loader::unshare)?;
-        Ok(count.unwrap_or_default())
+/// How many changes a row has had: batched with the other rows' of the level.
+impl TotalCount for ChangeCountKey {
+    fn total<'a>(
+        &'a self,
+        ctx: &'a Context<'_>,
+    ) -> Pin<Box<dyn Future<Output = Result<i64, AppError>> + Send + 'a>> {
+        Box::pin(async move {
+            let count = crate::engine::loaders(ctx)?
+                .inner()
+                .load_one(*self)
+                .await
+                .map_err(crate::engine::loader::unshare)?;
+            Ok(count.unwrap_or_default())
+        })
     }
 }
 
@@ -135,8 +97,7 @@ pub async fn connection(
     let after_id = match after.as_deref() {
         None => None,
         Some(text) => {
-            let invalid =
-                || AppError::bad_input("after", "invalid cursor: use a cursor this list returned");
+            let invalid = || invalid_cursor("list");
             let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| invalid())?;
             let text = String::from_utf8(bytes).map_err(|_| invalid())?;
             let id = text.strip_prefix("change:").ok_or_else(invalid)?;
@@ -157,12 +118,17 @@ pub async fn connection(
         .unwrap_or_default();
     let has_next_page = found.len() > limit;
     found.truncate(limit);
-    Ok(FieldChangeConnection {
-        changes: found,
+    Ok(FieldChangeConnection::new(
+        found
+            .into_iter()
+            .map(|change| Arc::new(FieldChange(change)))
+            .collect(),
         has_next_page,
-        has_previous_page: after_id.is_some(),
-        table,
-        client_id,
-        row_id,
-    })
+        after_id.is_some(),
+        Some(Arc::new(ChangeCountKey {
+            table,
+            client_id,
+            row_id,
+        })),
+    ))
 }

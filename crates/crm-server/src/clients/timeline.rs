@@ -4,9 +4,10 @@
 //! the page (a `UNION ALL` of the kinds, keyset over time, kind and id), then the items' rows
 //! by id, batched per kind.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, Object, Union};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query, SelectStatement, UnionType};
 use sea_orm::{ConnectionTrait, QueryResult};
 use uuid::Uuid;
@@ -15,9 +16,11 @@ use crate::audit::types::FieldChange;
 use crate::client_notes::ClientNote;
 use crate::contracts::Contract;
 use crate::documents::Document;
-use crate::engine::PageInfo;
 use crate::engine::cursor::{KeyKind, KeyValue, SortValue};
 use crate::engine::decode::read_at;
+use crate::engine::forward::{
+    ForwardConnection, ForwardNode, decode_cursor, encode_cursor, invalid_cursor,
+};
 use crate::engine::keyset::forward_page;
 use crate::engine::scalars::DateTime;
 use crate::engine::scope::{Scope, sql_literal};
@@ -194,60 +197,11 @@ impl TimelineItem {
 }
 
 /// A page of a client's timeline, newest first (Relay connection).
-pub struct TimelineItemConnection {
-    items: Vec<TimelineItem>,
-    has_next_page: bool,
-    has_previous_page: bool,
-    /// `SELECT COUNT(*)` of every item, run when `totalCount` is asked.
-    count: Option<SelectStatement>,
-}
+pub type TimelineItemConnection = ForwardConnection<TimelineItem>;
 
-/// One item of a page, with its cursor.
-pub struct TimelineItemEdge<'a>(&'a TimelineItem);
-
-/// One item of a page, with its cursor.
-#[Object]
-impl TimelineItemEdge<'_> {
-    /// The item.
-    async fn node(&self) -> &TimelineItem {
-        self.0
-    }
-
-    /// Opaque cursor of the item, for `after`.
-    async fn cursor(&self) -> &str {
-        &self.0.cursor
-    }
-}
-
-/// A page of a client's timeline, newest first.
-#[Object(serial)]
-impl TimelineItemConnection {
-    /// The items of the page with their cursors.
-    async fn edges(&self) -> Vec<TimelineItemEdge<'_>> {
-        self.items.iter().map(TimelineItemEdge).collect()
-    }
-
-    /// The items of the page.
-    async fn nodes(&self) -> &[TimelineItem] {
-        &self.items
-    }
-
-    /// How many items the timeline holds, across all pages (counted only when asked).
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let Some(count) = &self.count else {
-            return Ok(0);
-        };
-        Ok(crate::engine::loaders(ctx)?.count(count).await?)
-    }
-
-    /// Where the page sits in the timeline.
-    async fn page_info(&self) -> PageInfo {
-        PageInfo {
-            has_next_page: self.has_next_page,
-            has_previous_page: self.has_previous_page,
-            start_cursor: self.items.first().map(|i| i.cursor.clone()),
-            end_cursor: self.items.last().map(|i| i.cursor.clone()),
-        }
+impl ForwardNode for TimelineItem {
+    fn cursor(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.cursor)
     }
 }
 
@@ -274,12 +228,12 @@ pub async fn timeline(
     let scope = Scope::root(db.get_database_backend(), viewer);
     let mut parts = kinds.iter().map(|k| k.select(&scope.child(), client));
     let Some(mut union) = parts.next() else {
-        return Ok(TimelineItemConnection {
-            items: Vec::new(),
-            has_next_page: false,
-            has_previous_page: after.is_some(),
-            count: None,
-        });
+        return Ok(TimelineItemConnection::new(
+            Vec::new(),
+            false,
+            after.is_some(),
+            None,
+        ));
     };
     for part in parts {
         union.union(UnionType::All, part);
@@ -307,26 +261,15 @@ pub async fn timeline(
     let after_values = match &after {
         None => None,
         Some(after) => {
-            let invalid = || {
-                AppError::bad_input(
-                    "after",
-                    "invalid cursor: use a cursor this timeline returned",
-                )
-            };
-            let bytes = URL_SAFE_NO_PAD
-                .decode(after.trim())
-                .map_err(|_| invalid())?;
-            let (made_for, values): (String, Vec<KeyValue>) =
-                serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-            if made_for != signature || values.len() != keys.len() {
-                return Err(AppError::bad_input(
-                    "after",
-                    "this cursor was made for another timeline: pass the same types",
-                ));
-            }
+            let values =
+                decode_cursor(after, &signature, keys.len(), "timeline", "the same types")?;
             let mut sql = Vec::with_capacity(keys.len());
             for ((_, _, kind), value) in keys.iter().zip(&values) {
-                sql.push(value.to_sql(*kind, scope.backend).map_err(|_| invalid())?);
+                sql.push(
+                    value
+                        .to_sql(*kind, scope.backend)
+                        .map_err(|_| invalid_cursor("timeline"))?,
+                );
             }
             Some(sql)
         }
@@ -349,12 +292,12 @@ pub async fn timeline(
     for item in items.iter_mut().filter(|i| i.kind == TimelineKind::Change) {
         item.change = changes.iter().find(|c| c.id == item.id).cloned();
     }
-    Ok(TimelineItemConnection {
-        items,
+    Ok(TimelineItemConnection::new(
+        items.into_iter().map(Arc::new).collect(),
         has_next_page,
-        has_previous_page: after.is_some(),
-        count: Some(count),
-    })
+        after.is_some(),
+        Some(Arc::new(count)),
+    ))
 }
 
 fn read_item(row: &QueryResult, signature: &str) -> Result<TimelineItem, AppError> {
@@ -376,8 +319,7 @@ fn read_item(row: &QueryResult, signature: &str) -> Result<TimelineItem, AppErro
         KeyValue::Text(kind_text),
         KeyValue::Text(id.to_string()),
     ];
-    let cursor =
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&(signature, values)).unwrap_or_default());
+    let cursor = encode_cursor(signature, values);
     Ok(TimelineItem {
         kind,
         id,

@@ -13,21 +13,20 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, Object, OutputType, SelectionField, TypeName};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Order, Query};
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
-use serde::{Deserialize, Serialize};
 
 use crate::engine::access::{Reach, Viewer};
 use crate::engine::aggregate::{
     AggregateType, Figures, Func, Kind, Layout, Measures, finish, read_row, requested, statement,
 };
 use crate::engine::budget::PageLimits;
-use crate::engine::connection::PageInfo;
-use crate::engine::cursor::{KeyKind, KeyValue, SortValue, SqlKey};
+use crate::engine::cursor::{KeyKind, SortValue, SqlKey};
 use crate::engine::decode::read_at;
+use crate::engine::forward::{
+    ForwardConnection, ForwardNode, decode_cursor, encode_cursor, invalid_cursor,
+};
 use crate::engine::keyset::{Key, past};
 use crate::engine::periods::{AgingBucket, Period, Zone, aging_key, date_key, timestamp_key};
 use crate::engine::reader::Reader;
@@ -379,31 +378,18 @@ pub struct Group<R: Listable> {
     cursor: String,
 }
 
-/// One group of a page, with its cursor.
-pub struct GroupEdge<R: Listable>(Arc<Group<R>>);
-
 /// A page of groups (Relay connection).
-pub struct GroupConnection<R: Listable> {
-    groups: Vec<Arc<Group<R>>>,
-    has_next_page: bool,
-    has_previous_page: bool,
-    /// `SELECT COUNT(*)` of every group, run when `totalCount` is asked.
-    count: SelectStatement,
-}
+pub type GroupConnection<R> = ForwardConnection<Group<R>>;
 
 impl<R: Listable> TypeName for Group<R> {
     fn type_name() -> Cow<'static, str> {
         format!("{}Group", R::NAME).into()
     }
 }
-impl<R: Listable> TypeName for GroupEdge<R> {
-    fn type_name() -> Cow<'static, str> {
-        format!("{}GroupEdge", R::NAME).into()
-    }
-}
-impl<R: Listable> TypeName for GroupConnection<R> {
-    fn type_name() -> Cow<'static, str> {
-        format!("{}GroupConnection", R::NAME).into()
+
+impl<R: Listable> ForwardNode for Group<R> {
+    fn cursor(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.cursor)
     }
 }
 
@@ -419,59 +405,6 @@ impl<R: Listable> Group<R> {
     async fn aggregate(&self) -> R::Aggregate {
         R::Aggregate::from(self.figures.clone())
     }
-}
-
-/// One group of a page.
-#[Object(name_type, serial)]
-impl<R: Listable> GroupEdge<R> {
-    /// The group.
-    async fn node(&self) -> &Group<R> {
-        &self.0
-    }
-
-    /// Opaque cursor of the group, for `after`.
-    async fn cursor(&self) -> &str {
-        &self.0.cursor
-    }
-}
-
-/// A page of groups.
-#[Object(name_type, serial)]
-impl<R: Listable> GroupConnection<R> {
-    /// The groups of the page with their cursors.
-    async fn edges(&self) -> Vec<GroupEdge<R>> {
-        self.groups.iter().cloned().map(GroupEdge).collect()
-    }
-
-    /// The groups of the page.
-    async fn nodes(&self) -> Vec<&Group<R>> {
-        self.groups.iter().map(|g| &**g).collect()
-    }
-
-    /// Where the page sits among the groups.
-    async fn page_info(&self) -> PageInfo {
-        PageInfo {
-            has_next_page: self.has_next_page,
-            has_previous_page: self.has_previous_page,
-            start_cursor: self.groups.first().map(|g| g.cursor.clone()),
-            end_cursor: self.groups.last().map(|g| g.cursor.clone()),
-        }
-    }
-
-    /// How many groups there are, across all pages (counted only when asked).
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        Ok(crate::engine::loaders(ctx)?.count(&self.count).await?)
-    }
-}
-
-/// What a group cursor holds: the grouping it belongs to and the group's sort values (its
-/// order's figures, then its keys).
-#[derive(Serialize, Deserialize)]
-struct GroupCursor {
-    #[serde(rename = "o")]
-    order: String,
-    #[serde(rename = "k")]
-    keys: Vec<KeyValue>,
 }
 
 /// The figures the groups' selection (`nodes { aggregate }`, `edges { node { aggregate } }`)
@@ -769,25 +702,20 @@ pub async fn fetch_groups<R: Listable>(
         .from_subquery(inner, Alias::new("g"))
         .cond_where(having);
     if let Some(after) = &args.after {
-        let invalid = || {
-            AppError::bad_input(
-                "after",
-                "invalid cursor: use a cursor this grouping returned",
-            )
-        };
-        let bytes = URL_SAFE_NO_PAD
-            .decode(after.trim())
-            .map_err(|_| invalid())?;
-        let cursor: GroupCursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-        if cursor.order != signature || cursor.keys.len() != sorts.len() {
-            return Err(AppError::bad_input(
-                "after",
-                "this cursor was made for another grouping: pass the same arguments as the page it came from",
-            ));
-        }
+        let keys = decode_cursor(
+            after,
+            &signature,
+            sorts.len(),
+            "grouping",
+            "the same arguments as the page it came from",
+        )?;
         let mut values = Vec::with_capacity(sorts.len());
-        for (sort, value) in sorts.iter().zip(&cursor.keys) {
-            values.push(value.to_sql(sort.kind, backend).map_err(|_| invalid())?);
+        for (sort, value) in sorts.iter().zip(&keys) {
+            values.push(
+                value
+                    .to_sql(sort.kind, backend)
+                    .map_err(|_| invalid_cursor("grouping"))?,
+            );
         }
         page.cond_where(past(&sort_keys, &values, true));
     }
@@ -839,25 +767,19 @@ pub async fn fetch_groups<R: Listable>(
             wire.push(value.to_wire());
         }
         wire.extend(key_values.iter().map(SortValue::to_wire));
-        let cursor = URL_SAFE_NO_PAD.encode(
-            serde_json::to_vec(&GroupCursor {
-                order: signature.clone(),
-                keys: wire,
-            })
-            .unwrap_or_default(),
-        );
+        let cursor = encode_cursor(&signature, wire);
         groups.push(Arc::new(Group {
             keys,
             figures: Arc::new(figures),
             cursor,
         }));
     }
-    Ok(GroupConnection {
+    Ok(ForwardConnection::new(
         groups,
         has_next_page,
-        has_previous_page: args.after.is_some(),
-        count,
-    })
+        args.after.is_some(),
+        Some(Arc::new(count)),
+    ))
 }
 
 /// Where the value of an order's measure sits in a grouped row.

@@ -36,6 +36,7 @@ pub mod counts;
 pub mod cursor;
 pub mod decode;
 pub mod filters;
+pub mod forward;
 pub mod groups;
 pub mod joins;
 pub mod keyset;

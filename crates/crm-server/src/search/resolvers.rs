@@ -56,11 +56,11 @@ impl SearchQuery {
                 })
             })
             .collect();
-        Ok(SearchHitConnection {
+        Ok(SearchHitConnection::new(
             hits,
-            has_next_page: page.has_next_page,
-            has_previous_page: page.has_previous_page,
-            count: page.count,
-        })
+            page.has_next_page,
+            page.has_previous_page,
+            Some(Arc::new(page.count)),
+        ))
     }
 }

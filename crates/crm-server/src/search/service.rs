@@ -2,19 +2,17 @@
 //! first (PostgreSQL's `ts_rank`, SQLite's `bm25`), then the most recently changed, then by
 //! kind and id (a total order), paged by keyset over those four values.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement,
 };
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::engine::access::{Reach, Viewer, through_client};
 use crate::engine::budget::PageLimits;
 use crate::engine::cursor::{KeyKind, KeyValue, SortValue, SqlKey};
 use crate::engine::decode::read_at;
+use crate::engine::forward::{decode_cursor, encode_cursor, invalid_cursor};
 use crate::engine::keyset::forward_page;
 use crate::engine::reader::Reader;
 use crate::engine::scope::Scope;
@@ -75,14 +73,6 @@ pub struct FoundPage {
     pub count: SelectStatement,
 }
 
-#[derive(Serialize, Deserialize)]
-struct SearchCursor {
-    #[serde(rename = "o")]
-    search: String,
-    #[serde(rename = "k")]
-    keys: Vec<KeyValue>,
-}
-
 /// The entries matching `terms` among `kinds`, as `viewer` may see them.
 pub async fn search(
     db: &Reader,
@@ -132,21 +122,16 @@ pub async fn search(
     let after_values = match after {
         None => None,
         Some(after) => {
-            let invalid = || {
-                AppError::bad_input("after", "invalid cursor: use a cursor this search returned")
-            };
-            let bytes = URL_SAFE_NO_PAD
-                .decode(after.trim())
-                .map_err(|_| invalid())?;
-            let cursor: SearchCursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-            if cursor.search != signature || cursor.keys.len() != keys.len() {
-                return Err(AppError::bad_input(
-                    "after",
-                    "this cursor was made for another search: pass the same query and types",
-                ));
-            }
+            let invalid = || invalid_cursor("search");
+            let cursor = decode_cursor(
+                after,
+                &signature,
+                keys.len(),
+                "search",
+                "the same query and types",
+            )?;
             let mut values = Vec::with_capacity(keys.len());
-            for (i, ((_, _, kind), value)) in keys.iter().zip(&cursor.keys).enumerate() {
+            for (i, ((_, _, kind), value)) in keys.iter().zip(&cursor).enumerate() {
                 values.push(if i == 0 {
                     // The score: a float, carried as its shortest exact text.
                     let KeyValue::Text(text) = value else {
@@ -268,19 +253,19 @@ fn read_found(row: &QueryResult, signature: &str) -> Result<Found, AppError> {
     let changed = SortValue::read(row, 2, KeyKind::Timestamp)?;
     let body = read_at::<String>(row, 3)?;
     let score: f64 = row.try_get_by_index(4)?;
-    let cursor = SearchCursor {
-        search: signature.to_owned(),
-        keys: vec![
+    let cursor = encode_cursor(
+        signature,
+        vec![
             KeyValue::Text(score.to_string()),
             changed.to_wire(),
             KeyValue::Text(kind_text),
             KeyValue::Text(id.to_string()),
         ],
-    };
+    );
     Ok(Found {
         kind,
         id,
         body,
-        cursor: URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default()),
+        cursor,
     })
 }

@@ -1,16 +1,15 @@
 //! The search answer: hits (kind, the row, a snippet) as a Relay connection.
 
-use std::sync::Arc;
+use std::borrow::Cow;
 
 use async_graphql::{Context, Object, Union};
-use sea_orm::sea_query::SelectStatement;
 use uuid::Uuid;
 
 use crate::client_notes::ClientNote;
 use crate::clients::Client;
 use crate::contracts::Contract;
 use crate::documents::Document;
-use crate::engine::PageInfo;
+use crate::engine::forward::{ForwardConnection, ForwardNode};
 use crate::search::service::SearchKind;
 use crate::search::terms::SnippetPart;
 
@@ -74,56 +73,11 @@ impl SearchHit {
     }
 }
 
-/// One hit of a page, with its cursor.
-pub struct SearchHitEdge(Arc<SearchHit>);
-
-/// One hit of a page, with its cursor.
-#[Object(serial)]
-impl SearchHitEdge {
-    /// The hit.
-    async fn node(&self) -> &SearchHit {
-        &self.0
-    }
-
-    /// Opaque cursor of the hit, for `after`.
-    async fn cursor(&self) -> &str {
-        &self.0.cursor
-    }
-}
-
-/// A page of hits, best first.
-pub struct SearchHitConnection {
-    pub(crate) hits: Vec<Arc<SearchHit>>,
-    pub(crate) has_next_page: bool,
-    pub(crate) has_previous_page: bool,
-    pub(crate) count: SelectStatement,
-}
-
 /// A page of hits, best first (Relay connection).
-#[Object(serial)]
-impl SearchHitConnection {
-    /// The hits of the page with their cursors.
-    async fn edges(&self) -> Vec<SearchHitEdge> {
-        self.hits.iter().cloned().map(SearchHitEdge).collect()
-    }
+pub type SearchHitConnection = ForwardConnection<SearchHit>;
 
-    /// The hits of the page.
-    async fn nodes(&self) -> Vec<&SearchHit> {
-        self.hits.iter().map(|h| &**h).collect()
-    }
-
-    /// Where the page sits among the hits.
-    async fn page_info(&self) -> PageInfo {
-        PageInfo {
-            has_next_page: self.has_next_page,
-            has_previous_page: self.has_previous_page,
-            start_cursor: self.hits.first().map(|h| h.cursor.clone()),
-            end_cursor: self.hits.last().map(|h| h.cursor.clone()),
-        }
-    }
-
-    /// How many rows match, across all pages, within your portfolio (counted only when asked).
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        Ok(crate::engine::loaders(ctx)?.count(&self.count).await?)
+impl ForwardNode for SearchHit {
+    fn cursor(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.cursor)
     }
 }
