@@ -905,6 +905,9 @@ macro_rules! aggregates {
             pub field: $field,
             /// Dates and times only: the period they are cut to (default: the day).
             pub period: Option<$crate::engine::periods::Period>,
+            /// Ages (`AGING`) only: the day they are counted from (default: today in the
+            /// grouping's time zone).
+            pub as_of: Option<$crate::engine::scalars::Date>,
         }
 
         #[doc = concat!("A figure of each group of ", stringify!($record), " rows: COUNT, or a function of one field.")]
@@ -973,8 +976,14 @@ macro_rules! aggregates {
             type Having = $having;
             type Order = $order;
 
-            fn key(by: &$by) -> ($field, Option<$crate::engine::periods::Period>) {
-                (by.field, by.period)
+            fn key(by: &$by) -> ($field, $crate::engine::groups::KeyOptions) {
+                (
+                    by.field,
+                    $crate::engine::groups::KeyOptions {
+                        period: by.period,
+                        as_of: by.as_of.map(|day| day.0),
+                    },
+                )
             }
 
             fn having(having: &$having) -> Result<$crate::engine::groups::Having, $crate::error::AppError> {

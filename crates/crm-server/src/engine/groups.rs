@@ -58,6 +58,15 @@ pub enum KeySource {
     Aging(&'static str),
 }
 
+/// How a key is cut: dates to a period, ages as of a day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyOptions {
+    /// Dates and timestamps: the period (the day by default).
+    pub period: Option<Period>,
+    /// Ages: the day they are counted from (today in the grouping's time zone by default).
+    pub as_of: Option<chrono::NaiveDate>,
+}
+
 /// A group key field (`PaymentGroupField`), written by [`aggregates!`](crate::aggregates).
 pub trait GroupField: async_graphql::InputType + Copy + Eq + Send + Sync + 'static {
     fn source(self) -> KeySource;
@@ -92,7 +101,7 @@ pub trait Grouping: AggregateType {
     type Having: async_graphql::InputType;
     /// `…GroupOrder`: a sort key of groups.
     type Order: async_graphql::InputType;
-    fn key(by: &Self::By) -> (Self::Field, Option<Period>);
+    fn key(by: &Self::By) -> (Self::Field, KeyOptions);
     fn having(having: &Self::Having) -> Result<Having, AppError>;
     fn order(order: &Self::Order) -> Result<(GroupOrderBy<Self::Field>, bool), AppError>;
 }
@@ -362,7 +371,7 @@ pub enum GroupOrderBy<F> {
 
 /// A grouping's arguments, checked by [`fetch_groups`].
 pub struct GroupArgs<R: Listable> {
-    pub by: Vec<(<R::Aggregate as Grouping>::Field, Option<Period>)>,
+    pub by: Vec<(<R::Aggregate as Grouping>::Field, KeyOptions)>,
     pub filter: Option<Arc<R::Filter>>,
     pub having: Vec<Having>,
     pub order: Vec<(GroupOrderBy<<R::Aggregate as Grouping>::Field>, bool)>,
@@ -546,12 +555,18 @@ pub async fn fetch_groups<R: Listable>(
             format!("group by 1 to {MAX_GROUP_KEYS} keys"),
         ));
     }
-    for (i, (field, period)) in args.by.iter().enumerate() {
+    for (i, (field, options)) in args.by.iter().enumerate() {
         if args.by[..i].iter().any(|(other, _)| other == field) {
             return Err(AppError::bad_input("by", "each key may be given once"));
         }
+        if options.as_of.is_some() && !matches!(field.source(), KeySource::Aging(_)) {
+            return Err(AppError::bad_input(
+                "by",
+                format!("`{}` takes no `asOf` (only ages do)", field.name()),
+            ));
+        }
         let is_date = matches!(field.source(), KeySource::Date(_) | KeySource::Timestamp(_));
-        if period.is_some() && !is_date {
+        if options.period.is_some() && !is_date {
             return Err(AppError::bad_input(
                 "by",
                 format!(
@@ -591,7 +606,7 @@ pub async fn fetch_groups<R: Listable>(
     let keys: Vec<Expr> = args
         .by
         .iter()
-        .map(|(field, period)| key_expr(&scope, field.source(), *period, zone))
+        .map(|(field, options)| key_expr(&scope, field.source(), *options, zone))
         .collect();
     let inner = statement::<R>(
         &scope,
@@ -610,10 +625,13 @@ pub async fn fetch_groups<R: Listable>(
     // The order: the given keys, then every key (a group's keys identify it).
     let mut sorts = Vec::new();
     let mut signature = format!("{}:groups:{}:", R::table().name(), zone.name());
-    for (field, period) in &args.by {
+    for (field, options) in &args.by {
         signature.push_str(field.name());
-        if let Some(period) = period {
+        if let Some(period) = options.period {
             signature.push_str(&format!("/{period:?}"));
+        }
+        if let Some(day) = options.as_of {
+            signature.push_str(&format!("@{day}"));
         }
         signature.push(',');
     }
@@ -799,7 +817,8 @@ fn column_index(layout: &Layout, measures: &Measures, measure: Measure) -> usize
 }
 
 /// The SQL of a group key on the rows aliased by `s`.
-fn key_expr(s: &Scope, source: KeySource, period: Option<Period>, zone: Zone) -> Expr {
+fn key_expr(s: &Scope, source: KeySource, options: KeyOptions, zone: Zone) -> Expr {
+    let period = options.period;
     match source {
         KeySource::Column(column) => s.col(column),
         KeySource::Parent { table, key, column } => {
@@ -816,6 +835,8 @@ fn key_expr(s: &Scope, source: KeySource, period: Option<Period>, zone: Zone) ->
         KeySource::Timestamp(column) => {
             timestamp_key(s, column, period.unwrap_or(Period::Day), zone)
         }
-        KeySource::Aging(column) => aging_key(s, column, zone.today()),
+        KeySource::Aging(column) => {
+            aging_key(s, column, options.as_of.unwrap_or_else(|| zone.today()))
+        }
     }
 }

@@ -641,6 +641,31 @@ test_both! {
             json!({ "pageInfo": { "hasNextPage": true },
                 "nodes": [{ "keys": { "aging": "OVER_90_DAYS" } }, { "keys": { "aging": "DAYS_61_TO_90" } }] })
         );
+        // Ages as of another day: 30 days ago, each payment is 30 days younger.
+        let as_of = app
+            .data(
+                "query($contract: UUID!, $day: Date!) { paymentGroups(by: [{ field: AGING, asOf: $day }],
+                    filter: { contractId: { eq: $contract }, status: { eq: pending } }) {
+                    nodes { keys { aging } aggregate { count money(field: AMOUNT) { sum } } } } }",
+                json!({ "contract": contract.id, "day": ago(30) }),
+            )
+            .await;
+        assert_eq!(
+            as_of["paymentGroups"]["nodes"],
+            json!([
+                { "keys": { "aging": "CURRENT" }, "aggregate": { "count": 3, "money": [{ "sum": "6.00" }] } },
+                { "keys": { "aging": "DAYS_1_TO_30" }, "aggregate": { "count": 1, "money": [{ "sum": "5.00" }] } },
+                { "keys": { "aging": "DAYS_31_TO_60" }, "aggregate": { "count": 1, "money": [{ "sum": "6.00" }] } },
+                { "keys": { "aging": "DAYS_61_TO_90" }, "aggregate": { "count": 1, "money": [{ "sum": "7.00" }] } },
+                { "keys": { "aging": "OVER_90_DAYS" }, "aggregate": { "count": 1, "money": [{ "sum": "8.00" }] } },
+            ])
+        );
+        // Only ages take a day to count from.
+        let refused = app
+            .gql("{ paymentGroups(by: [{ field: PAYMENT_DATE, asOf: \"2026-01-01\" }]) { totalCount } }", json!({}))
+            .await;
+        assert_eq!(refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        assert_eq!(refused["errors"][0]["extensions"]["field"], "by");
         // An age takes no period.
         let refused = app
             .gql("{ paymentGroups(by: [{ field: AGING, period: MONTH }]) { totalCount } }", json!({}))
