@@ -158,7 +158,7 @@ pub fn state(mut db: DatabaseConnection, config: &Config) -> Result<AppState, St
         sea_orm::DbBackend::Postgres => "postgresql",
         _ => "sqlite",
     };
-    db.set_metric_callback(move |info| {
+    crate::db::set_metric_callback(&mut db, move |info| {
         let kind = crate::engine::reader::kind_of(&info.statement.sql);
         counter.statement(kind, info.elapsed);
         crate::telemetry::statement(system, kind, info.elapsed, info.failed);

@@ -6,15 +6,15 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, DatabaseTransaction, FromQueryResult, IntoActiveModel,
-    ModelTrait, PrimaryKeyTrait, TransactionTrait,
+    ActiveModelBehavior, ActiveModelTrait, FromQueryResult, IntoActiveModel, ModelTrait,
+    PrimaryKeyTrait,
 };
 use uuid::Uuid;
 
 use crate::audit::Audited;
 use crate::auth::Viewer;
 use crate::client_notes::service::record_event;
-use crate::db::{begin_write, for_update, now};
+use crate::db::{Writable, begin_write, for_update, now};
 use crate::error::AppResult;
 
 /// A table whose rows can be archived (declared by its domain).
@@ -43,7 +43,7 @@ where
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
     E::Model: ModelTrait<Entity = E> + FromQueryResult + IntoActiveModel<E::ActiveModel> + Sync,
     E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
-    C: TransactionTrait<Transaction = DatabaseTransaction>,
+    C: Writable,
 {
     let txn = begin_write(db).await?;
     let current = for_update::<E>(&txn, viewer, id, "id", E::WHAT).await?;

@@ -4,16 +4,15 @@
 use async_graphql::MaybeUndefined;
 use entity::{ClientStatus, clients, contracts, users};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait,
+    PaginatorTrait, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
 use super::inputs::{CreateClientInput, UpdateClientInput};
 use crate::auth::{Action, Viewer};
 use crate::client_notes::service::record_event;
-use crate::db::{begin_write, check_unchanged, for_update, must_exist, now, set_given};
+use crate::db::{Writable, begin_write, check_unchanged, for_update, must_exist, now, set_given};
 use crate::error::{AppError, AppResult};
 use crate::validate::{email, not_null, optional_text, phone, postal_code, required_text};
 
@@ -35,7 +34,7 @@ fn text(max: usize) -> impl Fn(&str, Option<&str>) -> AppResult<Option<String>> 
 }
 
 #[tracing::instrument(skip(db, input))]
-pub async fn create<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+pub async fn create<C: Writable>(
     db: &C,
     viewer: Viewer,
     input: CreateClientInput,
@@ -98,7 +97,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait<Transaction = Database
 }
 
 #[tracing::instrument(skip(db, input))]
-pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+pub async fn update<C: Writable>(
     db: &C,
     viewer: Viewer,
     id: Uuid,
@@ -144,9 +143,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = Database
 /// stays reachable by id, and its contracts, payments, notes and documents stay as they are.
 /// Written to its history; archiving an archived client (or restoring one that is not) changes
 /// nothing. Whoever may change the client may archive it.
-pub async fn set_archived<
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
->(
+pub async fn set_archived<C: Writable>(
     db: &C,
     viewer: Viewer,
     id: Uuid,

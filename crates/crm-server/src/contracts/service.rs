@@ -7,15 +7,15 @@ use chrono::NaiveDate;
 use entity::{ContractStatus, PaymentStatus, contracts, payments, users};
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, ModelTrait, PaginatorTrait, QueryFilter,
 };
 use uuid::Uuid;
 
 use super::inputs::{CreateContractInput, UpdateContractInput};
 use crate::auth::{Action, Viewer};
 use crate::client_notes::service::record_event;
-use crate::db::{begin_write, check_unchanged, for_update, must_exist, now, set_given};
+use crate::db::{Writable, begin_write, check_unchanged, for_update, must_exist, now, set_given};
 use crate::engine::scalars::DateTime;
 use crate::error::{AppError, AppResult};
 use crate::validate::{currency, money, not_null, required_text};
@@ -66,7 +66,7 @@ pub async fn paid(txn: &DatabaseTransaction, contract_id: Uuid) -> AppResult<Dec
 }
 
 #[tracing::instrument(skip(db, input))]
-pub async fn create<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+pub async fn create<C: Writable>(
     db: &C,
     viewer: Viewer,
     input: CreateContractInput,
@@ -123,9 +123,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait<Transaction = Database
 /// Archives (`archive`) or restores a contract: it leaves (or rejoins) lists, search and
 /// figures, stays reachable by id, its payments and documents as they are. Written to its
 /// client's history; managers and admins only, as other contract changes.
-pub async fn set_archived<
-    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
->(
+pub async fn set_archived<C: Writable>(
     db: &C,
     viewer: Viewer,
     id: Uuid,
@@ -161,7 +159,7 @@ impl crate::archive::Archivable for contracts::Entity {
 }
 
 #[tracing::instrument(skip(db, input))]
-pub async fn update<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+pub async fn update<C: Writable>(
     db: &C,
     viewer: Viewer,
     id: Uuid,
@@ -262,7 +260,7 @@ pub async fn delete(db: &DatabaseConnection, viewer: Viewer, id: Uuid) -> AppRes
 }
 
 /// A status change with its rule and history entry.
-async fn transition<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+async fn transition<C: Writable>(
     db: &C,
     viewer: Viewer,
     id: Uuid,
@@ -319,7 +317,7 @@ async fn transition<C: ConnectionTrait + TransactionTrait<Transaction = Database
 }
 
 /// `draft` → `active`, once the client's KYC is complete.
-pub async fn sign<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+pub async fn sign<C: Writable>(
     db: &C,
     viewer: Viewer,
     id: Uuid,
@@ -338,7 +336,7 @@ pub async fn sign<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTr
 }
 
 /// `active` → `completed`.
-pub async fn complete<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+pub async fn complete<C: Writable>(
     db: &C,
     viewer: Viewer,
     id: Uuid,
@@ -356,7 +354,7 @@ pub async fn complete<C: ConnectionTrait + TransactionTrait<Transaction = Databa
 }
 
 /// `draft` or `active` → `cancelled`, with an optional reason kept in the history.
-pub async fn cancel<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+pub async fn cancel<C: Writable>(
     db: &C,
     viewer: Viewer,
     id: Uuid,

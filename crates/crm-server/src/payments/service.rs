@@ -8,7 +8,7 @@ use entity::{ContractStatus, PaymentStatus, contracts, payments};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, ModelTrait, QueryFilter, TransactionTrait,
+    DatabaseTransaction, EntityTrait, ModelTrait, QueryFilter,
 };
 use uuid::Uuid;
 
@@ -16,7 +16,7 @@ use super::inputs::{CreatePaymentInput, RecordPaymentInput, UpdatePaymentInput};
 use crate::auth::{Action, Viewer};
 use crate::client_notes::service::record_event;
 use crate::contracts::service::paid;
-use crate::db::{begin_write, check_unchanged, for_update, now, set_given};
+use crate::db::{Writable, begin_write, check_unchanged, for_update, now, set_given};
 use crate::engine::access::visible_in;
 use crate::error::{AppError, AppResult};
 use crate::validate::{money, not_null, optional_text};
@@ -178,7 +178,7 @@ async fn insert(
 /// other values is refused (`IDEMPOTENCY_KEY_REUSED`), as is a key already used on a payment
 /// the viewer does not see.
 #[tracing::instrument(skip(db, input))]
-pub async fn record<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+pub async fn record<C: Writable>(
     db: &C,
     viewer: Viewer,
     input: RecordPaymentInput,

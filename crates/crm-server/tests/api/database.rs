@@ -527,3 +527,56 @@ test_both! {
         db.close().await.unwrap();
     }
 }
+
+/// SQLite's write transactions take turns on the file's writer, first come first served: while
+/// one is open, the others wait without holding a connection of the pool, so reads go on (left
+/// to SQLite's lock, each waiting writer slept on a connection of its own and a read waited
+/// for one); once it commits they run in the order they asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writers_take_turns_without_holding_the_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("turns.db").display());
+    let db = crm_server::db::open(&url, 2, crm_server::db::Durability::Full, true)
+        .await
+        .unwrap();
+    let first = crm_server::db::begin_write(&db).await.unwrap();
+    let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut waiting = Vec::new();
+    for i in 0..4 {
+        let (db, order) = (db.clone(), order.clone());
+        waiting.push(tokio::spawn(async move {
+            let txn = crm_server::db::begin_write(&db).await.unwrap();
+            order.lock().unwrap().push(i);
+            clients::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                company_name: Set(format!("Writer {i}")),
+                status: Set(ClientStatus::Active),
+                kyc_completed: Set(false),
+                created_at: Set(Utc::now()),
+                updated_at: Set(Utc::now()),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await
+            .unwrap();
+            txn.commit().await.unwrap();
+        }));
+        // Each asks after the one before.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Four writers wait; the pool's two connections are free for reads.
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        clients::Entity::find().all(&db),
+    )
+    .await;
+    assert!(matches!(read, Ok(Ok(ref rows)) if rows.is_empty()), "{read:?}");
+    assert!(order.lock().unwrap().is_empty());
+    first.commit().await.unwrap();
+    for writer in waiting {
+        writer.await.unwrap();
+    }
+    assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3]);
+    assert_eq!(clients::Entity::find().all(&db).await.unwrap().len(), 4);
+    db.close().await.unwrap();
+}
