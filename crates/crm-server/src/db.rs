@@ -388,7 +388,7 @@ fn writers() -> std::sync::MutexGuard<'static, Writers> {
 /// The writer of `db`'s SQLite file: a pool of one connection with `db`'s settings, opened at
 /// the first write, closed after a minute without one, told of its statements as `db` is
 /// ([`set_metric_callback`]). None on PostgreSQL.
-fn writer(db: &DatabaseConnection) -> Option<DatabaseConnection> {
+pub(crate) fn writer(db: &DatabaseConnection) -> Option<DatabaseConnection> {
     if db.get_database_backend() != DbBackend::Sqlite {
         return None;
     }

@@ -191,6 +191,20 @@ impl Reader {
     }
 }
 
+impl Reader {
+    /// SQLite: the file's writer ([`crate::db::begin_write`]), where a write made of one
+    /// statement takes its turn with the write transactions instead of sleeping on SQLite's
+    /// lock (the writer counts its statements itself).
+    fn sqlite_writer(&self, statement: &Statement) -> Option<DatabaseConnection> {
+        if self.backend != DbBackend::Sqlite
+            || !matches!(kind_of(&statement.sql), "insert" | "update" | "delete")
+        {
+            return None;
+        }
+        crate::db::writer(&self.db)
+    }
+}
+
 #[async_trait::async_trait]
 impl ConnectionTrait for Reader {
     fn get_database_backend(&self) -> DbBackend {
@@ -198,6 +212,9 @@ impl ConnectionTrait for Reader {
     }
 
     async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
+        if let Some(writer) = self.sqlite_writer(&statement) {
+            return writer.execute_raw(statement).await;
+        }
         let _timed = Timed::start(self, &statement);
         match &self.connections {
             Connections::Postgres(pool) => pool.execute(statement).await,
@@ -215,6 +232,9 @@ impl ConnectionTrait for Reader {
     }
 
     async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        if let Some(writer) = self.sqlite_writer(&statement) {
+            return writer.query_all_raw(statement).await;
+        }
         let timed = Timed::start(self, &statement);
         let again = self.fallback.as_ref().map(|_| statement.clone());
         let result = match &self.connections {

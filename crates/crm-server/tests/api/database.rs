@@ -535,7 +535,10 @@ test_both! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_writers_take_turns_without_holding_the_pool() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("turns.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("turns.db").display()
+    );
     let db = crm_server::db::open(&url, 2, crm_server::db::Durability::Full, true)
         .await
         .unwrap();
@@ -570,7 +573,10 @@ async fn sqlite_writers_take_turns_without_holding_the_pool() {
         clients::Entity::find().all(&db),
     )
     .await;
-    assert!(matches!(read, Ok(Ok(ref rows)) if rows.is_empty()), "{read:?}");
+    assert!(
+        matches!(read, Ok(Ok(ref rows)) if rows.is_empty()),
+        "{read:?}"
+    );
     assert!(order.lock().unwrap().is_empty());
     first.commit().await.unwrap();
     for writer in waiting {
