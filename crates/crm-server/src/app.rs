@@ -1018,7 +1018,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     if let Some(replicas) = &state.replicas {
         replicas.close().await;
     }
-    state.db.close_by_ref().await?;
+    crate::db::close(&state.db).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -424,6 +424,25 @@ fn open_writer(
     writer
 }
 
+/// Closes `db`'s pool and, on SQLite, its writer, once their statements are done (at
+/// shutdown: the last connection to close checkpoints SQLite's write-ahead log).
+pub async fn close(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        let options = db.get_sqlite_connection_pool().connect_options();
+        let writer = {
+            let mut writers = writers();
+            let at = writers
+                .iter()
+                .position(|(pool, _)| std::ptr::eq(pool.as_ptr(), Arc::as_ptr(&options)));
+            at.map(|at| writers.remove(at).1)
+        };
+        if let Some(writer) = writer {
+            writer.close_by_ref().await?;
+        }
+    }
+    db.close_by_ref().await
+}
+
 /// Tells `callback` of every statement run on `db` and, on SQLite, on its writer.
 pub fn set_metric_callback<F>(db: &mut DatabaseConnection, callback: F)
 where
