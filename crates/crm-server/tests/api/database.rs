@@ -13,6 +13,19 @@ use uuid::Uuid;
 
 use crate::helpers::{TestApp, fixtures};
 
+/// A new active client named `name`, to insert.
+fn new_client(name: String) -> clients::ActiveModel {
+    clients::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        company_name: Set(name),
+        status: Set(ClientStatus::Active),
+        kyc_completed: Set(false),
+        created_at: Set(Utc::now()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+}
+
 /// Runs SQL written with PostgreSQL placeholders (`$1`) on either backend.
 async fn execute(app: &TestApp, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, DbErr> {
     let backend = app.db_backend();
@@ -510,16 +523,11 @@ test_both! {
         let writes = (0..8).map(|i| {
             let db = db.clone();
             async move {
-                let client = clients::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    company_name: Set(format!("First {i}")),
-                    status: Set(ClientStatus::Active),
-                    kyc_completed: Set(false),
-                    created_at: Set(Utc::now()),
-                    updated_at: Set(Utc::now()),
-                    ..Default::default()
-                };
-                client.insert(&db).await.map(|_| ()).map_err(|e| e.to_string())
+                new_client(format!("First {i}"))
+                    .insert(&db)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
             }
         });
         let answers = futures_util::future::join_all(writes).await;
@@ -550,18 +558,10 @@ async fn sqlite_writers_take_turns_without_holding_the_pool() {
         waiting.push(tokio::spawn(async move {
             let txn = crm_server::db::begin_write(&db).await.unwrap();
             order.lock().unwrap().push(i);
-            clients::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                company_name: Set(format!("Writer {i}")),
-                status: Set(ClientStatus::Active),
-                kyc_completed: Set(false),
-                created_at: Set(Utc::now()),
-                updated_at: Set(Utc::now()),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await
-            .unwrap();
+            new_client(format!("Writer {i}"))
+                .insert(&txn)
+                .await
+                .unwrap();
             txn.commit().await.unwrap();
         }));
         // Each asks after the one before.
