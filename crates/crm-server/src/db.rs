@@ -330,15 +330,24 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// What a write transaction can be started on: the pool, or a transaction (then a savepoint).
-pub trait Writable:
-    ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction> + 'static
-{
+/// What a write transaction can be started on ([`begin_write`]).
+pub trait Writable: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction> {
+    /// Where its write transactions start: on SQLite's pool, the file's [`writer`].
+    fn write_target(&self) -> Option<DatabaseConnection>;
 }
 
-impl<T: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction> + 'static> Writable
-    for T
-{
+/// The pool: on SQLite, its writer.
+impl Writable for DatabaseConnection {
+    fn write_target(&self) -> Option<DatabaseConnection> {
+        writer(self)
+    }
+}
+
+/// A transaction: a savepoint within it.
+impl Writable for DatabaseTransaction {
+    fn write_target(&self) -> Option<DatabaseConnection> {
+        None
+    }
 }
 
 /// Starts a transaction for a read-then-write mutation. SQLite takes the write lock at once
@@ -358,11 +367,10 @@ pub async fn begin_write<C: Writable>(db: &C) -> Result<DatabaseTransaction, DbE
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..Default::default()
     };
-    let pool = (db as &dyn std::any::Any).downcast_ref::<DatabaseConnection>();
-    if let Some(writer) = pool.and_then(writer) {
-        return writer.begin_with_options(options).await;
+    match db.write_target() {
+        Some(writer) => writer.begin_with_options(options).await,
+        None => db.begin_with_options(options).await,
     }
-    db.begin_with_options(options).await
 }
 
 /// A callback told of every statement (the server's metrics), shared by a pool and its writer.
@@ -375,14 +383,25 @@ static WRITERS: OnceLock<Mutex<Writers>> = OnceLock::new();
 /// Each writer with the pool it writes for.
 type Writers = Vec<(Weak<SqliteConnectOptions>, DatabaseConnection)>;
 
-/// The writers, those of pools gone dropped.
-fn writers() -> std::sync::MutexGuard<'static, Writers> {
+/// The writers, those of pools gone dropped, and where the writer of the SQLite pool of `db`
+/// sits among them (with the pool's connect options, its identity).
+fn writers(
+    db: &DatabaseConnection,
+) -> (
+    std::sync::MutexGuard<'static, Writers>,
+    Option<usize>,
+    Arc<SqliteConnectOptions>,
+) {
     let mut writers = WRITERS
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     writers.retain(|(pool, _)| pool.strong_count() > 0);
-    writers
+    let options = db.get_sqlite_connection_pool().connect_options();
+    let at = writers
+        .iter()
+        .position(|(pool, _)| std::ptr::eq(pool.as_ptr(), Arc::as_ptr(&options)));
+    (writers, at, options)
 }
 
 /// The writer of `db`'s SQLite file: a pool of one connection with `db`'s settings, opened at
@@ -392,13 +411,9 @@ pub(crate) fn writer(db: &DatabaseConnection) -> Option<DatabaseConnection> {
     if db.get_database_backend() != DbBackend::Sqlite {
         return None;
     }
-    let options = db.get_sqlite_connection_pool().connect_options();
-    let mut writers = writers();
-    if let Some((_, writer)) = writers
-        .iter()
-        .find(|(pool, _)| std::ptr::eq(pool.as_ptr(), Arc::as_ptr(&options)))
-    {
-        return Some(writer.clone());
+    let (mut writers, at, options) = writers(db);
+    if let Some(at) = at {
+        return Some(writers[at].1.clone());
     }
     let writer = open_writer(&options, None);
     writers.push((Arc::downgrade(&options), writer.clone()));
@@ -428,12 +443,8 @@ fn open_writer(
 /// shutdown: the last connection to close checkpoints SQLite's write-ahead log).
 pub async fn close(db: &DatabaseConnection) -> Result<(), DbErr> {
     if db.get_database_backend() == DbBackend::Sqlite {
-        let options = db.get_sqlite_connection_pool().connect_options();
         let writer = {
-            let mut writers = writers();
-            let at = writers
-                .iter()
-                .position(|(pool, _)| std::ptr::eq(pool.as_ptr(), Arc::as_ptr(&options)));
+            let (mut writers, at, _) = writers(db);
             at.map(|at| writers.remove(at).1)
         };
         if let Some(writer) = writer {
@@ -452,11 +463,12 @@ where
     let on_pool = callback.clone();
     db.set_metric_callback(move |info| on_pool(info));
     if db.get_database_backend() == DbBackend::Sqlite {
-        let options = db.get_sqlite_connection_pool().connect_options();
+        let (mut writers, at, options) = writers(db);
         let writer = open_writer(&options, Some(callback));
-        let mut writers = writers();
-        writers.retain(|(pool, _)| !std::ptr::eq(pool.as_ptr(), Arc::as_ptr(&options)));
-        writers.push((Arc::downgrade(&options), writer));
+        match at {
+            Some(at) => writers[at].1 = writer,
+            None => writers.push((Arc::downgrade(&options), writer)),
+        }
     }
 }
 

@@ -189,9 +189,7 @@ impl Reader {
             Connections::SeaOrm(_) => {}
         }
     }
-}
 
-impl Reader {
     /// SQLite: the file's writer ([`crate::db::begin_write`]), where a write made of one
     /// statement takes its turn with the write transactions instead of sleeping on SQLite's
     /// lock (the writer counts its statements itself).
